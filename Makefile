@@ -1,0 +1,244 @@
+# SPDX-License-Identifier: MIT
+#
+# tpkit: one top-level Makefile, Kconfig-driven (docs/building.md).
+#
+#   make                         native build into build/
+#   make CROSS_COMPILE=arm-linux-gnueabi- [SYSROOT=...]   the BMC, into build-armel/
+#   make TPKIT_ARCH=armhf        the same, hard-float
+#   make check | check-cross | demo | menuconfig | defconfig | savedefconfig | install
+#   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
+#   SANITIZE=1 builds with ASan + UBSan.
+
+TPKIT_VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# ---- target: native, armel (the BMC's soft-float EABI) or armhf ----------
+ifneq ($(CROSS_COMPILE),)
+ifneq ($(findstring gnueabihf,$(CROSS_COMPILE)),)
+TPKIT_ARCH ?= armhf
+else ifneq ($(findstring gnueabi,$(CROSS_COMPILE)),)
+TPKIT_ARCH ?= armel
+endif
+endif
+TPKIT_ARCH ?= native
+
+ifeq ($(TPKIT_ARCH),armel)
+# Buildroot BR2_ARM_EABI + Cortex-A7 (hardware.md §11): softfp, VFPv4-D16.
+CROSS_COMPILE ?= arm-linux-gnueabi-
+MULTIARCH     := arm-linux-gnueabi
+ARCH_CFLAGS   := -mcpu=cortex-a7 -mfpu=vfpv4-d16 -mfloat-abi=softfp -mthumb
+QEMU_LOADER   := /lib/ld-linux.so.3
+else ifeq ($(TPKIT_ARCH),armhf)
+CROSS_COMPILE ?= arm-linux-gnueabihf-
+MULTIARCH     := arm-linux-gnueabihf
+ARCH_CFLAGS   := -mcpu=cortex-a7 -mfpu=neon-vfpv4 -mthumb
+QEMU_LOADER   := /lib/ld-linux-armhf.so.3
+else ifneq ($(TPKIT_ARCH),native)
+$(error TPKIT_ARCH must be native, armel or armhf, not "$(TPKIT_ARCH)")
+endif
+
+ifneq ($(TPKIT_ARCH),native)
+SYSROOT   ?= /opt/tpkit-sysroot-$(TPKIT_ARCH)
+O         ?= build-$(TPKIT_ARCH)
+DEFCONFIG ?= bmc_defconfig
+export PKG_CONFIG_LIBDIR      := $(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+ARCH_CFLAGS += --sysroot=$(SYSROOT)
+ARCH_LDFLAGS := --sysroot=$(SYSROOT)
+# Run cross-built programs with the sysroot's own loader (toolchain.md §7.6:
+# -L breaks libudev's view of / for umockdev; this form works for both).
+QEMU := qemu-arm -cpu cortex-a7 $(SYSROOT)$(QEMU_LOADER) --library-path \
+	$(SYSROOT)/lib/$(MULTIARCH):$(SYSROOT)/usr/lib/$(MULTIARCH)
+else
+O         ?= build
+DEFCONFIG ?= host_defconfig
+QEMU      :=
+endif
+
+# Make predefines CC and AR, so ?= would never take CROSS_COMPILE.
+ifeq ($(origin CC),default)
+CC := $(CROSS_COMPILE)gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_COMPILE)ar
+endif
+PKG_CONFIG ?= pkg-config
+PYTHON     := /usr/bin/python3
+
+# ---- configuration: Kconfig -> .config -> autoconf.h + auto.conf ---------
+KCONFIG_OUT := $(O)/.config
+AUTOCONF_H  := $(O)/include/generated/autoconf.h
+AUTOCONF_MK := $(O)/include/config/auto.conf
+KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
+	HAVE_LIBGPIOD=$(shell $(PKG_CONFIG) --exists libgpiod && echo y || echo n)
+
+# Goals that must work before anything is installed or configured.
+NOCONFIG_GOALS := check check-cross demo deps ci clean distclean help
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
+SKIP_CONFIG := 1
+endif
+endif
+ifneq ($(SKIP_CONFIG),1)
+-include $(AUTOCONF_MK)
+endif
+
+# ---- objects, selected by Kconfig ------------------------------------------
+common-y := err log path slots json clock crc32
+
+board-y := desc detect gpio lines board power usb
+board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
+board-$(CONFIG_TPKIT_GPIO_SIM)   += gpio_sim
+
+bmc-y := main cli
+bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
+bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
+bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
+
+pkgs-y := 
+pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
+
+LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
+BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
+LIB      := $(O)/libtpkit.a
+TPKIT    := $(O)/tpkit
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+TWIN_SRCS  := $(wildcard tests/twin/*.c)
+TWIN       := $(O)/tests/twin/tp-twin
+
+# ---- flags -----------------------------------------------------------------
+OPT      ?= -O2
+# snprintf is used to truncate messages and names safely, on purpose: gcc's
+# truncation warning would flag every such use, so it is off.
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	    -Wno-missing-field-initializers -Wno-format-truncation
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG_CONFIG) --cflags $(pkgs-y)))
+PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG_CONFIG) --libs $(pkgs-y)))
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I. -I$(O)/include \
+	     -include $(AUTOCONF_H) -DTPKIT_VERSION='"$(TPKIT_VERSION)"' $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
+
+# ---- rules -----------------------------------------------------------------
+.PHONY: all tests unit check check-run check-unit check-cross demo deps ci install \
+	defconfig menuconfig savedefconfig olddefconfig clean distclean help
+.DEFAULT_GOAL := all
+
+all: $(TPKIT)
+
+$(KCONFIG_OUT):
+	@mkdir -p $(O)
+	@echo "  DEFCONFIG configs/$(DEFCONFIG)"
+	$(Q)$(KCONFIG_ENV) $(PYTHON) -m defconfig --kconfig Kconfig configs/$(DEFCONFIG) >/dev/null
+
+$(AUTOCONF_MK) $(AUTOCONF_H): $(KCONFIG_OUT) Kconfig
+	@mkdir -p $(dir $(AUTOCONF_H)) $(dir $(AUTOCONF_MK))
+	@echo "  GENCONFIG $(AUTOCONF_H)"
+	$(Q)$(KCONFIG_ENV) $(PYTHON) -m genconfig --header-path $(AUTOCONF_H) \
+		--config-out $(AUTOCONF_MK) Kconfig
+
+defconfig:
+	@mkdir -p $(O)
+	$(Q)$(KCONFIG_ENV) $(PYTHON) -m defconfig --kconfig Kconfig configs/$(DEFCONFIG)
+
+olddefconfig:
+	@mkdir -p $(O)
+	$(Q)$(KCONFIG_ENV) $(PYTHON) -m olddefconfig Kconfig
+
+menuconfig:
+	@mkdir -p $(O)
+	$(Q)$(KCONFIG_ENV) $(PYTHON) -m menuconfig Kconfig
+
+savedefconfig: $(KCONFIG_OUT)
+	$(Q)$(KCONFIG_ENV) $(PYTHON) -m savedefconfig --kconfig Kconfig --out $(O)/defconfig
+	@echo "  wrote $(O)/defconfig (copy it to configs/ to keep it)"
+
+$(O)/%.o: %.c $(AUTOCONF_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(TPKIT): $(BMC_OBJS) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) $(BMC_OBJS) $(LIB) -o $@ $(PKG_LIBS)
+
+# Unit tests link the library, so they test the objects that ship.
+$(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -c $< -o $@
+
+# The twin is a test program for the build machine; it is never cross-built.
+TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib
+$(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
+		$(shell $(PKG_CONFIG) --cflags --libs $(TWIN_PKGS))
+
+unit: $(UNIT_BINS)
+
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN))
+
+# check and demo install what is missing first, then configure and build.
+deps:
+	$(Q)scripts/install-deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-run
+
+check-run: tests
+	$(Q)tests/run.sh $(O)
+
+# Unit tests of a cross build, under qemu-user.
+check-unit: $(UNIT_BINS)
+	$(Q)tests/run.sh --unit-only --runner "$(QEMU)" $(O)
+
+check-cross: deps
+	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=armel check-unit
+	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=armhf check-unit
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)scripts/demo.sh $(O)
+
+ci:
+	$(Q)bash .ci/run
+
+PREFIX  ?= /usr
+DATADIR ?= $(PREFIX)/share/tpkit
+install: $(TPKIT)
+	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
+	install -d $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(O)
+
+distclean:
+	rm -rf build build-*
+
+help:
+	@sed -n '3,12p' Makefile
+
+-include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(UNIT_BINS:=.d)

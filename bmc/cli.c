@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+#include "common/err.h"
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'J':
+		c->json = true;
+		return true;
+	case 'v':
+		c->verbosity = c->verbosity < 0 ? 1 : c->verbosity + 1;
+		return true;
+	case 'q':
+		c->verbosity = -1;
+		return true;
+	case 'R':
+		c->board_rev = arg;
+		return true;
+	case 'G':
+		c->gpio = arg;
+		return true;
+	}
+	return false;
+}
+
+void tp_cli_apply_verbosity(const struct tp_cli *c)
+{
+	if (c->verbosity < 0)
+		tp_log_set_level(TP_LOG_ERR);
+	else if (c->verbosity == 1)
+		tp_log_set_level(TP_LOG_INFO);
+	else if (c->verbosity > 1)
+		tp_log_set_level(TP_LOG_DEBUG);
+}
+
+int tp_cli_exit_code(int rc)
+{
+	switch (-rc) {
+	case 0:
+		return TP_EXIT_OK;
+	case EBUSY:
+		return TP_EXIT_BUSY;
+	case ENODEV:
+	case EOPNOTSUPP:
+		return TP_EXIT_BOARD;
+	case EINVAL:
+		return TP_EXIT_USAGE;
+	default:
+		return TP_EXIT_FAIL;
+	}
+}
+
+int tp_cli_fail(const struct tp_cli *c, int rc)
+{
+	int code = tp_cli_exit_code(rc);
+	const char *msg = tp_err_msg()[0] ? tp_err_msg() : strerror(-rc);
+
+	fprintf(stderr, "tpkit %s: error: %s\n", c->cmd, msg);
+	if (c->json) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "command", c->cmd);
+		tp_json_bool(&j, "ok", false);
+		tp_json_str(&j, "error", msg);
+		tp_json_int(&j, "errno", -rc);
+		tp_json_int(&j, "exit", code);
+		tp_json_obj_end(&j);
+	}
+	return code;
+}
+
+int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tpkit %s: ", c->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry `tpkit %s --help`.\n", c->cmd);
+	return TP_EXIT_USAGE;
+}
+
+int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b, bool no_gpio)
+{
+	struct tp_board_opts o = { .rev = c->board_rev, .gpio = c->gpio, .no_gpio = no_gpio };
+	int rc = tp_board_open(b, &o);
+
+	if (rc == 0 && (*b)->id.warning[0])
+		TP_WARN("%s", (*b)->id.warning);
+	return rc;
+}
+
+void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b)
+{
+	tp_json_init(j, stdout);
+	tp_json_obj_begin(j, NULL);
+	tp_json_str(j, "command", c->cmd);
+	if (b)
+		tp_json_str(j, "board", b->desc->name);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every command shares: common options, opening the board, printing
+ * errors, and exit codes. Only this layer prints or chooses exit codes.
+ */
+#ifndef TP_CLI_H
+#define TP_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "board/turingpi2/board.h"
+#include "common/json.h"
+
+/* Exit codes (README "Exit codes"). */
+enum tp_exit {
+	TP_EXIT_OK = 0,
+	TP_EXIT_FAIL = 1,  /* the operation failed (I/O, hardware, a slot failed) */
+	TP_EXIT_USAGE = 2, /* bad command line */
+	TP_EXIT_BOARD = 3, /* not a supported board, or the board cannot do that */
+	TP_EXIT_BUSY = 4,  /* a GPIO line or the board is held by another process */
+};
+
+struct tp_cli {
+	const char *cmd;  /* "power" */
+	bool json;
+	int verbosity;    /* -1 quiet, 0 normal, 1+ verbose */
+	const char *board_rev;
+	const char *gpio;
+};
+
+/* Long options every command accepts; append to a command's table. */
+#define TP_CLI_COMMON_LONGOPTS                                                               \
+	{ "json", no_argument, NULL, 'J' }, { "verbose", no_argument, NULL, 'v' },           \
+		{ "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },     \
+		{ "board-rev", required_argument, NULL, 'R' },                              \
+		{ "gpio", required_argument, NULL, 'G' }
+#define TP_CLI_COMMON_SHORTOPTS "vqh"
+
+#define TP_CLI_COMMON_HELP                                                                   \
+	"  --json             machine-readable output, one JSON object per line\n"              \
+	"  -v, --verbose      say what is done, step by step (twice: debug)\n"                  \
+	"  -q, --quiet        print nothing but errors\n"                                       \
+	"  --board-rev REV    skip detection: 2.4, 2.5, 2.5.1 or 2.5.2\n"                        \
+	"  --gpio SPEC        GPIO backend: gpiod (default) or sim:SOCKET (TPKIT_GPIO)\n"       \
+	"  -h, --help         this help\n"
+
+/* Handle a common option; returns true if it was one. */
+bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg);
+
+/* Apply -v/-q to the log level. */
+void tp_cli_apply_verbosity(const struct tp_cli *c);
+
+int tp_cli_exit_code(int rc);
+
+/* Report the current error (tp_err_msg) for rc and return the exit code. */
+int tp_cli_fail(const struct tp_cli *c, int rc);
+
+/* A usage error: message, pointer to --help, exit code 2. */
+int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b, bool no_gpio);
+
+/* Start a JSON result object with "command" and "board" filled in. */
+void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b);
+
+#define CMD(name, summary) int cmd_##name##_main(struct tp_cli *c, int argc, char **argv);
+#include "commands.def"
+#undef CMD
+
+#endif

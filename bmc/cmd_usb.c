@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/* tpkit usb host|device|flash --slot N [--route bmc|usb-a|usb-c] ; tpkit usb status */
+#include "cli.h"
+#include "board/turingpi2/usb.h"
+#include "common/err.h"
+#include "common/slots.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void help(void)
+{
+	printf("Usage: tpkit usb host|device|flash --slot N [--route ROUTE] [OPTIONS]\n"
+	       "       tpkit usb status [OPTIONS]\n\n"
+	       "Route a node's USB port, as the stock firmware's USB modes do:\n"
+	       "  host     the node is USB host (v2.4 only)\n"
+	       "  device   the node is a USB device\n"
+	       "  flash    device, with the node's USB-boot strap (nodeN-rpiboot) asserted\n"
+	       "Other modes release every strap.\n\n"
+	       "  --slot N           the node (1-4)\n"
+	       "  --route ROUTE      bmc (default): the BMC's own USB host;\n"
+	       "                     usb-a: the board's USB-A port (v2.4: any node; v2.5: node 1);\n"
+	       "                     usb-c: the 4XNODE_USB_OTG port (v2.5: all nodes at once)\n"
+	       TP_CLI_COMMON_HELP
+	       "\nExit codes: 0 ok, 1 failed (the lines are put back), 2 usage,\n"
+	       "3 the board cannot do that (host on v2.5), 4 a line is held elsewhere.\n");
+}
+
+static int do_status(struct tp_cli *c, struct tp_board *b)
+{
+	struct tp_usb_state st;
+	int rc = tp_usb_status(b, &st);
+	bool hub = b->desc->usb_bus == TP_USB_HUB;
+
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	if (c->json) {
+		struct tp_json j;
+
+		tp_cli_json_begin(c, &j, b);
+		tp_json_str(&j, "bus", hub ? "hub" : "mux");
+		tp_json_bool(&j, "known", st.known);
+		if (!st.known)
+			tp_json_str(&j, "held", st.holder);
+		if (st.known && hub) {
+			tp_json_str(&j, "upstream", st.route_pin ? "bmc" : "usb-c");
+			tp_json_bool(&j, "node1_usb_a", st.node1_usb_a);
+		} else if (st.known) {
+			tp_json_str(&j, "route", st.route_pin ? "bmc" : "usb-a");
+			if (st.selected)
+				tp_json_int(&j, "selected", st.selected);
+			else
+				tp_json_null(&j, "selected");
+		}
+		tp_json_arr_begin(&j, "slots");
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+			const struct tp_usb_slot *u = &st.slot[s - 1];
+
+			tp_json_obj_begin(&j, NULL);
+			tp_json_int(&j, "slot", s);
+			tp_json_str(&j, "link", tp_usb_link_name(u->link));
+			if (st.known) {
+				tp_json_str(&j, "mode", tp_usb_mode_name(u->mode));
+				tp_json_int(&j, "strap", u->strap);
+			}
+			tp_json_obj_end(&j);
+		}
+		tp_json_arr_end(&j);
+		tp_json_obj_end(&j);
+		return TP_EXIT_OK;
+	}
+	if (!st.known) {
+		printf("USB routing unknown: %s\n", st.holder);
+		return TP_EXIT_OK;
+	}
+	if (hub)
+		printf("%s: USB hub, upstream to %s (PG2=%d); node 1 on USB-A: %s\n",
+		       b->desc->name, st.route_pin ? "the BMC" : "the 4XNODE_USB_OTG port",
+		       st.route_pin, st.node1_usb_a ? "yes" : "no");
+	else if (st.selected)
+		printf("%s: USB mux on slot %d, routed to %s (PG5=%d)\n", b->desc->name,
+		       st.selected, st.route_pin ? "the BMC" : "the USB-A port", st.route_pin);
+	else
+		printf("%s: USB mux selects no slot\n", b->desc->name);
+	printf("SLOT  LINK    MODE    STRAP\n");
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		const struct tp_usb_slot *u = &st.slot[s - 1];
+
+		printf("%-5u %-7s %-7s %d\n", s, tp_usb_link_name(u->link),
+		       tp_usb_mode_name(u->mode), u->strap);
+	}
+	return TP_EXIT_OK;
+}
+
+static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_usb_mode mode,
+		  enum tp_usb_route route)
+{
+	struct tp_usb_plan plan;
+	int rc;
+
+	rc = tp_usb_plan(b->desc, slot, mode, route, &plan);
+	if (rc == 0)
+		rc = tp_usb_apply(b, &plan);
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	if (c->json) {
+		struct tp_json j;
+
+		tp_cli_json_begin(c, &j, b);
+		tp_json_bool(&j, "ok", true);
+		tp_json_int(&j, "slot", slot);
+		tp_json_str(&j, "mode", tp_usb_mode_name(mode));
+		tp_json_str(&j, "route", tp_usb_route_name(route));
+		tp_json_obj_end(&j);
+	} else if (c->verbosity >= 0) {
+		printf("slot %u: USB %s via %s\n", slot, tp_usb_mode_name(mode),
+		       tp_usb_route_name(route));
+	}
+	return TP_EXIT_OK;
+}
+
+int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = { { "slot", required_argument, NULL, 's' },
+						  { "route", required_argument, NULL, 'r' },
+						  TP_CLI_COMMON_LONGOPTS,
+						  { 0 } };
+	const char *slots = NULL, *routestr = "bmc";
+	enum tp_usb_mode mode = TP_USB_DEVICE;
+	enum tp_usb_route route;
+	struct tp_board *b = NULL;
+	unsigned mask = 0, slot = 0;
+	bool status;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "s:r:" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) !=
+	       -1) {
+		if (opt == 'h') {
+			help();
+			return TP_EXIT_OK;
+		} else if (opt == 's') {
+			slots = optarg;
+		} else if (opt == 'r') {
+			routestr = optarg;
+		} else if (!tp_cli_common_opt(c, opt, optarg)) {
+			return tp_cli_usage(c, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return tp_cli_usage(c, "give one action: host, device, flash or status");
+	status = !strcmp(argv[optind], "status");
+	if (!status) {
+		if (tp_usb_mode_parse(argv[optind], &mode) < 0)
+			return tp_cli_usage(c, "unknown action \"%s\"; use host, device, flash or "
+					    "status", argv[optind]);
+		if (!slots)
+			return tp_cli_usage(c, "%s needs --slot N", argv[optind]);
+		if (tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
+			return tp_cli_usage(c, "%s", tp_err_msg());
+		if (tp_slots_count(mask) != 1)
+			return tp_cli_usage(c, "USB routing takes one slot, not \"%s\"", slots);
+		slot = (unsigned)__builtin_ffs((int)mask);
+	}
+	if (tp_usb_route_parse(routestr, &route) < 0)
+		return tp_cli_usage(c, "%s", tp_err_msg());
+	tp_cli_apply_verbosity(c);
+
+	rc = tp_cli_board_open(c, &b, false);
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	rc = status ? do_status(c, b) : do_set(c, b, slot, mode, route);
+	tp_board_close(b);
+	return rc;
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+#include "clock.h"
+#include "err.h"
+
+#include <string.h>
+#include <time.h>
+
+static int sys_now(void *cookie, uint64_t *ns)
+{
+	struct timespec ts;
+
+	(void)cookie;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return -errno;
+	*ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
+static int sys_sleep(void *cookie, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
+			       .tv_nsec = (long)(ns % 1000000000u) };
+	int rc;
+
+	(void)cookie;
+	/* Relative sleep, restarted with the remainder after a signal. */
+	while ((rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts)) == EINTR)
+		;
+	return rc ? tp_err_set(-rc, "sleep failed: %s", strerror(rc)) : 0;
+}
+
+static const struct tp_clock_ops sys_clock = {
+	.name = "system",
+	.now_ns = sys_now,
+	.sleep_ns = sys_sleep,
+};
+
+static const struct tp_clock_ops *clock_ops = &sys_clock;
+static void *clock_cookie;
+
+void tp_clock_use(const struct tp_clock_ops *ops, void *cookie)
+{
+	clock_ops = ops ? ops : &sys_clock;
+	clock_cookie = cookie;
+}
+
+uint64_t tp_clock_now_ns(void)
+{
+	uint64_t ns = 0;
+
+	if (clock_ops->now_ns(clock_cookie, &ns) < 0)
+		return 0;
+	return ns;
+}
+
+int tp_clock_sleep_ms(unsigned ms)
+{
+	return clock_ops->sleep_ns(clock_cookie, (uint64_t)ms * 1000000u);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Time for hardware sequences and polling. Every delay tpkit makes goes
+ * through here, so the board twin can supply a virtual clock: tests then run
+ * instantly and see exact, repeatable timings instead of racing real sleeps.
+ */
+#ifndef TP_CLOCK_H
+#define TP_CLOCK_H
+
+#include <stdint.h>
+
+struct tp_clock_ops {
+	const char *name;
+	int (*now_ns)(void *cookie, uint64_t *ns);
+	int (*sleep_ns)(void *cookie, uint64_t ns);
+};
+
+/* Replace the process clock (NULL restores the monotonic system clock). */
+void tp_clock_use(const struct tp_clock_ops *ops, void *cookie);
+
+/* Monotonic nanoseconds; on a clock failure returns 0 (callers only compare). */
+uint64_t tp_clock_now_ns(void);
+
+/* 0 or -errno (a lost twin connection, say). */
+int tp_clock_sleep_ms(unsigned ms);
+
+#endif

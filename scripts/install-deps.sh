@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Install everything tpkit's build and tests need, from Debian 12 only.
+# Idempotent: packages already present are skipped by apt, and a sysroot
+# that a previous run completed (marked by .done) is reused.
+#
+# Cross sysroots are made with mmdebstrap --variant=extract, never with
+# dpkg --add-architecture (docs/toolchain.md explains why: a broken foreign
+# security index stops apt-get update, and Multi-Arch version skew).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+SYSROOT_BASE=${TPKIT_SYSROOT_BASE:-/opt}
+ARCHES=${TPKIT_SYSROOT_ARCHES:-"armel armhf"}
+
+PKGS=(
+	build-essential pkg-config make
+	libusb-1.0-0-dev libcurl4-openssl-dev libarchive-dev libgpiod-dev libssl-dev
+	libcmocka-dev liblzma-dev zlib1g-dev
+	libglib2.0-dev umockdev libumockdev-dev
+	crossbuild-essential-armel crossbuild-essential-armhf
+	qemu-user mmdebstrap
+	kconfig-frontends-nox python3-kconfiglib
+	clang libclang-rt-14-dev valgrind
+	xz-utils zstd openssl ca-certificates
+	gpiod
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}" >&2
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The host's apt sources minus the security paragraph: its foreign-architecture
+# index may be broken mid-sync, and mmdebstrap would fail on it.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+	src=$work/nosec.sources
+	awk 'BEGIN{RS="";ORS="\n\n"} !/debian-security/' \
+		/etc/apt/sources.list.d/debian.sources >"$src"
+else
+	src=$work/nosec.list
+	grep -v -e '^#' -e security /etc/apt/sources.list >"$src"
+fi
+
+DEVPKGS=libc6-dev,libusb-1.0-0-dev,libcurl4-openssl-dev,libarchive-dev,libgpiod-dev,libssl-dev,libcmocka-dev,liblzma-dev,zlib1g-dev,libumockdev-dev,umockdev,libglib2.0-dev
+
+for arch in $ARCHES; do
+	sr=$SYSROOT_BASE/tpkit-sysroot-$arch
+	[ -e "$sr/.done" ] && continue
+	echo "install-deps: building $arch sysroot in $sr" >&2
+	rm -rf "$sr"
+	mmdebstrap --quiet --variant=extract --architectures="$arch" \
+		--include="$DEVPKGS" bookworm "$sr" "$src"
+	touch "$sr/.done"
+done
+echo "install-deps: done" >&2
