@@ -73,7 +73,9 @@ int main(int argc, char **argv)
 		c.cmd = commands[i].name;
 		argc -= optind;
 		argv += optind;
-		optind = 1; /* restart getopt for the command */
+		/* 0, not 1: glibc then also forgets the "+" ordering of the
+		 * scan above, so command options may follow arguments. */
+		optind = 0;
 		return commands[i].main(&c, argc, argv);
 	}
 	fprintf(stderr, "tpkit: unknown command \"%s\"; try `tpkit --help`\n", argv[optind]);

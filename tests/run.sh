@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Run tpkit's tests and end with one line "N passed, N failed".
+#
+#   tests/run.sh [--unit-only] [--runner "CMD"] [--filter GLOB] BUILD_DIR
+#
+# Unit tests: every BUILD_DIR/tests/unit/test_* binary (cmocka); each test
+# case counts. Then the twin's self-test, then every tests/regress/*.test,
+# each run with BUILD, TPKIT, TWIN, MKLDR and a fresh scratch dir TMP in its
+# environment. --runner prefixes unit binaries (qemu-arm for cross builds).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+unit_only=0 runner="" filter="*"
+while [ $# -gt 1 ]; do
+	case $1 in
+	--unit-only) unit_only=1 ;;
+	--runner) runner=$2; shift ;;
+	--filter) filter=$2; shift ;;
+	*) break ;;
+	esac
+	shift
+done
+build=$(cd "${1:?usage: tests/run.sh [--unit-only] [--runner CMD] BUILD_DIR}" && pwd)
+passed=0 failed=0 failures=()
+
+note_fail() { failed=$((failed + 1)); failures+=("$1"); }
+
+for t in "$build"/tests/unit/test_*; do
+	[ -x "$t" ] && [ "${t%.[od]}" = "$t" ] || continue
+	name=$(basename "$t")
+	# shellcheck disable=SC2086
+	out=$($runner "$t" 2>&1)
+	rc=$?
+	# A binary may run several groups: add up every group's summary.
+	p=$(printf '%s\n' "$out" | awk '/^\[  PASSED  \] [0-9]+ test/ {n += $4} END {print n + 0}')
+	f=$(printf '%s\n' "$out" | awk '/^\[  FAILED  \] [0-9]+ test/ {n += $4} END {if (n) print n}')
+	passed=$((passed + ${p:-0}))
+	if [ "$rc" -ne 0 ] || [ -n "$f" ]; then
+		printf '%s\n' "$out" | grep -E '^\[  (FAILED|  ERROR)|error|Error' | sed "s|^|$name: |" >&2
+		failed=$((failed + ${f:-1})); failures+=("$name")
+	fi
+	echo "unit  $name: ${p:-0} passed${f:+, $f failed}"
+done
+
+if [ "$unit_only" = 0 ]; then
+	export BUILD=$build TPKIT=$build/tpkit TWIN=$build/tests/twin/tp-twin
+	export MKLDR=$build/tests/tools/mkldr SRCDIR=${here%/tests}
+	if [ -x "$here/twin/selftest/run.sh" ] && [ -x "$TWIN" ]; then
+		if out=$("$here/twin/selftest/run.sh" "$TWIN" 2>&1); then
+			passed=$((passed + 1)); echo "twin  selftest: ok"
+		else
+			printf '%s\n' "$out" | tail -20 >&2
+			note_fail "twin selftest"; echo "twin  selftest: FAILED"
+		fi
+	fi
+	for t in "$here"/regress/$filter.test; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .test)
+		TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-test.XXXXXX")
+		export TMP
+		start=$(date +%s.%N)
+		if out=$(cd "$TMP" && bash "$t" 2>&1); then
+			passed=$((passed + 1))
+			printf 'test  %-40s ok    %5.2fs\n' "$name" "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')"
+			rm -rf "$TMP"
+		else
+			note_fail "$name"
+			printf 'test  %-40s FAILED (scratch kept in %s)\n' "$name" "$TMP"
+			printf '%s\n' "$out" | tail -25 | sed 's/^/    | /'
+		fi
+	done
+fi
+
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
