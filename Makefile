@@ -46,8 +46,11 @@ ifneq ($(TPKIT_ARCH),native)
 SYSROOT   ?= /opt/tpkit-sysroot-$(TPKIT_ARCH)
 O         ?= build-$(TPKIT_ARCH)
 DEFCONFIG ?= bmc_defconfig
-export PKG_CONFIG_LIBDIR      := $(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
-export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+# Passed on the command line of every pkg-config call: make 4.3's $(shell)
+# does not see variables the Makefile exports, so `export` would only reach
+# recipes and the flags would silently come from the build machine.
+PKG_CONFIG_ENV := PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig \
+	PKG_CONFIG_SYSROOT_DIR=$(SYSROOT)
 ARCH_CFLAGS += --sysroot=$(SYSROOT)
 ARCH_LDFLAGS := --sysroot=$(SYSROOT)
 # Run cross-built programs with the sysroot's own loader (toolchain.md §7.6:
@@ -68,6 +71,7 @@ ifeq ($(origin AR),default)
 AR := $(CROSS_COMPILE)ar
 endif
 PKG_CONFIG ?= pkg-config
+PKG        := $(PKG_CONFIG_ENV) $(PKG_CONFIG)
 PYTHON     := /usr/bin/python3
 
 # ---- configuration: Kconfig -> .config -> autoconf.h + auto.conf ---------
@@ -75,7 +79,8 @@ KCONFIG_OUT := $(O)/.config
 AUTOCONF_H  := $(O)/include/generated/autoconf.h
 AUTOCONF_MK := $(O)/include/config/auto.conf
 KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
-	HAVE_LIBGPIOD=$(shell $(PKG_CONFIG) --exists libgpiod && echo y || echo n)
+	HAVE_LIBGPIOD=$(shell $(PKG) --exists libgpiod && echo y || echo n) \
+	HAVE_LIBCURL=$(shell $(PKG) --exists libcurl && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
 NOCONFIG_GOALS := check check-cross demo deps ci clean distclean help
@@ -90,6 +95,8 @@ endif
 
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32
+common-y += image pipeline queue pull decode decode_xz decode_archive source_file checksum sink_file
+common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 
 board-y := desc detect gpio lines board power usb
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
@@ -99,8 +106,10 @@ bmc-y := main cli
 bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
 bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
+bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
 
-pkgs-y := 
+pkgs-y := libarchive liblzma libcrypto zlib
+pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
 pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
@@ -119,14 +128,18 @@ OPT      ?= -O2
 # truncation warning would flag every such use, so it is off.
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wno-missing-field-initializers -Wno-format-truncation
+# CI treats warnings as errors (.ci/run sets CI=true); WERROR=0 overrides.
+ifeq ($(CI),true)
+WERROR ?= 1
+endif
 ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
 ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 endif
-PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG_CONFIG) --cflags $(pkgs-y)))
-PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG_CONFIG) --libs $(pkgs-y)))
+PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG) --cflags $(pkgs-y)))
+PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG) --libs $(pkgs-y)))
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I. -I$(O)/include \
 	     -include $(AUTOCONF_H) -DTPKIT_VERSION='"$(TPKIT_VERSION)"' $(PKG_CFLAGS) -MMD -MP
@@ -182,12 +195,12 @@ $(TPKIT): $(BMC_OBJS) $(LIB)
 # Unit tests link the library, so they test the objects that ship.
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+	$(Q)$(CC) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS) $(shell $(PKG) --libs cmocka)
 
 $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG) --cflags cmocka) -c $< -o $@
 
 # The twin is a test program for the build machine; it is never cross-built.
 TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib
@@ -195,7 +208,7 @@ $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
-		$(shell $(PKG_CONFIG) --cflags --libs $(TWIN_PKGS))
+		$(shell $(PKG) --cflags --libs $(TWIN_PKGS))
 
 unit: $(UNIT_BINS)
 
