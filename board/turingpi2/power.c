@@ -59,7 +59,7 @@ static void en_name(char *buf, size_t size, unsigned slot)
 	tp_line_name(buf, size, slot, "en");
 }
 
-static void read_slot(struct tp_lines *ls, unsigned slot, struct tp_slot_power *p)
+void tp_power_slot_read(struct tp_lines *ls, unsigned slot, struct tp_slot_power *p)
 {
 	char en[32];
 	struct tp_line *l;
@@ -98,7 +98,7 @@ int tp_power_status(struct tp_board *b, unsigned mask, struct tp_slot_power st[T
 		return rc;
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (mask & TP_SLOT_BIT(s))
-			read_slot(&ls, s, &st[s - 1]);
+			tp_power_slot_read(&ls, s, &st[s - 1]);
 	tp_lines_release(&ls);
 	return 0;
 }
@@ -149,14 +149,14 @@ static void slot_make_safe(struct tp_lines *ls, unsigned slot)
 	tp_lines_set(ls, en, 0);
 }
 
-static int run_one(struct tp_lines *ls, unsigned slot, bool on, struct tp_power_result *r)
+int tp_power_slot_set(struct tp_lines *ls, unsigned slot, bool on, struct tp_power_result *r)
 {
 	static const char *const step_name[] = { "", "regulator", "delay", "enable line" };
 	struct tp_slot_power before;
 	char left[160];
 	int rc, step = 0;
 
-	read_slot(ls, slot, &before);
+	tp_power_slot_read(ls, slot, &before);
 	if (before.regulator == (int)on && before.en == (int)on) {
 		TP_INFO("slot %u is already %s", slot, on ? "on" : "off");
 		r->after = before;
@@ -170,12 +170,12 @@ static int run_one(struct tp_lines *ls, unsigned slot, bool on, struct tp_power_
 
 		snprintf(why, sizeof(why), "%s", tp_err_msg());
 		slot_make_safe(ls, slot);
-		read_slot(ls, slot, &r->after);
+		tp_power_slot_read(ls, slot, &r->after);
 		describe_left(left, sizeof(left), slot, &r->after);
 		return tp_err_set(rc, "slot %u: power %s failed at the %s step: %s; %s", slot,
 				  on ? "on" : "off", step_name[step], why, left);
 	}
-	read_slot(ls, slot, &r->after);
+	tp_power_slot_read(ls, slot, &r->after);
 	return 0;
 }
 
@@ -226,7 +226,7 @@ int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsig
 
 			if (!(mask & TP_SLOT_BIT(s)))
 				continue;
-			r->rc = run_one(&ls, s, false, r);
+			r->rc = tp_power_slot_set(&ls, s, false, r);
 			if (r->rc < 0) {
 				snprintf(r->msg, sizeof(r->msg), "%s", tp_err_msg());
 				first = first ? first : r->rc;
@@ -255,7 +255,7 @@ int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsig
 					goto out;
 				}
 			}
-			r->rc = run_one(&ls, s, true, r);
+			r->rc = tp_power_slot_set(&ls, s, true, r);
 			if (r->rc < 0) {
 				snprintf(r->msg, sizeof(r->msg), "%s", tp_err_msg());
 				first = first ? first : r->rc;

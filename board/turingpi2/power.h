@@ -38,4 +38,12 @@ int tp_power_status(struct tp_board *b, unsigned mask, struct tp_slot_power st[T
 int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsigned stagger_ms,
 		   struct tp_power_result res[TP_BOARD_SLOTS]);
 
+struct tp_lines;
+
+/* For callers that hold the lines themselves for longer (flash mode):
+ * one slot's state, and one slot's on/off sequence with the same safe-state
+ * and reporting rules as tp_power_apply(). nodeN-en must be in ls. */
+void tp_power_slot_read(struct tp_lines *ls, unsigned slot, struct tp_slot_power *p);
+int tp_power_slot_set(struct tp_lines *ls, unsigned slot, bool on, struct tp_power_result *r);
+
 #endif

@@ -151,29 +151,34 @@ static int reg_set(const char *path, int on)
 	return tp_file_write(path, on ? "enabled" : "disabled");
 }
 
-int tp_usb_apply(struct tp_board *b, const struct tp_usb_plan *plan)
+size_t tp_usb_plan_lines(const struct tp_usb_plan *plan, const char **names)
 {
-	const char *names[TP_USB_PLAN_MAX];
-	int before[TP_USB_PLAN_MAX];
-	struct tp_lines ls;
-	size_t n = 0, done;
-	int rc = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < plan->n; i++)
 		if (!plan->step[i].regulator)
 			names[n++] = plan->step[i].name;
-	rc = tp_lines_claim(&ls, b->gpio, b->desc, names, n, b->consumer, 0);
-	if (rc < 0)
-		return rc;
+	return n;
+}
+
+int tp_usb_apply_lines(struct tp_lines *ls, const struct tp_usb_plan *plan)
+{
+	int before[TP_USB_PLAN_MAX];
+	size_t done;
+	int rc = 0;
+
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct tp_usb_step *s = &plan->step[i];
+		struct tp_line *l = s->regulator ? NULL : tp_lines_find(ls, s->name);
 
-		before[i] = s->regulator ? reg_get(s->name) : tp_lines_find(&ls, s->name)->value;
+		if (!s->regulator && (!l || !l->held))
+			return tp_err_set(-EPERM, "USB routing: GPIO line %s is not held", s->name);
+		before[i] = s->regulator ? reg_get(s->name) : l->value;
 	}
 	for (done = 0; done < plan->n; done++) {
 		const struct tp_usb_step *s = &plan->step[done];
 
-		rc = s->regulator ? reg_set(s->name, s->value) : tp_lines_set(&ls, s->name, s->value);
+		rc = s->regulator ? reg_set(s->name, s->value) : tp_lines_set(ls, s->name, s->value);
 		if (rc < 0)
 			break;
 	}
@@ -191,20 +196,33 @@ int tp_usb_apply(struct tp_board *b, const struct tp_usb_plan *plan)
 			if (s->regulator)
 				reg_set(s->name, before[i]);
 			else
-				tp_lines_set(&ls, s->name, before[i]);
+				tp_lines_set(ls, s->name, before[i]);
 		}
 		for (size_t i = 0; i < plan->n && len < sizeof(left); i++) {
 			const struct tp_usb_step *s = &plan->step[i];
-			int v = s->regulator ? reg_get(s->name) : tp_lines_get(&ls, s->name);
 
 			if (s->regulator)
 				continue;
 			len += (size_t)snprintf(left + len, sizeof(left) - len, "%s%s=%d",
-						len ? " " : "", s->name, v);
+						len ? " " : "", s->name, tp_lines_get(ls, s->name));
 		}
 		rc = tp_err_set(rc, "USB routing failed: %s; the steps made were undone; lines "
 				"now: %s", why, left);
 	}
+	return rc;
+}
+
+int tp_usb_apply(struct tp_board *b, const struct tp_usb_plan *plan)
+{
+	const char *names[TP_USB_PLAN_MAX];
+	struct tp_lines ls;
+	size_t n = tp_usb_plan_lines(plan, names);
+	int rc;
+
+	rc = tp_lines_claim(&ls, b->gpio, b->desc, names, n, b->consumer, 0);
+	if (rc < 0)
+		return rc;
+	rc = tp_usb_apply_lines(&ls, plan);
 	tp_lines_release(&ls);
 	return rc;
 }

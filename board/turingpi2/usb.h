@@ -41,6 +41,14 @@ int tp_usb_plan(const struct tp_board_desc *d, unsigned slot, enum tp_usb_mode m
  * reverse order, and the message says what each line is left at. */
 int tp_usb_apply(struct tp_board *b, const struct tp_usb_plan *plan);
 
+struct tp_lines;
+
+/* The plan's GPIO line names (regulators left out), for claiming them. */
+size_t tp_usb_plan_lines(const struct tp_usb_plan *plan, const char **names);
+
+/* Apply with the lines already held (flash mode holds them throughout). */
+int tp_usb_apply_lines(struct tp_lines *ls, const struct tp_usb_plan *plan);
+
 struct tp_usb_slot {
 	enum tp_usb_link link;
 	enum tp_usb_mode mode;
