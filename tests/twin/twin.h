@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tp-twin: a software stand-in for a Turing Pi 2 board (docs/twin.md).
+ *
+ * One struct twin holds everything; every module takes it as its first
+ * argument, so the program has no other mutable global state. Functions
+ * return 0 or a negative errno.
+ */
+#ifndef TPKIT_TWIN_H
+#define TPKIT_TWIN_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TWIN_SLOTS		4
+#define TWIN_SOC_LINES		224	/* banks A..G, 32 offsets each */
+#define TWIN_MAX_CHIPS		3
+#define TWIN_NS_PER_MS		UINT64_C(1000000)
+
+/* Exit statuses besides the command's own (docs/twin.md, "Exit status"). */
+#define TWIN_EXIT_USAGE		2
+#define TWIN_EXIT_VIOLATION	90
+#define TWIN_EXIT_INTERNAL	91
+#define TWIN_EXIT_NOEXEC	127
+
+enum twin_rev { TWIN_REV_2_4, TWIN_REV_2_5, TWIN_REV_2_5_1, TWIN_REV_2_5_2 };
+enum twin_module { TWIN_MOD_EMPTY, TWIN_MOD_RK1, TWIN_MOD_CM4 };
+enum twin_eeprom { TWIN_EEPROM_GOOD, TWIN_EEPROM_BAD_CRC, TWIN_EEPROM_NONE };
+
+struct twin_opts {
+	enum twin_rev rev;
+	enum twin_module module[TWIN_SLOTS + 1];	/* index 1..4 */
+	bool on[TWIN_SLOTS + 1];
+	bool missing_reg[TWIN_SLOTS + 1];
+	GPtrArray *holds;		/* "LINE=CONSUMER" strings */
+	GPtrArray *fail_sets;		/* line names or SoC pins */
+	char *model;			/* NULL: the revision's own */
+	bool no_model;
+	enum twin_eeprom eeprom;
+	int eeprom_code;		/* -1: the revision's hw_version */
+	char *root_dir;
+	char *timeline_file;
+	char *state_file;
+	bool quiet;
+	char **command;			/* points into argv, not owned */
+};
+
+struct twin_conn;
+
+struct twin_line {
+	unsigned chip;
+	unsigned offset;
+	char subject[20];		/* DT line name, or SoC pin ("PG5") */
+	bool named;			/* has a DT name, so FIND sees it */
+	int value;			/* logical value */
+	bool output;
+	char *holder;			/* consumer label, NULL when free */
+	struct twin_conn *owner;	/* NULL for kernel and --hold holders */
+	bool fail_next_set;		/* --fail-set armed */
+	bool driven;			/* SET at least once during the run */
+};
+
+struct twin_chip {
+	char name[16];
+	unsigned nlines;
+	struct twin_line *lines;
+};
+
+/* A regulator-output consumer with a sysfs state file (hardware.md §4). */
+struct twin_reg {
+	char name[16];			/* "node2-power", "usb-port-power" */
+	unsigned slot;			/* 1..4, 0 for usb-port-power */
+	bool exists;			/* in this revision's DT */
+	bool present;			/* the state file exists (--missing-regulator) */
+	bool enabled;
+	char *dir;
+	char *path;
+	int wd;				/* inotify watch on dir, -1 if none */
+	unsigned own_moves;		/* our renames not yet seen by inotify */
+};
+
+struct twin_board {
+	struct twin_chip chips[TWIN_MAX_CHIPS];
+	unsigned nchips;
+	struct twin_reg regs[TWIN_SLOTS + 1];	/* [0] usb-port-power, [N] slot N */
+	bool atx;
+	struct twin_line *en[TWIN_SLOTS + 1];
+	struct twin_line *rpiboot[TWIN_SLOTS + 1];
+	struct twin_line *usbotg[TWIN_SLOTS + 1];	/* NULL where absent */
+	bool slot_on[TWIN_SLOTS + 1];		/* last reported, for events */
+	char usb[TWIN_SLOTS + 1][24];		/* last reported "link/role" */
+	uint64_t now_ns;			/* the virtual clock */
+};
+
+struct twin {
+	struct twin_opts opt;
+	struct twin_board board;
+	GPtrArray *timeline;		/* formatted event lines */
+	unsigned violations;
+
+	char *root;
+	bool root_temp;
+
+	int inotify_fd;
+	guint inotify_src;
+	int ro_wd[4];			/* watches on read-only directories */
+	char *ro_dir[4];
+
+	char *sock_dir;
+	char *sock_path;
+	int listen_fd;
+	guint listen_src;
+	GList *conns;
+	unsigned conn_seq;
+
+	GPid child;
+	bool child_done;
+	int child_status;		/* exit status as a shell reports it */
+	GMainLoop *loop;
+};
+
+/* twin_board.c: the board model. */
+int twin_board_init(struct twin *t);
+void twin_board_free(struct twin *t);
+const char *twin_board_rev_name(enum twin_rev rev);
+const char *twin_board_module_name(enum twin_module m);
+struct twin_line *twin_board_line_find(struct twin *t, const char *name);
+struct twin_line *twin_board_line_parse(struct twin *t, const char *spec);
+int twin_board_line_get(struct twin *t, const char *chip, uint64_t offset,
+			struct twin_line **out);
+int twin_board_line_set(struct twin *t, struct twin_line *l, int value);
+int twin_board_reg_set(struct twin *t, struct twin_reg *r, bool enabled);
+int twin_board_clock_advance(struct twin *t, uint64_t ns);
+int twin_board_state_write(struct twin *t, const char *path);
+
+/* twin_root.c: the fake root filesystem. */
+int twin_root_build(struct twin *t);
+int twin_root_remove(struct twin *t);
+
+/* twin_sysfs.c: regulator state files and read-only files, via inotify. */
+int twin_sysfs_reg_store(struct twin *t, struct twin_reg *r);
+int twin_sysfs_watch(struct twin *t);
+void twin_sysfs_drain(struct twin *t);
+void twin_sysfs_stop(struct twin *t);
+
+/* twin_gpio.c: the Unix-socket GPIO server. */
+int twin_gpio_start(struct twin *t);
+void twin_gpio_flush(struct twin *t);
+void twin_gpio_stop(struct twin *t);
+
+/* twin_timeline.c: events with their virtual time. */
+void twin_timeline_add(struct twin *t, const char *kind, const char *subject,
+		       const char *from, const char *to, const char *note);
+void twin_timeline_violation(struct twin *t, const char *what,
+			     const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+int twin_timeline_write(struct twin *t, const char *path);
+
+#endif /* TPKIT_TWIN_H */

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tp-twin: run one command against a simulated Turing Pi 2 board
+ * (docs/twin.md). Parses the options, builds the fake root, serves GPIO,
+ * runs the command under a GLib main loop and reports when it exits.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <glib-unix.h>
+
+#include "twin.h"
+
+static const char twin_usage[] =
+	"usage: tp-twin [OPTIONS] -- COMMAND [ARGS...]\n"
+	"  --rev 2.4|2.5|2.5.1|2.5.2     board revision (default 2.5.1)\n"
+	"  --slot N=rk1|cm4|empty        module in slot N (repeatable)\n"
+	"  --on N                        start with slot N powered\n"
+	"  --hold LINE=CONSUMER          LINE is held by another process\n"
+	"  --model STRING, --no-model    override / remove the DT model\n"
+	"  --eeprom good|bad-crc|none|0xCODE\n"
+	"  --missing-regulator N         no nodeN-power/state file\n"
+	"  --fail-set LINE               the first SET changing LINE fails (EIO)\n"
+	"  --root DIR                    build the fake root in DIR, keep it\n"
+	"  --timeline FILE               write the timeline to FILE\n"
+	"  --state FILE                  write the final board state to FILE\n"
+	"  -q, --quiet                   do not print the timeline\n"
+	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
+	"127 command not run, 91 twin failure.\n";
+
+enum {
+	OPT_REV = 256, OPT_SLOT, OPT_ON, OPT_HOLD, OPT_MODEL, OPT_NO_MODEL,
+	OPT_EEPROM, OPT_MISSING_REG, OPT_FAIL_SET, OPT_ROOT, OPT_TIMELINE,
+	OPT_STATE, OPT_HELP,
+};
+
+static const struct option twin_long_opts[] = {
+	{ "rev", required_argument, NULL, OPT_REV },
+	{ "slot", required_argument, NULL, OPT_SLOT },
+	{ "on", required_argument, NULL, OPT_ON },
+	{ "hold", required_argument, NULL, OPT_HOLD },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "no-model", no_argument, NULL, OPT_NO_MODEL },
+	{ "eeprom", required_argument, NULL, OPT_EEPROM },
+	{ "missing-regulator", required_argument, NULL, OPT_MISSING_REG },
+	{ "fail-set", required_argument, NULL, OPT_FAIL_SET },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "1".."4"; returns 0 if S is not a slot number. */
+static unsigned twin_opts_slot(const char *s, size_t len)
+{
+	if (len != 1 || s[0] < '1' || s[0] > '0' + TWIN_SLOTS)
+		return 0;
+	return (unsigned)(s[0] - '0');
+}
+
+static int twin_opts_module(const char *s, enum twin_module *m)
+{
+	for (int i = TWIN_MOD_EMPTY; i <= TWIN_MOD_CM4; i++) {
+		if (!strcmp(s, twin_board_module_name(i))) {
+			*m = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int twin_opts_eeprom(struct twin_opts *o, const char *arg)
+{
+	char *end;
+	unsigned long code;
+
+	if (!strcmp(arg, "good"))
+		o->eeprom = TWIN_EEPROM_GOOD;
+	else if (!strcmp(arg, "bad-crc"))
+		o->eeprom = TWIN_EEPROM_BAD_CRC;
+	else if (!strcmp(arg, "none"))
+		o->eeprom = TWIN_EEPROM_NONE;
+	else if ((arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X')) &&
+		 g_ascii_isxdigit(arg[2])) {
+		errno = 0;
+		code = strtoul(arg + 2, &end, 16);
+		if (*end || errno || code > 0xffff)
+			return -EINVAL;
+		o->eeprom = TWIN_EEPROM_GOOD;
+		o->eeprom_code = (int)code;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
+{
+	static const char *const revs[] = { "2.4", "2.5", "2.5.1", "2.5.2" };
+	const char *eq;
+	unsigned n;
+
+	switch (opt) {
+	case OPT_REV:
+		for (size_t i = 0; i < G_N_ELEMENTS(revs); i++)
+			if (!strcmp(arg, revs[i])) {
+				o->rev = (enum twin_rev)i;
+				return 0;
+			}
+		return -EINVAL;
+	case OPT_SLOT:
+		eq = strchr(arg, '=');
+		n = eq ? twin_opts_slot(arg, (size_t)(eq - arg)) : 0;
+		if (!n)
+			return -EINVAL;
+		return twin_opts_module(eq + 1, &o->module[n]);
+	case OPT_ON:
+	case OPT_MISSING_REG:
+		n = twin_opts_slot(arg, strlen(arg));
+		if (!n)
+			return -EINVAL;
+		if (opt == OPT_ON)
+			o->on[n] = true;
+		else
+			o->missing_reg[n] = true;
+		return 0;
+	case OPT_HOLD:
+		g_ptr_array_add(o->holds, g_strdup(arg));
+		return 0;
+	case OPT_FAIL_SET:
+		g_ptr_array_add(o->fail_sets, g_strdup(arg));
+		return 0;
+	case OPT_MODEL:
+		g_free(o->model);
+		o->model = g_strdup(arg);
+		return 0;
+	case OPT_NO_MODEL:
+		o->no_model = true;
+		return 0;
+	case OPT_EEPROM:
+		return twin_opts_eeprom(o, arg);
+	case OPT_ROOT:
+		g_free(o->root_dir);
+		o->root_dir = g_strdup(arg);
+		return 0;
+	case OPT_TIMELINE:
+		g_free(o->timeline_file);
+		o->timeline_file = g_strdup(arg);
+		return 0;
+	case OPT_STATE:
+		g_free(o->state_file);
+		o->state_file = g_strdup(arg);
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Returns 0, 1 for --help, or -EINVAL after printing why. */
+static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
+{
+	int opt;
+
+	o->rev = TWIN_REV_2_5_1;
+	o->eeprom_code = -1;
+	o->holds = g_ptr_array_new_with_free_func(g_free);
+	o->fail_sets = g_ptr_array_new_with_free_func(g_free);
+
+	/* "+": stop at the command, whose own options are not ours. */
+	while ((opt = getopt_long(argc, argv, "+q", twin_long_opts, NULL)) != -1) {
+		if (opt == OPT_HELP)
+			return 1;
+		if (opt == '?')
+			return -EINVAL;	/* getopt has said why */
+		if (twin_opts_one(o, opt, optarg)) {
+			const struct option *lo = twin_long_opts;
+
+			while (lo->name && lo->val != opt)
+				lo++;
+			fprintf(stderr, "tp-twin: invalid --%s '%s'\n",
+				lo->name ? lo->name : "?", optarg ? optarg : "");
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "tp-twin: no command given\n");
+		return -EINVAL;
+	}
+	if (o->model && o->no_model) {
+		fprintf(stderr, "tp-twin: --model and --no-model exclude each other\n");
+		return -EINVAL;
+	}
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
+		if (o->on[n] && o->missing_reg[n]) {
+			fprintf(stderr, "tp-twin: --on %u needs the regulator that --missing-regulator %u removes\n",
+				n, n);
+			return -EINVAL;
+		}
+	}
+	o->command = argv + optind;
+	return 0;
+}
+
+static void twin_opts_free(struct twin_opts *o)
+{
+	if (o->holds)
+		g_ptr_array_free(o->holds, TRUE);
+	if (o->fail_sets)
+		g_ptr_array_free(o->fail_sets, TRUE);
+	g_free(o->model);
+	g_free(o->root_dir);
+	g_free(o->timeline_file);
+	g_free(o->state_file);
+}
+
+static void twin_child_exited(GPid pid, gint status, gpointer data)
+{
+	struct twin *t = data;
+
+	g_spawn_close_pid(pid);
+	t->child_done = true;
+	if (WIFEXITED(status))
+		t->child_status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		t->child_status = 128 + WTERMSIG(status);
+	else
+		t->child_status = TWIN_EXIT_INTERNAL;
+	g_main_loop_quit(t->loop);
+}
+
+/*
+ * The twin stands in for a board, not a supervisor: a signal meant for the
+ * run goes to the command, and the twin reports when it exits. SIGINT is
+ * not passed on: a terminal already sends it to the command, which shares
+ * the twin's process group, and a second copy could cut its cleanup short.
+ */
+static void twin_signal_forward(struct twin *t, int sig)
+{
+	if (!t->child_done)
+		kill(t->child, sig);
+}
+
+static gboolean twin_signal_term(gpointer data)
+{
+	twin_signal_forward(data, SIGTERM);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean twin_signal_hup(gpointer data)
+{
+	twin_signal_forward(data, SIGHUP);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean twin_signal_int(gpointer data)
+{
+	(void)data;
+	return G_SOURCE_CONTINUE;	/* wait for the command instead */
+}
+
+static int twin_child_spawn(struct twin *t)
+{
+	char **env = g_get_environ();
+	char *gpio = g_strconcat("sim:", t->sock_path, NULL);
+	GError *err = NULL;
+	gboolean ok;
+
+	env = g_environ_setenv(env, "TPKIT_ROOT", t->root, TRUE);
+	env = g_environ_setenv(env, "TPKIT_GPIO", gpio, TRUE);
+	env = g_environ_setenv(env, "TPKIT_TWIN", "1", TRUE);
+	/* GLib closes every other descriptor in the child, so the socket
+	 * and the inotify fd do not leak into the command. */
+	ok = g_spawn_async(NULL, t->opt.command, env,
+			   G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+			   G_SPAWN_CHILD_INHERITS_STDIN,
+			   NULL, NULL, &t->child, &err);
+	g_strfreev(env);
+	g_free(gpio);
+	if (!ok) {
+		fprintf(stderr, "tp-twin: cannot run %s: %s\n",
+			t->opt.command[0], err->message);
+		g_error_free(err);
+		return -ENOEXEC;
+	}
+	g_child_watch_add(t->child, twin_child_exited, t);
+	return 0;
+}
+
+/* After the command: apply its last writes, then report. */
+static int twin_finish(struct twin *t)
+{
+	int rc = 0;
+
+	twin_gpio_flush(t);
+	twin_sysfs_drain(t);
+	if (t->opt.timeline_file)
+		rc |= twin_timeline_write(t, t->opt.timeline_file);
+	else if (!t->opt.quiet)
+		rc |= twin_timeline_write(t, NULL);
+	if (t->opt.state_file)
+		rc |= twin_board_state_write(t, t->opt.state_file);
+	if (t->violations)
+		fprintf(stderr, "tp-twin: %u violation%s: exit %d\n",
+			t->violations, t->violations == 1 ? "" : "s",
+			TWIN_EXIT_VIOLATION);
+	return rc;
+}
+
+static int twin_run(struct twin *t)
+{
+	guint sig[3];
+	int rc;
+
+	rc = twin_board_init(t);
+	if (rc)
+		return TWIN_EXIT_USAGE;	/* a --hold or --fail-set line */
+	if (twin_root_build(t) || twin_sysfs_watch(t) || twin_gpio_start(t))
+		return TWIN_EXIT_INTERNAL;
+	if (twin_child_spawn(t))
+		return TWIN_EXIT_NOEXEC;
+
+	sig[0] = g_unix_signal_add(SIGTERM, twin_signal_term, t);
+	sig[1] = g_unix_signal_add(SIGINT, twin_signal_int, t);
+	sig[2] = g_unix_signal_add(SIGHUP, twin_signal_hup, t);
+	g_main_loop_run(t->loop);
+	for (size_t i = 0; i < G_N_ELEMENTS(sig); i++)
+		g_source_remove(sig[i]);
+
+	if (twin_finish(t))
+		return TWIN_EXIT_INTERNAL;
+	return t->violations ? TWIN_EXIT_VIOLATION : t->child_status;
+}
+
+int main(int argc, char **argv)
+{
+	struct twin t = {
+		.inotify_fd = -1,
+		.listen_fd = -1,
+		.ro_wd = { -1, -1, -1, -1 },
+	};
+	int rc;
+
+	rc = twin_opts_parse(&t.opt, argc, argv);
+	if (rc) {
+		twin_opts_free(&t.opt);
+		if (rc > 0) {
+			fputs(twin_usage, stdout);
+			return 0;
+		}
+		fputs(twin_usage, stderr);
+		return TWIN_EXIT_USAGE;
+	}
+
+	t.timeline = g_ptr_array_new_with_free_func(g_free);
+	t.loop = g_main_loop_new(NULL, FALSE);
+	rc = twin_run(&t);
+
+	twin_gpio_stop(&t);
+	twin_sysfs_stop(&t);
+	if (twin_root_remove(&t))
+		fprintf(stderr, "tp-twin: could not remove %s\n", t.root);
+	g_free(t.root);
+	twin_board_free(&t);
+	g_ptr_array_free(t.timeline, TRUE);
+	g_main_loop_unref(t.loop);
+	twin_opts_free(&t.opt);
+	return rc;
+}
