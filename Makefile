@@ -80,6 +80,7 @@ AUTOCONF_H  := $(O)/include/generated/autoconf.h
 AUTOCONF_MK := $(O)/include/config/auto.conf
 KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBGPIOD=$(shell $(PKG) --exists libgpiod && echo y || echo n) \
+	HAVE_LIBUSB=$(shell $(PKG) --exists libusb-1.0 && echo y || echo n) \
 	HAVE_LIBCURL=$(shell $(PKG) --exists libcurl && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
@@ -94,11 +95,11 @@ ifneq ($(SKIP_CONFIG),1)
 endif
 
 # ---- objects, selected by Kconfig ------------------------------------------
-common-y := err log path slots json clock crc32
-common-y += image pipeline queue pull decode decode_xz decode_archive source_file checksum sink_file
+common-y := err log path slots json clock crc32 cancel
+common-y += image pipeline queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 
-board-y := desc detect gpio lines board power usb
+board-y := desc detect gpio lines board power usb flashmode
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
 board-$(CONFIG_TPKIT_GPIO_SIM)   += gpio_sim
 
@@ -107,12 +108,18 @@ bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
 bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
 bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
+bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash_rk1
+
+# RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
+rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
 pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
+pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
+LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
@@ -121,6 +128,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 TWIN_SRCS  := $(wildcard tests/twin/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
+MKLDR      := $(O)/tests/tools/mkldr
 
 # ---- flags -----------------------------------------------------------------
 OPT      ?= -O2
@@ -141,7 +149,10 @@ endif
 PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG) --cflags $(pkgs-y)))
 PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG) --libs $(pkgs-y)))
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS = -std=gnu11 $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I. -I$(O)/include \
+# 64-bit off_t and time_t on the 32-bit BMC: images are larger than 2 GiB,
+# and 32-bit readdir() fails with EOVERFLOW on 64-bit directory offsets.
+LFS_CFLAGS := -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I. -I$(O)/include \
 	     -include $(AUTOCONF_H) -DTPKIT_VERSION='"$(TPKIT_VERSION)"' $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
@@ -203,16 +214,23 @@ $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG) --cflags cmocka) -c $< -o $@
 
 # The twin is a test program for the build machine; it is never cross-built.
-TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib
+TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0
 $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
 		$(shell $(PKG) --cflags --libs $(TWIN_PKGS))
 
+# Synthetic LDR loader files for tests (protocols.md 3); native only, like
+# the twin, and standalone so that it checks the parser rather than mirrors it.
+$(MKLDR): tests/tools/mkldr.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
+
 unit: $(UNIT_BINS)
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN))
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR))
 
 # check and demo install what is missing first, then configure and build.
 deps:

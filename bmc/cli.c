@@ -29,6 +29,15 @@ bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
 	return false;
 }
 
+int tp_cli_ready(const struct tp_cli *c)
+{
+	if (c->board_rev && tp_rev_parse(c->board_rev) == TP_REV_UNKNOWN)
+		return tp_cli_usage(c, "unknown board revision \"%s\"; use 2.4, 2.5, 2.5.1 or 2.5.2",
+				    c->board_rev);
+	tp_cli_apply_verbosity(c);
+	return 0;
+}
+
 void tp_cli_apply_verbosity(const struct tp_cli *c)
 {
 	if (c->verbosity < 0)
@@ -39,6 +48,8 @@ void tp_cli_apply_verbosity(const struct tp_cli *c)
 		tp_log_set_level(TP_LOG_DEBUG);
 }
 
+/* Usage errors are found and reported by the CLI itself (tp_cli_usage); a
+ * library's -EINVAL is about data (a malformed file), so it is a failure. */
 int tp_cli_exit_code(int rc)
 {
 	switch (-rc) {
@@ -49,8 +60,6 @@ int tp_cli_exit_code(int rc)
 	case ENODEV:
 	case EOPNOTSUPP:
 		return TP_EXIT_BOARD;
-	case EINVAL:
-		return TP_EXIT_USAGE;
 	default:
 		return TP_EXIT_FAIL;
 	}

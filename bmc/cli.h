@@ -48,6 +48,10 @@ struct tp_cli {
 /* Handle a common option; returns true if it was one. */
 bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg);
 
+/* After option parsing: check the common options (usage error: returns exit
+ * code 2, message printed) and apply -v/-q. 0 when all is well. */
+int tp_cli_ready(const struct tp_cli *c);
+
 /* Apply -v/-q to the log level. */
 void tp_cli_apply_verbosity(const struct tp_cli *c);
 

@@ -173,7 +173,9 @@ int cmd_info_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return tp_cli_usage(c, "info takes no arguments");
-	tp_cli_apply_verbosity(c);
+	rc = tp_cli_ready(c);
+	if (rc)
+		return rc;
 
 	rc = tp_cli_board_open(c, &b, false);
 	if (rc < 0)

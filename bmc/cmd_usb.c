@@ -163,7 +163,9 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (tp_usb_route_parse(routestr, &route) < 0)
 		return tp_cli_usage(c, "%s", tp_err_msg());
-	tp_cli_apply_verbosity(c);
+	rc = tp_cli_ready(c);
+	if (rc)
+		return rc;
 
 	rc = tp_cli_board_open(c, &b, false);
 	if (rc < 0)

@@ -23,7 +23,8 @@ PKGS=(
 	kconfig-frontends-nox python3-kconfiglib
 	clang libclang-rt-14-dev valgrind
 	xz-utils zstd openssl ca-certificates
-	gpiod
+	gpiod rkdeveloptool
+	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip
 )
 
 missing=()

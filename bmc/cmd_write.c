@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/* tpkit write IMAGE --to PATH: the image pipeline onto a file or block device. */
+#include "cli.h"
+#include "progress.h"
+#include "common/checksum.h"
+#include "common/err.h"
+#include "common/image.h"
+#include "common/log.h"
+#include "common/sink_file.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CONFIG_TPKIT_XZ_MEMLIMIT_MB
+#define CONFIG_TPKIT_XZ_MEMLIMIT_MB 48
+#endif
+
+static void help(void)
+{
+	printf("Usage: tpkit write IMAGE --to PATH [OPTIONS]\n\n"
+	       "Stream an OS image onto a block device or into a file: decompress it on the\n"
+	       "fly, check its SHA-256, write the first MiB (partition table, boot loader)\n"
+	       "last, and read everything back. An interrupted or failed write leaves the\n"
+	       "target's first MiB blank, so it never boots a half-written image.\n\n"
+	       "IMAGE is a file, an http:// or https:// URL, or - for stdin. Its format is\n"
+	       "found from its content: xz, gzip, zstd, bzip2, a zip or tar holding one\n"
+	       "image (tar also inside xz, gzip, ...), or a raw disk image.\n\n"
+	       "  --to PATH          the target: a block device (/dev/sda; opened exclusively,\n"
+	       "                     so not while mounted) or a regular file (replaced)\n"
+	       "  --sha256 HEX       expected SHA-256 of IMAGE as given (compressed bytes).\n"
+	       "                     Without it, IMAGE.sha256 or a SHA256SUMS file listing\n"
+	       "                     IMAGE in the same directory (or URL directory) is used\n"
+	       "  --require-sha256   refuse an image whose checksum is not known\n"
+	       "  --no-verify        skip the read-back (faster, 30-50%% of the write time)\n"
+	       "  --size BYTES       capacity of a regular-file target (K, M, G suffixes);\n"
+	       "                     block devices report their own\n"
+	       "  --format raw       write data that is not recognised as an image as is\n"
+	       "  --xz-memlimit MIB  memory the xz decoder may use (default %d; xz -9 images\n"
+	       "                     need 65)\n"
+	       "  --retries N        resume a dropped download up to N times (default 5)\n"
+	       "  --json             progress and result as JSON objects, one per line\n"
+	       "  -v, --verbose      say what is found and done\n"
+	       "  -q, --quiet        print nothing but errors\n"
+	       "  -h, --help         this help\n\n"
+	       "Progress bars are shown when stderr is a terminal; otherwise one summary line.\n"
+	       "Exit codes: 0 written (and verified), 1 failed (the message says where and\n"
+	       "what to do), 2 usage, 4 the target is in use.\n",
+	       CONFIG_TPKIT_XZ_MEMLIMIT_MB);
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+
+	if (end == s)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || (v << shift) >> shift != v)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static void json_result_fail(const struct tp_cli *c, int rc, const struct tp_image_result *r,
+			     bool started)
+{
+	struct tp_json j;
+
+	tp_json_init(&j, stdout);
+	tp_json_obj_begin(&j, NULL);
+	tp_json_str(&j, "event", "result");
+	tp_json_str(&j, "command", c->cmd);
+	tp_json_bool(&j, "ok", false);
+	tp_json_str(&j, "error", tp_err_msg()[0] ? tp_err_msg() : strerror(-rc));
+	tp_json_int(&j, "errno", -rc);
+	tp_json_int(&j, "exit", tp_cli_exit_code(rc));
+	if (started) {
+		tp_json_str(&j, "phase", tp_phase_name(r->fail_phase));
+		tp_json_int(&j, "offset", (int64_t)r->fail_offset);
+		tp_json_bool(&j, "head_zeroed", r->head_zeroed);
+	}
+	tp_json_obj_end(&j);
+}
+
+static int fail(const struct tp_cli *c, int rc, const struct tp_image_result *r, bool started)
+{
+	fprintf(stderr, "tpkit %s: error: %s\n", c->cmd,
+		tp_err_msg()[0] ? tp_err_msg() : strerror(-rc));
+	if (started && (r->fail_offset || r->head_zeroed))
+		fprintf(stderr, "tpkit %s: failed in the %s phase at byte %" PRIu64 "%s\n", c->cmd,
+			tp_phase_name(r->fail_phase), r->fail_offset,
+			r->head_zeroed ? "; the target's first MiB is blank, it will not boot" : "");
+	if (c->json)
+		json_result_fail(c, rc, r, started);
+	return tp_cli_exit_code(rc);
+}
+
+static void summary(const struct tp_cli *c, const char *target, const struct tp_image_info *in,
+		    const struct tp_image_result *r)
+{
+	char raw[32], inb[32], rate[32], t[32];
+	uint64_t secs = r->total_ns / 1000000000u;
+	uint64_t bps = r->write_ns ? (uint64_t)(r->raw_bytes * 1e9 / (double)r->write_ns) : 0;
+
+	if (c->json) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "event", "result");
+		tp_json_str(&j, "command", c->cmd);
+		tp_json_bool(&j, "ok", true);
+		tp_json_str(&j, "image", in->src_desc);
+		tp_json_str(&j, "target", target);
+		tp_json_str(&j, "format", tp_format_name(in->format));
+		if (in->container)
+			tp_json_str(&j, "entry", in->entry);
+		tp_json_int(&j, "bytes", (int64_t)r->raw_bytes);
+		tp_json_int(&j, "in_bytes", (int64_t)r->in_bytes);
+		tp_json_str(&j, "sha256", r->sha256);
+		tp_json_bool(&j, "sha256_checked", r->sum_checked);
+		if (r->sum_checked)
+			tp_json_str(&j, "sha256_source", in->sum_source);
+		tp_json_bool(&j, "verified", r->verified);
+		tp_json_int(&j, "write_ms", (int64_t)(r->write_ns / 1000000));
+		tp_json_int(&j, "verify_ms", (int64_t)(r->verify_ns / 1000000));
+		tp_json_obj_end(&j);
+		return;
+	}
+	if (c->verbosity < 0)
+		return;
+	tp_fmt_bytes(r->raw_bytes, raw, sizeof(raw));
+	tp_fmt_bytes(r->in_bytes, inb, sizeof(inb));
+	tp_fmt_bytes(bps, rate, sizeof(rate));
+	tp_fmt_duration(secs, t, sizeof(t));
+	printf("wrote %s to %s in %s (%s/s; %s, %s read); sha256 %s%s; %s\n", raw, target, t,
+	       rate, tp_format_name(in->format), inb,
+	       r->sum_checked ? "matches " : "not checked", r->sum_checked ? in->sum_source : "",
+	       r->verified ? "read back and verified" : "not verified");
+}
+
+int cmd_write_main(struct tp_cli *c, int argc, char **argv)
+{
+	enum { O_TO = 256, O_SHA, O_REQ, O_NOVERIFY, O_SIZE, O_FORMAT, O_XZMEM, O_RETRIES };
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, O_TO },
+		{ "sha256", required_argument, NULL, O_SHA },
+		{ "require-sha256", no_argument, NULL, O_REQ },
+		{ "no-verify", no_argument, NULL, O_NOVERIFY },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "xz-memlimit", required_argument, NULL, O_XZMEM },
+		{ "retries", required_argument, NULL, O_RETRIES },
+		TP_CLI_COMMON_LONGOPTS,
+		{ 0 }
+	};
+	struct tp_sink_file_opts so = { 0 };
+	struct tp_image_opts o;
+	struct tp_image_result r = { 0 };
+	struct tp_progress_ui ui;
+	struct tp_image *img = NULL;
+	struct tp_sink *s = NULL;
+	const struct tp_image_info *in;
+	char hex[65];
+	const char *to = NULL;
+	uint64_t v;
+	int opt, rc, code;
+
+	tp_image_opts_init(&o);
+	while ((opt = getopt_long(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			help();
+			return TP_EXIT_OK;
+		case O_TO:
+			to = optarg;
+			break;
+		case O_SHA:
+			if (tp_checksum_parse_hex(optarg, hex) < 0)
+				return tp_cli_usage(c, "--sha256: %s", tp_err_msg());
+			o.sha256 = optarg;
+			break;
+		case O_REQ:
+			o.require_sha256 = true;
+			break;
+		case O_NOVERIFY:
+			o.verify = false;
+			break;
+		case O_SIZE:
+			if (parse_size(optarg, &so.size) < 0 || !so.size)
+				return tp_cli_usage(c, "--size takes bytes (e.g. 32G), not \"%s\"",
+						    optarg);
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "raw") && strcmp(optarg, "auto"))
+				return tp_cli_usage(c, "--format takes raw or auto, not \"%s\"",
+						    optarg);
+			o.force_raw = !strcmp(optarg, "raw");
+			break;
+		case O_XZMEM:
+			if (parse_size(optarg, &v) < 0 || v < 1 || v > 4096)
+				return tp_cli_usage(c, "--xz-memlimit takes MiB, 1-4096, not \"%s\"",
+						    optarg);
+			o.xz_memlimit = v << 20;
+			break;
+		case O_RETRIES:
+			if (parse_size(optarg, &v) < 0 || v > 100)
+				return tp_cli_usage(c, "--retries takes 0-100, not \"%s\"", optarg);
+			o.retries = (unsigned)v;
+			break;
+		default:
+			if (!tp_cli_common_opt(c, opt, optarg))
+				return tp_cli_usage(c, "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return tp_cli_usage(c, optind >= argc ? "give the image: a file, a URL or -"
+						      : "give one image only");
+	if (!to)
+		return tp_cli_usage(c, "where to? give --to PATH (a block device or a file)");
+	rc = tp_cli_ready(c);
+	if (rc)
+		return rc;
+	tp_progress_ui_init(&ui, c->json ? TP_PROGRESS_JSON
+				 : c->verbosity >= 0 ? TP_PROGRESS_BAR : TP_PROGRESS_NONE);
+	o.src = argv[optind];
+	o.progress = tp_progress_ui_cb;
+	o.progress_cookie = &ui;
+
+	rc = tp_image_open(&img, &o);
+	if (rc < 0)
+		return fail(c, rc, &r, false);
+	in = tp_image_info(img);
+	if (!in->sum_expected[0])
+		TP_WARN("no SHA-256 known for %s (no --sha256, no %s.sha256, no SHA256SUMS "
+			"listing it): the image is written unchecked", in->src_desc, in->src_desc);
+	else
+		TP_INFO("expecting SHA-256 %s (from %s)", in->sum_expected, in->sum_source);
+
+	rc = tp_sink_file_open(&s, to, &so);
+	if (rc < 0) {
+		code = fail(c, rc, &r, false);
+		goto out;
+	}
+	rc = tp_image_write(img, s, &r);
+	tp_progress_ui_end(&ui);
+	if (rc < 0)
+		code = fail(c, rc, &r, true);
+	else {
+		summary(c, to, in, &r);
+		code = TP_EXIT_OK;
+	}
+out:
+	tp_sink_close(s);
+	tp_image_close(img);
+	return code;
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/* Image sources on this machine: a file (an SD card on the BMC) or stdin. */
+#define _FILE_OFFSET_BITS 64 /* block devices and images past 2 GiB on armel */
+#include "source.h"
+#include "err.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fsrc {
+	struct tp_source s;
+	int fd;
+	bool own_fd;
+};
+
+static int fsrc_read(struct tp_source *s, void *buf, size_t len, size_t *got)
+{
+	struct fsrc *f = s->priv;
+	ssize_t n;
+
+	do
+		n = read(f->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return tp_err_set(-errno, "reading %s at byte %" PRIu64 ": %s", s->desc, s->pos,
+				  strerror(errno));
+	*got = (size_t)n;
+	return 0;
+}
+
+static int fsrc_pread(struct tp_source *s, void *buf, size_t len, uint64_t off)
+{
+	struct fsrc *f = s->priv;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(f->fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return tp_err_set(-errno, "reading %s at byte %" PRIu64 ": %s", s->desc,
+					  off + done, strerror(errno));
+		if (n == 0)
+			return tp_err_set(-EIO, "%s ends at byte %" PRIu64 " (it shrank?)", s->desc,
+					  off + done);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static void fsrc_close(struct tp_source *s)
+{
+	struct fsrc *f = s->priv;
+
+	if (f->own_fd)
+		close(f->fd);
+	free(f);
+}
+
+static const struct tp_source_ops file_ops = {
+	.name = "file", .read = fsrc_read, .pread = fsrc_pread, .close = fsrc_close,
+};
+
+static const struct tp_source_ops stdin_ops = {
+	.name = "stdin", .read = fsrc_read, .close = fsrc_close,
+};
+
+bool tp_source_is_url(const char *src)
+{
+	return !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
+}
+
+int tp_source_file_open(struct tp_source **sp, const char *path)
+{
+	struct fsrc *f = calloc(1, sizeof(*f));
+	struct stat st;
+	bool is_stdin = !strcmp(path, "-");
+
+	*sp = NULL;
+	if (!f)
+		return tp_err_set(-ENOMEM, "out of memory");
+	f->s.priv = f;
+	snprintf(f->s.desc, sizeof(f->s.desc), "%s", is_stdin ? "stdin" : path);
+	if (is_stdin) {
+		f->fd = 0;
+		f->s.ops = &stdin_ops;
+	} else {
+		f->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (f->fd < 0) {
+			int e = errno;
+
+			free(f);
+			return tp_err_set(-e, "cannot open image %s: %s%s", path, strerror(e),
+					  e == ENOENT ? "; check the path" : "");
+		}
+		f->own_fd = true;
+		f->s.ops = &file_ops;
+	}
+	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		f->s.size = (uint64_t)st.st_size;
+		/* Read-ahead helps an SD card; the decoder reads strictly forward. */
+		posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	} else if (!is_stdin && S_ISDIR(st.st_mode)) {
+		fsrc_close(&f->s);
+		return tp_err_set(-EISDIR, "%s is a directory, not an image", path);
+	}
+	*sp = &f->s;
+	return 0;
+}

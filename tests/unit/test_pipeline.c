@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The image pipeline against the real file sink, wrapped by a fault sink
+ * that records every write and injects EIO, corruption and short writes:
+ * head-last ordering, read-back verification with the offset of the bad
+ * MiB, capacity limits, hash mismatch. No mocks of the pipeline itself.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/err.h"
+#include "common/image.h"
+#include "common/sink_file.h"
+
+#define MiB (1024 * 1024)
+
+static char dir[64];
+static int short_writes; /* the interposed pwrite writes at most 4 KiB */
+
+/* Interpose pwrite for the file sink (linked into this program), so the
+ * kernel's right to write less than asked is exercised; the real write is
+ * pwritev, which the sink does not use. */
+static ssize_t real_pwrite(int fd, const void *buf, size_t n, off64_t off)
+{
+	struct iovec iov = { (void *)buf, n };
+
+	if (short_writes && n > 4096)
+		iov.iov_len = n > 3 * 4096 ? n / 3 / 4096 * 4096 : 4096;
+	return pwritev64(fd, &iov, 1, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	return real_pwrite(fd, buf, n, off);
+}
+
+/* Without _FILE_OFFSET_BITS=64, pwrite is a symbol of its own (64-bit
+ * hosts); with it, the header maps pwrite to pwrite64. */
+#if !defined(__USE_FILE_OFFSET64) && UINTPTR_MAX > 0xffffffffu
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return real_pwrite(fd, buf, n, off);
+}
+#endif
+
+/* ---- an image: MBR signature, text, zeros, pseudo-random bytes ---------- */
+
+static unsigned char *make_image(size_t size, uint32_t seed)
+{
+	unsigned char *b = calloc(1, size);
+	uint32_t x = seed;
+
+	for (size_t i = 0; i < size; i++) {
+		size_t mib = i / MiB;
+
+		x = x * 1664525u + 1013904223u;
+		if (mib % 3 == 0)
+			b[i] = "partition table, boot loader, text "[i % 35];
+		else if (mib % 3 == 1 && (i / 4096) % 2)
+			b[i] = (unsigned char)(x >> 24);
+	}
+	b[510] = 0x55;
+	b[511] = 0xaa;
+	return b;
+}
+
+static void write_file(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(b, 1, n, f), n);
+	fclose(f);
+}
+
+static char *path(const char *name)
+{
+	static char p[4][128];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
+	return p[i];
+}
+
+static unsigned char *read_all(const char *p, size_t *n)
+{
+	struct stat st;
+	unsigned char *b;
+	FILE *f = fopen(p, "rb");
+
+	assert_non_null(f);
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	b = malloc((size_t)st.st_size + 1);
+	*n = fread(b, 1, (size_t)st.st_size, f);
+	fclose(f);
+	return b;
+}
+
+static void gzip_file(const char *p, const unsigned char *b, size_t n)
+{
+	gzFile g = gzopen(p, "wb6");
+
+	assert_non_null(g);
+	assert_int_equal(gzwrite(g, b, (unsigned)n), (int)n);
+	gzclose(g);
+}
+
+static void sha256_hex(const unsigned char *b, size_t n, char out[65])
+{
+	unsigned char d[32];
+	unsigned len;
+
+	EVP_Digest(b, n, d, &len, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* ---- the fault sink: wraps the file sink ------------------------------- */
+
+#define MAXLOG 256
+
+struct wlog {
+	uint64_t off, len;
+	bool nonzero;
+};
+
+struct fault {
+	struct tp_sink s;
+	struct tp_sink *inner;
+	uint64_t eio_at, corrupt_at; /* UINT64_MAX: none */
+	struct wlog log[MAXLOG];
+	int n;
+	int preads;
+	bool head_dirty_early; /* image data at offset < 1 MiB before the last write */
+	uint64_t max_end;
+};
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static int fault_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off)
+{
+	struct fault *f = s->priv;
+	unsigned char *tmp = NULL;
+	int rc;
+
+	assert_true(f->n < MAXLOG);
+	f->log[f->n++] = (struct wlog){ off, len, !all_zero(buf, len) };
+	if (off + len > f->max_end)
+		f->max_end = off + len;
+	if (f->eio_at >= off && f->eio_at < off + len)
+		return tp_err_set(-EIO, "injected EIO writing at byte %llu",
+				  (unsigned long long)f->eio_at);
+	/* Corrupt image data once, as a flaky link would, not the zeros. */
+	if (f->corrupt_at >= off && f->corrupt_at < off + len && f->log[f->n - 1].nonzero) {
+		tmp = malloc(len);
+		memcpy(tmp, buf, len);
+		tmp[f->corrupt_at - off] ^= 0x5a;
+		buf = tmp;
+		f->corrupt_at = UINT64_MAX;
+	}
+	rc = tp_sink_pwrite(f->inner, buf, len, off);
+	free(tmp);
+	return rc;
+}
+
+static int fault_pread(struct tp_sink *s, void *buf, size_t len, uint64_t off)
+{
+	struct fault *f = s->priv;
+
+	f->preads++;
+	return tp_sink_pread(f->inner, buf, len, off);
+}
+
+static int fault_flush(struct tp_sink *s)
+{
+	return tp_sink_flush(((struct fault *)s->priv)->inner);
+}
+
+static void fault_close(struct tp_sink *s)
+{
+	(void)s;
+}
+
+static const struct tp_sink_ops fault_ops = {
+	.name = "fault", .pwrite = fault_pwrite, .pread = fault_pread,
+	.flush = fault_flush, .close = fault_close,
+};
+
+static void fault_open(struct fault *f, const char *target, uint64_t size)
+{
+	struct tp_sink_file_opts so = { .size = size };
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(tp_sink_file_open(&f->inner, target, &so), 0);
+	f->s = *f->inner;
+	f->s.ops = &fault_ops;
+	f->s.priv = f;
+	f->eio_at = f->corrupt_at = UINT64_MAX;
+}
+
+static int run(const char *src, struct fault *f, bool verify, const char *sha,
+	       struct tp_image_result *r)
+{
+	struct tp_image_opts o;
+	struct tp_image *img;
+	int rc;
+
+	tp_image_opts_init(&o);
+	o.src = src;
+	o.verify = verify;
+	o.sha256 = sha;
+	o.discover_sha256 = false;
+	tp_err_clear();
+	rc = tp_image_open(&img, &o);
+	if (rc < 0)
+		return rc;
+	rc = tp_image_write(img, &f->s, r);
+	tp_image_close(img);
+	tp_sink_close(f->inner);
+	return rc;
+}
+
+static void expect_file(const char *p, const unsigned char *want, size_t n)
+{
+	size_t got;
+	unsigned char *b = read_all(p, &got);
+
+	assert_int_equal(got, n);
+	assert_memory_equal(b, want, n);
+	free(b);
+}
+
+static void expect_head_zero(const char *p)
+{
+	size_t got;
+	unsigned char *b = read_all(p, &got);
+
+	assert_true(all_zero(b, got < MiB ? got : MiB));
+	free(b);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void raw_exact_and_result(void **state)
+{
+	size_t n = 5 * MiB + 12345;
+	unsigned char *img = make_image(n, 1);
+	struct tp_image_result r;
+	struct fault f;
+	char sha[65];
+
+	(void)state;
+	sha256_hex(img, n, sha);
+	write_file(path("a.img"), img, n);
+	fault_open(&f, path("a.out"), 0);
+	assert_int_equal(run(path("a.img"), &f, true, sha, &r), 0);
+	expect_file(path("a.out"), img, n);
+	assert_int_equal(r.raw_bytes, n);
+	assert_int_equal(r.in_bytes, n);
+	assert_string_equal(r.sha256, sha);
+	assert_true(r.sum_checked);
+	assert_true(r.verified);
+	assert_true(f.preads > 0);
+	free(img);
+}
+
+/* The first MiB is zeroed first, stays zero while the body is written, and
+ * the image's head is the very last write. */
+static void head_written_last(void **state)
+{
+	size_t n = 6 * MiB;
+	unsigned char *img = make_image(n, 2);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	gzip_file(path("b.img.gz"), img, n);
+	fault_open(&f, path("b.out"), 0);
+	assert_int_equal(run(path("b.img.gz"), &f, true, NULL, &r), 0);
+	expect_file(path("b.out"), img, n);
+	assert_true(f.n >= 3);
+	/* first: zeros over the head */
+	assert_int_equal(f.log[0].off, 0);
+	assert_false(f.log[0].nonzero);
+	/* last: the head, with data */
+	assert_int_equal(f.log[f.n - 1].off, 0);
+	assert_int_equal(f.log[f.n - 1].len, MiB);
+	assert_true(f.log[f.n - 1].nonzero);
+	/* nothing but zeros below 1 MiB before that, body writes ascending */
+	for (int i = 0; i < f.n - 1; i++) {
+		if (f.log[i].off < MiB)
+			assert_false(f.log[i].nonzero);
+		if (i > 0 && f.log[i].off >= MiB && f.log[i - 1].off >= MiB)
+			assert_true(f.log[i].off > f.log[i - 1].off);
+	}
+	free(img);
+}
+
+static void eio_at_offset(void **state)
+{
+	size_t n = 6 * MiB;
+	unsigned char *img = make_image(n, 3);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	write_file(path("c.img"), img, n);
+	fault_open(&f, path("c.out"), 0);
+	f.eio_at = 3 * MiB + 100;
+	assert_int_equal(run(path("c.img"), &f, true, NULL, &r), -EIO);
+	assert_non_null(strstr(tp_err_msg(), "injected EIO writing at byte 3145828"));
+	assert_int_equal(r.fail_phase, TP_PHASE_WRITE);
+	assert_int_equal(r.fail_offset, 3 * MiB);
+	assert_true(r.head_zeroed);
+	expect_head_zero(path("c.out"));
+	/* nothing written after the failing write but the pipeline stopping */
+	for (int i = 0; i < f.n; i++)
+		assert_false(f.log[i].off < MiB && f.log[i].nonzero);
+	free(img);
+}
+
+static void short_writes_complete(void **state)
+{
+	size_t n = 4 * MiB + 777;
+	unsigned char *img = make_image(n, 4);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	gzip_file(path("d.img.gz"), img, n);
+	fault_open(&f, path("d.out"), 0);
+	short_writes = 1;
+	assert_int_equal(run(path("d.img.gz"), &f, true, NULL, &r), 0);
+	short_writes = 0;
+	expect_file(path("d.out"), img, n);
+	assert_true(r.verified);
+	free(img);
+}
+
+static void corrupt_body_caught(void **state)
+{
+	size_t n = 5 * MiB;
+	unsigned char *img = make_image(n, 5);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	write_file(path("e.img"), img, n);
+	fault_open(&f, path("e.out"), 0);
+	f.corrupt_at = 3 * MiB + 4242;
+	assert_int_equal(run(path("e.img"), &f, true, NULL, &r), -EIO);
+	assert_non_null(strstr(tp_err_msg(), "in the MiB at byte 3145728 of"));
+	assert_int_equal(r.fail_phase, TP_PHASE_VERIFY);
+	assert_int_equal(r.fail_offset, 3 * MiB);
+	assert_true(r.head_zeroed);
+	expect_head_zero(path("e.out"));
+	/* the head was never written: verify runs before it */
+	assert_int_equal(f.log[f.n - 1].off == 0 && f.log[f.n - 1].nonzero, 0);
+	free(img);
+}
+
+static void corrupt_head_caught(void **state)
+{
+	size_t n = 3 * MiB;
+	unsigned char *img = make_image(n, 6);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	write_file(path("f.img"), img, n);
+	fault_open(&f, path("f.out"), 0);
+	f.corrupt_at = 1234;
+	assert_int_equal(run(path("f.img"), &f, true, NULL, &r), -EIO);
+	assert_non_null(strstr(tp_err_msg(), "boot area differs at byte 1234 of"));
+	assert_int_equal(r.fail_phase, TP_PHASE_VERIFY);
+	assert_int_equal(r.fail_offset, 1234);
+	assert_true(r.head_zeroed);
+	expect_head_zero(path("f.out"));
+	free(img);
+}
+
+/* Unknown raw size (gzip): stop before the write that would pass the end. */
+static void capacity_exceeded_streaming(void **state)
+{
+	size_t n = 5 * MiB;
+	unsigned char *img = make_image(n, 7);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	gzip_file(path("g.img.gz"), img, n);
+	fault_open(&f, path("g.out"), 3 * MiB);
+	f.s.size = 3 * MiB;
+	assert_int_equal(run(path("g.img.gz"), &f, true, NULL, &r), -ENOSPC);
+	assert_non_null(strstr(tp_err_msg(), "holds 3145728 bytes and the image goes on past "
+				"byte 3145728"));
+	assert_true(f.max_end <= 3 * MiB);
+	expect_head_zero(path("g.out"));
+	free(img);
+}
+
+/* Known raw size: refused before anything is written. */
+static void capacity_exceeded_known(void **state)
+{
+	size_t n = 5 * MiB;
+	unsigned char *img = make_image(n, 8);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	write_file(path("h.img"), img, n);
+	fault_open(&f, path("h.out"), 4 * MiB);
+	f.s.size = 4 * MiB;
+	assert_int_equal(run(path("h.img"), &f, true, NULL, &r), -ENOSPC);
+	assert_non_null(strstr(tp_err_msg(), "the image is 5242880 bytes but"));
+	assert_non_null(strstr(tp_err_msg(), "nothing was written"));
+	assert_int_equal(f.n, 0);
+	free(img);
+}
+
+static void hash_mismatch_keeps_head_zero(void **state)
+{
+	size_t n = 8 * MiB;
+	unsigned char *img = make_image(n, 9);
+	struct tp_image_result r = { 0 };
+	struct fault f;
+	char sha[65];
+	int rc;
+
+	(void)state;
+	sha256_hex(img, n, sha);
+	sha[0] = sha[0] == '0' ? '1' : '0';
+	write_file(path("i.img"), img, n);
+	fault_open(&f, path("i.out"), 0);
+	rc = run(path("i.img"), &f, true, sha, &r);
+	assert_int_equal(rc, -EBADMSG);
+	assert_non_null(strstr(tp_err_msg(), "SHA-256 mismatch"));
+	assert_non_null(strstr(tp_err_msg(), sha));
+	for (int i = 0; i < f.n; i++)
+		assert_false(f.log[i].off < MiB && f.log[i].nonzero);
+	expect_head_zero(path("i.out"));
+	free(img);
+}
+
+static void no_verify_reads_nothing(void **state)
+{
+	size_t n = 2 * MiB + 1;
+	unsigned char *img = make_image(n, 10);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	write_file(path("j.img"), img, n);
+	fault_open(&f, path("j.out"), 0);
+	assert_int_equal(run(path("j.img"), &f, false, NULL, &r), 0);
+	expect_file(path("j.out"), img, n);
+	assert_int_equal(f.preads, 0);
+	assert_false(r.verified);
+	free(img);
+}
+
+/* An image smaller than the head: one write, the head, nothing zeroed. */
+static void image_smaller_than_head(void **state)
+{
+	size_t n = 300000;
+	unsigned char *img = make_image(n, 11);
+	struct tp_image_result r;
+	struct fault f;
+
+	(void)state;
+	write_file(path("k.img"), img, n);
+	fault_open(&f, path("k.out"), 0);
+	assert_int_equal(run(path("k.img"), &f, true, NULL, &r), 0);
+	expect_file(path("k.out"), img, n);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.log[0].off, 0);
+	assert_int_equal(f.log[0].len, n);
+	free(img);
+}
+
+/* A block-device-like sink (4 KiB alignment): the tail is padded, the
+ * size reported is the image's. */
+static void aligned_sink_pads_tail(void **state)
+{
+	size_t n = 3 * MiB + 1000;
+	unsigned char *img = make_image(n, 12);
+	struct tp_image_result r;
+	struct fault f;
+	size_t got;
+	unsigned char *b;
+
+	(void)state;
+	write_file(path("l.img"), img, n);
+	fault_open(&f, path("l.out"), 0);
+	f.s.align = 4096;
+	assert_int_equal(run(path("l.img"), &f, true, NULL, &r), 0);
+	assert_int_equal(r.raw_bytes, n);
+	b = read_all(path("l.out"), &got);
+	assert_int_equal(got, 3 * MiB + 4096);
+	assert_memory_equal(b, img, n);
+	assert_true(all_zero(b + n, got - n));
+	for (int i = 0; i < f.n; i++)
+		assert_int_equal(f.log[i].len % 4096, 0);
+	free(b);
+	free(img);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/tp-pipeline-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(raw_exact_and_result),
+		cmocka_unit_test(head_written_last),
+		cmocka_unit_test(eio_at_offset),
+		cmocka_unit_test(short_writes_complete),
+		cmocka_unit_test(corrupt_body_caught),
+		cmocka_unit_test(corrupt_head_caught),
+		cmocka_unit_test(capacity_exceeded_streaming),
+		cmocka_unit_test(capacity_exceeded_known),
+		cmocka_unit_test(hash_mismatch_keeps_head_zero),
+		cmocka_unit_test(no_verify_reads_nothing),
+		cmocka_unit_test(image_smaller_than_head),
+		cmocka_unit_test(aligned_sink_pads_tail),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
