@@ -44,6 +44,16 @@ struct twin_opts {
 	char *state_file;
 	bool quiet;
 	char **command;			/* points into argv, not owned */
+	/* Simulated USB devices and eMMC (docs/twin.md, "Simulated RK1"). */
+	uint64_t emmc_size;		/* bytes */
+	char *emmc_dir;			/* NULL: <root>/emmc */
+	unsigned rk_maskrom_ms;		/* nodeN-en -> maskrom on USB */
+	unsigned rk_loader_ms;		/* end of 0x472 -> loader on USB */
+	unsigned rk_boot_ms;		/* nodeN-en -> eMMC boot verdict */
+	unsigned rk_max_sectors;	/* per READ/WRITE_LBA */
+	unsigned rk_cmd_latency_us;
+	unsigned usb_turnaround_us;
+	unsigned emmc_write_rate;	/* MB/s (10^6 bytes) */
 };
 
 struct twin_conn;
@@ -93,6 +103,12 @@ struct twin_board {
 	uint64_t now_ns;			/* the virtual clock */
 };
 
+struct twin;
+struct twin_usb;
+
+/* A pending event on the virtual clock (twin_sched.c). */
+typedef void (*twin_sched_fn)(struct twin *t, void *obj, uint64_t arg);
+
 struct twin {
 	struct twin_opts opt;
 	struct twin_board board;
@@ -113,6 +129,14 @@ struct twin {
 	guint listen_src;
 	GList *conns;
 	unsigned conn_seq;
+
+	GList *sched;			/* struct twin_event, by (time, seq) */
+	uint64_t sched_seq;
+	bool sched_running;
+
+	struct twin_usb *usb;		/* twin_usb.h */
+	int emmc_fd[TWIN_SLOTS + 1];
+	char *emmc_path[TWIN_SLOTS + 1];
 
 	GPid child;
 	bool child_done;
@@ -148,6 +172,13 @@ void twin_sysfs_stop(struct twin *t);
 int twin_gpio_start(struct twin *t);
 void twin_gpio_flush(struct twin *t);
 void twin_gpio_stop(struct twin *t);
+
+/* twin_sched.c: events on the virtual clock. */
+void twin_sched_add(struct twin *t, uint64_t at_ns, twin_sched_fn fn,
+		    void *obj, uint64_t arg);
+void twin_sched_cancel(struct twin *t, void *obj);
+int twin_sched_run_until(struct twin *t, uint64_t target_ns);
+void twin_sched_free(struct twin *t);
 
 /* twin_timeline.c: events with their virtual time. */
 void twin_timeline_add(struct twin *t, const char *kind, const char *subject,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "twin.h"
+#include "twin_usb.h"
 
 /* Regulator start-up delays the kernel waits for (hardware.md §4). */
 #define TWIN_RAMP_ATX_NS	(250 * TWIN_NS_PER_MS)
@@ -284,6 +285,9 @@ static void twin_board_update(struct twin *t, bool emit)
 		}
 		memcpy(b->usb[n], link, sizeof(link));
 	}
+	/* Modules react to power and links (a maskrom appears...). */
+	if (emit)
+		twin_usb_board_changed(t);
 }
 
 int twin_board_line_set(struct twin *t, struct twin_line *l, int value)
@@ -303,8 +307,8 @@ int twin_board_clock_advance(struct twin *t, uint64_t ns)
 {
 	if (ns > UINT64_MAX - t->board.now_ns)
 		return -EOVERFLOW;
-	t->board.now_ns += ns;
-	return 0;
+	/* Events due on the way (twin_sched.c) run at their own time. */
+	return twin_sched_run_until(t, t->board.now_ns + ns);
 }
 
 static bool twin_board_any_slot_enabled(struct twin *t)

@@ -16,6 +16,7 @@
 #include <glib-unix.h>
 
 #include "twin.h"
+#include "twin_usb.h"
 
 static const char twin_usage[] =
 	"usage: tp-twin [OPTIONS] -- COMMAND [ARGS...]\n"
@@ -31,13 +32,25 @@ static const char twin_usage[] =
 	"  --timeline FILE               write the timeline to FILE\n"
 	"  --state FILE                  write the final board state to FILE\n"
 	"  -q, --quiet                   do not print the timeline\n"
+	"Simulated RK1 (docs/twin.md):\n"
+	"  --emmc-size SIZE              eMMC size, bytes or K/M/G/T (default 32G)\n"
+	"  --emmc-dir DIR                keep eMMC files DIR/slotN.emmc (default <root>/emmc)\n"
+	"  --rk-maskrom-delay MS         power-on to maskrom on USB (default 300)\n"
+	"  --rk-loader-delay MS          end of area 0x472 to loader on USB (default 400)\n"
+	"  --rk-boot-time MS             power-on to eMMC boot verdict (default 2000)\n"
+	"  --rk-max-sectors N            loader's largest READ/WRITE_LBA (default 128)\n"
+	"  --rk-cmd-latency-us US        loader time per command, CBW to CSW (default 150)\n"
+	"  --emmc-write-rate MBPS        eMMC write rate, MB/s (default 60)\n"
+	"  --usb-turnaround-us US        host turnaround on an idle bus (default 125)\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 
 enum {
 	OPT_REV = 256, OPT_SLOT, OPT_ON, OPT_HOLD, OPT_MODEL, OPT_NO_MODEL,
 	OPT_EEPROM, OPT_MISSING_REG, OPT_FAIL_SET, OPT_ROOT, OPT_TIMELINE,
-	OPT_STATE, OPT_HELP,
+	OPT_STATE, OPT_HELP, OPT_EMMC_SIZE, OPT_EMMC_DIR, OPT_RK_MASKROM,
+	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_LAT, OPT_EMMC_RATE,
+	OPT_USB_TURN,
 };
 
 static const struct option twin_long_opts[] = {
@@ -54,6 +67,15 @@ static const struct option twin_long_opts[] = {
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "emmc-size", required_argument, NULL, OPT_EMMC_SIZE },
+	{ "emmc-dir", required_argument, NULL, OPT_EMMC_DIR },
+	{ "rk-maskrom-delay", required_argument, NULL, OPT_RK_MASKROM },
+	{ "rk-loader-delay", required_argument, NULL, OPT_RK_LOADER },
+	{ "rk-boot-time", required_argument, NULL, OPT_RK_BOOT },
+	{ "rk-max-sectors", required_argument, NULL, OPT_RK_MAX },
+	{ "rk-cmd-latency-us", required_argument, NULL, OPT_RK_LAT },
+	{ "emmc-write-rate", required_argument, NULL, OPT_EMMC_RATE },
+	{ "usb-turnaround-us", required_argument, NULL, OPT_USB_TURN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -99,6 +121,56 @@ static int twin_opts_eeprom(struct twin_opts *o, const char *arg)
 	} else {
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* A plain decimal number from MIN to MAX. */
+static int twin_opts_uint(const char *arg, unsigned min, unsigned max,
+			  unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!g_ascii_isdigit(arg[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (*end || errno || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Bytes, or K/M/G/T (powers of 1024); a whole number of 512-byte sectors
+ * that READ_FLASH_INFO's 32-bit sector count can carry (protocols.md §5.4). */
+static int twin_opts_size(const char *arg, uint64_t *out)
+{
+	char *end;
+	uint64_t v;
+	unsigned shift = 0;
+
+	if (!g_ascii_isdigit(arg[0]))
+		return -EINVAL;
+	errno = 0;
+	v = g_ascii_strtoull(arg, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end && !end[1])
+		switch (*end) {
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		default: return -EINVAL;
+		}
+	else if (*end)
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	v <<= shift;
+	if (!v || v % 512 || v / 512 > UINT32_MAX)
+		return -EINVAL;
+	*out = v;
 	return 0;
 }
 
@@ -162,6 +234,26 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case OPT_EMMC_SIZE:
+		return twin_opts_size(arg, &o->emmc_size);
+	case OPT_EMMC_DIR:
+		g_free(o->emmc_dir);
+		o->emmc_dir = g_strdup(arg);
+		return 0;
+	case OPT_RK_MASKROM:
+		return twin_opts_uint(arg, 0, 600000, &o->rk_maskrom_ms);
+	case OPT_RK_LOADER:
+		return twin_opts_uint(arg, 0, 600000, &o->rk_loader_ms);
+	case OPT_RK_BOOT:
+		return twin_opts_uint(arg, 0, 600000, &o->rk_boot_ms);
+	case OPT_RK_MAX:
+		return twin_opts_uint(arg, 1, 65535, &o->rk_max_sectors);
+	case OPT_RK_LAT:
+		return twin_opts_uint(arg, 0, 1000000, &o->rk_cmd_latency_us);
+	case OPT_EMMC_RATE:
+		return twin_opts_uint(arg, 1, 100000, &o->emmc_write_rate);
+	case OPT_USB_TURN:
+		return twin_opts_uint(arg, 0, 1000000, &o->usb_turnaround_us);
 	}
 	return -EINVAL;
 }
@@ -173,6 +265,14 @@ static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
 
 	o->rev = TWIN_REV_2_5_1;
 	o->eeprom_code = -1;
+	o->emmc_size = UINT64_C(32) << 30;
+	o->rk_maskrom_ms = 300;
+	o->rk_loader_ms = 400;
+	o->rk_boot_ms = 2000;
+	o->rk_max_sectors = 128;
+	o->rk_cmd_latency_us = 150;
+	o->emmc_write_rate = 60;
+	o->usb_turnaround_us = 125;
 	o->holds = g_ptr_array_new_with_free_func(g_free);
 	o->fail_sets = g_ptr_array_new_with_free_func(g_free);
 
@@ -221,6 +321,7 @@ static void twin_opts_free(struct twin_opts *o)
 	g_free(o->root_dir);
 	g_free(o->timeline_file);
 	g_free(o->state_file);
+	g_free(o->emmc_dir);
 }
 
 static void twin_child_exited(GPid pid, gint status, gpointer data)
@@ -278,6 +379,7 @@ static int twin_child_spawn(struct twin *t)
 	env = g_environ_setenv(env, "TPKIT_ROOT", t->root, TRUE);
 	env = g_environ_setenv(env, "TPKIT_GPIO", gpio, TRUE);
 	env = g_environ_setenv(env, "TPKIT_TWIN", "1", TRUE);
+	env = twin_usb_child_env(t, env);
 	/* GLib closes every other descriptor in the child, so the socket
 	 * and the inotify fd do not leak into the command. */
 	ok = g_spawn_async(NULL, t->opt.command, env,
@@ -303,6 +405,7 @@ static int twin_finish(struct twin *t)
 
 	twin_gpio_flush(t);
 	twin_sysfs_drain(t);
+	twin_usb_finish(t);
 	if (t->opt.timeline_file)
 		rc |= twin_timeline_write(t, t->opt.timeline_file);
 	else if (!t->opt.quiet)
@@ -324,7 +427,8 @@ static int twin_run(struct twin *t)
 	rc = twin_board_init(t);
 	if (rc)
 		return TWIN_EXIT_USAGE;	/* a --hold or --fail-set line */
-	if (twin_root_build(t) || twin_sysfs_watch(t) || twin_gpio_start(t))
+	if (twin_root_build(t) || twin_sysfs_watch(t) || twin_gpio_start(t) ||
+	    twin_usb_start(t))
 		return TWIN_EXIT_INTERNAL;
 	if (twin_child_spawn(t))
 		return TWIN_EXIT_NOEXEC;
@@ -350,6 +454,11 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
+	for (unsigned n = 0; n <= TWIN_SLOTS; n++)
+		t.emmc_fd[n] = -1;
+	/* Before anything else: this may re-execute the program. */
+	if (twin_usb_preload_ensure(argc, argv))
+		return TWIN_EXIT_INTERNAL;
 	rc = twin_opts_parse(&t.opt, argc, argv);
 	if (rc) {
 		twin_opts_free(&t.opt);
@@ -367,6 +476,8 @@ int main(int argc, char **argv)
 
 	twin_gpio_stop(&t);
 	twin_sysfs_stop(&t);
+	twin_usb_stop(&t);
+	twin_sched_free(&t);
 	if (twin_root_remove(&t))
 		fprintf(stderr, "tp-twin: could not remove %s\n", t.root);
 	g_free(t.root);

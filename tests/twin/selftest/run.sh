@@ -452,6 +452,9 @@ check_root rmodel --model 'Custom board' -- "--model" "rd('$M') == b'Custom boar
 check_root rmisc -- "os-release, meminfo, ttyS1-4, run/, regulators" \
 	"b'VERSION=2.1.0-twin\\n' in rd('etc/os-release') and rd('proc/meminfo').startswith(b'MemTotal:         120452 kB\\n') and all(ex('dev/ttyS%d' % n) for n in range(1, 5)) and os.path.isdir(os.path.join(root, 'run')) and all(rd('$R/node%d-power/state' % n) == b'disabled\\n' for n in range(1, 5))"
 
+# The simulated RK1 on USB (its own file, same helpers and counters).
+. "$HERE/rk1.sh"
+
 # A sanitizer build reports UBSan findings without changing the status.
 CUR=all
 check "no sanitizer reports on stderr" bash -c '! grep -l "Sanitizer\|runtime error" "$1"/*.err' _ "$W"

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+# Self-test of the simulated RK1 (docs/twin.md, "Simulated RK1", "USB
+# timing model"); sourced by run.sh, whose helpers and counters it uses.
+# Clients: client.py for lines and regulators, usbc.py (libusb through
+# ctypes) for USB.
+
+USBC="$PY $HERE/usbc.py"
+GP="$PY $CLIENT"
+
+# urun NAME [TWIN-OPTIONS...] -- SHELL-COMMAND
+urun() {
+	local name=$1 opts=()
+	shift
+	while [ "$1" != "--" ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	CUR=$name
+	timeout 60 "$TWIN" "${opts[@]}" --timeline "$W/$name.tl" \
+		--state "$W/$name.st" -- sh -c "$1" >"$W/$name.out" 2>"$W/$name.err"
+	echo $? >"$W/$name.rc"
+	sed -e 's/^ *//' -e 's/  */ /g' "$W/$name.tl" >"$W/$name.tln" 2>/dev/null
+}
+noout() { check "no output: $1" bash -c '! grep -qF -- "$1" "$2"' _ "$1" "$W/$CUR.out"; }
+
+# v2.5: PG2 = gpiochip0 194 routes the hub to the BMC; node2-rpiboot =
+# gpiochip2 4, node2-en = gpiochip2 3 (hardware.md §3.3, §6.3).
+route="'REQUEST gpiochip0 194 t' 'SET gpiochip0 194 1'"
+strap="'REQUEST gpiochip2 4 t' 'SET gpiochip2 4 1'"
+on2="write:$R/node2-power/state=enabled 'REQUEST gpiochip2 3 t' 'SET gpiochip2 3 1'"
+off2="write:$R/node2-power/state=disabled"
+PWR="$GP 'HELLO t' $route $strap $on2 >/dev/null"
+LDR="open area:0x471:2048 area:0x472:5000 close sleep:400"
+
+# --- appears only with strap + power + route, 300 ms after power ---------
+urun rk_appear --rev 2.5 --slot 2=rk1 -- "$PWR && $USBC list sleep:299 list sleep:1 list"
+rc 0
+check "maskrom absent at +299 ms, present at +300 ms" \
+	[ "$(grep -c '2207:350b' "$W/$CUR.out")" = 1 ]
+out "dev 1-1.2 2207:350b bcdUSB=0200 addr=3"
+out "dev 1-1 05e3:0608 bcdUSB=0200 addr=2"
+tl "650.000 usbdev node2 none -> maskrom (2207:350b at 1-1.2, dev 3)"
+urun rk_nostrap --rev 2.5 --slot 2=rk1 --root "$W/rootA" -- \
+	"$GP 'HELLO t' $route $on2 >/dev/null && $USBC sleep:2000 list"
+rc 0
+noout "2207:350b"
+tl "2350.000 boot slot2 emmc -> fail (no partition table)"
+check "UART tells the boot failure" grep -q "no valid partition table" "$W/rootA/dev/ttyS2"
+urun rk_noroute --rev 2.5 --slot 2=rk1 -- \
+	"$GP 'HELLO t' $strap $on2 >/dev/null && $USBC sleep:400 list && $GP 'HELLO t' $route >/dev/null && $USBC list"
+rc 0
+check "no maskrom while the hub goes to USB-C, then at once" \
+	[ "$(grep -c '2207:350b' "$W/$CUR.out")" = 1 ]
+tl "750.000 usbdev node2 none -> maskrom (2207:350b at 1-1.2, dev 3)"
+urun rk_latestrap --rev 2.5 --slot 2=rk1 -- \
+	"$GP 'HELLO t' $route $on2 $strap >/dev/null && $USBC sleep:400 list"
+rc 0
+noout "2207:350b"
+urun rk_v24 --rev 2.4 --slot 2=rk1 -- \
+	"$GP 'HELLO t' 'REQUEST gpiochip0 197 t' 'SET gpiochip0 197 1' 'REQUEST gpiochip0 193 t' 'SET gpiochip0 193 1' 'REQUEST gpiochip0 192 t' 'SET gpiochip0 192 1' 'REQUEST gpiochip0 195 t' 'SET gpiochip0 195 1' 'REQUEST gpiochip1 6 t' 'SET gpiochip1 6 1' 'REQUEST gpiochip1 7 t' 'SET gpiochip1 7 1' write:$R/node2-power/state=enabled 'REQUEST gpiochip1 4 t' 'SET gpiochip1 4 1' >/dev/null && $USBC sleep:300 list"
+rc 0
+out "dev 1-1 2207:350b bcdUSB=0200 addr=2"
+noout "05e3:0608"
+
+# --- disappears at power off; strap released after enumeration ----------
+urun rk_off --rev 2.5 --slot 2=rk1 -- \
+	"$PWR && $USBC sleep:300 && $GP 'HELLO t' 'REQUEST gpiochip2 4 t' 'SET gpiochip2 4 0' >/dev/null && $USBC list && $GP 'HELLO t' $off2 >/dev/null && $USBC list"
+rc 0
+check "maskrom stays after the strap is released, goes at power off" \
+	[ "$(grep -c '2207:350b' "$W/$CUR.out")" = 1 ]
+tl "650.000 usbdev node2 maskrom -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
+
+# --- download, re-enumeration as the loader, commands, timing ------------
+urun rk_loader --rev 2.5 --slot 2=rk1 -- "$PWR && $USBC sleep:300 $LDR list open now \
+	cbw:0:0:0:0:0x80 in:13 now cbw:0x15:0:128:65536:0 out:zero65536 in:13 now \
+	cbw:0x1a:0:0:11:0x80 in:512 in:13 cbw:0x15:0:129:66048:0 out:zero66048 in:13"
+rc 0
+out "area 0x471 rc=2050"
+out "area 0x472 rc=906"
+out "dev 1-1.2 2207:350b bcdUSB=0201 addr=4"
+tl "651.663 usbdev node2 maskrom -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
+tl "1051.663 usbdev node2 none -> loader (2207:350b at 1-1.2, dev 4)"
+out "in rc=0 n=11 0000000400040400280001"
+# The timing model on a known pattern (docs/twin.md): TEST_UNIT_READY
+# (CBW, CSW) from 1051.663461 ms and a 64 KiB WRITE_LBA after it.
+out "now 1051663461"
+out "now 1052134615"
+out "now 1054019230"
+# Over --rk-max-sectors: a failing CSW (status 1, residue 66048), no violation.
+out "in rc=0 n=13 55534253443322110002010001"
+tl "1054.759 rk node2 WRITE_LBA -> fail (129 sectors > --rk-max-sectors 128)"
+err "tp-twin: usb node2 loader (1-1.2, dev 4): bulk 0.004990 s, 131708 B out, 63 B in, 11 URBs"
+
+# DEVICE_RESET with the strap still asserted: back to the maskrom.
+urun rk_reset --rev 2.5 --slot 2=rk1 -- "$PWR && $USBC sleep:300 $LDR open \
+	cbw:0xff:0:0:0:0 in:13 close sleep:300 list"
+rc 0
+out "dev 1-1.2 2207:350b bcdUSB=0200 addr=5"
+
+# eMMC with a partition table: the node boots, UART says so.
+mkdir -p "$W/emmcB"
+$PY -c "import sys; f=open(sys.argv[1],'wb'); s=bytearray(1024); s[446+4]=0x83; s[446+12]=8; s[510]=0x55; s[511]=0xaa; f.write(s)" "$W/emmcB/slot2.emmc"
+urun rk_boot --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcB" --root "$W/rootB" -- \
+	"$GP 'HELLO t' $on2 'SLEEP 2000000000' >/dev/null"
+rc 0
+tl "2350.000 boot slot2 emmc -> ok (MBR)"
+check "UART shows Ubuntu" grep -q "^Ubuntu" "$W/rootB/dev/ttyS2"
+check "eMMC file sized by --emmc-size" [ "$(stat -c %s "$W/emmcB/slot2.emmc")" = 34359738368 ]
+
+# --- every kind of violation: the device fails, the twin exits 90 --------
+vio() { # vio NAME USBC-STEPS... : each run must end with exit 90
+	local name=$1
+	shift
+	urun "$name" --rev 2.5 --slot 2=rk1 --emmc-size 1M -- "$PWR && $USBC sleep:300 $*"
+	rc 90
+	err "tp-twin: VIOLATION: node2"
+}
+vio v_crc open area:0x471:2048:bad
+out "area 0x471 rc=-9"
+vio v_order open area:0x472:2048
+vio v_request open ctrl:0x473:00
+vio v_mask_bulk open out:00
+vio v_cbw_len $LDR open out:5553424300
+out "out rc=-9 n=0"
+vio v_cbw_sig $LDR open out:$(printf '00%.0s' $(seq 31))
+vio v_opcode $LDR open cbw:0x77:0:0:0:0 in:13
+out "in rc=0 n=13 55534253443322110000000001"
+vio v_lba $LDR open cbw:0x14:2048:1:512:0x80 in:512 in:13
+vio v_cblen $LDR open cbw:0:0:0:0:0x80:10 in:13
+vio v_dir $LDR open cbw:0x15:0:1:512:0 in:13
+out "in rc=-9 n=0"
+vio v_in_first $LDR open in:13
+vio v_len $LDR open cbw:0x14:0:2:512:0x80 in:512 in:13

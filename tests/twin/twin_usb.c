@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Simulated USB devices on the BMC's bus, through a umockdev testbed
+ * (toolchain.md §7): the command runs with libumockdev-preload, so its own
+ * libusb finds the devices in a fake sysfs and its usbdevfs ioctls come
+ * here. This file does what the kernel and the bus do for any device:
+ * topology (hardware.md §6.1), sysfs attributes as libusb's linux_usbfs
+ * backend reads them, add/remove uevents, the board hookup, the
+ * command's environment. What a device says is its type's business
+ * (twin_rk3588.c now; a CM4 later), through struct twin_usb_ops.
+ *
+ * umockdev calls handle-ioctl in its worker thread; every call is handed
+ * to the twin's GLib main loop, so the board, the clock and the devices
+ * are only ever touched by one thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <umockdev.h>
+
+#include "twin_usb.h"
+
+#define TWIN_USB_SYS	"/devices/platform/soc/4200000.usb"	/* T113 EHCI1 */
+
+static const struct twin_usb_ops twin_usb_hub_ops = { .kind = "hub" };
+
+/* Raw descriptors as sysfs "descriptors" holds them: device, then the
+ * configuration with its interface and endpoints (protocols.md §2). */
+size_t twin_usb_desc_build(const struct twin_usb_desc *s, uint8_t *o)
+{
+	unsigned neps = !!s->ep_in + !!s->ep_out + !!s->ep_int;
+	uint16_t total = (uint16_t)(9 + 9 + 7 * neps);
+	uint8_t *p = o;
+	const uint8_t eps[3][2] = { { s->ep_in, 2 }, { s->ep_out, 2 },
+				    { s->ep_int, 3 } };
+
+	*p++ = 18; *p++ = 1;
+	*p++ = s->bcd_usb & 0xff; *p++ = s->bcd_usb >> 8;
+	*p++ = s->dev_class; *p++ = 0; *p++ = s->dev_class == 9;
+	*p++ = TWIN_USB_EP0_PACKET;
+	*p++ = s->vid & 0xff; *p++ = s->vid >> 8;
+	*p++ = s->pid & 0xff; *p++ = s->pid >> 8;
+	*p++ = s->bcd_device & 0xff; *p++ = s->bcd_device >> 8;
+	for (int i = 0; i < 3; i++)
+		*p++ = s->strings[i] ? (uint8_t)(i + 1) : 0;
+	*p++ = 1;
+
+	*p++ = 9; *p++ = 2; *p++ = total & 0xff; *p++ = total >> 8;
+	*p++ = 1; *p++ = 1; *p++ = 0;
+	*p++ = s->dev_class == 9 ? 0xe0 : 0x80; *p++ = 0xfa;
+	*p++ = 9; *p++ = 4; *p++ = 0; *p++ = 0; *p++ = (uint8_t)neps;
+	*p++ = s->if_class; *p++ = s->if_sub; *p++ = s->if_proto; *p++ = 0;
+	for (int i = 0; i < 3; i++) {
+		uint16_t mps = eps[i][1] == 3 ? 1 : TWIN_USB_BULK_PACKET;
+
+		if (!eps[i][0])
+			continue;
+		*p++ = 7; *p++ = 5; *p++ = eps[i][0]; *p++ = eps[i][1];
+		*p++ = mps & 0xff; *p++ = mps >> 8; *p++ = eps[i][1] == 3 ? 12 : 0;
+	}
+	return (size_t)(p - o);
+}
+
+/* Where node N's device sits: v2.5+ behind the hub (1-1.N), v2.4 on the
+ * root port the mux drives (1-1). hardware.md §6.1. */
+static void twin_usb_place(struct twin *t, unsigned slot, char *sysname,
+			   size_t nlen, char *syspath, size_t plen)
+{
+	if (!slot || t->opt.rev == TWIN_REV_2_4) {
+		snprintf(sysname, nlen, "1-1");
+		snprintf(syspath, plen, TWIN_USB_SYS "/usb1/1-1");
+	} else {
+		snprintf(sysname, nlen, "1-1.%u", slot);
+		snprintf(syspath, plen, TWIN_USB_SYS "/usb1/1-1/1-1.%u", slot);
+	}
+}
+
+static char *twin_usb_record(struct twin_usb_dev *d, const char *path,
+			     const char *devpath)
+{
+	const struct twin_usb_desc *s = &d->desc;
+	uint8_t raw[64];
+	size_t n = twin_usb_desc_build(s, raw);
+	unsigned minor = d->devnum - 1;	/* bus 1: (bus - 1) * 128 + devnum - 1 */
+	static const char *const names[3] = { "manufacturer", "product", "serial" };
+	GString *r = g_string_new(NULL);
+
+	g_string_append_printf(r,
+		"P: %s\nN: bus/usb/001/%03u\n"
+		"E: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
+		"E: DEVNAME=/dev/bus/usb/001/%03u\nE: BUSNUM=001\nE: DEVNUM=%03u\n"
+		"E: MAJOR=189\nE: MINOR=%u\nE: PRODUCT=%x/%x/%x\nE: TYPE=%u/0/%u\n"
+		"A: dev=189:%u\\n\nA: busnum=1\\n\nA: devnum=%u\\n\nA: devpath=%s\\n\n"
+		"A: speed=480\\n\nA: version= 2.00\\n\nA: idVendor=%04x\\n\n"
+		"A: idProduct=%04x\\n\nA: bcdDevice=%04x\\n\nA: bDeviceClass=%02x\\n\n"
+		"A: bMaxPacketSize0=%u\\n\nA: bNumConfigurations=1\\n\n"
+		"A: bConfigurationValue=1\\n\nA: bNumInterfaces= 1\\n\n"
+		"A: maxchild=%u\\n\nA: removable=%s\\n\nH: descriptors=",
+		path + 4, d->devnum, d->devnum, d->devnum, minor, s->vid, s->pid,
+		s->bcd_device, s->dev_class, s->dev_class == 9, minor, d->devnum,
+		devpath, s->vid, s->pid, s->bcd_device, s->dev_class,
+		TWIN_USB_EP0_PACKET, s->dev_class == 9 ? 4 : 0,
+		d->slot ? "removable" : "unknown");
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(r, "%02x", raw[i]);
+	g_string_append_c(r, '\n');
+	for (int i = 0; i < 3; i++)
+		if (s->strings[i])
+			g_string_append_printf(r, "A: %s=%s\\n\n", names[i],
+					       s->strings[i]);
+	return g_string_free(r, FALSE);
+}
+
+
+
+static int twin_usb_attach(struct twin *t, struct twin_usb_dev *d)
+{
+	char path[128];
+	const char *devpath;
+	char *rec;
+	GError *err = NULL;
+	gboolean ok;
+
+	twin_usb_place(t, d->slot, d->sysname, sizeof(d->sysname), path, sizeof(path));
+	if (!d->slot && d->desc.vid == 0x1d6b) {	/* the root hub */
+		g_strlcpy(d->sysname, "usb1", sizeof(d->sysname));
+		snprintf(path, sizeof(path), TWIN_USB_SYS "/usb1");
+	}
+	devpath = strchr(d->sysname, '-') ? strchr(d->sysname, '-') + 1 : "0";
+	d->syspath = g_strconcat("/sys", path, NULL);
+	snprintf(d->devnode, sizeof(d->devnode), "/dev/bus/usb/001/%03u", d->devnum);
+
+	/* The handler must be on the node before the device exists
+	 * (toolchain.md §7.2, step 3). */
+	d->handler = umockdev_ioctl_base_new();
+	g_signal_connect(d->handler, "handle-ioctl", G_CALLBACK(twin_usbfs_on_ioctl), d);
+	if (!umockdev_testbed_attach_ioctl(t->usb->testbed, d->devnode,
+					   d->handler, &err))
+		goto fail;
+	rec = twin_usb_record(d, d->syspath, devpath);
+	/* Under the preload this also sends the "add" uevent. */
+	ok = umockdev_testbed_add_from_string(t->usb->testbed, rec, &err);
+	g_free(rec);
+	if (!ok)
+		goto fail;
+	d->attached = true;
+	return 0;
+fail:
+	fprintf(stderr, "tp-twin: cannot add USB device %s: %s\n", d->sysname,
+		err ? err->message : "?");
+	g_clear_error(&err);
+	return -EIO;
+}
+
+struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
+				      const struct twin_usb_ops *ops,
+				      const struct twin_usb_desc *desc,
+				      void *priv)
+{
+	struct twin_usb_dev *d = g_new0(struct twin_usb_dev, 1);
+	char note[96];
+
+	d->t = t;
+	d->ops = ops;
+	d->desc = *desc;
+	d->priv = priv;
+	d->slot = slot;
+	/* The kernel hands out addresses round-robin (2..127 on a bus). */
+	d->devnum = t->usb->next_devnum;
+	t->usb->next_devnum = t->usb->next_devnum >= 127 ? 2 : t->usb->next_devnum + 1;
+	g_queue_init(&d->pending);
+	g_queue_init(&d->done);
+	g_ptr_array_add(t->usb->devs, d);
+	if (twin_usb_attach(t, d)) {
+		twin_timeline_violation(t, "twin", "could not add USB device %s",
+					d->sysname);
+		d->gone = true;
+		return d;
+	}
+	if (slot) {
+		char subject[16];
+
+		snprintf(subject, sizeof(subject), "node%u", slot);
+		snprintf(note, sizeof(note), "%04x:%04x at %s, dev %u", desc->vid,
+			 desc->pid, d->sysname, d->devnum);
+		twin_timeline_add(t, "usbdev", subject, "none", ops->kind, note);
+		t->usb->node[slot].dev = d;
+	}
+	return d;
+}
+
+
+static void twin_usb_session_report(struct twin_usb_dev *d, char *note,
+				    size_t len)
+{
+	char fig[128];
+
+	twin_usbtime_report(d->t, d, fig, sizeof(fig));
+	snprintf(note, len, "%s", fig);
+	fprintf(stderr, "tp-twin: usb node%u %s (%s, dev %u): %s\n", d->slot,
+		d->ops->kind, d->sysname, d->devnum, fig);
+}
+
+/* The device leaves the bus: remove uevent, then the sysfs entry, as the
+ * kernel does (toolchain.md §7.2a); URBs in flight end with ESHUTDOWN. */
+void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d)
+{
+	char note[160], subject[16];
+
+	if (!d || d->gone)
+		return;
+	d->gone = true;
+	twin_sched_cancel(t, d);
+	twin_usbfs_shutdown(d);
+	if (d->attached) {
+		umockdev_testbed_uevent(t->usb->testbed, d->syspath, "remove");
+		umockdev_testbed_remove_device(t->usb->testbed, d->syspath);
+		umockdev_testbed_detach_ioctl(t->usb->testbed, d->devnode, NULL);
+		d->attached = false;
+	}
+	if (d->slot) {
+		twin_usb_session_report(d, note, sizeof(note));
+		snprintf(subject, sizeof(subject), "node%u", d->slot);
+		twin_timeline_add(t, "usbdev", subject, d->ops->kind, "none", note);
+		if (t->usb->node[d->slot].dev == d)
+			t->usb->node[d->slot].dev = NULL;
+	}
+}
+
+
+
+
+
+
+
+
+
+
+
+
+
+/* Power and link edges go to the slot's module (hardware.md §6-§7). */
+void twin_usb_board_changed(struct twin *t)
+{
+	struct twin_usb *u = t->usb;
+
+	if (!u || !u->started)
+		return;
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
+		struct twin_usb_node *nd = &u->node[n];
+		bool on = t->board.slot_on[n];
+		bool link = !strcmp(t->board.usb[n], "bmc/device");
+
+		if (on != nd->powered) {
+			nd->powered = on;
+			if (t->opt.module[n] == TWIN_MOD_RK1)
+				twin_rk3588_power(t, n, on, false);
+		}
+		if (link != nd->link_bmc) {
+			nd->link_bmc = link;
+			if (t->opt.module[n] == TWIN_MOD_RK1)
+				twin_rk3588_link(t, n, link);
+		}
+	}
+}
+
+int twin_usb_start(struct twin *t)
+{
+	static const struct twin_usb_desc root = {
+		.vid = 0x1d6b, .pid = 0x0002, .bcd_usb = 0x0200, .bcd_device = 0x0601,
+		.dev_class = 9, .if_class = 9, .ep_int = 0x81,
+		.strings = { "Linux 6.1.0 ehci_hcd", "EHCI Host Controller", "4200000.usb" },
+	};
+	/* Genesys GL850G class hub (protocols.md §1); no strings. */
+	static const struct twin_usb_desc hub = {
+		.vid = 0x05e3, .pid = 0x0608, .bcd_usb = 0x0200, .bcd_device = 0x8537,
+		.dev_class = 9, .if_class = 9, .ep_int = 0x81,
+	};
+	struct twin_usb *u = g_new0(struct twin_usb, 1);
+
+	t->usb = u;
+	u->devs = g_ptr_array_new();
+	u->testbed = umockdev_testbed_new();
+	u->next_devnum = 1;
+	twin_usbtime_init(t);
+	u->root_hub = twin_usb_dev_new(t, 0, &twin_usb_hub_ops, &root, NULL);
+	if (t->opt.rev != TWIN_REV_2_4)
+		u->hub = twin_usb_dev_new(t, 0, &twin_usb_hub_ops, &hub, NULL);
+	if (u->root_hub->gone || (u->hub && u->hub->gone))
+		return -EIO;
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
+		u->node[n].powered = t->board.slot_on[n];
+		u->node[n].link_bmc = !strcmp(t->board.usb[n], "bmc/device");
+		if (t->opt.module[n] == TWIN_MOD_RK1 && twin_emmc_open(t, n))
+			return -EIO;
+		if (t->opt.module[n] == TWIN_MOD_RK1 && u->node[n].powered)
+			twin_rk3588_power(t, n, true, true);	/* --on: running */
+	}
+	u->started = true;
+	return 0;
+}
+
+/* The command's environment: the preload and the testbed, as
+ * umockdev-wrapper would set them (toolchain.md §7.1, §7.4). */
+char **twin_usb_child_env(struct twin *t, char **env)
+{
+	const char *orig = g_environ_getenv(env, "TP_TWIN_ORIG_LD_PRELOAD");
+	const char *asan = g_environ_getenv(env, "ASAN_OPTIONS");
+	char *root = umockdev_testbed_get_root_dir(t->usb->testbed);
+	char *pre = g_strconcat("libumockdev-preload.so.0", orig && *orig ? " " : "",
+				orig ? orig : "", NULL);
+	/* An ASan-built command must accept the preload coming first. */
+	char *ao = g_strconcat(asan && *asan ? asan : "", asan && *asan ? ":" : "",
+			       "verify_asan_link_order=0", NULL);
+
+	env = g_environ_setenv(env, "LD_PRELOAD", pre, TRUE);
+	env = g_environ_setenv(env, "UMOCKDEV_DIR", root, TRUE);
+	env = g_environ_setenv(env, "ASAN_OPTIONS", ao, TRUE);
+	env = g_environ_unsetenv(env, "TP_TWIN_ORIG_LD_PRELOAD");
+	env = g_environ_unsetenv(env, "TP_TWIN_REEXEC");
+	g_free(root);
+	g_free(pre);
+	g_free(ao);
+	return env;
+}
+
+/* The command has ended: sessions still open report their figures. */
+void twin_usb_finish(struct twin *t)
+{
+	struct twin_usb *u = t->usb;
+	char note[160], subject[16];
+
+	if (!u)
+		return;
+	for (guint i = 0; i < u->devs->len; i++) {
+		struct twin_usb_dev *d = g_ptr_array_index(u->devs, i);
+
+		if (!d->slot || d->gone)
+			continue;
+		twin_usb_session_report(d, note, sizeof(note));
+		snprintf(subject, sizeof(subject), "node%u", d->slot);
+		twin_timeline_add(t, "usbdev", subject, d->ops->kind, "end", note);
+	}
+}
+
+void twin_usb_stop(struct twin *t)
+{
+	struct twin_usb *u = t->usb;
+
+	if (!u)
+		return;
+	/* Calls handed over before the command ended, while umockdev's
+	 * worker can still answer them. */
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++)
+		if (t->opt.module[n] == TWIN_MOD_RK1)
+			twin_rk3588_free(t, n);
+	twin_sched_free(t);
+	g_clear_object(&u->testbed);	/* stops its worker thread */
+	for (guint i = 0; i < u->devs->len; i++) {
+		struct twin_usb_dev *d = g_ptr_array_index(u->devs, i);
+
+		twin_usbfs_free(d);
+		g_clear_object(&d->handler);
+		g_free(d->syspath);
+		g_free(d);
+	}
+	g_ptr_array_free(u->devs, TRUE);
+	twin_emmc_close(t);
+	g_free(u);
+	t->usb = NULL;
+}
+
+struct twin_usb_find {
+	const char *needle;
+	char *path;
+};
+
+static int twin_usb_find_lib(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct twin_usb_find *f = data;
+
+	(void)size;
+	if (info->dlpi_name && strstr(info->dlpi_name, f->needle)) {
+		f->path = g_strdup(info->dlpi_name);
+		return 1;
+	}
+	return 0;
+}
+
+static char *twin_usb_loaded(const char *needle)
+{
+	struct twin_usb_find f = { .needle = needle };
+
+	dl_iterate_phdr(twin_usb_find_lib, &f);
+	return f.path;
+}
+
+/*
+ * umockdev_testbed_uevent() needs the preload in the twin itself
+ * (toolchain.md §7.2a): re-execute with it when it is missing. An ASan
+ * build must keep its runtime first in the list (§7.4). The user's own
+ * LD_PRELOAD is remembered for the command.
+ */
+int twin_usb_preload_ensure(int argc, char **argv)
+{
+	char *have = twin_usb_loaded("libumockdev-preload");
+	const char *cur = getenv("LD_PRELOAD");
+	char *asan = NULL, *pre;
+
+	(void)argc;
+	if (have) {
+		g_free(have);
+		return 0;
+	}
+	if (getenv("TP_TWIN_REEXEC")) {
+		fprintf(stderr, "tp-twin: libumockdev-preload.so.0 did not load (is umockdev installed?)\n");
+		return -ENOENT;
+	}
+#if defined(__SANITIZE_ADDRESS__)
+	asan = twin_usb_loaded("libasan.so");
+#endif
+	setenv("TP_TWIN_ORIG_LD_PRELOAD", cur ? cur : "", 1);
+	setenv("TP_TWIN_REEXEC", "1", 1);
+	pre = g_strconcat(asan ? asan : "", asan ? " " : "",
+			  "libumockdev-preload.so.0", cur && *cur ? " " : "",
+			  cur ? cur : "", NULL);
+	setenv("LD_PRELOAD", pre, 1);
+	g_free(pre);
+	g_free(asan);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "tp-twin: re-exec with the umockdev preload: %s\n",
+		g_strerror(errno));
+	return -errno;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tp-twin's simulated USB: the device layer shared by twin_usb.c (testbed,
+ * devices, usbdevfs ioctls), twin_usbtime.c (USB 2.0 high-speed timing),
+ * twin_rk3588.c (RK3588 maskrom and loader) and twin_emmc.c (eMMC backing
+ * files, boot check). docs/twin.md, "Simulated USB devices".
+ *
+ * A device type plugs in with a struct twin_usb_ops and a struct
+ * twin_usb_desc: the layer does enumeration, standard requests, URB
+ * queues, halts and timing; the type only sees transfers.
+ */
+#ifndef TPKIT_TWIN_USB_H
+#define TPKIT_TWIN_USB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "twin.h"
+
+#define TWIN_USB_UF_NS		125000u	/* one high-speed microframe */
+#define TWIN_USB_PKTS_PER_UF	13u	/* bulk 512-byte packets (protocols.md §9.1) */
+#define TWIN_USB_EP0_PACKET	64u
+#define TWIN_USB_BULK_PACKET	512u
+
+struct twin_usb_dev;
+
+/* One transfer as the device sees it (a URB, or a control setup + data). */
+struct twin_xfer {
+	bool control;
+	uint8_t ep;		/* endpoint address, 0x80 = IN */
+	const uint8_t *setup;	/* control only: the 8-byte setup packet */
+	uint8_t *buf;		/* OUT: the data; IN: room for the reply */
+	size_t len;		/* OUT: bytes sent; IN: room */
+	size_t actual;		/* bytes moved (the device sets it for IN) */
+	int status;		/* 0, -EPIPE (STALL), -EAGAIN (NAK: not now),
+				 * -EOVERFLOW (babble) */
+	/* Set by the device for the timing model (twin_usbtime.c): */
+	uint64_t not_before;	/* data not ready / no room before this (ns) */
+	uint64_t min_end;	/* cannot complete before this (eMMC rate) */
+};
+
+struct twin_usb_ops {
+	const char *kind;	/* "maskrom", "loader": timeline and reports */
+	/* A control transfer the generic layer does not answer itself
+	 * (anything but the standard GET_DESCRIPTOR). */
+	void (*control)(struct twin_usb_dev *d, struct twin_xfer *x);
+	/* A bulk transfer on one of the device's endpoints. */
+	void (*bulk)(struct twin_usb_dev *d, struct twin_xfer *x);
+	/* The transfer X took simulated time up to END (virtual ns). */
+	void (*done)(struct twin_usb_dev *d, const struct twin_xfer *x,
+		     uint64_t end);
+	/* USBDEVFS_RESET: a bus reset of the device. */
+	void (*reset)(struct twin_usb_dev *d);
+};
+
+struct twin_usb_desc {
+	uint16_t vid, pid, bcd_usb, bcd_device;
+	uint8_t dev_class;		/* 9 for hubs */
+	const char *strings[3];		/* manufacturer, product, serial; NULL: none */
+	uint8_t if_class, if_sub, if_proto;
+	uint8_t ep_in, ep_out;		/* bulk; 0: none */
+	uint8_t ep_int;			/* interrupt IN (hubs); 0: none */
+};
+
+/* The timing model's parameters (options) and the shared bus. */
+struct twin_usbtime {
+	uint64_t turnaround_ns;		/* --usb-turnaround-us */
+	uint64_t cmd_latency_ns;	/* --rk-cmd-latency-us */
+	uint64_t emmc_rate;		/* --emmc-write-rate, bytes/s */
+	uint64_t next_slot;		/* first free packet slot on the bus */
+};
+
+struct twin_usb_dev {
+	struct twin *t;
+	const struct twin_usb_ops *ops;
+	struct twin_usb_desc desc;
+	void *priv;			/* the device type's state */
+	unsigned slot;			/* 1..4; 0 for hubs */
+	unsigned devnum;
+	char sysname[16];		/* "1-1.2" */
+	char devnode[32];		/* "/dev/bus/usb/001/003" */
+	char *syspath;			/* "/sys/devices/.../1-1.2" */
+	void *handler;			/* UMockdevIoctlBase */
+	bool attached;			/* in the testbed */
+	bool gone;			/* disconnected: every ioctl gets ENODEV */
+	bool halted[32];		/* [ep & 0x0f | (in ? 16 : 0)] */
+	GQueue pending;			/* struct twin_urb, submission order */
+	GQueue done;			/* completed, completion order */
+	uint64_t last_end;		/* end of the device's last transfer */
+	/* session figures (bulk only) */
+	uint64_t bulk_ns, bulk_busy_until, bytes_out, bytes_in;
+	unsigned urbs;
+};
+
+/* A module's hooks on board changes (RK1 now, CM4 later). */
+struct twin_usb_node {
+	bool powered;
+	bool link_bmc;			/* link = bmc/device */
+	struct twin_usb_dev *dev;	/* the function on the node's USB, if any */
+	void *module;			/* the module's own per-slot state */
+};
+
+struct twin_usb {
+	void *testbed;			/* UMockdevTestbed */
+	struct twin_usb_dev *root_hub, *hub;
+	struct twin_usb_node node[TWIN_SLOTS + 1];
+	unsigned next_devnum;
+	struct twin_usbtime time;
+	GPtrArray *devs;		/* every device ever made, freed at exit */
+	bool started;
+};
+
+/* twin_usb.c */
+int twin_usb_preload_ensure(int argc, char **argv);
+int twin_usb_start(struct twin *t);
+char **twin_usb_child_env(struct twin *t, char **env);
+void twin_usb_board_changed(struct twin *t);
+struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
+				      const struct twin_usb_ops *ops,
+				      const struct twin_usb_desc *desc,
+				      void *priv);
+void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d);
+void twin_usb_dev_halt(struct twin_usb_dev *d, uint8_t ep);
+void twin_usb_finish(struct twin *t);
+void twin_usb_stop(struct twin *t);
+size_t twin_usb_desc_build(const struct twin_usb_desc *s, uint8_t *out);
+
+/* twin_usbfs.c */
+int twin_usbfs_on_ioctl(void *handler, void *client, void *dev);
+void twin_usbfs_shutdown(struct twin_usb_dev *d);
+void twin_usbfs_free(struct twin_usb_dev *d);
+
+/* twin_usbtime.c */
+void twin_usbtime_init(struct twin *t);
+void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
+			   const struct twin_xfer *x, uint64_t earliest,
+			   uint64_t *start, uint64_t *end);
+uint64_t twin_usbtime_idle_start(struct twin *t, uint64_t submit_ns);
+void twin_usbtime_account(struct twin_usb_dev *d, const struct twin_xfer *x,
+			  uint64_t submit, uint64_t end);
+void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d,
+			 char *note, size_t len);
+
+/* twin_rk3588.c */
+void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial);
+void twin_rk3588_link(struct twin *t, unsigned slot, bool up);
+void twin_rk3588_free(struct twin *t, unsigned slot);
+
+/* twin_emmc.c */
+int twin_emmc_open(struct twin *t, unsigned slot);
+uint64_t twin_emmc_sectors(struct twin *t, unsigned slot);
+int twin_emmc_rw(struct twin *t, unsigned slot, bool write, uint64_t lba,
+		 void *buf, size_t sectors);
+int twin_emmc_erase(struct twin *t, unsigned slot, uint64_t lba,
+		    uint64_t sectors);
+int twin_emmc_boot(struct twin *t, unsigned slot);
+void twin_emmc_close(struct twin *t);
+
+#endif /* TPKIT_TWIN_USB_H */

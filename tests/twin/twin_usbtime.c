@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The USB 2.0 high-speed timing model (docs/twin.md, "USB timing model").
+ *
+ * Deterministic and in integer nanoseconds. The bus is a sequence of
+ * packet slots, 13 per 125 us microframe (protocols.md §9.1: 13 x 512 B
+ * bulk packets per microframe is the high-speed ceiling, 53,248,000 B/s);
+ * slot s starts at (s / 13) * 125000 + (s % 13) * 125000 / 13 ns. All
+ * devices share one bus, as all four nodes share the hub's upstream link
+ * (hardware.md §6.1). A transfer occupies ceil(bytes / 512) slots (one for
+ * an empty packet); a control transfer one slot for the setup stage,
+ * ceil(data / 64) for the data stage and one for the status stage.
+ *
+ * When the host has nothing queued for a device (a URB is submitted while
+ * none of that device's is pending) the bus was idle for it: the transfer
+ * starts at the first microframe boundary after a host turnaround
+ * (--usb-turnaround-us). Otherwise it follows the device's previous one
+ * at once. The device adds its own limits per transfer (x->not_before:
+ * the command latency before a CSW; x->min_end: the eMMC write rate for
+ * WRITE_LBA data). Protocol-specific rules live with the device.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "twin_usb.h"
+
+void twin_usbtime_init(struct twin *t)
+{
+	struct twin_usbtime *m = &t->usb->time;
+
+	m->turnaround_ns = (uint64_t)t->opt.usb_turnaround_us * 1000;
+	m->cmd_latency_ns = (uint64_t)t->opt.rk_cmd_latency_us * 1000;
+	m->emmc_rate = (uint64_t)t->opt.emmc_write_rate * 1000000;
+	m->next_slot = 0;
+}
+
+static uint64_t twin_usbtime_slot_ns(uint64_t s)
+{
+	return s / TWIN_USB_PKTS_PER_UF * TWIN_USB_UF_NS +
+	       s % TWIN_USB_PKTS_PER_UF * TWIN_USB_UF_NS / TWIN_USB_PKTS_PER_UF;
+}
+
+/* The first slot that starts at or after NS. */
+static uint64_t twin_usbtime_slot_at(uint64_t ns)
+{
+	uint64_t s = ns / TWIN_USB_UF_NS * TWIN_USB_PKTS_PER_UF +
+		     ns % TWIN_USB_UF_NS * TWIN_USB_PKTS_PER_UF / TWIN_USB_UF_NS;
+
+	while (twin_usbtime_slot_ns(s) < ns)
+		s++;
+	while (s && twin_usbtime_slot_ns(s - 1) >= ns)
+		s--;
+	return s;
+}
+
+/* Where a transfer submitted to an idle device can start. */
+uint64_t twin_usbtime_idle_start(struct twin *t, uint64_t submit_ns)
+{
+	uint64_t at = submit_ns + t->usb->time.turnaround_ns;
+
+	return (at + TWIN_USB_UF_NS - 1) / TWIN_USB_UF_NS * TWIN_USB_UF_NS;
+}
+
+static uint64_t twin_usbtime_packets(const struct twin_xfer *x)
+{
+	size_t bytes = (x->ep & 0x80) ? x->actual : x->len;
+
+	if (x->status == -EPIPE)
+		return 1;	/* the handshake that says STALL */
+	if (x->control)
+		return 2 + (bytes + TWIN_USB_EP0_PACKET - 1) / TWIN_USB_EP0_PACKET;
+	if (!bytes)
+		return 1;
+	return (bytes + TWIN_USB_BULK_PACKET - 1) / TWIN_USB_BULK_PACKET;
+}
+
+/*
+ * Place X on the bus no earlier than EARLIEST (the submission, or the idle
+ * start), the device's previous transfer and the device's own limit, and
+ * after every slot already given out. The bus keeps only the packets'
+ * slots; time a device spends NAKing (eMMC) is free for other devices.
+ */
+void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
+			   const struct twin_xfer *x, uint64_t earliest,
+			   uint64_t *start, uint64_t *end)
+{
+	struct twin_usbtime *m = &t->usb->time;
+	uint64_t s0, n = twin_usbtime_packets(x);
+
+	if (earliest < d->last_end)
+		earliest = d->last_end;
+	if (earliest < x->not_before)
+		earliest = x->not_before;
+	s0 = twin_usbtime_slot_at(earliest);
+	if (s0 < m->next_slot)
+		s0 = m->next_slot;
+	m->next_slot = s0 + n;
+	*start = twin_usbtime_slot_ns(s0);
+	*end = twin_usbtime_slot_ns(s0 + n);
+	if (*end < x->min_end)
+		*end = x->min_end;
+	d->last_end = *end;
+}
+
+/* Session figures: the time the host had a bulk transfer outstanding on
+ * the device (overlaps counted once) and the payload bytes moved. */
+void twin_usbtime_account(struct twin_usb_dev *d, const struct twin_xfer *x,
+			  uint64_t submit, uint64_t end)
+{
+	uint64_t from = submit > d->bulk_busy_until ? submit : d->bulk_busy_until;
+
+	if (x->control)
+		return;
+	if (end > from)
+		d->bulk_ns += end - from;
+	if (end > d->bulk_busy_until)
+		d->bulk_busy_until = end;
+	if (x->ep & 0x80)
+		d->bytes_in += x->actual;
+	else if (!x->status)
+		d->bytes_out += x->len;
+	d->urbs++;
+}
+
+void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d, char *note,
+			 size_t len)
+{
+	(void)t;
+	snprintf(note, len,
+		 "bulk %" PRIu64 ".%06" PRIu64 " s, %" PRIu64 " B out, %" PRIu64
+		 " B in, %u URBs",
+		 d->bulk_ns / 1000000000, d->bulk_ns % 1000000000 / 1000,
+		 d->bytes_out, d->bytes_in, d->urbs);
+}
