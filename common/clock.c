@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "clock.h"
+#include "cancel.h"
 #include "err.h"
 
 #include <string.h>
@@ -55,5 +56,9 @@ uint64_t tp_clock_now_ns(void)
 
 int tp_clock_sleep_ms(unsigned ms)
 {
+	/* Every poll loop sleeps through here, so a cancelled job stops
+	 * polling at once instead of waiting out its timeout. */
+	if (tp_cancelled())
+		return tp_err_set(-ECANCELED, "cancelled by signal %d", tp_cancelled());
 	return clock_ops->sleep_ns(clock_cookie, (uint64_t)ms * 1000000u);
 }

@@ -10,6 +10,7 @@
 #include "common/err.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 struct sim {
+	/* One request and its reply at a time: the clock may be read from
+	 * any thread of a job (the pipeline's writer drives the sinks). */
+	pthread_mutex_t lock;
 	int fd;
 	char path[108];
 	char rbuf[512]; /* bytes received beyond the last reply */
@@ -44,21 +48,33 @@ static int sim_lost(struct sim *s, int err)
 static int sim_call(struct sim *s, char *reply, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+static int sim_call_locked(struct sim *s, char *reply, size_t size, const char *req,
+			   size_t len);
+
 static int sim_call(struct sim *s, char *reply, size_t size, const char *fmt, ...)
 {
 	char req[256];
 	va_list ap;
-	size_t len, off = 0;
-	char *nl;
-	int n;
+	int n, rc;
 
 	va_start(ap, fmt);
 	n = vsnprintf(req, sizeof(req) - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(req) - 1)
 		return tp_err_set(-EINVAL, "twin request too long");
-	len = (size_t)n;
-	req[len++] = '\n';
+	req[n] = '\n';
+	pthread_mutex_lock(&s->lock);
+	rc = sim_call_locked(s, reply, size, req, (size_t)n + 1);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int sim_call_locked(struct sim *s, char *reply, size_t size, const char *req,
+			   size_t len)
+{
+	size_t off = 0;
+	char *nl;
+
 	while (off < len) {
 		ssize_t w = send(s->fd, req + off, len - off, MSG_NOSIGNAL);
 
@@ -141,6 +157,7 @@ static int sim_open(struct tp_gpio *g, const char *arg)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return tp_err_set(-ENOMEM, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->path, sizeof(s->path), "%s", arg);
 	memcpy(sa.sun_path, arg, strlen(arg));
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -170,6 +187,7 @@ static void sim_close(struct tp_gpio *g)
 	struct sim *s = g->priv;
 
 	tp_clock_use(NULL, NULL);
+	pthread_mutex_destroy(&s->lock);
 	close(s->fd);
 	free(s);
 }

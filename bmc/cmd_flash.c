@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tpkit flash --slot LIST --image SRC      (board control)
+ * tpkit flash --board none --usb PATH|auto --image SRC
+ */
+#include "cli.h"
+#include "flash.h"
+#include "progress.h"
+#include "common/cancel.h"
+#include "common/slots.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS
+#define CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS 10000
+#endif
+#define LOADER_TIMEOUT_MS 15000
+
+static void help(void)
+{
+	printf("Usage: tpkit flash --slot LIST --image SRC [OPTIONS]\n"
+	       "       tpkit flash --board none --usb BUS-PORT|auto --image SRC [OPTIONS]\n\n"
+	       "Write an OS image onto the eMMC of the RK1 modules in the given slots, one\n"
+	       "slot after another: the node is powered off, its USB routed to the BMC with\n"
+	       "its boot strap asserted and powered on; its boot ROM is found on USB, given\n"
+	       "the loader, and the image is streamed to it (decompressed on the fly, its\n"
+	       "SHA-256 checked, the first MiB written last, everything read back).\n"
+	       "Afterwards — and after any failure — the strap is released, the node is\n"
+	       "off and its USB routing is as it was.\n\n"
+	       "  --slot LIST        slots to flash: 2, 1-4, 1,3\n"
+	       "  --image SRC        a file, an http(s):// URL or - (stdin); xz, gzip, zstd,\n"
+	       "                     bzip2, zip, tar or raw, told apart by content\n"
+	       "  --sha256 HEX       expected SHA-256 of SRC (else SRC.sha256 or SHA256SUMS\n"
+	       "                     beside it are used if present)\n"
+	       "  --no-verify        skip the read-back\n"
+	       "  --loader FILE      RK3588 loader (default %s)\n"
+	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
+	       "  --board none       no board control: flash the module at --usb, already in\n"
+	       "                     maskrom or loader mode (an RK1 on any Linux machine)\n"
+	       "  --usb PATH|auto    with --board none: USB bus-port path (1-1.2) or the\n"
+	       "                     first RK3588 found\n" TP_CLI_COMMON_HELP
+	       "\nExit codes: 0 every slot flashed, 1 a slot failed (the summary says which\n"
+	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere.\n",
+#ifdef CONFIG_TPKIT_RK1_LOADER
+	       CONFIG_TPKIT_RK1_LOADER,
+#else
+	       "none",
+#endif
+	       CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS / 1000);
+}
+
+struct ui {
+	struct tp_cli *c;
+	struct tp_progress_ui prog;
+};
+
+static const char *step_text(const char *what)
+{
+	static const struct {
+		const char *step, *text;
+	} t[] = {
+		{ "prepare", "checking the loader and the image" },
+		{ "power", "entering flash mode (power off, USB to the BMC, strap, power on)" },
+		{ "enumerate", "waiting for the module's boot ROM on USB" },
+		{ "loader", "starting the loader" },
+		{ "write", "writing" },
+		{ "done", "done; node off, strap released, USB routing restored" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcmp(t[i].step, what))
+			return t[i].text;
+	return what;
+}
+
+static void on_step(void *cookie, unsigned slot, const char *what)
+{
+	struct ui *u = cookie;
+
+	if (u->c->json) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "event", "step");
+		tp_json_int(&j, "slot", slot);
+		tp_json_str(&j, "step", what);
+		tp_json_obj_end(&j);
+		fflush(stdout);
+	} else if (u->c->verbosity >= 0 && strcmp(what, "verify")) {
+		if (!strcmp(what, "write"))
+			tp_progress_ui_init(&u->prog, u->prog.mode);
+		fprintf(stderr, "slot %u: %s\n", slot, step_text(what));
+	}
+}
+
+static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t n)
+{
+	if (c->json) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "event", "result");
+		tp_json_str(&j, "command", "flash");
+		tp_json_arr_begin(&j, "slots");
+		for (size_t i = 0; i < n; i++) {
+			const struct tp_flash_result *r = &res[i];
+
+			tp_json_obj_begin(&j, NULL);
+			tp_json_int(&j, "slot", r->slot);
+			tp_json_bool(&j, "ok", r->rc == 0);
+			tp_json_str(&j, "phase", r->phase);
+			tp_json_str(&j, "usb", r->usb_path);
+			tp_json_int(&j, "bytes", (int64_t)r->bytes);
+			tp_json_int(&j, "capacity", (int64_t)r->capacity);
+			tp_json_int(&j, "ms", (int64_t)(r->ns / 1000000u));
+			tp_json_bool(&j, "verified", r->verified);
+			tp_json_bool(&j, "sha256_checked", r->sum_checked);
+			tp_json_str(&j, "sha256", r->sha256);
+			tp_json_bool(&j, "restored", r->restored);
+			if (r->rc < 0)
+				tp_json_str(&j, "error", r->msg);
+			tp_json_obj_end(&j);
+		}
+		tp_json_arr_end(&j);
+		tp_json_obj_end(&j);
+		return;
+	}
+	if (c->verbosity < 0)
+		goto errors;
+	printf("\nSLOT  RESULT  WRITTEN     TIME     RATE*       CHECKS\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_flash_result *r = &res[i];
+		char b[32], t[32], rate[32] = "-", slot[8];
+		uint64_t s = r->ns / 1000000000u;
+
+		snprintf(slot, sizeof(slot), r->slot ? "%u" : "usb", r->slot);
+		if (r->write_ns)
+			snprintf(rate, sizeof(rate), "%.1f MB/s",
+				 (double)r->bytes * 1e3 / (double)r->write_ns);
+		printf("%-5s %-7s %-11s %-8s %-11s %s%s\n", slot, r->rc ? "FAILED" : "ok",
+		       tp_fmt_bytes(r->bytes, b, sizeof(b)), tp_fmt_duration(s, t, sizeof(t)), rate,
+		       r->sum_checked ? "sha256 " : "",
+		       r->verified ? "read-back" : r->rc ? "" : "not verified");
+	}
+	printf("* over writing and reading back\n");
+errors:
+	for (size_t i = 0; i < n; i++)
+		if (res[i].rc < 0)
+			fprintf(stderr, "tpkit flash: error: %s%s\n", res[i].msg,
+				res[i].restored ? "" : " (the node may NOT be in a safe state)");
+}
+
+int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "slot", required_argument, NULL, 's' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "sha256", required_argument, NULL, 'H' },
+		{ "no-verify", no_argument, NULL, 'N' },
+		{ "loader", required_argument, NULL, 'L' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "board", required_argument, NULL, 'B' },
+		{ "usb", required_argument, NULL, 'U' },
+		TP_CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	struct tp_flash_opts o = { .verify = true,
+				   .enum_timeout_ms = CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS,
+				   .loader_timeout_ms = LOADER_TIMEOUT_MS };
+	struct tp_flash_result res[TP_BOARD_SLOTS];
+	const char *slots = NULL, *board = "turingpi2", *usb = NULL;
+	struct tp_board *b = NULL;
+	struct ui u = { .c = c };
+	unsigned mask = 0;
+	size_t n = 0;
+	int opt, rc, first = 0;
+	bool mixed = false;
+
+	while ((opt = getopt_long(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			help();
+			return TP_EXIT_OK;
+		case 's': slots = optarg; break;
+		case 'i': o.image = optarg; break;
+		case 'H': o.sha256 = optarg; break;
+		case 'N': o.verify = false; break;
+		case 'L': o.loader = optarg; break;
+		case 'B': board = optarg; break;
+		case 'U': usb = optarg; break;
+		case 'T': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 600)
+				return tp_cli_usage(c, "--timeout takes seconds, 1-600, not \"%s\"",
+						    optarg);
+			o.enum_timeout_ms = (unsigned)v * 1000u;
+			break;
+		}
+		default:
+			if (!tp_cli_common_opt(c, opt, optarg))
+				return tp_cli_usage(c, "unknown option");
+		}
+	}
+	if (optind != argc)
+		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	if (!o.image)
+		return tp_cli_usage(c, "which image? --image FILE|URL|-");
+	if (strcmp(board, "none") && strcmp(board, "turingpi2"))
+		return tp_cli_usage(c, "--board is turingpi2 (default) or none, not \"%s\"", board);
+	if (!strcmp(board, "none")) {
+		if (slots)
+			return tp_cli_usage(c, "--board none flashes the device at --usb, not slots");
+		if (!usb)
+			return tp_cli_usage(c, "--board none needs --usb BUS-PORT or --usb auto");
+	} else {
+		if (usb)
+			return tp_cli_usage(c, "--usb goes with --board none; with a board, the slot "
+					    "says where the module is");
+		if (!slots)
+			return tp_cli_usage(c, "which slots? --slot LIST (2, 1-4, 1,3)");
+		if (tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
+			return tp_cli_usage(c, "%s", tp_err_msg());
+	}
+	rc = tp_cli_ready(c);
+	if (rc)
+		return rc;
+	tp_progress_ui_init(&u.prog, c->json ? TP_PROGRESS_JSON :
+				     c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
+	o.progress = tp_progress_ui_cb;
+	o.progress_cookie = &u.prog;
+	o.step = on_step;
+	o.step_cookie = &u;
+	rc = tp_cancel_install();
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+
+	if (!strcmp(board, "none")) {
+		tp_flash_rk1_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
+	} else {
+		rc = tp_cli_board_open(c, &b, false);
+		if (rc < 0)
+			return tp_cli_fail(c, rc);
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+			if (!(mask & TP_SLOT_BIT(s)))
+				continue;
+			/* A failed slot does not stop the others, but a
+			 * cancel does. */
+			if (tp_cancelled())
+				break;
+			tp_flash_rk1_slot(b, s, &o, &res[n++]);
+			tp_progress_ui_end(&u.prog);
+		}
+		tp_board_close(b);
+	}
+	tp_progress_ui_end(&u.prog);
+	summary(c, res, n);
+	for (size_t i = 0; i < n; i++)
+		if (res[i].rc < 0) {
+			if (first && tp_cli_exit_code(res[i].rc) != tp_cli_exit_code(first))
+				mixed = true;
+			first = first ? first : res[i].rc;
+		}
+	if (!first)
+		return TP_EXIT_OK;
+	/* One cause for every failure (a held line, an unknown board) keeps
+	 * its own exit code; a mix is a plain failure. */
+	return mixed ? TP_EXIT_FAIL : tp_cli_exit_code(first);
+}
