@@ -283,7 +283,19 @@ static void two_files_refused(void **state)
 	assert_string_equal(tp_err_msg(), "the tar holds more than one file (\"disk.img\", then "
 			    "\"second.bin\"); tpkit writes a single image: extract the one you "
 			    "want");
-	assert_true(r.head_zeroed);
+	/* Whether the writer got to zero the head before the decoder found
+	 * the second file is a race, and either way is safe; what must hold
+	 * is that none of the image's head reached the target. */
+	{
+		size_t n;
+		unsigned char *out = read_file(path("out"), &n);
+
+		for (size_t i = 0; i < n && i < (1u << 20); i++)
+			if (out[i] != 0)
+				fail_msg("byte %zu of the target's head is 0x%02x, not zero", i,
+					 out[i]);
+		free(out);
+	}
 }
 
 static void bad_inputs(void **state)
