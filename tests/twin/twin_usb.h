@@ -86,6 +86,7 @@ struct twin_usb_dev {
 	bool halted[32];		/* [ep & 0x0f | (in ? 16 : 0)] */
 	GQueue pending;			/* struct twin_urb, submission order */
 	GQueue done;			/* completed, completion order */
+	bool reaped_last;		/* the last non-blocking reap returned a URB */
 	uint64_t last_end;		/* end of the device's last transfer */
 	/* session figures (bulk only) */
 	uint64_t bulk_ns, bulk_busy_until, bytes_out, bytes_in;

@@ -287,8 +287,20 @@ static void twin_usb_deadlock(struct twin_usb_dev *d)
 	g_queue_push_tail(&d->done, r);
 }
 
+/*
+ * URBs are run when they are submitted, so the done queue can hold
+ * completions that still lie in the virtual future. A real host learns of
+ * them one at a time, as each completes, and acts on each (queues the next
+ * command) while the later ones are still on the bus. So a non-blocking reap
+ * right after one that returned a URB answers EAGAIN when the next
+ * completion has not happened yet: the host goes back to its work. A reap
+ * after that (the host now waits, or blocks in REAPURB) moves the clock to
+ * the next completion. Reaping a whole batch at once would jump the clock
+ * past every command in flight and make each new one start on an idle bus,
+ * which is the very cost the model charges clients that queue nothing.
+ */
 static void twin_usb_reap(struct twin_usb_dev *d, UMockdevIoctlClient *c,
-			  UMockdevIoctlData *arg)
+			  UMockdevIoctlData *arg, bool nodelay)
 {
 	struct twin *t = d->t;
 	UMockdevIoctlData *ptr;
@@ -296,7 +308,14 @@ static void twin_usb_reap(struct twin_usb_dev *d, UMockdevIoctlClient *c,
 
 	if (g_queue_is_empty(&d->done) && !g_queue_is_empty(&d->pending) && !d->gone)
 		twin_usb_deadlock(d);
+	r = g_queue_peek_head(&d->done);
+	if (r && nodelay && d->reaped_last && r->end > t->board.now_ns) {
+		d->reaped_last = false;
+		umockdev_ioctl_client_complete(c, -1, EAGAIN);
+		return;
+	}
 	r = g_queue_pop_head(&d->done);
+	d->reaped_last = r && nodelay;
 	if (!r) {
 		umockdev_ioctl_client_complete(c, -1, d->gone ? ENODEV : EAGAIN);
 		return;
@@ -415,7 +434,7 @@ static void twin_usb_ioctl(struct twin_usb_dev *d, UMockdevIoctlClient *c)
 		break;
 	case USBDEVFS_REAPURB:
 	case USBDEVFS_REAPURBNDELAY:
-		twin_usb_reap(d, c, arg);
+		twin_usb_reap(d, c, arg, req == USBDEVFS_REAPURBNDELAY);
 		break;
 	case USBDEVFS_DISCARDURB:
 		twin_usb_discard(d, c, arg);
