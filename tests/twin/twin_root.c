@@ -180,6 +180,13 @@ static int twin_root_proc(struct twin *t)
 		g_string_append_printf(mem, "%-16s%8u kB\n", twin_meminfo[i].key,
 				       twin_meminfo[i].kb);
 	rc = twin_root_put(t, "proc/meminfo", mem->str, mem->len);
+	if (rc)
+		goto out;
+	/* The kernel of BMC firmware v2.1.0 and master (hardware.md §10.5). */
+	rc = twin_root_mkdir(t, "proc/sys/kernel");
+	if (rc)
+		goto out;
+	rc = twin_root_put(t, "proc/sys/kernel/osrelease", "6.8.12\n", 7);
 out:
 	g_string_free(mem, TRUE);
 	return rc;
