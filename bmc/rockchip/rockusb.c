@@ -254,32 +254,35 @@ int rk_ctx_renew(struct tp_rockusb *d)
 	return 0;
 }
 
-int tp_rockusb_wait_device(const char *path, unsigned timeout_ms, struct tp_rockusb **out)
+/*
+ * Poll every POLL_MS until a device at path in mode want (-1: either) can be
+ * opened into d. 0 once attached; -ETIMEDOUT with no message if nothing came,
+ * or the last open error if one came but could not be opened (freshly
+ * enumerated devices can refuse an open for a moment while udev sets
+ * permissions or a kernel driver binds, so that is retried to the end).
+ */
+static int poll_attach(struct tp_rockusb *d, const char *path, int want, unsigned timeout_ms)
 {
 	uint64_t start = tp_clock_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
-	struct tp_rockusb *d = calloc(1, sizeof(*d));
 	int rc, last_err = 0;
 
-	*out = NULL;
-	if (!d)
-		return tp_err_set(-ENOMEM, "rockusb: out of memory");
-	d->ifnum = -1;
 	for (;;) {
 		enum tp_rockusb_mode mode;
+		char p[sizeof(d->path)];
 		libusb_device *dev;
 
 		rc = rk_ctx_renew(d);
 		if (rc < 0)
-			goto fail;
-		dev = scan(d->ctx, path, -1, &mode, d->path, sizeof(d->path));
+			return rc;
+		dev = scan(d->ctx, path, want, &mode, p, sizeof(p));
 		if (dev) {
+			snprintf(d->path, sizeof(d->path), "%s", p);
 			rc = attach(d, dev, mode);
 			libusb_unref_device(dev);
 			if (rc == 0) {
-				TP_INFO("rockusb %s: %s enumerated after %llu ms", d->path,
+				TP_INFO("rockusb %s: %s up after %llu ms", d->path,
 					mode == TP_ROCKUSB_MASKROM ? "maskrom" : "loader",
 					(unsigned long long)((tp_clock_now_ns() - start) / 1000000u));
-				*out = d;
 				return 0;
 			}
 			last_err = rc;
@@ -289,16 +292,32 @@ int tp_rockusb_wait_device(const char *path, unsigned timeout_ms, struct tp_rock
 			break;
 		rc = tp_clock_sleep_ms(POLL_MS);
 		if (rc < 0)
-			goto fail;
+			return rc;
 	}
 	if (last_err)
-		rc = tp_err_prefix(last_err, "rockusb %s: device appeared but: ", d->path);
-	else
-		rc = tp_err_set(-ETIMEDOUT,
-				"no RK3588 (2207:350b) appeared %s%s within %u ms: is a module "
-				"in the slot, and does it enter maskrom with its boot strap?",
-				path ? "at USB path " : "on USB", path ? path : "", timeout_ms);
-fail:
+		return tp_err_prefix(last_err, "rockusb %s: device appeared but: ", d->path);
+	return -ETIMEDOUT;
+}
+
+int tp_rockusb_wait_device(const char *path, unsigned timeout_ms, struct tp_rockusb **out)
+{
+	struct tp_rockusb *d = calloc(1, sizeof(*d));
+	int rc;
+
+	*out = NULL;
+	if (!d)
+		return tp_err_set(-ENOMEM, "rockusb: out of memory");
+	d->ifnum = -1;
+	rc = poll_attach(d, path, -1, timeout_ms);
+	if (rc == 0) {
+		*out = d;
+		return 0;
+	}
+	if (rc == -ETIMEDOUT)
+		tp_err_set(rc,
+			   "no RK3588 (2207:350b) appeared %s%s within %u ms: is a module in "
+			   "the slot, and does it enter maskrom with its boot strap?",
+			   path ? "at USB path " : "on USB", path ? path : "", timeout_ms);
 	if (d->ctx)
 		libusb_exit(d->ctx);
 	free(d);
@@ -399,47 +418,20 @@ int tp_rockusb_download(struct tp_rockusb *d, const struct tp_ldr *ldr)
 
 int tp_rockusb_wait_loader(struct tp_rockusb *d, unsigned timeout_ms)
 {
-	uint64_t start = tp_clock_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
-	int rc, last_err = 0;
+	char path[sizeof(d->path)];
+	int rc;
 
 	detach(d);
-	for (;;) {
-		enum tp_rockusb_mode mode;
-		char p[32];
-		libusb_device *dev;
-
-		rc = rk_ctx_renew(d);
-		if (rc < 0)
-			return rc;
-		dev = scan(d->ctx, d->path, TP_ROCKUSB_LOADER, &mode, p, sizeof(p));
-
-		if (dev) {
-			rc = attach(d, dev, mode);
-			libusb_unref_device(dev);
-			if (rc == 0) {
-				TP_INFO("rockusb %s: loader up after %llu ms", d->path,
-					(unsigned long long)((tp_clock_now_ns() - start) / 1000000u));
-				return 0;
-			}
-			/* Freshly enumerated devices can refuse an open for a
-			 * moment (udev permissions, the kernel driver binding):
-			 * keep trying until the deadline. */
-			last_err = rc;
-			TP_DBG("%s", tp_err_msg());
-		}
-		if (tp_clock_now_ns() >= deadline)
-			break;
-		rc = tp_clock_sleep_ms(POLL_MS);
-		if (rc < 0)
-			return rc;
-	}
-	if (last_err)
-		return tp_err_prefix(last_err, "rockusb %s: loader appeared but: ", d->path);
-	return tp_err_set(-ETIMEDOUT,
-			  "rockusb %s: no loader within %u ms of the maskrom download: the loader "
-			  "may not suit this module, or the node lost power; power-cycle it into "
-			  "maskrom and try again",
-			  d->path, timeout_ms);
+	/* The loader comes back at the boot ROM's port, in loader mode. */
+	snprintf(path, sizeof(path), "%s", d->path);
+	rc = poll_attach(d, path, TP_ROCKUSB_LOADER, timeout_ms);
+	if (rc == -ETIMEDOUT)
+		return tp_err_set(rc,
+				  "rockusb %s: no loader within %u ms of the maskrom download: the "
+				  "loader may not suit this module, or the node lost power; "
+				  "power-cycle it into maskrom and try again",
+				  path, timeout_ms);
+	return rc;
 }
 
 int tp_rockusb_open_loader(const char *path, const char *loader_path, unsigned timeout_ms,
