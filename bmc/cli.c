@@ -98,14 +98,19 @@ int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...)
 	return TP_EXIT_USAGE;
 }
 
-int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b, bool no_gpio)
+int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b)
 {
-	struct tp_board_opts o = { .rev = c->board_rev, .gpio = c->gpio, .no_gpio = no_gpio };
-	int rc = tp_board_open(b, &o);
+	struct tp_board_opts o = { .rev = c->board_rev, .gpio = c->gpio };
+	int rc = tp_cli_ready(c);
 
-	if (rc == 0 && (*b)->id.warning[0])
+	if (rc)
+		return rc;
+	rc = tp_board_open(b, &o);
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	if ((*b)->id.warning[0])
 		TP_WARN("%s", (*b)->id.warning);
-	return rc;
+	return 0;
 }
 
 void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b)

@@ -63,7 +63,9 @@ int tp_cli_fail(const struct tp_cli *c, int rc);
 /* A usage error: message, pointer to --help, exit code 2. */
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b, bool no_gpio);
+/* After option parsing, for commands that work on the board: tp_cli_ready(),
+ * then open the board. 0, or the exit code with the error reported. */
+int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b);
 
 /* Start a JSON result object with "command" and "board" filled in. */
 void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b);

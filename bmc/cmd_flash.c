@@ -244,9 +244,9 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 	if (!strcmp(board, "none")) {
 		tp_flash_rk1_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
 	} else {
-		rc = tp_cli_board_open(c, &b, false);
-		if (rc < 0)
-			return tp_cli_fail(c, rc);
+		rc = tp_cli_board_open(c, &b);
+		if (rc)
+			return rc;
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 			if (!(mask & TP_SLOT_BIT(s)))
 				continue;

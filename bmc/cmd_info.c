@@ -173,13 +173,9 @@ int cmd_info_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return tp_cli_usage(c, "info takes no arguments");
-	rc = tp_cli_ready(c);
+	rc = tp_cli_board_open(c, &b);
 	if (rc)
 		return rc;
-
-	rc = tp_cli_board_open(c, &b, false);
-	if (rc < 0)
-		return tp_cli_fail(c, rc);
 	read_facts(&f);
 	/* Lines held elsewhere read as unknown; info still shows the rest. */
 	if (tp_power_status(b, TP_SLOTS_ALL, pw) < 0) {

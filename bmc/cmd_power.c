@@ -180,13 +180,9 @@ int cmd_power_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_usage(c, "reset needs --slot: which nodes should be power-cycled?");
 	if (slots && tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
 		return tp_cli_usage(c, "%s", tp_err_msg());
-	rc = tp_cli_ready(c);
+	rc = tp_cli_board_open(c, &b);
 	if (rc)
 		return rc;
-
-	rc = tp_cli_board_open(c, &b, false);
-	if (rc < 0)
-		return tp_cli_fail(c, rc);
 	if (!strcmp(action, "status"))
 		rc = do_status(c, b, mask);
 	else

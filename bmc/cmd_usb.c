@@ -163,13 +163,9 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (tp_usb_route_parse(routestr, &route) < 0)
 		return tp_cli_usage(c, "%s", tp_err_msg());
-	rc = tp_cli_ready(c);
+	rc = tp_cli_board_open(c, &b);
 	if (rc)
 		return rc;
-
-	rc = tp_cli_board_open(c, &b, false);
-	if (rc < 0)
-		return tp_cli_fail(c, rc);
 	rc = status ? do_status(c, b) : do_set(c, b, slot, mode, route);
 	tp_board_close(b);
 	return rc;

@@ -18,11 +18,9 @@ int tp_board_open(struct tp_board **out, const struct tp_board_opts *opts)
 	if (rc < 0)
 		goto fail;
 	b->desc = tp_board_desc_get(b->id.rev);
-	if (!opts->no_gpio) {
-		rc = tp_gpio_open(&b->gpio, opts->gpio);
-		if (rc < 0)
-			goto fail;
-	}
+	rc = tp_gpio_open(&b->gpio, opts->gpio);
+	if (rc < 0)
+		goto fail;
 	*out = b;
 	return 0;
 fail:

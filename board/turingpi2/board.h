@@ -114,7 +114,6 @@ struct tp_board {
 struct tp_board_opts {
 	const char *rev;      /* --board-rev, or NULL */
 	const char *gpio;     /* GPIO backend spec, or NULL for TPKIT_GPIO / default */
-	bool no_gpio;         /* detection only (tpkit info without line access) */
 };
 
 int tp_board_open(struct tp_board **b, const struct tp_board_opts *opts);
