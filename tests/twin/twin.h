@@ -28,6 +28,19 @@ enum twin_rev { TWIN_REV_2_4, TWIN_REV_2_5, TWIN_REV_2_5_1, TWIN_REV_2_5_2 };
 enum twin_module { TWIN_MOD_EMPTY, TWIN_MOD_RK1, TWIN_MOD_CM4 };
 enum twin_eeprom { TWIN_EEPROM_GOOD, TWIN_EEPROM_BAD_CRC, TWIN_EEPROM_NONE };
 
+/* Simulated CM4 (docs/twin.md, "Simulated CM4"). */
+enum twin_cm4_payload { TWIN_CM4_MSD, TWIN_CM4_GADGET };
+struct twin_cm4_opts {
+	enum twin_cm4_payload payload;	/* --cm4-payload */
+	unsigned rom_ms;		/* power-on -> boot ROM on USB */
+	unsigned rom_serial;		/* the ROM's iSerialNumber: 0 or 3 */
+	unsigned stage2_ms;		/* return code read -> second stage */
+	unsigned msd_ms;		/* Done -> mass storage on USB (0: per payload) */
+	unsigned scsi_ms;		/* mass storage on USB -> block device */
+	unsigned write_rate;		/* MB/s (0: per payload) */
+	unsigned boot_ms;		/* power-on -> eMMC boot verdict */
+};
+
 struct twin_opts {
 	enum twin_rev rev;
 	enum twin_module module[TWIN_SLOTS + 1];	/* index 1..4 */
@@ -54,7 +67,16 @@ struct twin_opts {
 	unsigned rk_cmd_latency_us;
 	unsigned usb_turnaround_us;
 	unsigned emmc_write_rate;	/* MB/s (10^6 bytes) */
+	/* Faults of a real loader or link (docs/twin.md, "Faults");
+	 * TWIN_NO_FAULT when not given. */
+	uint64_t rk_vanish_after;	/* WRITE_LBA bytes, then disconnect */
+	uint64_t rk_fail_lba;		/* READ/WRITE_LBA covering it fail */
+	uint64_t rk_hang_lba;		/* WRITE_LBA covering it never ends */
+	uint64_t rk_corrupt_lba;	/* READ_LBA flips a byte of it */
+	struct twin_cm4_opts cm4;
 };
+
+#define TWIN_NO_FAULT	UINT64_MAX
 
 struct twin_conn;
 

@@ -160,7 +160,16 @@ int twin_emmc_boot(struct twin *t, unsigned slot)
 	int rc;
 
 	snprintf(subject, sizeof(subject), "slot%u", slot);
-	if (table) {
+	if (t->opt.module[slot] == TWIN_MOD_CM4) {	/* BCM2711 EEPROM bootloader */
+		text = g_strdup_printf(
+			"\nRPi: BOOTLOADER release (tp-twin BCM2711)\n"
+			"Boot mode: SD (01) order f41\n%s", table ?
+			"Partition table found\nStarting start4.elf ...\n\n"
+			"Debian GNU/Linux 12 raspberrypi ttyS0\n\nraspberrypi login: " :
+			"Failed to open device: 'sdcard' (no valid partition table)\n"
+			"Boot mode: RESTART (0f)\n");
+		snprintf(note, sizeof(note), "%s", table ? table : "no partition table");
+	} else if (table) {
 		text = g_strdup_printf(
 			"\nU-Boot 2017.09 (tp-twin RK3588)\n"
 			"Model: Turing Machines RK1\n"

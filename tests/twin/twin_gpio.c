@@ -23,6 +23,7 @@
 #include <glib-unix.h>
 
 #include "twin.h"
+#include "twin_usb.h"
 
 #define TWIN_PROTOCOL_VERSION	1
 #define TWIN_MAX_REQUEST	4096
@@ -277,8 +278,10 @@ static void twin_gpio_line_in(struct twin_conn *c, const char *line)
 	char **tok = NULL;
 	size_t i;
 
-	/* Regulator writes made before this request come first. */
+	/* Regulator writes made before this request come first, and the
+	 * time the CM4's disk writes took (twin_msd.c). */
 	twin_sysfs_drain(c->t);
+	twin_msd_tick(c->t);
 
 	for (i = 0; i < G_N_ELEMENTS(twin_gpio_verbs); i++)
 		if (!strcmp(verb, twin_gpio_verbs[i].verb))

@@ -42,6 +42,20 @@ static const char twin_usage[] =
 	"  --rk-cmd-latency-us US        loader time per command, CBW to CSW (default 150)\n"
 	"  --emmc-write-rate MBPS        eMMC write rate, MB/s (default 60)\n"
 	"  --usb-turnaround-us US        host turnaround on an idle bus (default 125)\n"
+	"Faults of a real RK1 (docs/twin.md, \"Faults\"):\n"
+	"  --rk-vanish-after BYTES       the loader disconnects after BYTES of WRITE_LBA data\n"
+	"  --rk-fail-lba LBA             READ/WRITE_LBA covering LBA fail (CSW status 1)\n"
+	"  --rk-hang-lba LBA             the loader stops answering at the WRITE_LBA covering LBA\n"
+	"  --rk-corrupt-read LBA         READ_LBA returns LBA's first byte inverted\n"
+	"Simulated CM4 (docs/twin.md, \"Simulated CM4\"):\n"
+	"  --cm4-payload msd|gadget      files the second stage asks for (default msd)\n"
+	"  --cm4-rom-delay MS            power-on to boot ROM on USB (default 500)\n"
+	"  --cm4-rom-serial 0|3          the boot ROM's iSerialNumber (default 0)\n"
+	"  --cm4-stage2-delay MS         return code read to second stage on USB (default 300)\n"
+	"  --cm4-msd-delay MS            Done to mass storage on USB (default 1000; gadget 5000)\n"
+	"  --cm4-scsi-delay MS           mass storage on USB to /dev/sdX (default 1000)\n"
+	"  --cm4-write-rate MBPS         disk write rate, MB/s (default 10; gadget 35)\n"
+	"  --cm4-boot-time MS            power-on to eMMC boot verdict (default 3000)\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 
@@ -50,7 +64,9 @@ enum {
 	OPT_EEPROM, OPT_MISSING_REG, OPT_FAIL_SET, OPT_ROOT, OPT_TIMELINE,
 	OPT_STATE, OPT_HELP, OPT_EMMC_SIZE, OPT_EMMC_DIR, OPT_RK_MASKROM,
 	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_LAT, OPT_EMMC_RATE,
-	OPT_USB_TURN,
+	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
+	OPT_RK_CORRUPT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
+	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT,
 };
 
 static const struct option twin_long_opts[] = {
@@ -76,6 +92,18 @@ static const struct option twin_long_opts[] = {
 	{ "rk-cmd-latency-us", required_argument, NULL, OPT_RK_LAT },
 	{ "emmc-write-rate", required_argument, NULL, OPT_EMMC_RATE },
 	{ "usb-turnaround-us", required_argument, NULL, OPT_USB_TURN },
+	{ "rk-vanish-after", required_argument, NULL, OPT_RK_VANISH },
+	{ "rk-fail-lba", required_argument, NULL, OPT_RK_FAIL_LBA },
+	{ "rk-hang-lba", required_argument, NULL, OPT_RK_HANG_LBA },
+	{ "rk-corrupt-read", required_argument, NULL, OPT_RK_CORRUPT },
+	{ "cm4-payload", required_argument, NULL, OPT_CM4_PAYLOAD },
+	{ "cm4-rom-delay", required_argument, NULL, OPT_CM4_ROM },
+	{ "cm4-rom-serial", required_argument, NULL, OPT_CM4_SERIAL },
+	{ "cm4-stage2-delay", required_argument, NULL, OPT_CM4_S2 },
+	{ "cm4-msd-delay", required_argument, NULL, OPT_CM4_MSD },
+	{ "cm4-scsi-delay", required_argument, NULL, OPT_CM4_SCSI },
+	{ "cm4-write-rate", required_argument, NULL, OPT_CM4_RATE },
+	{ "cm4-boot-time", required_argument, NULL, OPT_CM4_BOOT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -138,6 +166,22 @@ static int twin_opts_uint(const char *arg, unsigned min, unsigned max,
 	if (*end || errno || v < min || v > max)
 		return -EINVAL;
 	*out = (unsigned)v;
+	return 0;
+}
+
+/* A plain decimal number below TWIN_NO_FAULT (an LBA, a byte count). */
+static int twin_opts_u64(const char *arg, uint64_t *out)
+{
+	char *end;
+	uint64_t v;
+
+	if (!g_ascii_isdigit(arg[0]))
+		return -EINVAL;
+	errno = 0;
+	v = g_ascii_strtoull(arg, &end, 10);
+	if (*end || errno || v == TWIN_NO_FAULT)
+		return -EINVAL;
+	*out = v;
 	return 0;
 }
 
@@ -254,6 +298,36 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return twin_opts_uint(arg, 1, 100000, &o->emmc_write_rate);
 	case OPT_USB_TURN:
 		return twin_opts_uint(arg, 0, 1000000, &o->usb_turnaround_us);
+	case OPT_RK_VANISH:
+		return twin_opts_u64(arg, &o->rk_vanish_after);
+	case OPT_RK_FAIL_LBA:
+		return twin_opts_u64(arg, &o->rk_fail_lba);
+	case OPT_RK_HANG_LBA:
+		return twin_opts_u64(arg, &o->rk_hang_lba);
+	case OPT_RK_CORRUPT:
+		return twin_opts_u64(arg, &o->rk_corrupt_lba);
+	case OPT_CM4_PAYLOAD:
+		if (strcmp(arg, "msd") && strcmp(arg, "gadget"))
+			return -EINVAL;
+		o->cm4.payload = strcmp(arg, "msd") ? TWIN_CM4_GADGET : TWIN_CM4_MSD;
+		return 0;
+	case OPT_CM4_SERIAL:
+		if (strcmp(arg, "0") && strcmp(arg, "3"))
+			return -EINVAL;
+		o->cm4.rom_serial = (unsigned)(arg[0] - '0');
+		return 0;
+	case OPT_CM4_ROM:
+		return twin_opts_uint(arg, 0, 600000, &o->cm4.rom_ms);
+	case OPT_CM4_S2:
+		return twin_opts_uint(arg, 0, 600000, &o->cm4.stage2_ms);
+	case OPT_CM4_MSD:
+		return twin_opts_uint(arg, 1, 600000, &o->cm4.msd_ms);
+	case OPT_CM4_SCSI:
+		return twin_opts_uint(arg, 0, 600000, &o->cm4.scsi_ms);
+	case OPT_CM4_RATE:
+		return twin_opts_uint(arg, 1, 100000, &o->cm4.write_rate);
+	case OPT_CM4_BOOT:
+		return twin_opts_uint(arg, 0, 600000, &o->cm4.boot_ms);
 	}
 	return -EINVAL;
 }
@@ -273,6 +347,12 @@ static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
 	o->rk_cmd_latency_us = 150;
 	o->emmc_write_rate = 60;
 	o->usb_turnaround_us = 125;
+	o->rk_vanish_after = o->rk_fail_lba = TWIN_NO_FAULT;
+	o->rk_hang_lba = o->rk_corrupt_lba = TWIN_NO_FAULT;
+	o->cm4.rom_ms = 500;
+	o->cm4.stage2_ms = 300;
+	o->cm4.scsi_ms = 1000;	/* usb-storage's delay_use */
+	o->cm4.boot_ms = 3000;
 	o->holds = g_ptr_array_new_with_free_func(g_free);
 	o->fail_sets = g_ptr_array_new_with_free_func(g_free);
 

@@ -45,6 +45,7 @@ struct rk_node {
 	uint64_t cbw_end;
 	bool reset_armed;
 	uint8_t reset_kind;
+	struct twin_rkfault fault;	/* twin_rkfault.c */
 };
 
 /* §5.3: command block length, data direction (0 none, 1 IN, 2 OUT) and
@@ -320,6 +321,8 @@ static void rk_cbw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer 
 	rk->count = (uint32_t)(c[22] << 8 | c[23]);
 	rk->done = 0;
 	rk_cbw_check(d, rk, c);
+	if (!rk->fail && twin_rkfault_cmd(d, rk->op, rk->lba, rk->count))
+		rk->fail = true;
 	memset(rk->reply, 0, sizeof(rk->reply));
 	if (!rk->fail && rk->op == 0x01) {
 		memcpy(rk->reply, "EMMC", 4);		/* §5.4 */
@@ -351,6 +354,7 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
 	struct twin *t = d->t;
 	uint32_t left = rk->dlen - rk->done;
 	uint64_t rate = t->usb->time.emmc_rate;
+	size_t take = x->len;
 
 	if (x->len > left || (x->len < left && x->len % RK_SECTOR)) {
 		rk_violation(d, "a %zu-byte OUT transfer in a data phase with %" PRIu32 " bytes left (§5): STALL",
@@ -358,10 +362,16 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
 		x->status = -EPIPE;
 		return;
 	}
+	if (rk->op == 0x15)
+		take = twin_rkfault_out(d, &rk->fault, rk->lba, rk->count, x->len);
 	if (!rk->fail && rk->op == 0x15 &&
 	    twin_emmc_rw(t, rk->slot, true, rk->lba + rk->done / RK_SECTOR,
-			 x->buf, x->len / RK_SECTOR))
+			 x->buf, take / RK_SECTOR))
 		rk->fail = true;
+	if (take < x->len) {
+		x->status = -ESHUTDOWN;	/* gone mid-transfer (rk_done) */
+		return;
+	}
 	rk->done += (uint32_t)x->len;
 	/* The eMMC takes the data no faster than its write rate. */
 	if (rk->op == 0x15 && rate)
@@ -393,6 +403,8 @@ static void rk_data_in(struct twin_usb_dev *d, struct rk_node *rk, struct twin_x
 		if (twin_emmc_rw(d->t, rk->slot, false, rk->lba + rk->done / RK_SECTOR,
 				 x->buf, n / RK_SECTOR))
 			rk->fail = true;
+		twin_rkfault_in(d, rk->lba, rk->count, rk->lba + rk->done / RK_SECTOR,
+				x->buf, n / RK_SECTOR);
 	} else if (!rk->fail) {
 		memcpy(x->buf, rk->reply + rk->done, n);
 	}
@@ -435,7 +447,9 @@ static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 		x->status = -EPIPE;
 		return;
 	}
-	if (!in && rk->stage == RK_CBW)
+	if (d->unresponsive)
+		x->status = -EAGAIN;	/* hung or going: NAK (twin_rkfault.c) */
+	else if (!in && rk->stage == RK_CBW)
 		rk_cbw(d, rk, x);
 	else if (!in && rk->stage == RK_DATA_OUT)
 		rk_data_out(d, rk, x);
@@ -475,7 +489,8 @@ static void rk_unplug(struct twin *t, struct rk_node *rk)
 }
 
 /* Events on the virtual clock; ARG says which. */
-enum { RK_EV_ROM, RK_EV_BOOT, RK_EV_UNPLUG, RK_EV_LOADER, RK_EV_RESET };
+enum { RK_EV_ROM, RK_EV_BOOT, RK_EV_UNPLUG, RK_EV_LOADER, RK_EV_RESET,
+       RK_EV_VANISH };
 
 static void rk_appear(struct twin *t, void *obj, uint64_t arg)
 {
@@ -494,6 +509,10 @@ static void rk_appear(struct twin *t, void *obj, uint64_t arg)
 		break;
 	case RK_EV_BOOT:
 		rk->state = twin_emmc_boot(t, rk->slot) ? RK_HALT : RK_OS;
+		break;
+	case RK_EV_VANISH:	/* --rk-vanish-after: off the bus until power-off */
+		rk_unplug(t, rk);
+		rk->state = RK_HALT;
 		break;
 	case RK_EV_RESET:
 		rk_unplug(t, rk);
@@ -527,6 +546,10 @@ static void rk_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t 
 		twin_sched_add(t, end, rk_appear, rk, RK_EV_UNPLUG);
 		twin_sched_add(t, end + (uint64_t)t->opt.rk_loader_ms * TWIN_NS_PER_MS,
 			       rk_appear, rk, RK_EV_LOADER);
+	}
+	if (rk->fault.vanish_armed) {
+		rk->fault.vanish_armed = false;
+		twin_sched_add(t, end, rk_appear, rk, RK_EV_VANISH);
 	}
 	if (rk->reset_armed && rk->stage == RK_CBW && (x->ep & 0x80)) {
 		rk->reset_armed = false;
@@ -562,7 +585,7 @@ void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial)
 		rk_unplug(t, rk);
 		rk->state = RK_OFF;
 		rk->area = 0;
-		rk->reset_armed = rk->plug_armed = false;
+		rk->reset_armed = rk->plug_armed = rk->fault.vanish_armed = false;
 		return;
 	}
 	if (initial) {

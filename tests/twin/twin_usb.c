@@ -30,6 +30,14 @@
 
 static const struct twin_usb_ops twin_usb_hub_ops = { .kind = "hub" };
 
+/* The descriptor index of string I (0 manufacturer, 1 product, 2 serial). */
+uint8_t twin_usb_str_index(const struct twin_usb_desc *s, int i)
+{
+	if (!s->strings[i])
+		return 0;
+	return s->str_index[i] ? s->str_index[i] : (uint8_t)(i + 1);
+}
+
 /* Raw descriptors as sysfs "descriptors" holds them: device, then the
  * configuration with its interface and endpoints (protocols.md §2). */
 size_t twin_usb_desc_build(const struct twin_usb_desc *s, uint8_t *o)
@@ -48,7 +56,7 @@ size_t twin_usb_desc_build(const struct twin_usb_desc *s, uint8_t *o)
 	*p++ = s->pid & 0xff; *p++ = s->pid >> 8;
 	*p++ = s->bcd_device & 0xff; *p++ = s->bcd_device >> 8;
 	for (int i = 0; i < 3; i++)
-		*p++ = s->strings[i] ? (uint8_t)(i + 1) : 0;
+		*p++ = twin_usb_str_index(s, i);
 	*p++ = 1;
 
 	*p++ = 9; *p++ = 2; *p++ = total & 0xff; *p++ = total >> 8;
@@ -261,11 +269,15 @@ void twin_usb_board_changed(struct twin *t)
 			nd->powered = on;
 			if (t->opt.module[n] == TWIN_MOD_RK1)
 				twin_rk3588_power(t, n, on, false);
+			else if (t->opt.module[n] == TWIN_MOD_CM4)
+				twin_bcm2711_power(t, n, on, false);
 		}
 		if (link != nd->link_bmc) {
 			nd->link_bmc = link;
 			if (t->opt.module[n] == TWIN_MOD_RK1)
 				twin_rk3588_link(t, n, link);
+			else if (t->opt.module[n] == TWIN_MOD_CM4)
+				twin_bcm2711_link(t, n, link);
 		}
 	}
 }
@@ -297,10 +309,12 @@ int twin_usb_start(struct twin *t)
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
 		u->node[n].powered = t->board.slot_on[n];
 		u->node[n].link_bmc = !strcmp(t->board.usb[n], "bmc/device");
-		if (t->opt.module[n] == TWIN_MOD_RK1 && twin_emmc_open(t, n))
+		if (t->opt.module[n] != TWIN_MOD_EMPTY && twin_emmc_open(t, n))
 			return -EIO;
 		if (t->opt.module[n] == TWIN_MOD_RK1 && u->node[n].powered)
 			twin_rk3588_power(t, n, true, true);	/* --on: running */
+		if (t->opt.module[n] == TWIN_MOD_CM4 && u->node[n].powered)
+			twin_bcm2711_power(t, n, true, true);
 	}
 	u->started = true;
 	return 0;
@@ -338,6 +352,9 @@ void twin_usb_finish(struct twin *t)
 
 	if (!u)
 		return;
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++)
+		if (t->opt.module[n] == TWIN_MOD_CM4)
+			twin_bcm2711_finish(t, n);
 	for (guint i = 0; i < u->devs->len; i++) {
 		struct twin_usb_dev *d = g_ptr_array_index(u->devs, i);
 
@@ -362,6 +379,8 @@ void twin_usb_stop(struct twin *t)
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++)
 		if (t->opt.module[n] == TWIN_MOD_RK1)
 			twin_rk3588_free(t, n);
+		else if (t->opt.module[n] == TWIN_MOD_CM4)
+			twin_bcm2711_free(t, n);
 	twin_sched_free(t);
 	g_clear_object(&u->testbed);	/* stops its worker thread */
 	for (guint i = 0; i < u->devs->len; i++) {

@@ -60,6 +60,7 @@ struct twin_usb_desc {
 	uint8_t if_class, if_sub, if_proto;
 	uint8_t ep_in, ep_out;		/* bulk; 0: none */
 	uint8_t ep_int;			/* interrupt IN (hubs); 0: none */
+	uint8_t str_index[3];		/* descriptor index of each string; 0: i + 1 */
 };
 
 /* The timing model's parameters (options) and the shared bus. */
@@ -83,6 +84,10 @@ struct twin_usb_dev {
 	void *handler;			/* UMockdevIoctlBase */
 	bool attached;			/* in the testbed */
 	bool gone;			/* disconnected: every ioctl gets ENODEV */
+	bool unresponsive;		/* the device NAKs everything (a fault): a
+					 * host waiting on it is not a deadlock, its
+					 * timeouts are its business */
+	const char *driver;		/* kernel driver bound (usb-storage), or NULL */
 	bool halted[32];		/* [ep & 0x0f | (in ? 16 : 0)] */
 	GQueue pending;			/* struct twin_urb, submission order */
 	GQueue done;			/* completed, completion order */
@@ -99,6 +104,7 @@ struct twin_usb_node {
 	bool link_bmc;			/* link = bmc/device */
 	struct twin_usb_dev *dev;	/* the function on the node's USB, if any */
 	void *module;			/* the module's own per-slot state */
+	struct twin_msd *msd;		/* CM4: its mass-storage device (twin_msd.c) */
 };
 
 struct twin_usb {
@@ -106,6 +112,8 @@ struct twin_usb {
 	struct twin_usb_dev *root_hub, *hub;
 	struct twin_usb_node node[TWIN_SLOTS + 1];
 	unsigned next_devnum;
+	unsigned sd_used;		/* sdX letters in use, bit 0 = sda */
+	unsigned next_scsi_host;	/* host0, host1, ... never reused */
 	struct twin_usbtime time;
 	GPtrArray *devs;		/* every device ever made, freed at exit */
 	bool started;
@@ -146,6 +154,35 @@ void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d,
 void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial);
 void twin_rk3588_link(struct twin *t, unsigned slot, bool up);
 void twin_rk3588_free(struct twin *t, unsigned slot);
+
+/* twin_rkfault.c: the faults of docs/twin.md "Faults", per RK1 node. */
+struct twin_rkfault {
+	uint64_t written;		/* WRITE_LBA bytes taken since the start */
+	bool vanished;			/* --rk-vanish-after has fired (once) */
+	bool vanish_armed;		/* disconnect at the end of this transfer */
+};
+bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
+		      uint32_t count);
+size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
+			uint64_t lba, uint32_t count, size_t len);
+void twin_rkfault_in(struct twin_usb_dev *d, uint64_t lba, uint32_t count,
+		     uint64_t first, uint8_t *buf, size_t sectors);
+
+/* twin_bcm2711.c: the CM4's boot ROM and rpiboot second stage. */
+void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial);
+void twin_bcm2711_link(struct twin *t, unsigned slot, bool up);
+void twin_bcm2711_finish(struct twin *t, unsigned slot);
+void twin_bcm2711_free(struct twin *t, unsigned slot);
+
+/* twin_msd.c: the CM4's eMMC as a USB disk, and its timing. */
+struct twin_msd;
+struct twin_msd *twin_msd_new(struct twin *t, unsigned slot);
+void twin_msd_plug(struct twin_msd *m);
+void twin_msd_unplug(struct twin_msd *m);
+void twin_msd_finish(struct twin_msd *m);
+void twin_msd_free(struct twin_msd *m);
+void twin_msd_tick(struct twin *t);
+uint8_t twin_usb_str_index(const struct twin_usb_desc *s, int i);
 
 /* twin_emmc.c */
 int twin_emmc_open(struct twin *t, unsigned slot);

@@ -104,6 +104,7 @@ static void twin_usb_std_request(struct twin_usb_dev *d, struct twin_xfer *x)
 	uint8_t raw[256];
 	size_t n = 0;
 	unsigned type = s[3], idx = s[2];
+	int si;
 
 	x->status = -EPIPE;
 	if (s[0] == 0x80 && s[1] == 0x00) {		/* GET_STATUS */
@@ -122,8 +123,11 @@ static void twin_usb_std_request(struct twin_usb_dev *d, struct twin_xfer *x)
 	} else if (type == 3 && idx == 0 && d->desc.strings[0]) {
 		raw[0] = 4; raw[1] = 3; raw[2] = 0x09; raw[3] = 0x04;
 		n = 4;
-	} else if (type == 3 && idx >= 1 && idx <= 3 && d->desc.strings[idx - 1]) {
-		const char *str = d->desc.strings[idx - 1];
+	} else if (type == 3 && idx >= 1 &&
+		   (si = idx == twin_usb_str_index(&d->desc, 0) ? 0 :
+			 idx == twin_usb_str_index(&d->desc, 1) ? 1 :
+			 idx == twin_usb_str_index(&d->desc, 2) ? 2 : -1) >= 0) {
+		const char *str = d->desc.strings[si];
 
 		for (n = 2; *str && n < sizeof(raw) - 1; str++) {
 			raw[n++] = (uint8_t)*str;
@@ -306,7 +310,8 @@ static void twin_usb_reap(struct twin_usb_dev *d, UMockdevIoctlClient *c,
 	UMockdevIoctlData *ptr;
 	struct twin_urb *r;
 
-	if (g_queue_is_empty(&d->done) && !g_queue_is_empty(&d->pending) && !d->gone)
+	if (g_queue_is_empty(&d->done) && !g_queue_is_empty(&d->pending) && !d->gone &&
+	    !d->unresponsive)
 		twin_usb_deadlock(d);
 	r = g_queue_peek_head(&d->done);
 	if (r && nodelay && d->reaped_last && r->end > t->board.now_ns) {
@@ -387,7 +392,9 @@ static void twin_usb_ioctl(struct twin_usb_dev *d, UMockdevIoctlClient *c)
 		break;
 	case USBDEVFS_CLAIMINTERFACE:
 	case USBDEVFS_RELEASEINTERFACE:
-		if ((v = twin_usb_int_arg(c, arg, &h, sizeof(int))))
+		if (d->driver && req == USBDEVFS_CLAIMINTERFACE)
+			umockdev_ioctl_client_complete(c, -1, EBUSY);	/* usb-storage has it */
+		else if ((v = twin_usb_int_arg(c, arg, &h, sizeof(int))))
 			umockdev_ioctl_client_complete(c, *v ? -1 : 0, *v ? ENOENT : 0);
 		break;
 	case USBDEVFS_SETINTERFACE:
@@ -416,6 +423,16 @@ static void twin_usb_ioctl(struct twin_usb_dev *d, UMockdevIoctlClient *c)
 		umockdev_ioctl_client_complete(c, 0, 0);
 		break;
 	case USBDEVFS_GETDRIVER:
+		if (d->driver && (v = twin_usb_int_arg(c, arg, &h,
+				sizeof(struct usbdevfs_getdriver)))) {
+			g_strlcpy(((struct usbdevfs_getdriver *)v)->driver, d->driver,
+				  sizeof(((struct usbdevfs_getdriver *)v)->driver));
+			umockdev_ioctl_client_complete(c, 0, 0);
+			break;
+		} else if (d->driver) {
+			break;
+		}
+		/* fall through */
 	case USBDEVFS_IOCTL:
 		umockdev_ioctl_client_complete(c, -1, ENODATA);	/* no driver bound */
 		break;
@@ -451,6 +468,7 @@ static gboolean twin_usb_call_run(gpointer data)
 {
 	struct twin_usb_call *call = data;
 
+	twin_msd_tick(call->d->t);	/* disk writes since the last request */
 	twin_usb_ioctl(call->d, call->client);
 	g_object_unref(call->client);
 	g_free(call);

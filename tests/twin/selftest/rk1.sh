@@ -132,3 +132,66 @@ vio v_dir $LDR open cbw:0x15:0:1:512:0 in:13
 out "in rc=-9 n=0"
 vio v_in_first $LDR open in:13
 vio v_len $LDR open cbw:0x14:0:2:512:0x80 in:512 in:13
+
+# --- faults (docs/twin.md, "Faults"): no violation, the host sees them ---
+# A WRITE_LBA covering --rk-fail-lba: data phase, then CSW status 1 with
+# residue 65536; the data is not stored. READ_LBA likewise.
+mkdir -p "$W/emmcF"
+urun f_fail --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcF" --rk-fail-lba 130 -- \
+	"$PWR && $USBC sleep:300 $LDR open \
+	cbw:0x15:0:1:512:0 out:$(printf 'ab%.0s' $(seq 512)) in:13 \
+	cbw:0x15:128:128:65536:0 out:zero65536 in:13 \
+	cbw:0x14:100:128:65536:0x80 in:65536 in:13"
+rc 0
+out "in rc=0 n=13 55534253443322110000000000"
+check "the failing write says status 1, residue 65536" \
+	[ "$(grep -c '^in rc=0 n=13 55534253443322110000010001$' "$W/$CUR.out")" = 2 ]
+tl "1052.384 rk node2 WRITE_LBA -> fail (--rk-fail-lba 130: LBA 128 +128)"
+tl "1054.269 rk node2 READ_LBA -> fail (--rk-fail-lba 130: LBA 100 +128)"
+violations 0
+check "the failed write stored nothing" \
+	cmp -s -n 65536 -i 65536 "$W/emmcF/slot2.emmc" /dev/zero
+
+# --rk-corrupt-read: the read gives LBA 101's first byte inverted; the
+# eMMC is right.
+urun f_corrupt --rev 2.5 --slot 2=rk1 --rk-corrupt-read 101 -- \
+	"$PWR && $USBC sleep:300 $LDR open cbw:0x14:100:2:1024:0x80 in:1024 in:13 \
+	cbw:0x14:101:1:512:0x80 in:512 in:13 cbw:0x14:102:2:1024:0x80 in:1024 in:13"
+rc 0
+out "in rc=0 n=512 ff00000000000000000000000000000000000000000000000000000000000000"
+out "in rc=0 n=1024 0000000000000000000000000000000000000000000000000000000000000000"
+tl "1051.884 rk node2 READ_LBA -> corrupt (--rk-corrupt-read 101: LBA 100 +2, byte 512 inverted)"
+tl "1052.634 rk node2 READ_LBA -> corrupt (--rk-corrupt-read 101: LBA 101 +1, byte 0 inverted)"
+check "only the reads covering LBA 101 are corrupt" \
+	[ "$(grep -c 'READ_LBA -> corrupt' "$W/$CUR.tln")" = 2 ]
+violations 0
+
+# --rk-hang-lba: the CBW goes, then nothing: the host's (real-time)
+# timeout ends the wait; no deadlock violation, and its cancel is fine.
+urun f_hang --rev 2.5 --slot 2=rk1 --rk-hang-lba 200 -- \
+	"$PWR && $USBC sleep:300 $LDR open timeout:300 cbw:0x15:128:128:65536:0 \
+	out:zero65536 in:13 close"
+rc 0
+out "cbw rc=0 n=31"
+out "out rc=-7 n=0"
+out "in rc=-7 n=0"
+tl "1051.663 rk node2 WRITE_LBA -> hang (--rk-hang-lba 200: LBA 128 +128)"
+violations 0
+
+# --rk-vanish-after: 1024 bytes in, the second data transfer takes one
+# sector and fails with ESHUTDOWN (LIBUSB_ERROR_NO_DEVICE); the device
+# is removed at its end; 512 + 512 bytes reached the eMMC.
+mkdir -p "$W/emmcV"
+urun f_vanish --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcV" --rk-vanish-after 1024 -- \
+	"$PWR && $USBC sleep:300 $LDR open cbw:0x15:0:4:2048:0 out:$(printf 'cd%.0s' $(seq 512)) \
+	out:$(printf 'ef%.0s' $(seq 1536)) in:13 list"
+rc 0
+out "out rc=0 n=512"
+out "out rc=-4 n=0"
+out "in rc=-4 n=0"
+noout "2207:350b bcdUSB=0201"
+tl "1052.134 rk node2 WRITE_LBA -> vanish (--rk-vanish-after 1024: LBA 0 +4, 512 of 1536 bytes taken)"
+tl "1052.403 usbdev node2 loader -> none (bulk 0.000740 s, 543 B out, 0 B in, 3 URBs)"
+violations 0
+check "the eMMC got the sectors taken before the vanish" \
+	bash -c 'head -c 1024 "$1" | od -v -An -tx1 | tr -d " \n" | grep -qx "$(printf "cd%.0s" $(seq 512))$(printf "ef%.0s" $(seq 512))"' _ "$W/emmcV/slot2.emmc"

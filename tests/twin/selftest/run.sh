@@ -454,6 +454,8 @@ check_root rmisc -- "os-release, meminfo, ttyS1-4, run/, regulators" \
 
 # The simulated RK1 on USB (its own file, same helpers and counters).
 . "$HERE/rk1.sh"
+# The simulated CM4 (rpiboot, mass storage); uses rk1.sh's helpers.
+. "$HERE/cm4.sh"
 
 # A sanitizer build reports UBSan findings without changing the status.
 CUR=all

@@ -5,6 +5,7 @@ self-test; tp-twin runs it as COMMAND, so it talks to the simulated devices
 through the umockdev preload. One step per argument:
 
   sleep:MS            advance the twin's virtual clock (SLEEP)
+  timeout:MS          libusb timeout of the transfers that follow (5000)
   now                 print "now NS"
   list                print "dev BUS-PORTS VID:PID bcdUSB=XXXX addr=N" per device
   open                open the 2207:350b device (the first one)
@@ -77,9 +78,12 @@ def main():
     ctx = C.c_void_p()
     lib.libusb_init(C.byref(ctx))
     h = C.c_void_p()
+    tmo = 5000
     for step in sys.argv[1:]:
         a = step.split(":")
-        if a[0] == "sleep":
+        if a[0] == "timeout":
+            tmo = int(a[1])
+        elif a[0] == "sleep":
             gpio("SLEEP %d" % (int(a[1]) * 1000000))
         elif a[0] == "now":
             print("now", gpio("NOW").split()[1])
@@ -129,10 +133,10 @@ def main():
             n = C.c_int()
             if a[0] == "in":
                 buf = C.create_string_buffer(int(a[1]))
-                rc = lib.libusb_bulk_transfer(h, 0x81, buf, int(a[1]), C.byref(n), 5000)
+                rc = lib.libusb_bulk_transfer(h, 0x81, buf, int(a[1]), C.byref(n), tmo)
                 print(("in rc=%d n=%d %s" % (rc, n.value, buf.raw[:min(n.value, 32)].hex())).rstrip())
             else:
-                rc = lib.libusb_bulk_transfer(h, 0x02, buf, len(buf), C.byref(n), 5000)
+                rc = lib.libusb_bulk_transfer(h, 0x02, buf, len(buf), C.byref(n), tmo)
                 print("%s rc=%d n=%d" % (a[0], rc, n.value))
         elif a[0] == "clear":
             lib.libusb_clear_halt(h, 0x81)

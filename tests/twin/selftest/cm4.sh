@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: MIT
+# Self-test of the simulated CM4 (docs/twin.md, "Simulated CM4"); sourced
+# by run.sh after rk1.sh, whose helpers (urun, noout, $GP, $route, $strap,
+# $on2) it uses. Client: rpic.py, an independent rpiboot host written from
+# protocols.md §7 (Debian has no rpiboot package to run instead).
+
+RPIC="$PY $HERE/rpic.py"
+F=$W/rpifiles
+"$HERE/mkrpiboot.sh" "$F" both
+mkdir -p "$W/nostart" "$W/noramdisk"
+cp "$F/bootcode4.bin" "$W/nostart/"
+cp "$F/bootcode4.bin" "$F/boot.img" "$W/noramdisk/"
+printf 'uart_2ndstage=1\n' >"$W/noramdisk/config.txt"
+CPWR="$GP 'HELLO t' $route $strap $on2 >/dev/null"
+# sha256 of the pattern rpic.py writes at offset 0
+pat_sha() { "$PY" -c 'import hashlib, sys
+n = int(sys.argv[1]); print(hashlib.sha256(bytes((i * 7) % 251 for i in range(n))).hexdigest())' "$1"; }
+emmc_sha() { "$PY" -c 'import hashlib, sys
+print(hashlib.sha256(open(sys.argv[1], "rb").read(int(sys.argv[2]))).hexdigest())' "$1" "$2"; }
+
+# --- appears only with strap + power + route, 500 ms after power --------
+urun cm4_appear --rev 2.5 --slot 2=cm4 -- "$CPWR && $RPIC list sleep:499 list sleep:1 list"
+rc 0
+check "boot ROM absent at +499 ms, present at +500 ms" \
+	[ "$(grep -c '0a5c:2711' "$W/$CUR.out")" = 1 ]
+out "dev 1-1.2 0a5c:2711 addr=3 serial=0"
+tl "850.000 usbdev node2 none -> bootrom (0a5c:2711 at 1-1.2, dev 3)"
+urun cm4_nostrap --rev 2.5 --slot 2=cm4 --root "$W/rootC" -- \
+	"$GP 'HELLO t' $route $on2 >/dev/null && $RPIC sleep:3000 list"
+rc 0
+noout "0a5c:2711"
+tl "3350.000 boot slot2 emmc -> fail (no partition table)"
+check "UART tells the CM4's boot failure" grep -q "Boot mode: SD (01)" "$W/rootC/dev/ttyS2"
+urun cm4_noroute --rev 2.5 --slot 2=cm4 -- \
+	"$GP 'HELLO t' $strap $on2 >/dev/null && $RPIC sleep:600 list && $GP 'HELLO t' $route >/dev/null && $RPIC list"
+rc 0
+check "no boot ROM while the hub goes to USB-C, then at once" \
+	[ "$(grep -c '0a5c:2711' "$W/$CUR.out")" = 1 ]
+tl "950.000 usbdev node2 none -> bootrom (0a5c:2711 at 1-1.2, dev 3)"
+urun cm4_latestrap --rev 2.5 --slot 2=cm4 -- \
+	"$GP 'HELLO t' $route $on2 $strap >/dev/null && $RPIC sleep:600 list"
+rc 0
+noout "0a5c:2711"
+
+# --- the whole flow, legacy msd: stage 1, stage 2, disk, writes, power off -
+urun cm4_msd --rev 2.5 --slot 2=cm4 --emmc-size 64M --emmc-dir "$W/emmcA" -- \
+	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:2000 list block:1.2 now write:sda:0:10485760 now off:2 list && ls /sys/block /dev/sda 2>&1; true"
+rc 0
+violations 0
+out "stage1 msg=24 data=105984 read=4 ret=00000000"
+out "stage2 serial=4"
+check "stage 2 requests in order, then Done with an empty name" bash -c \
+	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "serve: GetFileSize start4.elf -> 301628|serve: ReadFile start4.elf -> 301628|serve: cmd=2 empty name: ack, done|" ]' _ "$W/$CUR.out"
+tl "853.682 rpi node2 bootcode4.bin -> ok (105984 bytes)"
+tl "1854.278 usbdev node2 bootrom -> none (bulk 0.003615 s, 106008 B out, 0 B in, 8 URBs)"
+tl "2154.278 usbdev node2 none -> stage2 (0a5c:2711 at 1-1.2, dev 4)"
+tl "2164.307 rpi node2 start4.elf -> ok (301628 bytes)"
+tl "2164.634 rpi node2 done -> ok (msd)"
+tl "3164.942 usbdev node2 none -> msd (0a5c:0001 at 1-1.2, dev 5)"
+tl "4164.942 block node2 none -> sda (RPi-MSD-, 1-1.2, 131072 sectors)"
+out "dev 1-1.2 0a5c:0001 addr=5 serial=0"
+out "block sda vendor=RPi-MSD- model=eMMC size=131072 removable=1 path=/usb1/1-1/1-1.2/1-1.2:1.0/host0/target0:0:0/0:0:0:0/block/sda"
+check "10 MiB at 10 MB/s moves the clock 1.048576 s" bash -c \
+	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 1048576000 ]' _ "$W/$CUR.out"
+tl "5213.720 block node2 sda -> none (10485760 B written, 1.048576 s at 10 MB/s)"
+tl "5213.720 usbdev node2 msd -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
+check "the writes landed in slot2.emmc" [ "$(emmc_sha "$W/emmcA/slot2.emmc" 10485760)" = "$(pat_sha 10485760)" ]
+check "power off: USB device gone (uevent seen by the same libusb context)" \
+	[ "$(grep -c '0a5c:0001' "$W/$CUR.out")" = 1 ]
+check "power off: /sys/block empty, /dev/sda gone" bash -c \
+	'tail -n 2 "$1" | grep -q "^ls: cannot access .*/dev/sda" && ! tail -n 2 "$1" | grep -q "^sda"' _ "$W/$CUR.out"
+err "tp-twin: block node2 sda (1-1.2): 10485760 B written, 1.048576 s at 10 MB/s"
+
+# --- the gadget payload: its own files, vendor and rate ------------------
+urun cm4_gadget --rev 2.5 --slot 2=cm4 --cm4-payload gadget --emmc-size 64M -- \
+	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:6000 block:1.2 now write:sda:0:10485760 now"
+rc 0
+violations 0
+check "gadget requests config.txt then boot.img" bash -c \
+	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "serve: GetFileSize config.txt -> 31|serve: ReadFile config.txt -> 31|serve: GetFileSize boot.img -> 4194816|serve: ReadFile boot.img -> 4194816|serve: cmd=2 empty name: ack, done|" ]' _ "$W/$CUR.out"
+tl "2155.269 rpi node2 config.txt -> ok (31 bytes)"
+tl "2284.759 rpi node2 done -> ok (gadget)"
+out "block sda vendor=Linux    model=File-Stor Gadget size=131072 removable=1 path=/usb1/1-1/1-1.2/1-1.2:1.0/host0/target0:0:0/0:0:0:0/block/sda"
+check "10 MiB at 35 MB/s moves the clock 0.299593142 s" bash -c \
+	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 299593142 ]' _ "$W/$CUR.out"
+check "gadget: USB device after --cm4-msd-delay 5000" grep -q "usbdev node2 none -> gadget (1d6b:0104 at 1-1.2" "$W/$CUR.tln"
+tl "8584.862 block node2 sda -> end (10485760 B written, 0.299593 s at 35 MB/s)"
+
+# --- v2.4: the node the mux selects is 1-1; ROM serial index 3 -----------
+mux2="'REQUEST gpiochip0 197 t' 'SET gpiochip0 197 1' 'REQUEST gpiochip0 193 t' 'SET gpiochip0 193 1' 'REQUEST gpiochip0 194 t' 'REQUEST gpiochip0 192 t' 'SET gpiochip0 192 1' 'REQUEST gpiochip0 195 t' 'SET gpiochip0 195 1' 'REQUEST gpiochip1 6 t' 'SET gpiochip1 6 1' 'REQUEST gpiochip1 7 t' 'SET gpiochip1 7 1'"
+urun cm4_v24 --rev 2.4 --slot 2=cm4 --cm4-rom-serial 3 --emmc-size 16M -- \
+	"$GP 'HELLO t' $mux2 write:$R/node2-power/state=enabled 'REQUEST gpiochip1 4 t' 'SET gpiochip1 4 1' >/dev/null && $RPIC sleep:500 list rpiboot:$F:bootcode4.bin sleep:2000 block:1"
+rc 0
+violations 0
+out "dev 1-1 0a5c:2711 addr=2 serial=3"
+out "stage2 serial=4"
+out "block sda vendor=RPi-MSD- model=eMMC size=32768 removable=1 path=/usb1/1-1/1-1:1.0/host0/target0:0:0/0:0:0:0/block/sda"
+
+# --- two CM4s: sda and sdb in order of appearance, each under its port ---
+on13="write:$R/node1-power/state=enabled write:$R/node3-power/state=enabled 'REQUEST gpiochip2 2 t' 'SET gpiochip2 2 1' 'REQUEST gpiochip2 6 t' 'SET gpiochip2 6 1' 'REQUEST gpiochip2 0 t' 'SET gpiochip2 0 1' 'REQUEST gpiochip2 5 t' 'SET gpiochip2 5 1'"
+urun cm4_two --rev 2.5 --slot 1=cm4 --slot 3=cm4 --emmc-size 16M -- \
+	"$GP 'HELLO t' $route $on13 >/dev/null && $RPIC sleep:500 rpiboot:$F:bootcode4.bin:1.3 sleep:2000 rpiboot:$F:bootcode4.bin:1.1 sleep:2000 block:1.3 block:1.1"
+rc 0
+violations 0
+out "block sda vendor=RPi-MSD- model=eMMC size=32768 removable=1 path=/usb1/1-1/1-1.3/1-1.3:1.0/host0/target0:0:0/0:0:0:0/block/sda"
+out "block sdb vendor=RPi-MSD- model=eMMC size=32768 removable=1 path=/usb1/1-1/1-1.1/1-1.1:1.0/host1/target1:0:0/1:0:0:0/block/sdb"
+
+# --- violations: each one alone, exit 90, no disk where the boot stops ---
+cvio() { # cvio NAME [TWIN-OPTIONS...] -- RPIC-STEPS (after power-on + 500 ms)
+	local name=$1 opts=()
+	shift
+	while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+	shift
+	urun "cvio_$name" --rev 2.5 --slot 2=cm4 "${opts[@]}" -- "$CPWR && $RPIC sleep:500 $*"
+	rc 90
+	violations 1
+	err "tp-twin: VIOLATION: "
+}
+S1="boot1:$F:bootcode4.bin"
+cvio msglen -- open ew:20
+out "ew rc=-9"
+cvio sslen -- open ew:24:e80300000000000000000000000000000000000000000000 ew:105984
+cvio chunk -- open ew:24:009e01000000000000000000000000000000000000000000 ewchunk:65536 ew:105984
+cvio overrun -- open ew:24:z30
+cvio signature -- open ew:24:009e0100ff00000000000000000000000000000000000000
+cvio earlyread -- open er:4
+out "er rc=-9"
+cvio request -- open ctrl:0x40:5:0:0:0
+cvio datastage -- open ctrl:0x40:0:24:0:24
+cvio reqlen -- $S1 er:100
+cvio missing -- $S1 er:260 ew:0 sleep:3000 block:1.2
+tl "2154.567 rpi node2 start4.elf -> fail (missing)"
+out "block none"
+cvio sizemismatch -- $S1 er:260 ctrl:0x40:0:1000:0:0 er:260 ew:999
+cvio noramdisk --cm4-payload gadget -- $S1 er:260 ctrl:0x40:0:16:0:0 er:260 ew:16:756172745f326e6473746167653d310a
+tl "2155.269 rpi node2 config.txt -> fail (no boot_ramdisk=1)"

@@ -1,0 +1,553 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The simulated CM4 (BCM2711): its boot ROM's choice at power-on, the
+ * rpiboot stage 1 (the ROM takes the second stage, protocols.md §7.3) and
+ * the second stage's file server requests (§7.4) for the files of the
+ * chosen mass-storage payload (§7.5), byte for byte as protocols.md gives
+ * them. Then the mass-storage device (twin_msd.c) takes over.
+ *
+ * The device is never shaped to fit a client: whatever the protocol does
+ * not allow fails loudly (a twin violation) the way the device would.
+ * The files are synthetic in tests, so the twin checks what it can: the
+ * second stage's length against the boot message, every file delivered
+ * exactly as GetFileSize announced it, no file missing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "twin_usb.h"
+
+#define BCM_MSG_LEN	24u	/* boot_message_t, §7.3 */
+#define BCM_REQ_LEN	260u	/* file server request, §7.4 */
+#define BCM_CHUNK	16384u	/* ep_write's bulk chunks, at most 16 KiB (§7.2) */
+#define BCM_ACK_NS	(10 * TWIN_NS_PER_MS)	/* stage 2 stays for the Done ack */
+
+/* What the second stage asks for, per payload (§7.5), in order. The
+ * legacy msd list is start4.elf alone: §7.4 marks any other name it asks
+ * for UNVERIFIED. The gadget's second stage reads config.txt, which must
+ * say boot_ramdisk=1 (§7.5), then the ramdisk boot.img. */
+enum { BCM_CHECK_NONE, BCM_CHECK_RAMDISK };
+static const struct {
+	enum twin_cm4_payload payload;
+	const char *name;
+	int check;
+} bcm_files[] = {
+	{ TWIN_CM4_MSD, "start4.elf", BCM_CHECK_NONE },
+	{ TWIN_CM4_GADGET, "config.txt", BCM_CHECK_RAMDISK },
+	{ TWIN_CM4_GADGET, "boot.img", BCM_CHECK_NONE },
+};
+
+enum bcm_state { BCM_OFF, BCM_WAIT_ROM, BCM_ROM, BCM_WAIT_S2, BCM_S2,
+		 BCM_WAIT_MSD, BCM_MSD, BCM_BOOTING, BCM_OS, BCM_HALT };
+/* Where the exchange stands: what the device waits for next. */
+enum bcm_phase {
+	PH_MSG_CTRL, PH_MSG_DATA, PH_SS_CTRL, PH_SS_DATA, PH_RET, PH_ROM_END,
+	PH_REQ, PH_SIZE, PH_READ_CTRL, PH_READ_DATA, PH_DONE,
+};
+
+struct bcm_node {
+	unsigned slot;
+	enum bcm_state state;
+	enum bcm_phase ph;
+	uint8_t msg[BCM_MSG_LEN];
+	uint32_t ss_len;		/* from the boot message */
+	uint32_t want, got;		/* the ep_write in progress */
+	size_t file;			/* index into bcm_files */
+	bool size_known;		/* GetFileSize answered for file */
+	uint32_t size;
+	GByteArray *content;		/* a file the twin checks */
+	bool rom_armed, done_armed;
+	char serial[24];
+	struct twin_usb_desc rom_desc, s2_desc;
+};
+
+static void bcm_control(struct twin_usb_dev *d, struct twin_xfer *x);
+static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x);
+static void bcm_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t end);
+static void bcm_reset(struct twin_usb_dev *d);
+
+static const struct twin_usb_ops bcm_rom_ops = {
+	.kind = "bootrom", .control = bcm_control, .bulk = bcm_bulk,
+	.done = bcm_done, .reset = bcm_reset,
+};
+static const struct twin_usb_ops bcm_s2_ops = {
+	.kind = "stage2", .control = bcm_control, .bulk = bcm_bulk,
+	.done = bcm_done, .reset = bcm_reset,
+};
+
+static struct bcm_node *bcm_node(struct twin *t, unsigned slot)
+{
+	struct twin_usb_node *nd = &t->usb->node[slot];
+	struct bcm_node *b = nd->module;
+
+	if (b)
+		return b;
+	b = g_new0(struct bcm_node, 1);
+	b->slot = slot;
+	b->content = g_byte_array_new();
+	snprintf(b->serial, sizeof(b->serial), "c0ffee0%u", slot);
+	/* §7.1, §8.4: 0a5c:2711, one interface, bulk OUT endpoint 1; the
+	 * ROM's iSerialNumber is 0 or 3 (§7.3), the second stage's any
+	 * other index (here 4; the twin's choice, §7 does not say). */
+	b->rom_desc = (struct twin_usb_desc){
+		.vid = 0x0a5c, .pid = 0x2711, .bcd_usb = 0x0200, .bcd_device = 0x0000,
+		.strings = { "Broadcom", "BCM2711 Boot", NULL },
+		.if_class = 0xff, .if_sub = 0xff, .if_proto = 0xff, .ep_out = 0x01,
+	};
+	if (t->opt.cm4.rom_serial == 3)
+		b->rom_desc.strings[2] = b->serial;
+	b->s2_desc = b->rom_desc;
+	b->s2_desc.strings[2] = b->serial;
+	b->s2_desc.str_index[2] = 4;
+	nd->module = b;
+	nd->msd = twin_msd_new(t, slot);
+	return b;
+}
+
+static void bcm_event(struct twin *t, unsigned slot, const char *from,
+		      const char *to, const char *note)
+{
+	char subject[16];
+
+	snprintf(subject, sizeof(subject), "node%u", slot);
+	twin_timeline_add(t, "rpi", subject, from, to, note);
+}
+
+static void bcm_violation(struct twin_usb_dev *d, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void bcm_violation(struct twin_usb_dev *d, const char *fmt, ...)
+{
+	char what[16];
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	snprintf(what, sizeof(what), "node%u", d->slot);
+	twin_timeline_violation(d->t, what, "%s: %s", d->ops->kind, msg);
+	g_free(msg);
+}
+
+/* The firmware stops (a missing file, a file it cannot use): it stays on
+ * the bus and answers nothing more; no eMMC appears. */
+static void bcm_stop(struct twin_usb_dev *d, struct bcm_node *b,
+		     const char *file, const char *why)
+{
+	bcm_event(d->t, b->slot, file, "fail", why);
+	b->state = BCM_HALT;
+	d->unresponsive = true;
+}
+
+static const char *bcm_phase_name(enum bcm_phase ph)
+{
+	static const char *const names[] = {
+		"the boot message's ep_write", "the boot message's 24 bytes",
+		"the second stage's ep_write", "the second stage's bytes",
+		"the ep_read of the return code", "nothing (it is starting the second stage)",
+		"an ep_read of its next request", "the answer to GetFileSize",
+		"the ep_write of the file", "the file's bytes", "nothing but the Done ack",
+	};
+	return names[ph];
+}
+
+/* The next request the second stage makes (§7.4): GetFileSize then
+ * ReadFile per file, then Done (command 2, empty name). */
+static size_t bcm_next_file(struct twin *t, size_t from)
+{
+	while (from < G_N_ELEMENTS(bcm_files) &&
+	       bcm_files[from].payload != t->opt.cm4.payload)
+		from++;
+	return from;
+}
+
+static void bcm_request(struct twin_usb_dev *d, struct bcm_node *b,
+			struct twin_xfer *x)
+{
+	int32_t cmd;
+
+	memset(x->buf, 0, BCM_REQ_LEN);
+	b->file = bcm_next_file(d->t, b->file);
+	if (b->file == G_N_ELEMENTS(bcm_files)) {
+		cmd = 2;			/* Done */
+		b->ph = PH_DONE;
+		b->done_armed = true;
+	} else {
+		cmd = b->size_known ? 1 : 0;	/* ReadFile : GetFileSize */
+		g_strlcpy((char *)x->buf + 4, bcm_files[b->file].name, 256);
+		b->ph = b->size_known ? PH_READ_CTRL : PH_SIZE;
+	}
+	x->buf[0] = (uint8_t)cmd;		/* signed 32-bit, little-endian */
+	x->actual = BCM_REQ_LEN;
+}
+
+/* ep_read (§7.2): the device's data to the host over endpoint 0. */
+static void bcm_read(struct twin_usb_dev *d, struct bcm_node *b,
+		     struct twin_xfer *x, uint32_t len)
+{
+	if (b->ph == PH_RET && len == 4) {
+		memset(x->buf, 0, 4);		/* return code 0 = success (§7.3) */
+		x->actual = 4;
+		b->ph = PH_ROM_END;
+		b->rom_armed = true;
+		return;
+	}
+	if (b->ph == PH_REQ && len == BCM_REQ_LEN) {
+		bcm_request(d, b, x);
+		return;
+	}
+	if (b->ph == PH_RET || b->ph == PH_REQ)
+		bcm_violation(d, "an ep_read of %" PRIu32 " bytes; §%s reads %u: STALL", len,
+			      b->ph == PH_RET ? "7.3 step 4" : "7.4 step 1",
+			      b->ph == PH_RET ? 4u : BCM_REQ_LEN);
+	else
+		bcm_violation(d, "an ep_read of %" PRIu32 " bytes while it waits for %s (§7.%s): STALL",
+			      len, bcm_phase_name(b->ph), d->ops == &bcm_rom_ops ? "3" : "4");
+	x->status = -EPIPE;
+}
+
+/* Check the file just received where the twin can (§7.5). */
+static void bcm_file_end(struct twin_usb_dev *d, struct bcm_node *b)
+{
+	char note[64];
+	const char *name = bcm_files[b->file].name;
+
+	if (bcm_files[b->file].check == BCM_CHECK_RAMDISK) {
+		char *text = g_strndup((const char *)b->content->data, b->content->len);
+		char **lines = g_strsplit(text, "\n", -1);
+		bool ok = false;
+
+		for (char **l = lines; *l; l++)
+			ok |= !strcmp(g_strstrip(*l), "boot_ramdisk=1");
+		g_strfreev(lines);
+		g_free(text);
+		if (!ok) {
+			bcm_violation(d, "%s has no line boot_ramdisk=1 (§7.5): the firmware would look for start4.elf, not boot.img; it stops",
+				      name);
+			bcm_stop(d, b, name, "no boot_ramdisk=1");
+			return;
+		}
+	}
+	snprintf(note, sizeof(note), "%" PRIu32 " bytes", b->size);
+	bcm_event(d->t, b->slot, name, "ok", note);
+	g_byte_array_set_size(b->content, 0);
+	b->file++;
+	b->size_known = false;
+	b->ph = PH_REQ;
+}
+
+/* ep_write's control transfer (§7.2): the length rides in the setup. */
+static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
+		      struct twin_xfer *x, uint32_t len)
+{
+	const char *name = b->file < G_N_ELEMENTS(bcm_files) ? bcm_files[b->file].name : "";
+
+	switch (b->ph) {
+	case PH_MSG_CTRL:
+		if (len != BCM_MSG_LEN)
+			break;
+		b->want = len;
+		b->got = 0;
+		b->ph = PH_MSG_DATA;
+		return;
+	case PH_SS_CTRL:
+		if (len != b->ss_len) {
+			bcm_violation(d, "the second stage's ep_write announces %" PRIu32 " bytes, the boot message said %" PRIu32 " (§7.3): STALL",
+				      len, b->ss_len);
+			x->status = -EPIPE;
+			return;
+		}
+		b->want = len;
+		b->got = 0;
+		b->ph = PH_SS_DATA;
+		return;
+	case PH_SIZE:
+		/* §7.4: found = the size in wValue/wIndex; not found =
+		 * ep_write(NULL, 0), size 0. The firmware needs the file. */
+		if (len == 0 || len == UINT32_MAX) {
+			bcm_violation(d, "GetFileSize(%s): the host has no such file (answer %s); the firmware needs it and stops (§7.4, §7.5)",
+				      name, len ? "-1" : "0 = not found");
+			bcm_stop(d, b, name, "missing");
+			return;
+		}
+		if (len > INT32_MAX) {
+			bcm_violation(d, "GetFileSize(%s): size %" PRIu32 " is negative as the signed 32-bit the protocol carries (§7.4): STALL",
+				      name, len);
+			x->status = -EPIPE;
+			return;
+		}
+		b->size = len;
+		b->size_known = true;
+		b->ph = PH_REQ;
+		return;
+	case PH_READ_CTRL:
+		if (len != b->size) {
+			bcm_violation(d, "ReadFile(%s): ep_write of %" PRIu32 " bytes, GetFileSize said %" PRIu32 " (§7.4): STALL",
+				      name, len, b->size);
+			x->status = -EPIPE;
+			return;
+		}
+		b->want = len;
+		b->got = 0;
+		b->ph = PH_READ_DATA;
+		return;
+	case PH_DONE:
+		if (len == 0)
+			return;		/* the ack of an empty name (§7.4 step 2) */
+		break;
+	default:
+		break;
+	}
+	bcm_violation(d, "an ep_write of %" PRIu32 " bytes while it waits for %s (§7.%s): STALL",
+		      len, bcm_phase_name(b->ph), d->ops == &bcm_rom_ops ? "3" : "4");
+	x->status = -EPIPE;
+}
+
+static void bcm_control(struct twin_usb_dev *d, struct twin_xfer *x)
+{
+	struct bcm_node *b = d->priv;
+	const uint8_t *s = x->setup;
+	uint32_t len = (uint32_t)(s[2] | s[3] << 8) | (uint32_t)(s[4] | s[5] << 8) << 16;
+
+	if (b->state == BCM_HALT) {
+		x->status = -EAGAIN;	/* stopped: NAK */
+		return;
+	}
+	if (s[1] != 0 || (s[0] != 0x40 && s[0] != 0xc0)) {
+		bcm_violation(d, "control request %02x/%02x is neither ep_write (0x40/0) nor ep_read (0xC0/0) (§7.2): STALL",
+			      s[0], s[1]);
+		x->status = -EPIPE;
+	} else if (s[0] == 0x40 && x->len) {
+		bcm_violation(d, "ep_write's control transfer has a %zu-byte data stage; the data goes over bulk OUT 1 (§7.2): STALL",
+			      x->len);
+		x->status = -EPIPE;
+	} else if (s[0] == 0xc0 && x->len != len) {
+		bcm_violation(d, "ep_read: wLength %zu, wValue/wIndex say %" PRIu32 " (§7.2): STALL",
+			      x->len, len);
+		x->status = -EPIPE;
+	} else if (s[0] == 0x40) {
+		bcm_write(d, b, x, len);
+	} else {
+		bcm_read(d, b, x, len);
+	}
+}
+
+/* ep_write's data: bulk OUT 1, at most 16 KiB per transfer (§7.2). */
+static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
+{
+	struct bcm_node *b = d->priv;
+
+	if (b->state == BCM_HALT) {
+		x->status = -EAGAIN;
+		return;
+	}
+	if (b->ph != PH_MSG_DATA && b->ph != PH_SS_DATA && b->ph != PH_READ_DATA) {
+		bcm_violation(d, "%zu bytes on bulk OUT with no ep_write announcing them; it waits for %s (§7.2): STALL",
+			      x->len, bcm_phase_name(b->ph));
+		x->status = -EPIPE;
+		return;
+	}
+	if (!x->len || x->len > BCM_CHUNK || x->len > b->want - b->got) {
+		bcm_violation(d, "a bulk OUT transfer of %zu bytes with %" PRIu32 " of the ep_write left (chunks of 1 to 16384 bytes, §7.2): STALL",
+			      x->len, b->want - b->got);
+		x->status = -EPIPE;
+		return;
+	}
+	if (b->ph == PH_MSG_DATA)
+		memcpy(b->msg + b->got, x->buf, x->len);
+	else if (b->ph == PH_READ_DATA && bcm_files[b->file].check != BCM_CHECK_NONE)
+		g_byte_array_append(b->content, x->buf, (guint)x->len);
+	b->got += (uint32_t)x->len;
+	x->actual = x->len;
+	if (b->got < b->want)
+		return;
+	if (b->ph == PH_MSG_DATA) {
+		int32_t l = (int32_t)(b->msg[0] | b->msg[1] << 8 | b->msg[2] << 16 |
+				      (uint32_t)b->msg[3] << 24);
+		bool sig = false;
+
+		for (unsigned i = 4; i < BCM_MSG_LEN; i++)
+			sig |= b->msg[i] != 0;
+		if (l <= 0 || sig) {
+			bcm_violation(d, l <= 0 ? "boot message length %" PRId32 " (the second stage's size, §7.3)" :
+				      "boot message length %" PRId32 " with a non-zero signature (zeros on BCM2711, §7.3)", l);
+			b->ph = PH_MSG_CTRL;
+			x->status = -EPIPE;
+			return;
+		}
+		b->ss_len = (uint32_t)l;
+		b->ph = PH_SS_CTRL;
+	} else if (b->ph == PH_SS_DATA) {
+		char note[48];
+
+		snprintf(note, sizeof(note), "%" PRIu32 " bytes", b->ss_len);
+		bcm_event(d->t, b->slot, "bootcode4.bin", "ok", note);
+		b->ph = PH_RET;
+	} else {
+		bcm_file_end(d, b);
+	}
+}
+
+/* ---- power, links, re-enumeration ---------------------------------------- */
+
+enum { BCM_EV_ROM, BCM_EV_S2, BCM_EV_UNPLUG, BCM_EV_MSD, BCM_EV_BOOT };
+
+static void bcm_plug(struct twin *t, struct bcm_node *b)
+{
+	struct twin_usb_node *nd = &t->usb->node[b->slot];
+
+	b->ph = b->state == BCM_ROM ? PH_MSG_CTRL : PH_REQ;
+	b->file = 0;
+	b->size_known = false;
+	b->rom_armed = b->done_armed = false;
+	g_byte_array_set_size(b->content, 0);
+	if (b->state == BCM_MSD)
+		twin_msd_plug(nd->msd);
+	else if (nd->link_bmc && !nd->dev)
+		twin_usb_dev_new(t, b->slot, b->state == BCM_ROM ? &bcm_rom_ops : &bcm_s2_ops,
+				 b->state == BCM_ROM ? &b->rom_desc : &b->s2_desc, b);
+}
+
+static void bcm_unplug(struct twin *t, struct bcm_node *b)
+{
+	struct twin_usb_node *nd = &t->usb->node[b->slot];
+
+	twin_msd_unplug(nd->msd);
+	twin_usb_dev_delete(t, nd->dev);
+}
+
+static unsigned bcm_msd_ms(struct twin *t)
+{
+	/* §7.5: msd "loads quickly", the gadget "takes a few seconds longer". */
+	if (t->opt.cm4.msd_ms)
+		return t->opt.cm4.msd_ms;
+	return t->opt.cm4.payload == TWIN_CM4_GADGET ? 5000 : 1000;
+}
+
+static void bcm_event_run(struct twin *t, void *obj, uint64_t arg)
+{
+	struct bcm_node *b = obj;
+
+	switch (arg) {
+	case BCM_EV_ROM:
+		b->state = BCM_ROM;
+		bcm_plug(t, b);
+		break;
+	case BCM_EV_UNPLUG:
+		bcm_unplug(t, b);
+		break;
+	case BCM_EV_S2:
+		b->state = BCM_S2;
+		bcm_plug(t, b);
+		break;
+	case BCM_EV_MSD:
+		b->state = BCM_MSD;
+		bcm_plug(t, b);
+		break;
+	case BCM_EV_BOOT:
+		b->state = twin_emmc_boot(t, b->slot) ? BCM_HALT : BCM_OS;
+		break;
+	}
+}
+
+static void bcm_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t end)
+{
+	struct twin *t = d->t;
+	struct bcm_node *b = d->priv;
+
+	(void)x;
+	if (b->rom_armed) {
+		/* §7.3: the ROM runs the second stage, which re-enumerates
+		 * with another iSerialNumber (a new address). */
+		b->rom_armed = false;
+		b->state = BCM_WAIT_S2;
+		twin_sched_add(t, end, bcm_event_run, b, BCM_EV_UNPLUG);
+		twin_sched_add(t, end + (uint64_t)t->opt.cm4.stage2_ms * TWIN_NS_PER_MS,
+			       bcm_event_run, b, BCM_EV_S2);
+	}
+	if (b->done_armed) {
+		/* Done: the payload starts; the second stage leaves the bus
+		 * once the host had time to ack the empty name (§7.4). */
+		b->done_armed = false;
+		b->state = BCM_WAIT_MSD;
+		bcm_event(t, b->slot, "done", "ok",
+			  t->opt.cm4.payload == TWIN_CM4_GADGET ? "gadget" : "msd");
+		twin_sched_add(t, end + BCM_ACK_NS, bcm_event_run, b, BCM_EV_UNPLUG);
+		twin_sched_add(t, end + (uint64_t)bcm_msd_ms(t) * TWIN_NS_PER_MS,
+			       bcm_event_run, b, BCM_EV_MSD);
+	}
+}
+
+/* A bus reset: the ROM forgets a half-received ep_write; the second stage
+ * goes back to its first request (the twin's choice). */
+static void bcm_reset(struct twin_usb_dev *d)
+{
+	struct bcm_node *b = d->priv;
+
+	if (b->state == BCM_ROM || b->state == BCM_S2)
+		bcm_plug(d->t, b);
+}
+
+/*
+ * Slot power. At power-on the ROM looks at the strap once (hardware.md
+ * §6.4, §7.1): asserted, the boot ROM enumerates --cm4-rom-delay later;
+ * not, the module boots from its eMMC and gives its verdict
+ * --cm4-boot-time later. INITIAL: powered at the start (--on), running.
+ */
+void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial)
+{
+	struct bcm_node *b = bcm_node(t, slot);
+	bool strap = t->board.rpiboot[slot]->value;
+
+	twin_sched_cancel(t, b);
+	if (!on) {
+		bcm_unplug(t, b);
+		b->state = BCM_OFF;
+		return;
+	}
+	if (initial) {
+		b->state = BCM_OS;
+		return;
+	}
+	b->state = strap ? BCM_WAIT_ROM : BCM_BOOTING;
+	twin_sched_add(t, t->board.now_ns + (uint64_t)(strap ? t->opt.cm4.rom_ms :
+			t->opt.cm4.boot_ms) * TWIN_NS_PER_MS,
+		       bcm_event_run, b, strap ? BCM_EV_ROM : BCM_EV_BOOT);
+}
+
+/* The node's USB reaches the BMC, or stops reaching it (hardware.md §6):
+ * the function in use enumerates again when the link comes back. */
+void twin_bcm2711_link(struct twin *t, unsigned slot, bool up)
+{
+	struct bcm_node *b = bcm_node(t, slot);
+
+	if (!up)
+		bcm_unplug(t, b);
+	else if (b->state == BCM_ROM || b->state == BCM_S2 || b->state == BCM_MSD)
+		bcm_plug(t, b);
+}
+
+void twin_bcm2711_finish(struct twin *t, unsigned slot)
+{
+	struct twin_usb_node *nd = &t->usb->node[slot];
+
+	if (nd->msd)
+		twin_msd_finish(nd->msd);
+}
+
+void twin_bcm2711_free(struct twin *t, unsigned slot)
+{
+	struct twin_usb_node *nd = &t->usb->node[slot];
+	struct bcm_node *b = nd->module;
+
+	if (!b)
+		return;
+	twin_sched_cancel(t, b);
+	twin_msd_free(nd->msd);
+	nd->msd = NULL;
+	g_byte_array_free(b->content, TRUE);
+	g_free(b);
+	nd->module = NULL;
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The CM4's eMMC as the BMC's kernel shows it once the rpiboot payload
+ * runs (protocols.md §7.5, §8): a USB mass-storage device bound to
+ * usb-storage, then (after usb-storage's scan delay) a SCSI disk with its
+ * /sys/block/sdX entry and a /dev/sdX node, the slot's eMMC file.
+ *
+ * The client writes /dev/sdX with plain file I/O, which the twin cannot
+ * intercept, so the disk's time is modelled coarsely: before answering any
+ * request (a GPIO-socket line, a usbdevfs ioctl) the twin looks at how far
+ * the backing file's allocated size grew and moves the virtual clock by
+ * those bytes / the payload's write rate (docs/twin.md, "Simulated CM4",
+ * the limits are listed there).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <umockdev.h>
+
+#include "twin_usb.h"
+
+struct twin_msd {
+	struct twin *t;
+	unsigned slot;
+	struct twin_usb_dev *dev;	/* the USB function, NULL when off the bus */
+	bool block;			/* the disk is in sysfs and /dev */
+	char name[8];			/* "sda" */
+	unsigned letter, host;
+	char *paths[5];			/* interface, host, target, sdev, block (under /sys) */
+	char *devnode;			/* <testbed>/dev/sdX */
+	uint64_t alloc_seen;		/* backing file's allocated bytes last looked at */
+	uint64_t written, charged_ns, carry;	/* this disk's figures */
+};
+
+static void msd_control(struct twin_usb_dev *d, struct twin_xfer *x);
+static void msd_bulk(struct twin_usb_dev *d, struct twin_xfer *x);
+
+static const struct twin_usb_ops msd_ops = {
+	.kind = "msd", .control = msd_control, .bulk = msd_bulk,
+};
+static const struct twin_usb_ops msd_gadget_ops = {
+	.kind = "gadget", .control = msd_control, .bulk = msd_bulk,
+};
+
+/* §8.1 interface 08/06/50 with bulk IN and OUT. The IDs and strings are
+ * not in protocols.md (§1: UNVERIFIED): the legacy msd's are the twin's
+ * choice, the gadget's are the Linux composite gadget's defaults. */
+static const struct twin_usb_desc msd_desc = {
+	.vid = 0x0a5c, .pid = 0x0001, .bcd_usb = 0x0200, .bcd_device = 0x0001,
+	.strings = { "Raspberry Pi", "RPi-MSD", NULL },
+	.if_class = 0x08, .if_sub = 0x06, .if_proto = 0x50,
+	.ep_in = 0x81, .ep_out = 0x02,
+};
+static const struct twin_usb_desc msd_gadget_desc = {
+	.vid = 0x1d6b, .pid = 0x0104, .bcd_usb = 0x0200, .bcd_device = 0x0612,
+	.strings = { "Raspberry Pi", "mass-storage-gadget64", NULL },
+	.if_class = 0x08, .if_sub = 0x06, .if_proto = 0x50,
+	.ep_in = 0x81, .ep_out = 0x01,
+};
+
+/* INQUIRY vendor (8), product (16), revision (4) as sysfs shows them
+ * (§8.3): RPi-MSD- for the legacy firmware (what bmcd matches); the
+ * gadget's are f_mass_storage's defaults (§7.5: UNVERIFIED). */
+static const char *const msd_inquiry[2][3] = {
+	{ "RPi-MSD-", "eMMC            ", "0001" },
+	{ "Linux   ", "File-Stor Gadget", "0612" },
+};
+
+static bool msd_gadget(struct twin *t)
+{
+	return t->opt.cm4.payload == TWIN_CM4_GADGET;
+}
+
+static uint64_t msd_rate(struct twin *t)
+{
+	unsigned mbps = t->opt.cm4.write_rate ? t->opt.cm4.write_rate :
+			msd_gadget(t) ? 35 : 10;
+
+	return (uint64_t)mbps * 1000000;
+}
+
+/* usb-storage owns the interface: a client talks to /dev/sdX. */
+static void msd_control(struct twin_usb_dev *d, struct twin_xfer *x)
+{
+	char what[16];
+
+	snprintf(what, sizeof(what), "node%u", d->slot);
+	twin_timeline_violation(d->t, what, "%s: control request %02x/%02x on a disk usb-storage owns: use /dev/sdX: STALL",
+				d->ops->kind, x->setup[0], x->setup[1]);
+	x->status = -EPIPE;
+}
+
+static void msd_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
+{
+	char what[16];
+
+	snprintf(what, sizeof(what), "node%u", d->slot);
+	twin_timeline_violation(d->t, what, "%s: bulk transfer on a disk usb-storage owns: use /dev/sdX: STALL",
+				d->ops->kind);
+	x->status = -EPIPE;
+}
+
+struct twin_msd *twin_msd_new(struct twin *t, unsigned slot)
+{
+	struct twin_msd *m = g_new0(struct twin_msd, 1);
+
+	m->t = t;
+	m->slot = slot;
+	return m;
+}
+
+static uint64_t msd_alloc(struct twin_msd *m)
+{
+	struct stat st;
+
+	if (fstat(m->t->emmc_fd[m->slot], &st))
+		return m->alloc_seen;
+	return (uint64_t)st.st_blocks * 512;
+}
+
+static char *msd_record(struct twin_msd *m, int level)
+{
+	struct twin *t = m->t;
+	const char *const *inq = msd_inquiry[msd_gadget(t)];
+	const char *p = m->paths[level] + 4;	/* without "/sys" */
+	unsigned minor = m->letter * 16;
+
+	switch (level) {
+	case 0:
+		return g_strdup_printf("P: %s\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n"
+			"E: DRIVER=usb-storage\nE: INTERFACE=8/6/80\n"
+			"A: bInterfaceNumber=00\\n\nA: bAlternateSetting= 0\\n\n"
+			"A: bNumEndpoints=02\\n\nA: bInterfaceClass=08\\n\n"
+			"A: bInterfaceSubClass=06\\n\nA: bInterfaceProtocol=50\\n\n", p);
+	case 1:
+		return g_strdup_printf("P: %s\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_host\n", p);
+	case 2:
+		return g_strdup_printf("P: %s\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_target\n", p);
+	case 3:
+		return g_strdup_printf("P: %s\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_device\n"
+			"E: DRIVER=sd\nA: vendor=%s\\n\nA: model=%s\\n\nA: rev=%s\\n\n"
+			"A: type=0\\n\nA: state=running\\n\nA: scsi_level=7\\n\n",
+			p, inq[0], inq[1], inq[2]);
+	default:
+		return g_strdup_printf("P: %s\nE: SUBSYSTEM=block\nE: DEVTYPE=disk\n"
+			"E: DEVNAME=/dev/%s\nE: MAJOR=8\nE: MINOR=%u\n"
+			"A: dev=8:%u\\n\nA: size=%" PRIu64 "\\n\nA: removable=1\\n\n"
+			"A: ro=0\\n\nA: range=16\\n\n",
+			p, m->name, minor, minor, twin_emmc_sectors(t, m->slot));
+	}
+}
+
+/* .../H:0:0:0/block/sdX/device -> ../../../H:0:0:0, as sysfs has it;
+ * umockdev does not make it (toolchain.md §7.2a). */
+static void msd_device_link(struct twin_msd *m, const char *root)
+{
+	char *dir = g_strconcat(root, m->paths[4], NULL);
+	char *link = g_strconcat(dir, "/device", NULL);
+	char target[32];
+
+	snprintf(target, sizeof(target), "../../../%u:0:0:0", m->host);
+	if (g_mkdir_with_parents(dir, 0755) || symlink(target, link))
+		fprintf(stderr, "tp-twin: %s: %s\n", link, g_strerror(errno));
+	g_free(link);
+	g_free(dir);
+}
+
+/*
+ * The disk appears as usb-storage and sd make it (toolchain.md §7.2a):
+ * <usb device>/<sysname>:1.0/hostH/targetH:0:0/H:0:0:0/block/sdX, with
+ * /sys/block/sdX (umockdev's link), the block device's `device` link to
+ * the SCSI device (made here: umockdev does not), and /dev/sdX, a link
+ * to the slot's eMMC file. sdX is the lowest free letter, as sd does.
+ */
+static void msd_block_add(struct twin *t, void *obj, uint64_t arg)
+{
+	struct twin_msd *m = obj;
+	struct twin_usb *u = t->usb;
+	char *root = umockdev_testbed_get_root_dir(u->testbed);
+	char note[96];
+	GError *err = NULL;
+
+	(void)arg;
+	if (!m->dev || m->dev->gone || m->block)
+		goto out;
+	for (m->letter = 0; m->letter < 26 && (u->sd_used & 1u << m->letter); m->letter++)
+		;
+	if (m->letter == 26)
+		goto out;
+	u->sd_used |= 1u << m->letter;
+	m->host = u->next_scsi_host++;
+	snprintf(m->name, sizeof(m->name), "sd%c", 'a' + m->letter);
+	m->paths[0] = g_strdup_printf("%s/%s:1.0", m->dev->syspath, m->dev->sysname);
+	m->paths[1] = g_strdup_printf("%s/host%u", m->paths[0], m->host);
+	m->paths[2] = g_strdup_printf("%s/target%u:0:0", m->paths[1], m->host);
+	m->paths[3] = g_strdup_printf("%s/%u:0:0:0", m->paths[2], m->host);
+	m->paths[4] = g_strdup_printf("%s/block/%s", m->paths[3], m->name);
+	m->block = true;
+	for (int i = 0; i < 5; i++) {
+		char *rec = msd_record(m, i);
+		gboolean ok;
+
+		if (i == 4) {	/* node and link first: "add" finds them */
+			m->devnode = g_strdup_printf("%s/dev/%s", root, m->name);
+			if (symlink(t->emmc_path[m->slot], m->devnode))
+				fprintf(stderr, "tp-twin: %s: %s\n", m->devnode, g_strerror(errno));
+			msd_device_link(m, root);
+		}
+		ok = umockdev_testbed_add_from_string(u->testbed, rec, &err);
+		g_free(rec);
+		if (!ok) {
+			twin_timeline_violation(t, "twin", "could not add %s: %s",
+						m->paths[i], err ? err->message : "?");
+			g_clear_error(&err);
+			goto out;
+		}
+	}
+	m->alloc_seen = msd_alloc(m);
+	snprintf(note, sizeof(note), "%s, %s, %" PRIu64 " sectors",
+		 msd_inquiry[msd_gadget(t)][0], m->dev->sysname, twin_emmc_sectors(t, m->slot));
+	{
+		char subject[16];
+
+		snprintf(subject, sizeof(subject), "node%u", m->slot);
+		twin_timeline_add(t, "block", subject, "none", m->name, note);
+	}
+out:
+	g_free(root);
+}
+
+/* The payload is running and the link is the BMC's: the USB function
+ * enumerates; the disk follows after usb-storage's delay_use. */
+void twin_msd_plug(struct twin_msd *m)
+{
+	struct twin *t = m->t;
+	struct twin_usb_node *nd = &t->usb->node[m->slot];
+
+	if (!nd->link_bmc || nd->dev)
+		return;
+	m->dev = twin_usb_dev_new(t, m->slot, msd_gadget(t) ? &msd_gadget_ops : &msd_ops,
+				  msd_gadget(t) ? &msd_gadget_desc : &msd_desc, m);
+	m->dev->driver = "usb-storage";
+	twin_sched_add(t, t->board.now_ns + (uint64_t)t->opt.cm4.scsi_ms * TWIN_NS_PER_MS,
+		       msd_block_add, m, 0);
+}
+
+static void msd_figures(struct twin_msd *m, char *note, size_t len)
+{
+	snprintf(note, len, "%" PRIu64 " B written, %" PRIu64 ".%06" PRIu64 " s at %" PRIu64 " MB/s",
+		 m->written, m->charged_ns / 1000000000, m->charged_ns % 1000000000 / 1000,
+		 msd_rate(m->t) / 1000000);
+}
+
+static void msd_block_report(struct twin_msd *m, const char *to)
+{
+	char subject[16], note[96];
+
+	msd_figures(m, note, sizeof(note));
+	snprintf(subject, sizeof(subject), "node%u", m->slot);
+	twin_timeline_add(m->t, "block", subject, m->name, to, note);
+	fprintf(stderr, "tp-twin: block node%u %s (%s): %s\n", m->slot, m->name,
+		m->dev ? m->dev->sysname : "-", note);
+}
+
+/* umockdev leaves /sys/block/sdX behind, dangling: the kernel does not. */
+static void msd_sys_block_unlink(struct twin_msd *m)
+{
+	char *root = umockdev_testbed_get_root_dir(m->t->usb->testbed);
+	char *link = g_strdup_printf("%s/sys/block/%s", root, m->name);
+
+	(void)unlink(link);
+	g_free(link);
+	g_free(root);
+}
+
+/* Off the bus: the disk goes first (remove uevents child first, as the
+ * kernel sends them), then the USB device (twin_usb_dev_delete). */
+void twin_msd_unplug(struct twin_msd *m)
+{
+	struct twin *t;
+
+	if (!m)
+		return;
+	t = m->t;
+	twin_sched_cancel(t, m);
+	if (m->block) {
+		/* writes until now were charged before this request ran */
+		msd_block_report(m, "none");
+		if (m->devnode)
+			(void)unlink(m->devnode);
+		for (int i = 4; i >= 0; i--) {
+			if (!m->paths[i])
+				continue;
+			umockdev_testbed_uevent(t->usb->testbed, m->paths[i], "remove");
+			umockdev_testbed_remove_device(t->usb->testbed, m->paths[i]);
+		}
+		msd_sys_block_unlink(m);
+		t->usb->sd_used &= ~(1u << m->letter);
+		m->block = false;
+	}
+	for (int i = 0; i < 5; i++)
+		g_clear_pointer(&m->paths[i], g_free);
+	g_clear_pointer(&m->devnode, g_free);
+	if (m->dev)
+		twin_usb_dev_delete(t, m->dev);
+	m->dev = NULL;
+	m->written = m->charged_ns = m->carry = 0;
+}
+
+/*
+ * The timing model: bytes the disk took since the last look (growth of
+ * the backing file's allocation) at the payload's write rate. Disks of
+ * different nodes write in parallel: the clock moves by the longest.
+ */
+void twin_msd_tick(struct twin *t)
+{
+	uint64_t advance = 0;
+
+	if (!t->usb || !t->usb->started)
+		return;
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
+		struct twin_msd *m = t->usb->node[n].msd;
+		uint64_t alloc, delta, ns, rate = msd_rate(t);
+
+		if (!m || !m->block)
+			continue;
+		alloc = msd_alloc(m);
+		if (alloc <= m->alloc_seen) {
+			m->alloc_seen = alloc;	/* a punched hole: nothing to time */
+			continue;
+		}
+		delta = alloc - m->alloc_seen;
+		m->alloc_seen = alloc;
+		m->written += delta;
+		/* integer ns, the remainder carried to the next look */
+		ns = (uint64_t)(((unsigned __int128)delta * 1000000000 + m->carry) / rate);
+		m->carry = (uint64_t)(((unsigned __int128)delta * 1000000000 + m->carry) % rate);
+		m->charged_ns += ns;
+		if (ns > advance)
+			advance = ns;
+	}
+	if (advance && twin_board_clock_advance(t, advance))
+		twin_timeline_violation(t, "twin", "the virtual clock overflowed");
+}
+
+/* The run ended with the disk present: its figures. */
+void twin_msd_finish(struct twin_msd *m)
+{
+	if (m && m->block) {
+		twin_msd_tick(m->t);
+		msd_block_report(m, "end");
+	}
+}
+
+void twin_msd_free(struct twin_msd *m)
+{
+	if (!m)
+		return;
+	twin_sched_cancel(m->t, m);
+	if (m->devnode)
+		(void)unlink(m->devnode);
+	for (int i = 0; i < 5; i++)
+		g_free(m->paths[i]);
+	g_free(m->devnode);
+	g_free(m);
+}
