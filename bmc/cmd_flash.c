@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "flash.h"
 #include "progress.h"
+#include "board/turingpi2/gpio.h"
 #include "common/cancel.h"
 #include "common/slots.h"
 
@@ -155,6 +156,20 @@ errors:
 				res[i].restored ? "" : " (the node may NOT be in a safe state)");
 }
 
+/*
+ * A slot's exit code. The board's own failures while entering or leaving
+ * flash mode (a line held by bmcd: 4) keep theirs; anything on the
+ * module's side is a failed slot (1), even an errno that means something
+ * else to the board code: ENODEV from a module that dropped off the USB
+ * mid-write is not an unknown board (3).
+ */
+static int slot_exit_code(const struct tp_flash_result *r)
+{
+	if (!strcmp(r->phase, "power") || !strcmp(r->phase, "restore"))
+		return tp_cli_exit_code(r->rc);
+	return TP_EXIT_FAIL;
+}
+
 int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -242,7 +257,20 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_fail(c, rc);
 
 	if (!strcmp(board, "none")) {
+		const char *gpio = getenv("TPKIT_GPIO");
+		struct tp_gpio *twin = NULL;
+
+		/* No board to drive, but on the board twin (TPKIT_GPIO=sim:)
+		 * its connection is also the clock: the module's timing (the
+		 * loader coming up after the download) runs on the twin's
+		 * virtual clock, which waits in real time would never move. */
+		if (gpio && !strncmp(gpio, "sim:", 4)) {
+			rc = tp_gpio_open(&twin, gpio);
+			if (rc < 0)
+				return tp_cli_fail(c, rc);
+		}
 		tp_flash_rk1_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
+		tp_gpio_close(twin);
 	} else {
 		rc = tp_cli_board_open(c, &b);
 		if (rc)
@@ -263,13 +291,13 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 	summary(c, res, n);
 	for (size_t i = 0; i < n; i++)
 		if (res[i].rc < 0) {
-			if (first && tp_cli_exit_code(res[i].rc) != tp_cli_exit_code(first))
+			if (first && slot_exit_code(&res[i]) != first)
 				mixed = true;
-			first = first ? first : res[i].rc;
+			first = first ? first : slot_exit_code(&res[i]);
 		}
 	if (!first)
 		return TP_EXIT_OK;
-	/* One cause for every failure (a held line, an unknown board) keeps
-	 * its own exit code; a mix is a plain failure. */
-	return mixed ? TP_EXIT_FAIL : tp_cli_exit_code(first);
+	/* One cause for every failure (a held line) keeps its own exit
+	 * code; a mix is a plain failure. */
+	return mixed ? TP_EXIT_FAIL : first;
 }

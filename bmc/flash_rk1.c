@@ -89,11 +89,15 @@ static int write_image(struct job *j)
 	}
 	j->r->capacity = j->sink->size;
 	need = tp_image_raw_size(j->img);
-	if (need && j->sink->size && need > j->sink->size)
+	if (need && j->sink->size && need > j->sink->size) {
+		/* The error belongs to the write, not to the loader step
+		 * before it; no step event, as nothing is written. */
+		snprintf(j->r->phase, sizeof(j->r->phase), "write");
 		return tp_err_set(-EFBIG,
 				  "the image is %" PRIu64 " bytes but the eMMC holds only %" PRIu64
 				  "; nothing was written",
 				  need, j->sink->size);
+	}
 	step(j, "write");
 	/* Timed on tp_clock, not by the pipeline: on the board twin that is
 	 * the simulated USB time, on a BMC the same as wall time. */

@@ -34,7 +34,7 @@ int tp_cancelled(void)
 	return cancel_sig;
 }
 
-static int check(void)
+int tp_cancel_check(void)
 {
 	if (!cancel_sig)
 		return 0;
@@ -46,21 +46,21 @@ static int c_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off
 {
 	struct tp_sink *in = s->priv;
 
-	return check() ?: tp_sink_pwrite(in, buf, len, off);
+	return tp_cancel_check() ?: tp_sink_pwrite(in, buf, len, off);
 }
 
 static int c_pread(struct tp_sink *s, void *buf, size_t len, uint64_t off)
 {
 	struct tp_sink *in = s->priv;
 
-	return check() ?: tp_sink_pread(in, buf, len, off);
+	return tp_cancel_check() ?: tp_sink_pread(in, buf, len, off);
 }
 
 static int c_flush(struct tp_sink *s)
 {
 	struct tp_sink *in = s->priv;
 
-	return check() ?: tp_sink_flush(in);
+	return tp_cancel_check() ?: tp_sink_flush(in);
 }
 
 static void c_close(struct tp_sink *s)

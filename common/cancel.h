@@ -16,6 +16,10 @@ int tp_cancel_install(void);
 /* The signal that asked to cancel, or 0. */
 int tp_cancelled(void);
 
+/* 0, or -ECANCELED with "cancelled by signal N (NAME)" as the message:
+ * for loops that wait on something other than a sink (a USB transfer). */
+int tp_cancel_check(void);
+
 /* Wrap a sink so that its calls fail with -ECANCELED once cancelled. The
  * wrapper owns inner: closing it closes inner. */
 int tp_cancel_sink_wrap(struct tp_sink *inner, struct tp_sink **out);

@@ -62,3 +62,8 @@ int tp_clock_sleep_ms(unsigned ms)
 		return tp_err_set(-ECANCELED, "cancelled by signal %d", tp_cancelled());
 	return clock_ops->sleep_ns(clock_cookie, (uint64_t)ms * 1000000u);
 }
+
+int tp_clock_delay_ms(unsigned ms)
+{
+	return clock_ops->sleep_ns(clock_cookie, (uint64_t)ms * 1000000u);
+}

@@ -21,7 +21,15 @@ void tp_clock_use(const struct tp_clock_ops *ops, void *cookie);
 /* Monotonic nanoseconds; on a clock failure returns 0 (callers only compare). */
 uint64_t tp_clock_now_ns(void);
 
-/* 0 or -errno (a lost twin connection, say). */
+/* 0 or -errno (a lost twin connection, say). A poll loop's sleep: once a
+ * signal has cancelled the job (common/cancel.h) it fails at once with
+ * -ECANCELED. */
 int tp_clock_sleep_ms(unsigned ms);
+
+/* The same wait, but not cancellable: a settle time inside a hardware
+ * sequence that must run to its end (a slot's power-off while flash mode
+ * is being left after a cancel), where stopping half-way would leave the
+ * board in a state nobody chose. */
+int tp_clock_delay_ms(unsigned ms);
 
 #endif

@@ -16,6 +16,7 @@
  * sticks to the handle.
  */
 #include "internal.h"
+#include "common/cancel.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -244,7 +245,15 @@ static int collect(struct tp_rockusb *d, struct tp_rk_csw *csw_out)
 	int rc;
 
 	while (s->pending && !d->failed) {
-		rc = handle_events(d, 1000000);
+		/* A signal asked to stop: look between waits, or a module
+		 * that stopped answering would hold the job (and the node
+		 * in flash mode) until the transfer times out, 20 s with a
+		 * full queue. The signal may have gone to another thread,
+		 * so the waits are short. */
+		rc = tp_cancel_check();
+		if (rc < 0)
+			return abort_all(d, tp_err_prefix(rc, "rockusb %s: ", d->path));
+		rc = handle_events(d, 200000);
 		if (rc < 0)
 			return abort_all(d, rc);
 	}

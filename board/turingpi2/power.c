@@ -115,7 +115,9 @@ static int slot_sequence(struct tp_lines *ls, unsigned slot, bool on, int *step)
 	if (rc < 0)
 		return rc;
 	*step = 2;
-	rc = tp_clock_sleep_ms(CONFIG_TPKIT_POWER_EN_DELAY_MS);
+	/* Not a poll: a cancel must not cut a slot's sequence in two (it
+	 * would leave the regulator and nodeN-en disagreeing). */
+	rc = tp_clock_delay_ms(CONFIG_TPKIT_POWER_EN_DELAY_MS);
 	if (rc < 0)
 		return rc;
 	*step = 3;
