@@ -97,6 +97,7 @@ endif
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32 cancel
 common-y += image pipeline queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
+common-y += catalogue cache resolve download
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 
 board-y := desc detect gpio lines board power usb flashmode
@@ -109,6 +110,7 @@ bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
 bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
 bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash_rk1
+bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 
 # RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
@@ -262,6 +264,7 @@ DATADIR ?= $(PREFIX)/share/tpkit
 install: $(TPKIT)
 	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
 	install -d $(DESTDIR)$(DATADIR)
+	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
 
 clean:
 	rm -rf $(O)

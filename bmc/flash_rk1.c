@@ -7,6 +7,7 @@
  */
 #include "flash.h"
 #include "board/turingpi2/flashmode.h"
+#include "common/cache.h"
 #include "common/cancel.h"
 #include "common/clock.h"
 #include "common/image.h"
@@ -29,6 +30,7 @@ struct job {
 	struct tp_image *img;
 	struct tp_rockusb *dev;
 	struct tp_sink *sink;
+	struct tp_image_pick pick; /* --image NAME|auto: the catalogue's choice */
 };
 
 static void step(struct job *j, const char *what)
@@ -57,6 +59,11 @@ static int prepare(struct job *j)
 	io.verify = j->o->verify;
 	io.progress = j->o->progress;
 	io.progress_cookie = j->o->progress_cookie;
+	/* A catalogue name or "auto": a cached copy is hashed whole here,
+	 * before the node is touched, and refused if corrupt (cache.h). */
+	rc = tp_catalogue_resolve(j->o->image, "rk1", &io, &j->pick);
+	if (rc < 0)
+		return rc;
 	return tp_image_open(&j->img, &io);
 }
 

@@ -302,6 +302,8 @@ int tp_image_open(struct tp_image **ip, const struct tp_image_opts *o)
 		img->info.raw_size = 0;
 		tp_err_clear();
 	}
+	if (!img->info.raw_size)
+		img->info.raw_size = o->raw_size_hint;
 	TP_INFO("%s: %s%s%s, %" PRIu64 " bytes in, %" PRIu64 " bytes raw%s", img->info.src_desc,
 		tp_format_name(img->info.format), img->info.container ? " containing " : "",
 		img->info.container ? img->info.entry : "", img->info.in_size,

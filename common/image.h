@@ -56,6 +56,8 @@ struct tp_image_opts {
 	unsigned retries;        /* http: reconnects that resume with Range (5) */
 	uint64_t xz_memlimit;    /* bytes (CONFIG_TPKIT_XZ_MEMLIMIT_MB) */
 	unsigned queue_depth;    /* 1 MiB write buffers in flight (4) */
+	uint64_t raw_size_hint;  /* raw size from elsewhere (the catalogue), used
+				  * when the input cannot tell (a stream), 0 if none */
 	tp_progress_fn progress; /* called from pipeline threads, never concurrently */
 	void *progress_cookie;
 };

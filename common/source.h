@@ -36,6 +36,8 @@ struct tp_source_http_opts {
 	unsigned retries;          /* reconnects after a dropped connection */
 	unsigned connect_timeout;  /* seconds */
 	unsigned stall_timeout;    /* seconds below 1 byte/s before giving up */
+	uint64_t offset;           /* start reading here (Range), to finish a
+				    * partial download; size stays the whole file's */
 };
 
 /* "-" is stdin. */

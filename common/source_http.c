@@ -77,12 +77,14 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
 				h->resume_at);
 			h->skip = h->resume_at;
 		}
-		if (!h->resume_at && !h->s.size) {
+		if (!h->s.size) {
 			curl_off_t cl = -1;
 
+			/* A 206's length is what is left after the Range start. */
 			curl_easy_getinfo(h->e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 			if (cl > 0)
-				h->s.size = (uint64_t)cl;
+				h->s.size = (uint64_t)cl + (h->resume_at && code == 206 ?
+							    h->resume_at : 0);
 		}
 	}
 	if (h->skip) {
@@ -184,6 +186,13 @@ static int finished(struct hsrc *h, CURLcode c)
 		h->eof = true; /* dropped right after the last byte */
 		return 0;
 	}
+	if (c == CURLE_HTTP_RETURNED_ERROR && code == 416 && h->attempts == 1 && h->o.offset &&
+	    h->recv == h->o.offset) {
+		/* Opened at an offset at or past the end: the caller already
+		 * has the whole file (its hash check will tell). */
+		h->eof = true;
+		return 0;
+	}
 	if (retryable(c, code) && h->attempts <= h->o.retries) {
 		TP_WARN("%s: %s at byte %" PRIu64 "; resuming (retry %u of %u)", h->s.desc,
 			h->errbuf[0] ? h->errbuf : curl_easy_strerror(c), h->recv, h->attempts,
@@ -283,6 +292,7 @@ int tp_source_http_open(struct tp_source **sp, const char *url,
 	if (!h->o.stall_timeout)
 		h->o.stall_timeout = 60;
 	snprintf(h->s.desc, sizeof(h->s.desc), "%s", url);
+	h->recv = o->offset; /* the first request asks for a Range from there */
 	h->m = curl_multi_init();
 	if (!h->m)
 		TP_FAIL(-ENOMEM, "cannot create a libcurl handle");
