@@ -109,19 +109,31 @@ bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
 bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
 bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
-bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash_rk1
+bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash_rk1 flash
+ifeq ($(CONFIG_TPKIT_CMD_FLASH)$(CONFIG_TPKIT_CM4),yy)
+bmc-y += flash_cm4
+endif
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 
 # RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
 
+# CM4 flashing (bmc/rpiboot/): rpiboot and the disk it brings up.
+rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpiboot msd
+
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
 pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
+pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
+LIB_OBJS += $(rpi-y:%=$(O)/bmc/rpiboot/%.o)
+# Bus-port paths, shared by both USB transports.
+usb-$(CONFIG_TPKIT_RK1) += usbpath
+usb-$(CONFIG_TPKIT_CM4) += usbpath
+LIB_OBJS += $(sort $(usb-y:%=$(O)/bmc/%.o))
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit

@@ -40,6 +40,8 @@ static void help(void)
 	       "                     beside it are used if present)\n"
 	       "  --no-verify        skip the read-back\n"
 	       "  --loader FILE      RK3588 loader (default %s)\n"
+	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
+	       "                     mass-storage-gadget64 files (default %s)\n"
 	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
 	       "                     maskrom or loader mode (an RK1 on any Linux machine)\n"
@@ -49,6 +51,11 @@ static void help(void)
 	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere.\n",
 #ifdef CONFIG_TPKIT_RK1_LOADER
 	       CONFIG_TPKIT_RK1_LOADER,
+#else
+	       "none",
+#endif
+#ifdef CONFIG_TPKIT_RPIBOOT_DIR
+	       CONFIG_TPKIT_RPIBOOT_DIR,
 #else
 	       "none",
 #endif
@@ -69,6 +76,8 @@ static const char *step_text(const char *what)
 		{ "power", "entering flash mode (power off, USB to the BMC, strap, power on)" },
 		{ "enumerate", "waiting for the module's boot ROM on USB" },
 		{ "loader", "starting the loader" },
+		{ "rpiboot", "booting the CM4 over USB (rpiboot)" },
+		{ "disk", "waiting for the CM4's eMMC as a USB disk" },
 		{ "write", "writing" },
 		{ "done", "done; node off, strap released, USB routing restored" },
 	};
@@ -172,6 +181,20 @@ static int slot_exit_code(const struct tp_flash_result *r)
 	return TP_EXIT_FAIL;
 }
 
+/* --board none: an RK1 or, if built in, a CM4 boot ROM at path. */
+static void flash_usb(const char *path, const struct tp_flash_opts *o, struct tp_flash_result *r)
+{
+#ifdef CONFIG_TPKIT_CM4
+	bool cm4 = false;
+
+	if (tp_flash_probe(path, o->enum_timeout_ms, &cm4) == 0 && cm4) {
+		tp_flash_cm4_usb(path, o, r);
+		return;
+	}
+#endif
+	tp_flash_rk1_usb(path, o, r);
+}
+
 int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -183,6 +206,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "board", required_argument, NULL, 'B' },
 		{ "usb", required_argument, NULL, 'U' },
+		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -210,6 +234,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		case 'L': o.loader = optarg; break;
 		case 'B': board = optarg; break;
 		case 'U': usb = optarg; break;
+		case 'R': o.rpiboot_dir = optarg; break;
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -271,7 +296,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 			if (rc < 0)
 				return tp_cli_fail(c, rc);
 		}
-		tp_flash_rk1_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
+		flash_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
 		tp_gpio_close(twin);
 	} else {
 		rc = tp_cli_board_open(c, &b);
@@ -284,7 +309,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 			 * cancel does. */
 			if (tp_cancelled())
 				break;
-			tp_flash_rk1_slot(b, s, &o, &res[n++]);
+			tp_flash_slot(b, s, &o, &res[n++]);
 			tp_progress_ui_end(&u.prog);
 		}
 		tp_board_close(b);

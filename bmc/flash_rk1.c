@@ -132,16 +132,6 @@ static void finish(struct job *j, int rc, uint64_t start)
 		step(j, "done");
 }
 
-static void keep_msg(struct tp_flash_result *r, int rc)
-{
-	if (r->slot)
-		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot, r->phase,
-			 tp_err_msg());
-	else
-		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->phase, tp_err_msg());
-	tp_err_set(rc, "%s", r->msg);
-}
-
 int tp_flash_rk1_slot(struct tp_board *b, unsigned slot, const struct tp_flash_opts *o,
 		      struct tp_flash_result *r)
 {
@@ -150,6 +140,7 @@ int tp_flash_rk1_slot(struct tp_board *b, unsigned slot, const struct tp_flash_o
 	uint64_t start = tp_clock_now_ns();
 	char pattern[32];
 	const char *path;
+	bool cm4 = false;
 	int rc, rc2;
 
 	memset(r, 0, sizeof(*r));
@@ -167,15 +158,19 @@ int tp_flash_rk1_slot(struct tp_board *b, unsigned slot, const struct tp_flash_o
 	}
 	step(&j, "enumerate");
 	path = tp_board_usb_path(b->desc, slot, pattern, sizeof(pattern));
-	rc = tp_rockusb_wait_device(path, o->enum_timeout_ms, &j.dev);
+	/* A CM4 may be in the slot instead (tp_flash_slot): poll for either
+	 * boot ROM, and hand a CM4 over with the image already open. */
+	rc = o->probe ? o->probe(path, o->enum_timeout_ms, &cm4) : 0;
+	if (rc == 0 && !cm4)
+		rc = tp_rockusb_wait_device(path, o->enum_timeout_ms, &j.dev);
 	/* The boot ROM has made its decision once it is on the bus: release
 	 * the strap before the loader runs (hardware.md §7.2, item 5). */
 	if (rc == 0)
 		rc = tp_flashmode_release_strap(&fm);
 	if (rc == 0)
-		rc = write_image(&j);
+		rc = cm4 ? o->cm4_write(o, r, path, j.img) : write_image(&j);
 	if (rc < 0)
-		keep_msg(r, rc);
+		tp_flash_result_fail(r, rc);
 	/* Close the device before the node loses power under it. */
 	tp_sink_close(j.sink);
 	j.sink = NULL;
@@ -190,13 +185,13 @@ int tp_flash_rk1_slot(struct tp_board *b, unsigned slot, const struct tp_flash_o
 		TP_ERR("%s", tp_err_msg());
 	}
 	if (rc < 0 && !r->msg[0])
-		keep_msg(r, rc);
+		tp_flash_result_fail(r, rc);
 	else if (rc < 0)
 		tp_err_set(rc, "%s", r->msg);
 	finish(&j, rc, start);
 	return rc;
 out:
-	keep_msg(r, rc);
+	tp_flash_result_fail(r, rc);
 	finish(&j, rc, start);
 	return rc;
 }
@@ -218,7 +213,7 @@ int tp_flash_rk1_usb(const char *usb_path, const struct tp_flash_opts *o,
 	if (rc == 0)
 		rc = write_image(&j);
 	if (rc < 0)
-		keep_msg(r, rc);
+		tp_flash_result_fail(r, rc);
 	finish(&j, rc, start);
 	return rc;
 }

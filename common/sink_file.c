@@ -171,6 +171,12 @@ int tp_sink_file_open(struct tp_sink **sp, const char *path, const struct tp_sin
 		/* O_EXCL on a block device: EBUSY if mounted or held open
 		 * exclusively (etcher-sdk does the same). */
 		flags |= O_EXCL;
+	} else if (o->existing) {
+		/* A disk that is not a block device: the board twin's /dev/sdX
+		 * is a link to a regular file, which umockdev's preload shows
+		 * as a character device. It keeps its content beyond the
+		 * image and its size, so no O_CREAT, no O_TRUNC. */
+		flags |= O_EXCL;
 	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		free(f);
 		return tp_err_set(-EINVAL, "%s is neither a regular file nor a block device", path);

@@ -4,6 +4,7 @@
  * the loader it starts. Section numbers refer to
  * ../shared/docs/protocols.md. Commands to the loader are in rockusb_cmd.c.
  */
+#include "bmc/usbpath.h"
 #include "internal.h"
 #include "ldr.h"
 #include "maskrom.h"
@@ -57,30 +58,6 @@ const char *rk_xfer_hint(int err)
 	}
 }
 
-static void path_of(libusb_device *dev, char *buf, size_t size)
-{
-	uint8_t ports[8];
-	int n = libusb_get_port_numbers(dev, ports, sizeof(ports));
-	size_t len;
-
-	len = (size_t)snprintf(buf, size, "%u", libusb_get_bus_number(dev));
-	for (int i = 0; i < n && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%c%u", i ? '.' : '-', ports[i]);
-}
-
-/* "1-1.2" matches itself; "*-1.2" matches port path 1.2 on any bus (which
- * bus the BMC's hub hangs off is UNVERIFIED, hardware.md §6.1). */
-static bool path_match(const char *pattern, const char *p)
-{
-	const char *dash = strchr(p, '-');
-
-	if (!pattern)
-		return true;
-	if (!strncmp(pattern, "*-", 2))
-		return dash && !strcmp(pattern + 1, dash);
-	return !strcmp(pattern, p);
-}
-
 /*
  * One scan of the bus: the first 2207:350b at path (any if path is NULL)
  * whose mode is want (or either if want < 0). Returns a referenced device or
@@ -100,8 +77,8 @@ static libusb_device *scan(libusb_context *ctx, const char *path, int want,
 		if (libusb_get_device_descriptor(list[i], &dd) < 0 ||
 		    dd.idVendor != TP_ROCKUSB_VID || dd.idProduct != TP_ROCKUSB_PID_RK3588)
 			continue;
-		path_of(list[i], p, sizeof(p));
-		if (!path_match(path, p))
+		tp_usb_path(list[i], p, sizeof(p));
+		if (!tp_usb_path_match(path, p))
 			continue;
 		/* bcdUSB bit 0: 0 = maskrom, 1 = loader (§2; bmcd and
 		 * rkdeveloptool both use it). */
