@@ -6,7 +6,6 @@
  */
 #include "bmc/usbpath.h"
 #include "flash.h"
-#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "rockchip/ldr.h"
@@ -20,8 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define POLL_MS 100
-
 #ifndef CONFIG_TPKIT_RK1_LOADER
 #define CONFIG_TPKIT_RK1_LOADER "/usr/share/tpkit/rk3588_spl_loader.bin"
 #endif
@@ -29,57 +26,60 @@
 #define CONFIG_TPKIT_RPIBOOT_DIR "/usr/share/tpkit/rpiboot"
 #endif
 
-/* One scan with a fresh context (see rockusb.c rk_ctx_renew for why):
- * 1 RK3588, 2 Broadcom boot ROM, 0 nothing at path. */
-static int scan_once(const char *path)
+struct probe {
+	const char *path;
+	int hit; /* 1 RK3588, 2 Broadcom boot ROM */
+};
+
+/* One look with a fresh context (tp_usb_ctx_renew() says why); nothing is
+ * opened. A context that cannot be made counts as nothing there yet. */
+static int probe_look(void *cookie, int *open_err)
 {
+	struct probe *pr = cookie;
 	libusb_context *ctx;
 	libusb_device **list;
 	ssize_t n;
-	int hit = 0;
 
+	(void)open_err;
 	if (libusb_init(&ctx) < 0)
-		return 0;
+		return 1;
 	n = libusb_get_device_list(ctx, &list);
-	for (ssize_t i = 0; i < n && !hit; i++) {
+	for (ssize_t i = 0; i < n && !pr->hit; i++) {
 		struct libusb_device_descriptor dd;
 		char p[32];
 
 		if (libusb_get_device_descriptor(list[i], &dd) < 0)
 			continue;
 		tp_usb_path(list[i], p, sizeof(p));
-		if (!tp_usb_path_match(path, p))
+		if (!tp_usb_path_match(pr->path, p))
 			continue;
 		if (dd.idVendor == TP_ROCKUSB_VID && dd.idProduct == TP_ROCKUSB_PID_RK3588)
-			hit = 1;
+			pr->hit = 1;
 #ifdef CONFIG_TPKIT_CM4
 		else if (tp_rpi_is_bootrom(dd.idVendor, dd.idProduct))
-			hit = 2;
+			pr->hit = 2;
 #endif
 	}
 	if (n >= 0)
 		libusb_free_device_list(list, 1);
 	libusb_exit(ctx);
-	return hit;
+	return pr->hit ? 0 : 1;
 }
 
 int tp_flash_probe(const char *path, unsigned timeout_ms, bool *cm4)
 {
-	uint64_t deadline = tp_clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	int rc, hit;
+	struct probe pr = { .path = path };
+	int open_err, rc = tp_usb_poll(timeout_ms, probe_look, &pr, &open_err);
 
 	*cm4 = false;
-	while (!(hit = scan_once(path))) {
-		if (tp_clock_now_ns() >= deadline)
-			return tp_err_set(-ETIMEDOUT,
-					  "no RK3588 (2207:350b) or BCM2711 boot ROM (0a5c:2711) "
-					  "appeared at USB path %s within %u ms",
-					  path ? path : "(any)", timeout_ms);
-		rc = tp_clock_sleep_ms(POLL_MS);
-		if (rc < 0)
-			return rc;
-	}
-	*cm4 = hit == 2;
+	if (rc == -ETIMEDOUT)
+		return tp_err_set(rc,
+				  "no RK3588 (2207:350b) or BCM2711 boot ROM (0a5c:2711) "
+				  "appeared at USB path %s within %u ms",
+				  path ? path : "(any)", timeout_ms);
+	if (rc < 0)
+		return rc;
+	*cm4 = pr.hit == 2;
 	TP_INFO("USB path %s: %s", path ? path : "(any)", *cm4 ? "a CM4 boot ROM" : "an RK3588");
 	return 0;
 }

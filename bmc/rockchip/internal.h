@@ -6,6 +6,7 @@
 #ifndef TP_ROCKCHIP_INTERNAL_H
 #define TP_ROCKCHIP_INTERNAL_H
 
+#include "bmc/usbpath.h"
 #include "rockusb.h"
 #include "common/err.h"
 
@@ -62,10 +63,8 @@ int rk_engine_init(struct tp_rockusb *d);
 void rk_engine_free(struct tp_rockusb *d);
 
 /* Errno and wording for a libusb error code or transfer status. */
-int rk_usb_errno(int libusb_err);
 int rk_xfer_errno(int status);
 const char *rk_xfer_hint(int err);
 
-int rk_ctx_renew(struct tp_rockusb *d);
 
 #endif

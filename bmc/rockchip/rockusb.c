@@ -18,25 +18,6 @@
 /* bmcd (through rusb) gives each maskrom transfer 5 s (§4.3). */
 #define MASKROM_TIMEOUT_MS 5000
 /* Re-enumeration is polled, never waited out blindly (§4.3). */
-#define POLL_MS 100
-
-int rk_usb_errno(int e)
-{
-	switch (e) {
-	case LIBUSB_ERROR_NO_DEVICE: return -ENODEV;
-	case LIBUSB_ERROR_NOT_FOUND: return -ENODEV;
-	case LIBUSB_ERROR_ACCESS: return -EACCES;
-	case LIBUSB_ERROR_BUSY: return -EBUSY;
-	case LIBUSB_ERROR_TIMEOUT: return -ETIMEDOUT;
-	case LIBUSB_ERROR_PIPE: return -EPIPE;
-	case LIBUSB_ERROR_OVERFLOW: return -EOVERFLOW;
-	case LIBUSB_ERROR_NO_MEM: return -ENOMEM;
-	case LIBUSB_ERROR_INTERRUPTED: return -EINTR;
-	case LIBUSB_ERROR_INVALID_PARAM: return -EINVAL;
-	case LIBUSB_ERROR_NOT_SUPPORTED: return -ENOTSUP;
-	default: return -EIO;
-	}
-}
 
 const char *rk_xfer_hint(int err)
 {
@@ -104,7 +85,7 @@ static int find_interface(struct tp_rockusb *d, libusb_device *dev)
 	int rc = libusb_get_active_config_descriptor(dev, &cfg), best = -1;
 
 	if (rc < 0)
-		return tp_err_set(rk_usb_errno(rc), "rockusb %s: no configuration descriptor: %s",
+		return tp_err_set(tp_usb_errno(rc), "rockusb %s: no configuration descriptor: %s",
 				  d->path, libusb_strerror(rc));
 	for (int pass = 0; pass < 2 && best < 0; pass++) {
 		for (int i = 0; i < cfg->bNumInterfaces && best < 0; i++) {
@@ -155,13 +136,13 @@ static int claim(struct tp_rockusb *d, libusb_device *dev)
 	if (libusb_kernel_driver_active(d->h, d->ifnum) == 1) {
 		rc = libusb_detach_kernel_driver(d->h, d->ifnum);
 		if (rc < 0 && rc != LIBUSB_ERROR_NOT_FOUND)
-			return tp_err_set(rk_usb_errno(rc),
+			return tp_err_set(tp_usb_errno(rc),
 					  "rockusb %s: cannot detach the kernel driver: %s",
 					  d->path, libusb_strerror(rc));
 	}
 	rc = libusb_claim_interface(d->h, d->ifnum);
 	if (rc < 0) {
-		int err = rk_usb_errno(rc);
+		int err = tp_usb_errno(rc);
 
 		d->ifnum = -1;
 		return tp_err_set(err, "rockusb %s: cannot claim interface: %s; %s", d->path,
@@ -178,7 +159,7 @@ static int attach(struct tp_rockusb *d, libusb_device *dev, enum tp_rockusb_mode
 	int rc = libusb_open(dev, &d->h);
 
 	if (rc < 0) {
-		int err = rk_usb_errno(rc);
+		int err = tp_usb_errno(rc);
 
 		d->h = NULL;
 		return tp_err_set(err, "rockusb %s: cannot open: %s; %s", d->path,
@@ -211,69 +192,52 @@ static void detach(struct tp_rockusb *d)
 	d->ifnum = -1;
 }
 
-/*
- * A fresh libusb context for each poll. A long-lived context learns of new
- * devices only when its hotplug thread has handled the udev event, which can
- * trail the device by a moment; a new context enumerates what is there now.
- * That makes each poll's answer exact, on the BMC and on the board twin's
- * virtual clock alike, for the cost of a bus scan every 100 ms.
- */
-int rk_ctx_renew(struct tp_rockusb *d)
-{
-	int rc;
+struct rk_look {
+	struct tp_rockusb *d;
+	const char *path;
+	int want; /* a mode, or -1 for either */
+};
 
-	if (d->ctx)
-		libusb_exit(d->ctx);
-	d->ctx = NULL;
-	rc = libusb_init(&d->ctx);
+/* One look for a device at path in mode want, opened into d on a hit. */
+static int rk_look(void *cookie, int *open_err)
+{
+	struct rk_look *l = cookie;
+	struct tp_rockusb *d = l->d;
+	enum tp_rockusb_mode mode;
+	char p[sizeof(d->path)];
+	libusb_device *dev;
+	int rc = tp_usb_ctx_renew(&d->ctx, "rockusb");
+
 	if (rc < 0)
-		return tp_err_set(rk_usb_errno(rc), "rockusb: libusb_init: %s", libusb_strerror(rc));
-	return 0;
+		return rc;
+	dev = scan(d->ctx, l->path, l->want, &mode, p, sizeof(p));
+	if (!dev)
+		return 1;
+	snprintf(d->path, sizeof(d->path), "%s", p);
+	rc = attach(d, dev, mode);
+	libusb_unref_device(dev);
+	if (rc == 0)
+		return 0;
+	*open_err = rc;
+	TP_DBG("%s", tp_err_msg());
+	return 1;
 }
 
-/*
- * Poll every POLL_MS until a device at path in mode want (-1: either) can be
- * opened into d. 0 once attached; -ETIMEDOUT with no message if nothing came,
- * or the last open error if one came but could not be opened (freshly
- * enumerated devices can refuse an open for a moment while udev sets
- * permissions or a kernel driver binds, so that is retried to the end).
- */
+/* Poll until a device at path in mode want (-1: either) is opened into d;
+ * -ETIMEDOUT with no message if nothing came. */
 static int poll_attach(struct tp_rockusb *d, const char *path, int want, unsigned timeout_ms)
 {
-	uint64_t start = tp_clock_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
-	int rc, last_err = 0;
+	struct rk_look l = { d, path, want };
+	uint64_t start = tp_clock_now_ns();
+	int open_err, rc = tp_usb_poll(timeout_ms, rk_look, &l, &open_err);
 
-	for (;;) {
-		enum tp_rockusb_mode mode;
-		char p[sizeof(d->path)];
-		libusb_device *dev;
-
-		rc = rk_ctx_renew(d);
-		if (rc < 0)
-			return rc;
-		dev = scan(d->ctx, path, want, &mode, p, sizeof(p));
-		if (dev) {
-			snprintf(d->path, sizeof(d->path), "%s", p);
-			rc = attach(d, dev, mode);
-			libusb_unref_device(dev);
-			if (rc == 0) {
-				TP_INFO("rockusb %s: %s up after %llu ms", d->path,
-					mode == TP_ROCKUSB_MASKROM ? "maskrom" : "loader",
-					(unsigned long long)((tp_clock_now_ns() - start) / 1000000u));
-				return 0;
-			}
-			last_err = rc;
-			TP_DBG("%s", tp_err_msg());
-		}
-		if (tp_clock_now_ns() >= deadline)
-			break;
-		rc = tp_clock_sleep_ms(POLL_MS);
-		if (rc < 0)
-			return rc;
-	}
-	if (last_err)
-		return tp_err_prefix(last_err, "rockusb %s: device appeared but: ", d->path);
-	return -ETIMEDOUT;
+	if (rc == 0)
+		TP_INFO("rockusb %s: %s up after %llu ms", d->path,
+			d->mode == TP_ROCKUSB_MASKROM ? "maskrom" : "loader",
+			(unsigned long long)((tp_clock_now_ns() - start) / 1000000u));
+	if (rc == -ETIMEDOUT && open_err)
+		return tp_err_prefix(open_err, "rockusb %s: device appeared but: ", d->path);
+	return rc;
 }
 
 int tp_rockusb_wait_device(const char *path, unsigned timeout_ms, struct tp_rockusb **out)
@@ -312,10 +276,10 @@ int tp_rockusb_open(const char *path, struct tp_rockusb **out)
 	if (!d)
 		return tp_err_set(-ENOMEM, "rockusb: out of memory");
 	d->ifnum = -1;
-	rc = libusb_init(&d->ctx);
+	rc = tp_usb_ctx_renew(&d->ctx, "rockusb");
 	if (rc < 0) {
 		free(d);
-		return tp_err_set(rk_usb_errno(rc), "rockusb: libusb_init: %s", libusb_strerror(rc));
+		return rc;
 	}
 	dev = scan(d->ctx, path, -1, &mode, d->path, sizeof(d->path));
 	if (!dev) {
@@ -373,9 +337,9 @@ static int maskrom_xfer(void *cookie, uint16_t area, const uint8_t *buf, size_t 
 	if (rc >= 0)
 		return tp_err_set(-EIO, "rockusb %s: maskrom took %d of %zu bytes (area 0x%04x)",
 				  d->path, rc, len, area);
-	return tp_err_set(rk_usb_errno(rc), "rockusb %s: maskrom transfer of %zu bytes (area 0x%04x) "
+	return tp_err_set(tp_usb_errno(rc), "rockusb %s: maskrom transfer of %zu bytes (area 0x%04x) "
 			  "failed: %s; %s", d->path, len, area, libusb_strerror(rc),
-			  rk_xfer_hint(rk_usb_errno(rc)));
+			  rk_xfer_hint(tp_usb_errno(rc)));
 }
 
 int tp_rockusb_download(struct tp_rockusb *d, const struct tp_ldr *ldr)

@@ -98,7 +98,7 @@ static int handle_events(struct tp_rockusb *d, long usec)
 	int rc = libusb_handle_events_timeout_completed(d->ctx, &tv, NULL);
 
 	if (rc < 0 && rc != LIBUSB_ERROR_INTERRUPTED)
-		return tp_err_set(rk_usb_errno(rc), "rockusb %s: libusb event handling: %s", d->path,
+		return tp_err_set(tp_usb_errno(rc), "rockusb %s: libusb event handling: %s", d->path,
 				  libusb_strerror(rc));
 	return 0;
 }
@@ -141,7 +141,7 @@ static int slot_result(struct tp_rockusb *d, struct rk_slot *s, struct tp_rk_csw
 
 	what(s, w, sizeof(w));
 	if (s->submit_err) {
-		err = rk_usb_errno(s->submit_err);
+		err = tp_usb_errno(s->submit_err);
 		return tp_err_set(err, "rockusb %s: %s: %s failed: %s; %s", d->path, w,
 				  stage_name(s->submit_stage, s), libusb_strerror(s->submit_err),
 				  rk_xfer_hint(err));

@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POLL_MS 100
 #define CTRL_OUT_TIMEOUT_MS 1000 /* ep_write's length announcement (§7.2) */
 #define BULK_TIMEOUT_MS 5000     /* each 16 KiB chunk */
 #define CTRL_IN_TIMEOUT_MS 20000 /* ep_read */
@@ -38,21 +37,6 @@ struct tp_rpiboot {
 	uint8_t ep_out;
 	char missing[256];
 };
-
-static int usb_errno(int e)
-{
-	switch (e) {
-	case LIBUSB_ERROR_NO_DEVICE:
-	case LIBUSB_ERROR_NOT_FOUND: return -ENODEV;
-	case LIBUSB_ERROR_ACCESS: return -EACCES;
-	case LIBUSB_ERROR_BUSY: return -EBUSY;
-	case LIBUSB_ERROR_TIMEOUT: return -ETIMEDOUT;
-	case LIBUSB_ERROR_PIPE: return -EPIPE;
-	case LIBUSB_ERROR_NO_MEM: return -ENOMEM;
-	case LIBUSB_ERROR_INTERRUPTED: return -EINTR;
-	default: return -EIO;
-	}
-}
 
 int tp_rpiboot_check_dir(const char *dir, uint16_t pid)
 {
@@ -83,18 +67,11 @@ static void detach(struct tp_rpiboot *d)
 	d->ifnum = -1;
 }
 
+/* A fresh context per poll: see tp_usb_ctx_renew() for why. */
 static int ctx_renew(struct tp_rpiboot *d)
 {
-	int rc;
-
 	detach(d);
-	if (d->ctx)
-		libusb_exit(d->ctx);
-	d->ctx = NULL;
-	rc = libusb_init(&d->ctx);
-	if (rc < 0)
-		return tp_err_set(usb_errno(rc), "rpiboot: libusb_init: %s", libusb_strerror(rc));
-	return 0;
+	return tp_usb_ctx_renew(&d->ctx, "rpiboot");
 }
 
 /* §7.1: one interface: 0 with bulk OUT 1; two (a BCM2837 with mass storage
@@ -105,13 +82,13 @@ static int attach(struct tp_rpiboot *d, libusb_device *dev)
 	int rc = libusb_open(dev, &d->h), n;
 
 	if (rc < 0)
-		return tp_err_set(usb_errno(rc), "rpiboot %s: cannot open the boot ROM: %s%s",
+		return tp_err_set(tp_usb_errno(rc), "rpiboot %s: cannot open the boot ROM: %s%s",
 				  d->path, libusb_strerror(rc),
 				  rc == LIBUSB_ERROR_ACCESS ? "; run as root or add a udev rule for 0a5c"
 							    : "");
 	rc = libusb_get_active_config_descriptor(dev, &cfg);
 	if (rc < 0)
-		return tp_err_set(usb_errno(rc), "rpiboot %s: no configuration: %s", d->path,
+		return tp_err_set(tp_usb_errno(rc), "rpiboot %s: no configuration: %s", d->path,
 				  libusb_strerror(rc));
 	n = cfg->bNumInterfaces;
 	libusb_free_config_descriptor(cfg);
@@ -122,66 +99,72 @@ static int attach(struct tp_rpiboot *d, libusb_device *dev)
 	rc = libusb_claim_interface(d->h, d->ifnum);
 	if (rc < 0) {
 		d->ifnum = -1;
-		return tp_err_set(usb_errno(rc), "rpiboot %s: cannot claim interface: %s", d->path,
+		return tp_err_set(tp_usb_errno(rc), "rpiboot %s: cannot claim interface: %s", d->path,
 				  libusb_strerror(rc));
 	}
 	return 0;
 }
 
-/*
- * Poll for a boot ROM at path in the wanted stage (stage 2: a serial index
- * other than not_serial too, as usbboot requires). 0 attached; -ETIMEDOUT
- * with no message; the last open error if one was found but not opened.
- */
+struct rpi_look {
+	struct tp_rpiboot *d;
+	const char *path;
+	bool stage1;
+	int not_serial;
+};
+
+/* One look for a boot ROM at path in the wanted stage (stage 2: a serial
+ * index other than not_serial too, as usbboot requires), opened on a hit. */
+static int rpi_look(void *cookie, int *open_err)
+{
+	struct rpi_look *l = cookie;
+	struct tp_rpiboot *d = l->d;
+	libusb_device **list, *hit = NULL;
+	ssize_t n;
+	int rc = ctx_renew(d);
+
+	if (rc < 0)
+		return rc;
+	n = libusb_get_device_list(d->ctx, &list);
+	for (ssize_t i = 0; i < n && !hit; i++) {
+		struct libusb_device_descriptor dd;
+		char p[32];
+
+		if (libusb_get_device_descriptor(list[i], &dd) < 0 ||
+		    !tp_rpi_is_bootrom(dd.idVendor, dd.idProduct) ||
+		    tp_rpi_is_stage1(dd.iSerialNumber) != l->stage1 ||
+		    (l->not_serial >= 0 && dd.iSerialNumber == l->not_serial))
+			continue;
+		tp_usb_path(list[i], p, sizeof(p));
+		if (!tp_usb_path_match(l->path, p))
+			continue;
+		snprintf(d->path, sizeof(d->path), "%s", p);
+		d->pid = dd.idProduct;
+		d->iserial = dd.iSerialNumber;
+		hit = list[i];
+	}
+	rc = 1;
+	if (hit) {
+		rc = attach(d, hit);
+		if (rc < 0) {
+			*open_err = rc;
+			detach(d);
+			rc = 1;
+		}
+	}
+	if (n >= 0)
+		libusb_free_device_list(list, 1);
+	return rc;
+}
+
+/* 0 attached; -ETIMEDOUT with no message; the last open error if a boot ROM
+ * was found but not opened. */
 static int poll_attach(struct tp_rpiboot *d, const char *path, bool stage1, int not_serial,
 		       unsigned timeout_ms)
 {
-	uint64_t deadline = tp_clock_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	int rc, last_err = 0;
+	struct rpi_look l = { d, path, stage1, not_serial };
+	int open_err, rc = tp_usb_poll(timeout_ms, rpi_look, &l, &open_err);
 
-	for (;;) {
-		libusb_device **list, *hit = NULL;
-		ssize_t n;
-
-		rc = ctx_renew(d);
-		if (rc < 0)
-			return rc;
-		n = libusb_get_device_list(d->ctx, &list);
-		for (ssize_t i = 0; i < n && !hit; i++) {
-			struct libusb_device_descriptor dd;
-			char p[32];
-
-			if (libusb_get_device_descriptor(list[i], &dd) < 0 ||
-			    !tp_rpi_is_bootrom(dd.idVendor, dd.idProduct) ||
-			    tp_rpi_is_stage1(dd.iSerialNumber) != stage1 ||
-			    (not_serial >= 0 && dd.iSerialNumber == not_serial))
-				continue;
-			tp_usb_path(list[i], p, sizeof(p));
-			if (!tp_usb_path_match(path, p))
-				continue;
-			snprintf(d->path, sizeof(d->path), "%s", p);
-			d->pid = dd.idProduct;
-			d->iserial = dd.iSerialNumber;
-			hit = list[i];
-		}
-		if (hit) {
-			rc = attach(d, hit);
-			if (rc == 0) {
-				libusb_free_device_list(list, 1);
-				return 0;
-			}
-			last_err = rc;
-			detach(d);
-		}
-		if (n >= 0)
-			libusb_free_device_list(list, 1);
-		if (tp_clock_now_ns() >= deadline)
-			break;
-		rc = tp_clock_sleep_ms(POLL_MS);
-		if (rc < 0)
-			return rc;
-	}
-	return last_err ? last_err : -ETIMEDOUT;
+	return rc == -ETIMEDOUT && open_err ? open_err : rc;
 }
 
 int tp_rpiboot_wait(const char *path, unsigned timeout_ms, struct tp_rpiboot **out)
@@ -228,7 +211,7 @@ static int announce(struct tp_rpiboot *d, uint32_t len, const char *what)
 					 NULL, 0, CTRL_OUT_TIMEOUT_MS);
 
 	if (rc < 0)
-		return tp_err_set(usb_errno(rc), "rpiboot %s: announcing %s (%u bytes): %s", d->path,
+		return tp_err_set(tp_usb_errno(rc), "rpiboot %s: announcing %s (%u bytes): %s", d->path,
 				  what, len, libusb_strerror(rc));
 	return 0;
 }
@@ -241,7 +224,7 @@ static int bulk_out(struct tp_rpiboot *d, const uint8_t *buf, size_t len, const 
 					      BULK_TIMEOUT_MS);
 
 		if (rc < 0 || done != chunk)
-			return tp_err_set(rc < 0 ? usb_errno(rc) : -EIO,
+			return tp_err_set(rc < 0 ? tp_usb_errno(rc) : -EIO,
 					  "rpiboot %s: sending %s: %s", d->path, what,
 					  rc < 0 ? libusb_strerror(rc) : "short transfer");
 		buf += chunk;
@@ -278,7 +261,7 @@ static int ep_read(struct tp_rpiboot *d, uint8_t *buf, uint16_t len)
 					 d->missing[0] ? MISSING_TIMEOUT_MS : CTRL_IN_TIMEOUT_MS);
 
 	if (rc < 0)
-		return usb_errno(rc);
+		return tp_usb_errno(rc);
 	return rc;
 }
 
