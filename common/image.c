@@ -62,10 +62,10 @@ int tp_image_fail(struct tp_image *img, int rc, enum tp_phase phase, uint64_t of
 		img->fail_phase = phase;
 		img->fail_off = off;
 	}
-	/* outq comes and goes with tp_image_write(); under the lock, so a
+	/* outq comes and goes with tp_image_write_multi(); under the lock, so a
 	 * failing reader never aborts a queue being freed. */
-	if (img->outq)
-		tp_queue_abort(img->outq);
+	for (unsigned i = 0; i < img->noutq; i++)
+		tp_queue_abort(img->outq[i]);
 	pthread_mutex_unlock(&img->lock);
 	tp_queue_abort(img->inq);
 	return rc;

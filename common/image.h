@@ -29,10 +29,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/err.h"
 #include "common/sink.h"
 
 #define TP_IMAGE_HEAD_SIZE (1u << 20)
 #define TP_IMAGE_CHUNK (1u << 20)
+#define TP_IMAGE_TARGETS_MAX 4   /* one per slot */
 
 enum tp_format {
 	TP_FMT_UNKNOWN,
@@ -118,6 +120,32 @@ uint64_t tp_image_raw_size(const struct tp_image *img);
  * One call per tp_image_open().
  */
 int tp_image_write(struct tp_image *img, struct tp_sink *s, struct tp_image_result *res);
+
+/* One target of tp_image_write_multi(). */
+struct tp_image_target {
+	struct tp_sink *sink;
+	/* Optional. Called with the image's head (its first head_size bytes,
+	 * or all of a smaller image) before anything is written to this
+	 * target: a negative errno (message set) refuses the target, which is
+	 * left untouched while the others go on. */
+	int (*check_head)(void *cookie, const void *head, size_t len);
+	void *cookie;
+	/* Out: 0 or the target's own failure, with its message. */
+	int rc;
+	char msg[TP_ERR_MAX];
+	struct tp_image_result res;
+};
+
+/*
+ * tp_image_write() to up to TP_IMAGE_TARGETS_MAX sinks at once, the image
+ * decoded once and every chunk fanned out to each target's writer thread
+ * (performance.md 3). Each target gets the same guarantees as alone, and a
+ * target that fails (its device gone, too small, refused by check_head)
+ * drops out without stopping the others; a failure of the image itself
+ * (download, checksum, decoding) fails every target. Returns 0 if every
+ * target succeeded, else the first failed target's rc with its message.
+ */
+int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t n);
 
 /* Stops the reader if still running, frees everything. NULL is fine. */
 void tp_image_close(struct tp_image *img);

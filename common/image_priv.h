@@ -43,8 +43,11 @@ struct tp_image {
 	struct tp_decoder *dec;
 	bool used;
 
-	/* decoder -> writer, while tp_image_write() runs */
-	struct tp_queue *outq;
+	/* decoder -> writers, while tp_image_write_multi() runs: the shared
+	 * buffer pool and each writer's queue, aborted on an image-wide
+	 * failure */
+	struct tp_queue *outq[TP_IMAGE_TARGETS_MAX + 1];
+	unsigned noutq;
 
 	/* the first failure in any thread wins; the others stop */
 	pthread_mutex_t lock;

@@ -20,6 +20,7 @@ struct tp_chunk {
 	size_t len;   /* bytes filled */
 	uint64_t off; /* position of data[0] in the stream */
 	bool eof;     /* the last chunk (len may be 0) */
+	unsigned refs;/* users still holding it (fan-out); the user's to keep */
 	struct tp_chunk *next;
 };
 

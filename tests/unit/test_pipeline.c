@@ -527,6 +527,138 @@ static void aligned_sink_pads_tail(void **state)
 	free(img);
 }
 
+/* ---- fan-out: one image, several targets ------------------------------- */
+
+static int refuse_head(void *cookie, const void *head, size_t len)
+{
+	const unsigned char *h = head;
+
+	/* It sees the image's head before anything is written anywhere. */
+	assert_int_equal(len, MiB);
+	assert_int_equal(h[510], 0x55);
+	assert_int_equal(h[511], 0xaa);
+	return tp_err_set(-EMEDIUMTYPE, "refused by %s", (const char *)cookie);
+}
+
+static int fan_run(const char *src, struct tp_image_target *t, size_t n, const char *sha,
+		   uint64_t *in_bytes)
+{
+	struct tp_image_opts o;
+	struct tp_image *img;
+	int rc;
+
+	tp_image_opts_init(&o);
+	o.src = src;
+	o.sha256 = sha;
+	o.discover_sha256 = false;
+	tp_err_clear();
+	assert_int_equal(tp_image_open(&img, &o), 0);
+	rc = tp_image_write_multi(img, t, n);
+	if (in_bytes)
+		*in_bytes = t[0].res.raw_bytes;
+	tp_image_close(img);
+	return rc;
+}
+
+/* A target that fails and one refused by check_head drop out; the other
+ * gets the whole image, verified; the refused one is never written. */
+static void fanout_failures_are_per_target(void **state)
+{
+	size_t n = 8 * MiB + 777;
+	unsigned char *img = make_image(n, 21);
+	struct fault f[3];
+	struct tp_image_target t[3] = { 0 };
+	char sha[65];
+
+	(void)state;
+	sha256_hex(img, n, sha);
+	write_file(path("fo.img"), img, n);
+	fault_open(&f[0], path("fo0.out"), 0);
+	fault_open(&f[1], path("fo1.out"), 0);
+	fault_open(&f[2], path("fo2.out"), 0);
+	f[1].eio_at = 4 * MiB + 5;
+	for (int i = 0; i < 3; i++)
+		t[i].sink = &f[i].s;
+	t[2].check_head = refuse_head;
+	t[2].cookie = "the test";
+	assert_int_equal(fan_run(path("fo.img"), t, 3, sha, NULL), -EIO);
+	assert_non_null(strstr(tp_err_msg(), "injected EIO writing at byte 4194309"));
+	assert_int_equal(t[0].rc, 0);
+	expect_file(path("fo0.out"), img, n);
+	assert_true(t[0].res.verified && t[0].res.sum_checked);
+	assert_int_equal(t[0].res.raw_bytes, n);
+	assert_int_equal(t[1].rc, -EIO);
+	assert_int_equal(t[1].res.fail_phase, TP_PHASE_WRITE);
+	assert_int_equal(t[1].res.fail_offset, 4 * MiB);
+	assert_true(t[1].res.head_zeroed);
+	expect_head_zero(path("fo1.out"));
+	assert_int_equal(t[2].rc, -EMEDIUMTYPE);
+	assert_string_equal(t[2].msg, "refused by the test");
+	assert_int_equal(f[2].n, 0);
+	assert_int_equal(f[2].preads, 0);
+	for (int i = 0; i < 3; i++)
+		tp_sink_close(f[i].inner);
+	free(img);
+}
+
+/* The image's own failure (its checksum) is every target's. */
+static void fanout_image_failure_fails_all(void **state)
+{
+	size_t n = 6 * MiB;
+	unsigned char *img = make_image(n, 22);
+	struct fault f[2];
+	struct tp_image_target t[2] = { 0 };
+	char sha[65];
+
+	(void)state;
+	sha256_hex(img, n, sha);
+	sha[5] = sha[5] == '0' ? '1' : '0';
+	write_file(path("fi.img"), img, n);
+	fault_open(&f[0], path("fi0.out"), 0);
+	fault_open(&f[1], path("fi1.out"), 0);
+	t[0].sink = &f[0].s;
+	t[1].sink = &f[1].s;
+	assert_int_equal(fan_run(path("fi.img"), t, 2, sha, NULL), -EBADMSG);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(t[i].rc, -EBADMSG);
+		assert_non_null(strstr(t[i].msg, "SHA-256 mismatch"));
+		assert_false(t[i].res.sum_checked || t[i].res.verified);
+		for (int k = 0; k < f[i].n; k++)
+			assert_false(f[i].log[k].off < MiB && f[i].log[k].nonzero);
+		tp_sink_close(f[i].inner);
+	}
+	expect_head_zero(path("fi0.out"));
+	expect_head_zero(path("fi1.out"));
+	free(img);
+}
+
+/* Once every target has failed the decoder stops: it does not decode the
+ * rest of a large image for nobody. */
+static void fanout_all_failed_stops_decoding(void **state)
+{
+	size_t n = 64 * MiB;
+	unsigned char *img = make_image(n, 23);
+	struct fault f[2];
+	struct tp_image_target t[2] = { 0 };
+	uint64_t decoded;
+
+	(void)state;
+	gzip_file(path("fs.img.gz"), img, n);
+	fault_open(&f[0], path("fs0.out"), 0);
+	fault_open(&f[1], path("fs1.out"), 0);
+	f[0].eio_at = 2 * MiB;
+	f[1].eio_at = 3 * MiB;
+	t[0].sink = &f[0].s;
+	t[1].sink = &f[1].s;
+	assert_int_equal(fan_run(path("fs.img.gz"), t, 2, NULL, &decoded), -EIO);
+	assert_int_equal(t[0].res.fail_offset, 2 * MiB);
+	assert_int_equal(t[1].res.fail_offset, 3 * MiB);
+	assert_true(decoded < 24 * MiB);
+	for (int i = 0; i < 2; i++)
+		tp_sink_close(f[i].inner);
+	free(img);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -558,6 +690,9 @@ int main(void)
 		cmocka_unit_test(no_verify_reads_nothing),
 		cmocka_unit_test(image_smaller_than_head),
 		cmocka_unit_test(aligned_sink_pads_tail),
+		cmocka_unit_test(fanout_failures_are_per_target),
+		cmocka_unit_test(fanout_image_failure_fails_all),
+		cmocka_unit_test(fanout_all_failed_stops_decoding),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
