@@ -7,7 +7,7 @@
 #   make TPKIT_ARCH=armhf        the same, hard-float
 #   make check | check-cross | demo | menuconfig | defconfig | savedefconfig | install
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
-#   SANITIZE=1 builds with ASan + UBSan.
+#   SANITIZE=1 builds with ASan + UBSan; SANITIZE=thread with TSan.
 
 TPKIT_VERSION := 0.1.0
 
@@ -97,7 +97,7 @@ endif
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32 cancel
 common-y += image pipeline queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
-common-y += catalogue cache resolve download
+common-y += catalogue cache resolve download family
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 
 board-y := desc detect gpio lines board power usb flashmode
@@ -159,6 +159,9 @@ WARN     += -Werror
 endif
 ifeq ($(SANITIZE),1)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+ifeq ($(SANITIZE),thread)
+SAN      := -fsanitize=thread
 endif
 PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG) --cflags $(pkgs-y)))
 PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG) --libs $(pkgs-y)))

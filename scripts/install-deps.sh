@@ -24,7 +24,7 @@ PKGS=(
 	clang libclang-rt-14-dev valgrind
 	xz-utils zstd openssl ca-certificates
 	gpiod rkdeveloptool
-	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip
+	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
 )
 
 missing=()
