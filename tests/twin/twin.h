@@ -30,6 +30,12 @@ enum twin_eeprom { TWIN_EEPROM_GOOD, TWIN_EEPROM_BAD_CRC, TWIN_EEPROM_NONE };
 
 /* Simulated CM4 (docs/twin.md, "Simulated CM4"). */
 enum twin_cm4_payload { TWIN_CM4_MSD, TWIN_CM4_GADGET };
+/* --cm4-fault (docs/twin.md, "Simulated CM4", "Faults of a CM4"): bits. */
+enum {
+	TWIN_CM4_NO_STAGE2 = 1u << 0,	/* the second stage never enumerates */
+	TWIN_CM4_NO_MSD = 1u << 1,	/* after Done, no mass-storage device */
+	TWIN_CM4_NO_DISK = 1u << 2,	/* the device enumerates, no SCSI disk */
+};
 struct twin_cm4_opts {
 	enum twin_cm4_payload payload;	/* --cm4-payload */
 	unsigned rom_ms;		/* power-on -> boot ROM on USB */
@@ -39,6 +45,8 @@ struct twin_cm4_opts {
 	unsigned scsi_ms;		/* mass storage on USB -> block device */
 	unsigned write_rate;		/* MB/s (0: per payload) */
 	unsigned boot_ms;		/* power-on -> eMMC boot verdict */
+	unsigned faults;		/* TWIN_CM4_* bits (--cm4-fault) */
+	bool automount;			/* --cm4-automount: sdX1 mounted on add */
 };
 
 struct twin_opts {

@@ -439,10 +439,25 @@ static void bcm_event_run(struct twin *t, void *obj, uint64_t arg)
 		bcm_unplug(t, b);
 		break;
 	case BCM_EV_S2:
+		if (t->opt.cm4.faults & TWIN_CM4_NO_STAGE2) {
+			/* The second stage crashed before its USB came up:
+			 * nothing more on the bus until power off. */
+			bcm_event(t, b->slot, "stage2", "fail",
+				  "--cm4-fault no-stage2: it never enumerates");
+			b->state = BCM_HALT;
+			break;
+		}
 		b->state = BCM_S2;
 		bcm_plug(t, b);
 		break;
 	case BCM_EV_MSD:
+		if (t->opt.cm4.faults & TWIN_CM4_NO_MSD) {
+			/* The payload never brings its USB function up. */
+			bcm_event(t, b->slot, t->opt.cm4.payload == TWIN_CM4_GADGET ? "gadget" : "msd",
+				  "fail", "--cm4-fault no-msd: no mass-storage device");
+			b->state = BCM_HALT;
+			break;
+		}
 		b->state = BCM_MSD;
 		bcm_plug(t, b);
 		break;

@@ -56,6 +56,11 @@ static const char twin_usage[] =
 	"  --cm4-scsi-delay MS           mass storage on USB to /dev/sdX (default 1000)\n"
 	"  --cm4-write-rate MBPS         disk write rate, MB/s (default 10; gadget 35)\n"
 	"  --cm4-boot-time MS            power-on to eMMC boot verdict (default 3000)\n"
+	"  --cm4-automount               an automounter mounts /dev/sdX1 when the disk appears\n"
+	"Faults of a real CM4 (docs/twin.md, \"Simulated CM4\"; repeatable):\n"
+	"  --cm4-fault no-stage2         the second stage never enumerates after stage 1\n"
+	"  --cm4-fault no-msd            no mass-storage device on USB after Done\n"
+	"  --cm4-fault no-disk           the mass-storage device enumerates, no /dev/sdX follows\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 
@@ -66,7 +71,8 @@ enum {
 	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_LAT, OPT_EMMC_RATE,
 	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
 	OPT_RK_CORRUPT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
-	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT,
+	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
+	OPT_CM4_AUTOMOUNT,
 };
 
 static const struct option twin_long_opts[] = {
@@ -104,6 +110,8 @@ static const struct option twin_long_opts[] = {
 	{ "cm4-scsi-delay", required_argument, NULL, OPT_CM4_SCSI },
 	{ "cm4-write-rate", required_argument, NULL, OPT_CM4_RATE },
 	{ "cm4-boot-time", required_argument, NULL, OPT_CM4_BOOT },
+	{ "cm4-fault", required_argument, NULL, OPT_CM4_FAULT },
+	{ "cm4-automount", no_argument, NULL, OPT_CM4_AUTOMOUNT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -328,6 +336,19 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return twin_opts_uint(arg, 1, 100000, &o->cm4.write_rate);
 	case OPT_CM4_BOOT:
 		return twin_opts_uint(arg, 0, 600000, &o->cm4.boot_ms);
+	case OPT_CM4_FAULT:
+		if (!strcmp(arg, "no-stage2"))
+			o->cm4.faults |= TWIN_CM4_NO_STAGE2;
+		else if (!strcmp(arg, "no-msd"))
+			o->cm4.faults |= TWIN_CM4_NO_MSD;
+		else if (!strcmp(arg, "no-disk"))
+			o->cm4.faults |= TWIN_CM4_NO_DISK;
+		else
+			return -EINVAL;
+		return 0;
+	case OPT_CM4_AUTOMOUNT:
+		o->cm4.automount = true;
+		return 0;
 	}
 	return -EINVAL;
 }

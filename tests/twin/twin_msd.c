@@ -171,6 +171,38 @@ static void msd_device_link(struct twin_msd *m, const char *root)
 }
 
 /*
+ * --cm4-automount: an automounter (udisks, an mdev hook) mounts the disk's
+ * first partition as soon as the disk appears, so the mount table the BMC's
+ * programs read, <root>/proc/self/mountinfo, gains its line. The fake root
+ * has no such file of its own: proc/self/ must exist (a --root DIR made
+ * beforehand; the twin cannot create it under the watched proc/). The line
+ * stays after the disk goes, as the kernel keeps a mount of a vanished disk.
+ */
+static void msd_automount(struct twin_msd *m)
+{
+	struct twin *t = m->t;
+	char *path = g_build_filename(t->root, "proc/self/mountinfo", NULL);
+	char subject[16], note[96];
+	FILE *f = fopen(path, "ae");
+
+	if (!f) {
+		twin_timeline_violation(t, "twin", "--cm4-automount: cannot append to %s: %s (give --root a DIR with proc/self/)",
+					path, g_strerror(errno));
+		g_free(path);
+		return;
+	}
+	fprintf(f, "%u 15 8:%u / /media/%s1 rw,relatime - vfat /dev/%s1 rw,fmask=0022,dmask=0022,errors=remount-ro\n",
+		100 + m->host, m->letter * 16 + 1, m->name, m->name);
+	if (fclose(f))
+		twin_timeline_violation(t, "twin", "--cm4-automount: writing %s: %s", path,
+					g_strerror(errno));
+	g_free(path);
+	snprintf(subject, sizeof(subject), "node%u", m->slot);
+	snprintf(note, sizeof(note), "--cm4-automount: /dev/%s1 on /media/%s1", m->name, m->name);
+	twin_timeline_add(t, "block", subject, m->name, "mounted", note);
+}
+
+/*
  * The disk appears as usb-storage and sd make it (toolchain.md §7.2a):
  * <usb device>/<sysname>:1.0/hostH/targetH:0:0/H:0:0:0/block/sdX, with
  * /sys/block/sdX (umockdev's link), the block device's `device` link to
@@ -182,12 +214,21 @@ static void msd_block_add(struct twin *t, void *obj, uint64_t arg)
 	struct twin_msd *m = obj;
 	struct twin_usb *u = t->usb;
 	char *root = umockdev_testbed_get_root_dir(u->testbed);
-	char note[96];
+	char note[96], subject[16];
 	GError *err = NULL;
 
 	(void)arg;
 	if (!m->dev || m->dev->gone || m->block)
 		goto out;
+	if (t->opt.cm4.faults & TWIN_CM4_NO_DISK) {
+		/* usb-storage bound the interface, but no disk came of it
+		 * (a payload that never answers INQUIRY, say). */
+		snprintf(note, sizeof(note), "--cm4-fault no-disk: usb-storage at %s made no disk",
+			 m->dev->sysname);
+		snprintf(subject, sizeof(subject), "node%u", m->slot);
+		twin_timeline_add(t, "block", subject, "none", "fail", note);
+		goto out;
+	}
 	for (m->letter = 0; m->letter < 26 && (u->sd_used & 1u << m->letter); m->letter++)
 		;
 	if (m->letter == 26)
@@ -223,12 +264,10 @@ static void msd_block_add(struct twin *t, void *obj, uint64_t arg)
 	m->alloc_seen = msd_alloc(m);
 	snprintf(note, sizeof(note), "%s, %s, %" PRIu64 " sectors",
 		 msd_inquiry[msd_gadget(t)][0], m->dev->sysname, twin_emmc_sectors(t, m->slot));
-	{
-		char subject[16];
-
-		snprintf(subject, sizeof(subject), "node%u", m->slot);
-		twin_timeline_add(t, "block", subject, "none", m->name, note);
-	}
+	snprintf(subject, sizeof(subject), "node%u", m->slot);
+	twin_timeline_add(t, "block", subject, "none", m->name, note);
+	if (t->opt.cm4.automount)
+		msd_automount(m);
 out:
 	g_free(root);
 }

@@ -134,3 +134,68 @@ out "block none"
 cvio sizemismatch -- $S1 er:260 ctrl:0x40:0:1000:0:0 er:260 ew:999
 cvio noramdisk --cm4-payload gadget -- $S1 er:260 ctrl:0x40:0:16:0:0 er:260 ew:16:756172745f326e6473746167653d310a
 tl "2155.269 rpi node2 config.txt -> fail (no boot_ramdisk=1)"
+
+# --- faults (docs/twin.md, "Faults of a CM4"): not violations ------------
+urun cm4_nostage2 --rev 2.5 --slot 2=cm4 --cm4-fault no-stage2 --emmc-size 16M -- \
+	"$CPWR && $RPIC sleep:500 boot1:$F:bootcode4.bin sleep:10000 list block:1.2"
+rc 0
+violations 0
+out "stage1 msg=24 data=105984 read=4 ret=00000000"
+out "stage2 none"
+noout "0a5c:2711"
+out "block none"
+tl "1854.278 usbdev node2 bootrom -> none (bulk 0.003615 s, 106008 B out, 0 B in, 8 URBs)"
+tl "2154.278 rpi node2 stage2 -> fail (--cm4-fault no-stage2: it never enumerates)"
+notl "none -> stage2"
+urun cm4_nomsd --rev 2.5 --slot 2=cm4 --cm4-fault no-msd --emmc-size 16M -- \
+	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:10000 list block:1.2"
+rc 0
+violations 0
+out "serve: cmd=2 empty name: ack, done"
+tl "2164.634 rpi node2 done -> ok (msd)"
+tl "2174.942 usbdev node2 stage2 -> none (bulk 0.009365 s, 301628 B out, 0 B in, 19 URBs)"
+tl "3164.942 rpi node2 msd -> fail (--cm4-fault no-msd: no mass-storage device)"
+noout "0a5c:0001"
+noout "0a5c:2711"
+out "block none"
+urun cm4_nodisk --rev 2.5 --slot 2=cm4 --cm4-fault no-disk --emmc-size 16M -- \
+	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:10000 list block:1.2 off:2 list"
+rc 0
+violations 0
+tl "3164.942 usbdev node2 none -> msd (0a5c:0001 at 1-1.2, dev 5)"
+tl "4164.942 block node2 none -> fail (--cm4-fault no-disk: usb-storage at 1-1.2 made no disk)"
+check "the mass-storage device stays on USB, until power off" \
+	[ "$(grep -c '^dev 1-1.2 0a5c:0001 addr=5' "$W/$CUR.out")" = 1 ]
+out "block none"
+notl "block node2 none -> sd"
+urun cm4_badfault --cm4-fault no-boot -- true
+rc 2
+err "tp-twin: invalid --cm4-fault 'no-boot'"
+
+# A fault changes what the module does, never what the protocol allows:
+# the same violations still fail the run.
+cvio nostage2_msglen --cm4-fault no-stage2 -- open ew:20
+cvio nomsd_missing --cm4-fault no-msd -- $S1 er:260 ew:0
+tl "2154.567 rpi node2 start4.elf -> fail (missing)"
+cvio nodisk_reqlen --cm4-fault no-disk -- $S1 er:100
+
+# --- --cm4-automount: sdX1 in the mount table as the disk appears --------
+mkdir -p "$W/rootM/proc/self"
+printf '15 1 0:14 / / rw,relatime - ubifs ubi0:rootfs rw\n' >"$W/rootM/proc/self/mountinfo"
+urun cm4_automount --rev 2.5 --slot 2=cm4 --cm4-automount --root "$W/rootM" --emmc-size 16M -- \
+	"$CPWR && $RPIC mounts sleep:500 rpiboot:$F:bootcode4.bin sleep:2000 block:1.2 mounts off:2 mounts"
+rc 0
+violations 0
+out "mounts ubi0:rootfs on /"
+tl "4164.942 block node2 none -> sda (RPi-MSD-, 1-1.2, 32768 sectors)"
+tl "4164.942 block node2 sda -> mounted (--cm4-automount: /dev/sda1 on /media/sda1)"
+check "mounted once, and still mounted after the disk went (as the kernel keeps it)" \
+	[ "$(grep -cx 'mounts ubi0:rootfs on /, /dev/sda1 on /media/sda1' "$W/$CUR.out")" = 2 ]
+check "the mountinfo line as the kernel writes it" grep -qx \
+	"100 15 8:1 / /media/sda1 rw,relatime - vfat /dev/sda1 rw,fmask=0022,dmask=0022,errors=remount-ro" \
+	"$W/rootM/proc/self/mountinfo"
+urun cm4_automount_noproc --rev 2.5 --slot 2=cm4 --cm4-automount --emmc-size 16M -- \
+	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:2000 block:1.2"
+rc 90
+violations 1
+err "--cm4-automount: cannot append to "

@@ -24,6 +24,10 @@ the reference client. tp-twin runs it as COMMAND. One step per argument:
   off:N             power slot N off (its regulator), then NOW
   block:PORTS       wait (100 ms steps, 10 s) for the block device under
                     port path PORTS, print "block sdX vendor=... size=N"
+                    or "block none"; rpiboot/boot1 print "stage2 none" when
+                    no second stage came within their 5 s
+  mounts            print "mounts SOURCE on TARGET, ..." from
+                    $TPKIT_ROOT/proc/self/mountinfo, or "mounts none"
   write:DEV:OFF:LEN write LEN pattern bytes at OFF to /dev/DEV (plain I/O)
   read:DEV:OFF:LEN  print the sha256 of LEN bytes at OFF of /dev/DEV
 """
@@ -244,10 +248,15 @@ def main():
             host.stage1(os.path.join(a[1], a[2]))
             first = host.serial
             host.close()
+            found = False
             for _ in range(50):
                 gpio("SLEEP 100000000")
-                if host.open(ports, not_serial=first):
+                found = host.open(ports, not_serial=first)
+                if found:
                     break
+            if not found:
+                print("stage2 none")
+                continue
             print("stage2 serial=%s" % host.serial)
             if a[0] == "rpiboot":
                 host.serve(a[1])
@@ -260,6 +269,11 @@ def main():
             gpio("NOW")
         elif a[0] == "block":
             print(block(a[1]))
+        elif a[0] == "mounts":
+            p = os.path.join(os.environ["TPKIT_ROOT"], "proc/self/mountinfo")
+            lines = [l.split(" - ", 1)[1].split()[1] + " on " + l.split()[4]
+                     for l in open(p) if " - " in l] if os.path.exists(p) else []
+            print("mounts " + (", ".join(lines) if lines else "none"))
         elif a[0] in ("write", "read"):
             off, n = int(a[2]), int(a[3])
             with open("/dev/" + a[1], "r+b" if a[0] == "write" else "rb") as f:
