@@ -109,7 +109,7 @@ bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
 bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
 bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
-bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash_rk1 flash
+bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_probe flash_image flash_rk1
 ifeq ($(CONFIG_TPKIT_CMD_FLASH)$(CONFIG_TPKIT_CM4),yy)
 bmc-y += flash_cm4
 endif

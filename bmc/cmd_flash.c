@@ -24,13 +24,17 @@ static void help(void)
 {
 	printf("Usage: tpkit flash --slot LIST --image SRC [OPTIONS]\n"
 	       "       tpkit flash --board none --usb BUS-PORT|auto --image SRC [OPTIONS]\n\n"
-	       "Write an OS image onto the eMMC of the RK1 modules in the given slots, one\n"
-	       "slot after another: the node is powered off, its USB routed to the BMC with\n"
-	       "its boot strap asserted and powered on; its boot ROM is found on USB, given\n"
-	       "the loader, and the image is streamed to it (decompressed on the fly, its\n"
-	       "SHA-256 checked, the first MiB written last, everything read back).\n"
-	       "Afterwards — and after any failure — the strap is released, the node is\n"
-	       "off and its USB routing is as it was.\n\n"
+	       "Write an OS image onto the eMMC of the modules in the given slots, RK1 or\n"
+	       "CM4, told apart by what enumerates on USB. Each node is powered off, its\n"
+	       "USB routed to the BMC with its boot strap asserted and powered on; its boot\n"
+	       "ROM is found on USB and brought up (an RK1 through the loader, a CM4 through\n"
+	       "rpiboot as a USB disk), and the image is streamed to it: decompressed on\n"
+	       "the fly, its SHA-256 checked, the first MiB written last, everything read\n"
+	       "back. On a v2.5 board all slots are flashed at once, slots that get the\n"
+	       "same image sharing one download and decode; on v2.4 one after another.\n"
+	       "Afterwards — and after any failure — every strap is released, every node\n"
+	       "is off and the USB routing is as it was. An empty or failed slot does not\n"
+	       "stop the others.\n\n"
 	       "  --slot LIST        slots to flash: 2, 1-4, 1,3\n"
 	       "  --image SRC        a file, an http(s):// URL or - (stdin); xz, gzip, zstd,\n"
 	       "                     bzip2, zip, tar or raw, told apart by content; or a\n"
@@ -39,14 +43,17 @@ static void help(void)
 	       "  --sha256 HEX       expected SHA-256 of SRC (else SRC.sha256 or SHA256SUMS\n"
 	       "                     beside it are used if present)\n"
 	       "  --no-verify        skip the read-back\n"
+	       "  --force            write an image whose layout says it is for the other\n"
+	       "                     module (an RK1 image to a CM4, or the reverse)\n"
 	       "  --loader FILE      RK3588 loader (default %s)\n"
 	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
 	       "                     mass-storage-gadget64 files (default %s)\n"
 	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
-	       "                     maskrom or loader mode (an RK1 on any Linux machine)\n"
+	       "                     maskrom, loader or boot ROM mode (an RK1 or a CM4 on\n"
+	       "                     any Linux machine)\n"
 	       "  --usb PATH|auto    with --board none: USB bus-port path (1-1.2) or the\n"
-	       "                     first RK3588 found\n" TP_CLI_COMMON_HELP
+	       "                     first RK3588 or CM4 boot ROM found\n" TP_CLI_COMMON_HELP
 	       "\nExit codes: 0 every slot flashed, 1 a slot failed (the summary says which\n"
 	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere.\n",
 #ifdef CONFIG_TPKIT_RK1_LOADER
@@ -75,6 +82,7 @@ static const char *step_text(const char *what)
 		{ "prepare", "checking the loader and the image" },
 		{ "power", "entering flash mode (power off, USB to the BMC, strap, power on)" },
 		{ "enumerate", "waiting for the module's boot ROM on USB" },
+		{ "image", "checking the image is for this module" },
 		{ "loader", "starting the loader" },
 		{ "rpiboot", "booting the CM4 over USB (rpiboot)" },
 		{ "disk", "waiting for the CM4's eMMC as a USB disk" },
@@ -126,6 +134,9 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 			tp_json_int(&j, "slot", r->slot);
 			tp_json_bool(&j, "ok", r->rc == 0);
 			tp_json_str(&j, "phase", r->phase);
+			tp_json_str(&j, "module", r->module);
+			tp_json_str(&j, "image", r->image);
+			tp_json_bool(&j, "shared", r->shared);
 			tp_json_str(&j, "usb", r->usb_path);
 			tp_json_int(&j, "bytes", (int64_t)r->bytes);
 			tp_json_int(&j, "capacity", (int64_t)r->capacity);
@@ -144,7 +155,13 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 	}
 	if (c->verbosity < 0)
 		goto errors;
-	printf("\nSLOT  RESULT  WRITTEN     TIME     RATE*       CHECKS\n");
+	int iw = 5;
+
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(res[i].image) > iw)
+			iw = (int)strlen(res[i].image);
+	printf("\nSLOT  MODULE  %-*s  RESULT  WRITTEN     TIME     RATE*       CHECKS\n", iw,
+	       "IMAGE");
 	for (size_t i = 0; i < n; i++) {
 		const struct tp_flash_result *r = &res[i];
 		char b[32], t[32], rate[32] = "-", slot[8];
@@ -154,10 +171,12 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 		if (r->write_ns)
 			snprintf(rate, sizeof(rate), "%.1f MB/s",
 				 (double)r->bytes * 1e3 / (double)r->write_ns);
-		printf("%-5s %-7s %-11s %-8s %-11s %s%s\n", slot, r->rc ? "FAILED" : "ok",
-		       tp_fmt_bytes(r->bytes, b, sizeof(b)), tp_fmt_duration(s, t, sizeof(t)), rate,
-		       r->sum_checked ? "sha256 " : "",
-		       r->verified ? "read-back" : r->rc ? "" : "not verified");
+		printf("%-5s %-7s %-*s  %-7s %-11s %-8s %-11s %s%s%s\n", slot,
+		       r->module[0] ? r->module : "-", iw, r->image[0] ? r->image : "-",
+		       r->rc ? "FAILED" : "ok", tp_fmt_bytes(r->bytes, b, sizeof(b)),
+		       tp_fmt_duration(s, t, sizeof(t)), rate, r->sum_checked ? "sha256 " : "",
+		       r->verified ? "read-back" : r->rc ? "" : "not verified",
+		       r->shared ? " (shared stream)" : "");
 	}
 	printf("* over writing and reading back\n");
 errors:
@@ -181,20 +200,6 @@ static int slot_exit_code(const struct tp_flash_result *r)
 	return TP_EXIT_FAIL;
 }
 
-/* --board none: an RK1 or, if built in, a CM4 boot ROM at path. */
-static void flash_usb(const char *path, const struct tp_flash_opts *o, struct tp_flash_result *r)
-{
-#ifdef CONFIG_TPKIT_CM4
-	bool cm4 = false;
-
-	if (tp_flash_probe(path, o->enum_timeout_ms, &cm4) == 0 && cm4) {
-		tp_flash_cm4_usb(path, o, r);
-		return;
-	}
-#endif
-	tp_flash_rk1_usb(path, o, r);
-}
-
 int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -207,6 +212,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "board", required_argument, NULL, 'B' },
 		{ "usb", required_argument, NULL, 'U' },
 		{ "rpiboot-dir", required_argument, NULL, 'R' },
+		{ "force", no_argument, NULL, 'F' },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -235,6 +241,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		case 'B': board = optarg; break;
 		case 'U': usb = optarg; break;
 		case 'R': o.rpiboot_dir = optarg; break;
+		case 'F': o.force = true; break;
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -296,22 +303,13 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 			if (rc < 0)
 				return tp_cli_fail(c, rc);
 		}
-		flash_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
+		tp_flash_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
 		tp_gpio_close(twin);
 	} else {
 		rc = tp_cli_board_open(c, &b);
 		if (rc)
 			return rc;
-		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
-			if (!(mask & TP_SLOT_BIT(s)))
-				continue;
-			/* A failed slot does not stop the others, but a
-			 * cancel does. */
-			if (tp_cancelled())
-				break;
-			tp_flash_slot(b, s, &o, &res[n++]);
-			tp_progress_ui_end(&u.prog);
-		}
+		n = tp_flash_slots(b, mask, &o, res);
 		tp_board_close(b);
 	}
 	tp_progress_ui_end(&u.prog);

@@ -1,123 +1,540 @@
 // SPDX-License-Identifier: MIT
 /*
- * Which module is in a slot. bmcd drives the same flash-mode sequence for
- * RK1 and CM4 and then looks at what enumerates (hardware.md §7.1): so does
- * tpkit, polling the slot's USB port for either boot ROM (§7.2, item 4).
+ * The flash driver. A run is the slots that are in flash mode together —
+ * every requested slot on a hub board (v2.5+), one slot on v2.4 — and goes
+ * phase by phase over its jobs:
+ *
+ *   prepare    inputs checked before any node is touched: each module's own
+ *              files, the image per module (flash_image.c), opened
+ *   power      flash mode for all the run's slots at once (flashmode.h)
+ *   enumerate  every slot's port polled together for either boot ROM;
+ *              strap released once its boot ROM is on the bus
+ *   bring-up   per slot, the module's steps up to a sink for its eMMC
+ *   write      per image, one pipeline fanned out to its slots; several
+ *              images (RK1 and CM4 slots with --image auto) in parallel
+ *   leave      sinks closed, every node off, routing restored
+ *
+ * The control steps run on this thread, one slot after another: they take
+ * seconds against the write's minutes, and on the board twin they stay
+ * deterministic. A job that fails is powered off at once and the others go
+ * on; the summary says what happened to each.
  */
-#include "bmc/usbpath.h"
-#include "flash.h"
-#include "common/err.h"
+#include "flash_priv.h"
+#include "board/turingpi2/flashmode.h"
+#include "common/cancel.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "rockchip/ldr.h"
-#include "rockchip/rockusb.h"
-#ifdef CONFIG_TPKIT_CM4
-#include "rpiboot/rpiboot.h"
-#include "rpiboot/rpiboot_proto.h"
-#endif
+#include "common/slots.h"
 
-#include <libusb.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_RK1_LOADER
-#define CONFIG_TPKIT_RK1_LOADER "/usr/share/tpkit/rk3588_spl_loader.bin"
-#endif
-#ifndef CONFIG_TPKIT_RPIBOOT_DIR
-#define CONFIG_TPKIT_RPIBOOT_DIR "/usr/share/tpkit/rpiboot"
-#endif
-
-struct probe {
-	const char *path;
-	int hit; /* 1 RK3588, 2 Broadcom boot ROM */
+struct job {
+	const struct tp_flash_opts *o;
+	unsigned slot;                   /* 0: --board none */
+	struct tp_flash_result *r;
+	const char *path;                /* USB path pattern, NULL: any */
+	char pattern[32];
+	const struct tp_flash_module *m; /* what enumerated */
+	struct tp_flash_src *src;
+	struct tp_sink *sink;
+	bool live;
+	bool refused;                    /* the image is for the other module */
+	bool off_failed;                 /* powering it off early failed */
+	int strap_rc;                    /* releasing the strap failed */
+	uint64_t start;
+	struct tp_image_target *t;       /* while writing */
 };
 
-/* One look with a fresh context (tp_usb_ctx_renew() says why); nothing is
- * opened. A context that cannot be made counts as nothing there yet. */
-static int probe_look(void *cookie, int *open_err)
-{
-	struct probe *pr = cookie;
-	libusb_context *ctx;
-	libusb_device **list;
-	ssize_t n;
+struct mod {
+	const struct tp_flash_module *m;
+	void *ctx;
+	int rc;                          /* not ready: why */
+	char msg[TP_ERR_MAX];
+};
 
-	(void)open_err;
-	if (libusb_init(&ctx) < 0)
-		return 1;
-	n = libusb_get_device_list(ctx, &list);
-	for (ssize_t i = 0; i < n && !pr->hit; i++) {
-		struct libusb_device_descriptor dd;
-		char p[32];
+struct run {
+	struct tp_board *b;              /* NULL: --board none */
+	const struct tp_flash_opts *o;
+	struct mod *mods;
+	size_t nmods;
+	struct tp_flash_srcs *srcs;
+	struct tp_flashmode fm;
+	bool in_flash_mode;
+	struct job job[TP_BOARD_SLOTS];
+	size_t n;
+	size_t probing[TP_BOARD_SLOTS];  /* enumerate: probe index -> job */
+};
 
-		if (libusb_get_device_descriptor(list[i], &dd) < 0)
-			continue;
-		tp_usb_path(list[i], p, sizeof(p));
-		if (!tp_usb_path_match(pr->path, p))
-			continue;
-		if (dd.idVendor == TP_ROCKUSB_VID && dd.idProduct == TP_ROCKUSB_PID_RK3588)
-			pr->hit = 1;
+static const struct tp_flash_module *const modules[] = {
+	&tp_flash_rk1,
 #ifdef CONFIG_TPKIT_CM4
-		else if (tp_rpi_is_bootrom(dd.idVendor, dd.idProduct))
-			pr->hit = 2;
+	&tp_flash_cm4,
 #endif
-	}
-	if (n >= 0)
-		libusb_free_device_list(list, 1);
-	libusb_exit(ctx);
-	return pr->hit ? 0 : 1;
+};
+#define NMODULES (sizeof(modules) / sizeof(modules[0]))
+
+static const char *usb_ids(const struct tp_flash_module *m)
+{
+	return m == &tp_flash_rk1 ? "RK3588 (2207:350b)" : "BCM2711 boot ROM (0a5c:2711)";
 }
 
-int tp_flash_probe(const char *path, unsigned timeout_ms, bool *cm4)
+static void step(struct job *j, const char *what)
 {
-	struct probe pr = { .path = path };
-	int open_err, rc = tp_usb_poll(timeout_ms, probe_look, &pr, &open_err);
-
-	*cm4 = false;
-	if (rc == -ETIMEDOUT)
-		return tp_err_set(rc,
-				  "no RK3588 (2207:350b) or BCM2711 boot ROM (0a5c:2711) "
-				  "appeared at USB path %s within %u ms",
-				  path ? path : "(any)", timeout_ms);
-	if (rc < 0)
-		return rc;
-	*cm4 = pr.hit == 2;
-	TP_INFO("USB path %s: %s", path ? path : "(any)", *cm4 ? "a CM4 boot ROM" : "an RK3588");
-	return 0;
+	snprintf(j->r->phase, sizeof(j->r->phase), "%s", what);
+	if (j->o->step)
+		j->o->step(j->o->step_cookie, j->r->slot, what);
 }
 
-int tp_flash_slot(struct tp_board *b, unsigned slot, const struct tp_flash_opts *o,
-		  struct tp_flash_result *r)
+static void module_step(void *cookie, const char *what)
 {
-#ifdef CONFIG_TPKIT_CM4
-	const char *dir = o->rpiboot_dir ? o->rpiboot_dir : CONFIG_TPKIT_RPIBOOT_DIR;
-	struct tp_flash_opts both = *o;
-	struct tp_ldr *ldr = NULL;
-
-	/* No rpiboot files: an RK1-only job, exactly as before — unless
-	 * --rpiboot-dir named them, then the CM4 job says what is wrong
-	 * before the node is touched. */
-	if (tp_rpiboot_check_dir(dir, TP_RPI_PID_2711) < 0)
-		return o->rpiboot_dir ? tp_flash_cm4_slot(b, slot, o, r)
-				      : tp_flash_rk1_slot(b, slot, o, r);
-	/* rpiboot files but no usable loader: a CM4-only job. */
-	if (tp_ldr_open(o->loader ? o->loader : CONFIG_TPKIT_RK1_LOADER, "3588", &ldr) < 0)
-		return tp_flash_cm4_slot(b, slot, o, r);
-	tp_ldr_free(ldr);
-	both.probe = tp_flash_probe;
-	both.cm4_write = tp_flash_cm4_write;
-	return tp_flash_rk1_slot(b, slot, &both, r);
-#else
-	return tp_flash_rk1_slot(b, slot, o, r);
-#endif
+	step(cookie, what);
 }
 
 /* Keep the current error as the slot's message, prefixed with the slot and
  * the step it stopped at, and leave it current for the caller. */
 void tp_flash_result_fail(struct tp_flash_result *r, int rc)
 {
+	char msg[TP_ERR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
 	if (r->slot)
-		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot, r->phase,
-			 tp_err_msg());
+		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot, r->phase, msg);
 	else
-		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->phase, tp_err_msg());
+		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->phase, msg);
+	r->rc = rc;
 	tp_err_set(rc, "%s", r->msg);
+}
+
+/* A job is over: its message recorded, its device closed and, while the
+ * others go on, its node off. */
+static void job_fail(struct run *ru, struct job *j, int rc)
+{
+	tp_flash_result_fail(j->r, rc);
+	j->live = false;
+	tp_sink_close(j->sink);
+	j->sink = NULL;
+	if (ru->in_flash_mode && j->slot && tp_flashmode_slot_off(&ru->fm, j->slot) < 0) {
+		j->off_failed = true;
+		TP_ERR("%s", tp_err_msg());
+	}
+}
+
+static void fail_all(struct run *ru, int rc)
+{
+	char msg[TP_ERR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+	for (size_t i = 0; i < ru->n; i++)
+		if (ru->job[i].live) {
+			tp_err_set(rc, "%s", msg);
+			job_fail(ru, &ru->job[i], rc);
+		}
+}
+
+static struct mod *mod_of(struct run *ru, const struct tp_flash_module *m)
+{
+	for (size_t i = 0; i < ru->nmods; i++)
+		if (ru->mods[i].m == m)
+			return &ru->mods[i];
+	return NULL;
+}
+
+/* --image names a file for the other module? Told from the image's own
+ * head, before anything is written (commissioning.md §3.4). An image of
+ * unknown layout goes through. */
+static int check_family(void *cookie, const void *head, size_t len)
+{
+	struct job *j = cookie;
+	char why[160];
+	enum tp_family f = tp_family_detect(head, len, why, sizeof(why));
+
+	if (f == TP_FAMILY_UNKNOWN || f == j->m->family)
+		return 0;
+	if (j->o->force) {
+		TP_WARN("slot %u: the image looks like one for a %s (%s); writing it to the %s "
+			"anyway, as --force says", j->slot, tp_family_name(f), why, j->m->title);
+		return 0;
+	}
+	j->refused = true;
+	return tp_err_set(-EMEDIUMTYPE, "this slot holds a%s %s, but %s looks like an image "
+			  "for a %s (%s); nothing was written. Pick an image for the %s "
+			  "(tpkit images list), or add --force if it is right",
+			  j->m->title[0] == 'R' ? "n" : "", j->m->title, j->o->image,
+			  tp_family_name(f), why, j->m->title);
+}
+
+/* A boot ROM is on the bus: it has made its boot decision, so its strap
+ * goes now, before the loader runs (hardware.md §7.2, item 5). */
+static void on_found(void *cookie, size_t i)
+{
+	struct run *ru = cookie;
+	struct job *j = &ru->job[ru->probing[i]];
+	int rc;
+
+	if (ru->in_flash_mode && (rc = tp_flashmode_release_strap(&ru->fm, j->slot)) < 0)
+		j->strap_rc = rc;
+}
+
+/* Enumerate: every live job's port at once. */
+static void enumerate(struct run *ru)
+{
+	const struct tp_flash_module *which[TP_BOARD_SLOTS];
+	const char *paths[TP_BOARD_SLOTS];
+	char looked[96] = "";
+	size_t n = 0, len = 0;
+	int rc;
+
+	for (size_t i = 0; i < ru->nmods; i++)
+		if (!ru->mods[i].rc)
+			len += (size_t)snprintf(looked + len, sizeof(looked) - len, "%s%s",
+						len ? " or " : "", usb_ids(ru->mods[i].m));
+	for (size_t i = 0; i < ru->n; i++) {
+		if (!ru->job[i].live)
+			continue;
+		step(&ru->job[i], "enumerate");
+		ru->probing[n] = i;
+		paths[n++] = ru->job[i].path;
+	}
+	if (!n)
+		return;
+	rc = tp_flash_probe(paths, n, ru->o->enum_timeout_ms, which, on_found, ru);
+	if (rc < 0 && rc != -ETIMEDOUT) {
+		fail_all(ru, rc);
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct job *j = &ru->job[ru->probing[k]];
+
+		j->m = which[k];
+		if (!j->m) {
+			tp_err_set(-ETIMEDOUT, "no %s appeared at USB path %s within %u ms", looked,
+				   j->path ? j->path : "(any)", ru->o->enum_timeout_ms);
+			job_fail(ru, j, -ETIMEDOUT);
+			continue;
+		}
+		snprintf(j->r->module, sizeof(j->r->module), "%s", j->m->name);
+		if (j->strap_rc < 0) {
+			tp_err_set(j->strap_rc, "releasing the strap: %s", tp_err_msg());
+			job_fail(ru, j, j->strap_rc);
+		}
+	}
+}
+
+/* From the boot ROM to a sink for the eMMC, one slot after another. */
+static void bring_up(struct run *ru, struct job *j)
+{
+	struct mod *md = mod_of(ru, j->m);
+	uint64_t need;
+	int rc;
+
+	if (!md || md->rc) {
+		tp_err_set(-ENODEV, "this slot holds a%s %s (%s), but it cannot be flashed: %s",
+			   j->m->title[0] == 'R' ? "n" : "", j->m->title, usb_ids(j->m),
+			   md ? md->msg : "this tpkit was built without support for it");
+		return job_fail(ru, j, -ENODEV);
+	}
+	j->src = tp_flash_src_for(ru->srcs, j->m);
+	if (!j->src) {
+		tp_err_set(-ENOENT, "--image %s has no image for a %s", j->o->image, j->m->title);
+		return job_fail(ru, j, -ENOENT);
+	}
+	if ((rc = tp_flash_src_open(j->src)) < 0) {
+		snprintf(j->r->phase, sizeof(j->r->phase), "image");
+		return job_fail(ru, j, rc);
+	}
+	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
+	rc = j->m->open(md->ctx, j->o, j->r, j->path, module_step, j, &j->sink);
+	if (rc < 0)
+		return job_fail(ru, j, rc);
+	j->r->capacity = j->sink->size;
+	need = tp_image_raw_size(j->src->img);
+	if (need && j->sink->size && need > j->sink->size) {
+		/* The error belongs to the write, not to the step before it;
+		 * no step event, as nothing is written. */
+		snprintf(j->r->phase, sizeof(j->r->phase), "write");
+		tp_err_set(-EFBIG, "the image is %" PRIu64 " bytes but the eMMC holds only %" PRIu64
+			   "; nothing was written", need, j->sink->size);
+		return job_fail(ru, j, -EFBIG);
+	}
+}
+
+struct group {
+	struct tp_flash_src *src;
+	struct job *job[TP_BOARD_SLOTS];
+	struct tp_image_target t[TP_BOARD_SLOTS];
+	size_t n;
+	uint64_t ns; /* on tp_clock */
+	pthread_t th;
+	bool threaded;
+};
+
+static void *group_write(void *arg)
+{
+	struct group *g = arg;
+	uint64_t start = tp_clock_now_ns();
+
+	/* Timed on tp_clock, not by the pipeline: on the board twin that is
+	 * the simulated USB time, on a BMC the same as wall time. */
+	tp_image_write_multi(g->src->img, g->t, g->n);
+	g->ns = tp_clock_now_ns() - start;
+	return NULL;
+}
+
+/* One pipeline per image, all at once; results into each job. */
+static void write_all(struct run *ru)
+{
+	struct group g[TP_FLASH_MODULES_MAX] = { 0 };
+	size_t ng = 0;
+
+	for (size_t s = 0; s < ru->srcs->n; s++) {
+		struct group *gr = &g[ng];
+
+		gr->src = &ru->srcs->s[s];
+		for (size_t i = 0; i < ru->n; i++) {
+			struct job *j = &ru->job[i];
+
+			if (!j->live || j->src != gr->src)
+				continue;
+			step(j, "write");
+			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink,
+								 .check_head = check_family,
+								 .cookie = j };
+			gr->job[gr->n++] = j;
+		}
+		if (gr->n)
+			ng++;
+	}
+	for (size_t k = 1; k < ng; k++)
+		g[k].threaded = pthread_create(&g[k].th, NULL, group_write, &g[k]) == 0;
+	for (size_t k = 0; k < ng; k++)
+		if (!k || !g[k].threaded)
+			group_write(&g[k]);
+	for (size_t k = 1; k < ng; k++)
+		if (g[k].threaded)
+			pthread_join(g[k].th, NULL);
+
+	for (size_t k = 0; k < ng; k++)
+		for (size_t i = 0; i < g[k].n; i++) {
+			struct job *j = g[k].job[i];
+			const struct tp_image_target *t = &g[k].t[i];
+			struct tp_flash_result *r = j->r;
+
+			r->write_ns = g[k].ns;
+			r->bytes = t->res.raw_bytes;
+			r->verified = t->res.verified;
+			r->sum_checked = t->res.sum_checked;
+			r->shared = g[k].n > 1;
+			snprintf(r->sha256, sizeof(r->sha256), "%s", t->res.sha256);
+			if (!t->rc)
+				continue;
+			if (j->refused)
+				snprintf(r->phase, sizeof(r->phase), "image");
+			else if (t->res.fail_phase == TP_PHASE_VERIFY)
+				step(j, "verify");
+			tp_err_set(t->rc, "%s", t->msg);
+			job_fail(ru, j, t->rc);
+		}
+}
+
+/* One run: the jobs set up by the caller, all in flash mode together. */
+static void run_jobs(struct run *ru)
+{
+	unsigned mask = 0;
+	int rc;
+
+	for (size_t i = 0; i < ru->n; i++) {
+		struct job *j = &ru->job[i];
+
+		j->live = true;
+		j->r->restored = true; /* until a node is touched */
+		step(j, "prepare");
+		mask |= j->slot ? TP_SLOT_BIT(j->slot) : 0;
+	}
+	/* A file or URL: opened before any node is touched, so a missing
+	 * file, a 404 or an unknown format never reaches a node. A catalogue
+	 * image per module was resolved (its cached copy hashed) already, and
+	 * is opened once a slot is found to hold that module. */
+	if (tp_flash_srcs_single(ru->srcs) && (rc = tp_flash_src_open(&ru->srcs->s[0])) < 0)
+		return fail_all(ru, rc);
+	if (ru->b) {
+		for (size_t i = 0; i < ru->n; i++)
+			step(&ru->job[i], "power");
+		rc = tp_flashmode_enter(ru->b, mask, &ru->fm);
+		if (rc < 0) /* enter undoes itself */
+			return fail_all(ru, rc);
+		ru->in_flash_mode = true;
+		for (size_t i = 0; i < ru->n; i++)
+			ru->job[i].r->restored = false;
+	}
+	enumerate(ru);
+	for (size_t i = 0; i < ru->n; i++)
+		if (ru->job[i].live)
+			bring_up(ru, &ru->job[i]);
+	write_all(ru);
+	/* Close the devices before the nodes lose power under them. */
+	for (size_t i = 0; i < ru->n; i++) {
+		tp_sink_close(ru->job[i].sink);
+		ru->job[i].sink = NULL;
+	}
+	if (ru->in_flash_mode) {
+		int rc2 = tp_flashmode_leave(&ru->fm);
+		char why[TP_ERR_MAX];
+
+		snprintf(why, sizeof(why), "%s", tp_err_msg());
+		ru->in_flash_mode = false;
+		for (size_t i = 0; i < ru->n; i++) {
+			struct job *j = &ru->job[i];
+
+			j->r->restored = rc2 == 0 && !j->off_failed;
+			if (rc2 < 0 && j->live) {
+				step(j, "restore");
+				tp_err_set(rc2, "%s", why);
+				job_fail(ru, j, rc2);
+			}
+		}
+		if (rc2 < 0)
+			TP_ERR("%s", why);
+	}
+	for (size_t i = 0; i < ru->n; i++) {
+		struct job *j = &ru->job[i];
+
+		j->r->ns = tp_clock_now_ns() - j->start;
+		if (j->live)
+			step(j, "done");
+	}
+	tp_flash_srcs_close(ru->srcs);
+}
+
+static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, const char *path)
+{
+	struct job *j = &ru->job[ru->n++];
+
+	memset(j, 0, sizeof(*j));
+	memset(r, 0, sizeof(*r));
+	j->o = ru->o;
+	j->slot = r->slot = slot;
+	j->r = r;
+	j->start = tp_clock_now_ns();
+	if (ru->b)
+		j->path = tp_board_usb_path(ru->b->desc, slot, j->pattern, sizeof(j->pattern));
+	else if (path)
+		j->path = snprintf(j->pattern, sizeof(j->pattern), "%s", path) ? j->pattern : NULL;
+}
+
+/*
+ * Before anything is touched: which modules' files are ready, and what
+ * --image is for each. A module whose files were named on the command line
+ * must be ready; so must one module at least. Returns 0 or the error.
+ */
+static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
+{
+	const struct tp_flash_module *ready[NMODULES];
+	size_t nready = 0;
+
+	ru->mods = mods;
+	ru->nmods = NMODULES;
+	for (size_t i = 0; i < NMODULES; i++) {
+		struct mod *md = &mods[i];
+
+		md->m = modules[i];
+		md->rc = md->m->ready(ru->o, &md->ctx);
+		if (md->rc < 0) {
+			snprintf(md->msg, sizeof(md->msg), "%s", tp_err_msg());
+			if ((md->m == &tp_flash_rk1 && ru->o->loader) ||
+			    (md->m != &tp_flash_rk1 && ru->o->rpiboot_dir))
+				return md->rc;
+			continue;
+		}
+		ready[nready++] = md->m;
+	}
+	if (!nready)
+		return tp_err_set(mods[0].rc, "%s", mods[0].msg);
+	ru->srcs = srcs;
+	return tp_flash_srcs_init(srcs, ru->o, ready, nready);
+}
+
+static void release(struct run *ru)
+{
+	for (size_t i = 0; i < ru->nmods; i++)
+		if (!ru->mods[i].rc && ru->mods[i].ctx)
+			ru->mods[i].m->release(ru->mods[i].ctx);
+	if (ru->srcs)
+		tp_flash_srcs_free(ru->srcs);
+}
+
+/* Every slot fails in prepare (the current error): nothing was touched. */
+static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flash_result *res)
+{
+	char msg[TP_ERR_MAX];
+	size_t n = 0;
+
+	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+	release(ru);
+	for (unsigned s = 0; s <= TP_BOARD_SLOTS; s++) {
+		if (s ? !(mask & TP_SLOT_BIT(s)) : !!mask)
+			continue; /* slot 0: --board none, for mask 0 */
+		ru->n = 0;
+		job_init(ru, &res[n], s, NULL);
+		step(&ru->job[0], "prepare");
+		res[n].restored = true;
+		tp_err_set(rc, "%s", msg);
+		tp_flash_result_fail(&res[n], rc);
+		n++;
+	}
+	return n;
+}
+
+size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_opts *o,
+		      struct tp_flash_result *res)
+{
+	struct run ru = { .b = b, .o = o };
+	struct mod mods[NMODULES] = { 0 };
+	struct tp_flash_srcs srcs;
+	size_t n = 0;
+	int rc;
+
+	rc = prepare(&ru, mods, &srcs);
+	if (rc < 0)
+		return fail_prepare(&ru, rc, mask, res);
+	if (b->desc->usb_bus != TP_USB_MUX) {
+		/* A hub: every slot at once. */
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+			if (mask & TP_SLOT_BIT(s))
+				job_init(&ru, &res[n++], s, NULL);
+		run_jobs(&ru);
+	} else {
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+			if (!(mask & TP_SLOT_BIT(s)))
+				continue;
+			/* A failed slot does not stop the others, but a cancel
+			 * does. */
+			if (tp_cancelled())
+				break;
+			ru.n = 0;
+			job_init(&ru, &res[n++], s, NULL);
+			run_jobs(&ru);
+		}
+	}
+	release(&ru);
+	return n;
+}
+
+int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o, struct tp_flash_result *r)
+{
+	struct run ru = { .o = o };
+	struct mod mods[NMODULES] = { 0 };
+	struct tp_flash_srcs srcs;
+	int rc;
+
+	rc = prepare(&ru, mods, &srcs);
+	if (rc < 0) {
+		fail_prepare(&ru, rc, 0, r);
+		return rc;
+	}
+	job_init(&ru, r, 0, usb_path);
+	run_jobs(&ru);
+	release(&ru);
+	return r->rc;
 }

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One slot's flash job, start to end: check the inputs, put the node into
- * flash mode, find its USB device, bring up the loader, stream the image
- * through the pipeline, and — on success and on every failure — leave the
- * strap released, the node off and the USB routing as it was.
+ * Flashing the slots, start to end: check the inputs, put the nodes into
+ * flash mode, tell from what enumerates which module each slot holds, bring
+ * each module up to a sink for its eMMC (an RK1 through its loader and
+ * rockusb, a CM4 through rpiboot and a USB disk), stream the image through
+ * the pipeline — one decoded stream fanned out to every slot that gets the
+ * same image — and, on success and on every failure, leave the straps
+ * released, the nodes off and the USB routing as it was.
+ *
+ * On a board whose nodes sit on a USB hub (v2.5+) every slot is flashed at
+ * once; on v2.4 the mux reaches one node at a time, so slots go one after
+ * another. The module-specific steps live behind struct tp_flash_module
+ * (flash_rk1.c, flash_cm4.c); flash.c drives them.
  */
 #ifndef TP_FLASH_H
 #define TP_FLASH_H
@@ -13,31 +21,25 @@
 
 #include "board/turingpi2/board.h"
 #include "common/err.h"
+#include "common/family.h"
 #include "common/sink.h"
 
-struct tp_image;
-struct tp_flash_result;
-
 struct tp_flash_opts {
-	const char *image;         /* file, URL or "-" */
+	const char *image;         /* file, URL, "-", catalogue name or "auto" */
 	const char *sha256;        /* expected, or NULL (discovered) */
 	bool verify;
 	const char *loader;        /* RK3588 LDR file, NULL for the Kconfig default */
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
-	unsigned loader_timeout_ms;/* loader re-enumeration after the download */
+	unsigned loader_timeout_ms;/* loader / second stage re-enumeration */
 	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */
 	unsigned disk_timeout_ms;  /* CM4: rpiboot's Done to its disk in /sys/block */
 	bool force;                /* write even an image meant for the other module */
-	tp_progress_fn progress;
+	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
 	void *progress_cookie;
-	/* Report a step ("power", "maskrom", ...) as it starts; may be NULL. */
+	/* Report a step ("power", "enumerate", "write", ...) of a slot as it
+	 * starts; may be NULL. Never called concurrently. */
 	void (*step)(void *cookie, unsigned slot, const char *what);
 	void *step_cookie;
-	/* Set by tp_flash_slot when the slot may hold a CM4 as well: the RK1
-	 * job polls for either boot ROM and hands a CM4 to cm4_write. */
-	int (*probe)(const char *path, unsigned timeout_ms, bool *cm4);
-	int (*cm4_write)(const struct tp_flash_opts *o, struct tp_flash_result *r,
-			 const char *path, struct tp_image *img);
 };
 
 struct tp_flash_result {
@@ -45,6 +47,8 @@ struct tp_flash_result {
 	int rc;
 	char phase[16];         /* where it stopped, or "done" */
 	char msg[TP_ERR_MAX];
+	char module[8];         /* "rk1", "cm4", "" if none was found */
+	char image[64];         /* the catalogue entry written, "" for a file */
 	char usb_path[32];
 	uint64_t capacity;      /* eMMC bytes */
 	uint64_t bytes;         /* image bytes written */
@@ -52,46 +56,57 @@ struct tp_flash_result {
 	uint64_t write_ns;      /* writing and reading back, on tp_clock */
 	bool verified;
 	bool sum_checked;
+	bool shared;            /* the decoded stream was shared with other slots */
 	char sha256[65];
 	bool restored;          /* strap off, node off, routing as before */
 };
 
-/* Flash an RK1 in slot of board b. */
-int tp_flash_rk1_slot(struct tp_board *b, unsigned slot, const struct tp_flash_opts *o,
-		      struct tp_flash_result *r);
+/* What the driver needs of a module kind. */
+struct tp_flash_module {
+	const char *name;          /* the catalogue's module name: "rk1", "cm4" */
+	const char *title;         /* "RK1", "CM4" */
+	enum tp_family family;     /* the images it boots */
+	/* Before any node is touched: are the module's own files (loader,
+	 * rpiboot directory) there and sound? 0, or -errno with a message.
+	 * *ctx is the module's to keep until release. */
+	int (*ready)(const struct tp_flash_opts *o, void **ctx);
+	/* The boot ROM is on the bus at path (flash mode entered, strap
+	 * released): bring the module up until its eMMC is a sink. Reports
+	 * its steps through step(); sets r->usb_path. */
+	int (*open)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		    const char *path, void (*step)(void *c, const char *what), void *step_cookie,
+		    struct tp_sink **sink);
+	void (*release)(void *ctx);
+};
 
-/* Without board control: the RK3588 at usb_path ("1-1.2", or NULL for the
- * first found), already in maskrom or loader mode. */
-int tp_flash_rk1_usb(const char *usb_path, const struct tp_flash_opts *o,
-		     struct tp_flash_result *r);
-
-/* Flash a CM4 in slot of board b: rpiboot with the files of o->rpiboot_dir,
- * then the eMMC as a USB disk. Same guarantees as tp_flash_rk1_slot. */
-int tp_flash_cm4_slot(struct tp_board *b, unsigned slot, const struct tp_flash_opts *o,
-		      struct tp_flash_result *r);
-
-/* Without board control: the CM4 boot ROM at usb_path (NULL: the first). */
-int tp_flash_cm4_usb(const char *usb_path, const struct tp_flash_opts *o,
-		     struct tp_flash_result *r);
-
-/* From the boot ROM found at path (flash mode entered, strap released) to
- * the image written and read back; the CM4 half of a job (flash_cm4.c). */
-int tp_flash_cm4_write(const struct tp_flash_opts *o, struct tp_flash_result *r,
-		       const char *path, struct tp_image *img);
-
-/* Poll for an RK3588 (2207:350b) or a Broadcom boot ROM at path; *cm4 says
- * which. -ETIMEDOUT with a message naming both. */
-int tp_flash_probe(const char *path, unsigned timeout_ms, bool *cm4);
+extern const struct tp_flash_module tp_flash_rk1;
+#ifdef CONFIG_TPKIT_CM4
+extern const struct tp_flash_module tp_flash_cm4;
+#endif
 
 /*
- * Flash whatever module is in the slot: an RK1 or a CM4, told apart by what
- * enumerates at the slot's USB port in flash mode. The inputs for a module
- * whose files are not there (no loader, no rpiboot directory) are not
- * required; if neither is there, the RK1's error is given before the node
- * is touched.
+ * Flash the slots in mask (TP_SLOT_BIT()s) of board b. res gets one result
+ * per slot, in slot order; returns how many. An empty or failed slot does
+ * not stop the others; a cancel (SIGINT/SIGTERM) does, after restoring.
  */
-int tp_flash_slot(struct tp_board *b, unsigned slot, const struct tp_flash_opts *o,
-		  struct tp_flash_result *r);
+size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_opts *o,
+		      struct tp_flash_result *res);
+
+/* Without board control: the module at usb_path ("1-1.2", NULL for the
+ * first found), already in maskrom, loader or boot ROM mode. */
+int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o,
+		 struct tp_flash_result *r);
+
+/*
+ * Poll until every path in paths[0..n) shows an RK3588 (2207:350b) or a
+ * Broadcom boot ROM, or timeout_ms passes; which[i] gets the module found
+ * there or NULL. A NULL path means "any device". found, if not NULL, is
+ * called as soon as a path's module is seen (to release its strap then).
+ * Returns 0 if all were found, -ETIMEDOUT if not, other -errno on failure.
+ */
+int tp_flash_probe(const char *const *paths, size_t n, unsigned timeout_ms,
+		   const struct tp_flash_module **which,
+		   void (*found)(void *cookie, size_t i), void *cookie);
 
 /* Record rc and the current message in r, as "slot N: step: message". */
 void tp_flash_result_fail(struct tp_flash_result *r, int rc);

@@ -4,6 +4,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/path.h"
+#include "common/slots.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +18,19 @@ const char *tp_board_usb_path(const struct tp_board_desc *d, unsigned slot, char
 	return buf;
 }
 
-static void strap_line(const struct tp_flashmode *fm, char *buf, size_t size)
+/* "slot 2", "slots 1-2,4": for messages. */
+static const char *slots_name(unsigned mask, char *buf, size_t size)
 {
-	tp_line_name(buf, size, fm->slot, "rpiboot");
+	char list[16];
+
+	snprintf(buf, size, "slot%s %s", mask & (mask - 1) ? "s" : "",
+		 tp_slots_format(mask, list, sizeof(list)));
+	return buf;
+}
+
+static void strap_line(unsigned slot, char *buf, size_t size)
+{
+	tp_line_name(buf, size, slot, "rpiboot");
 }
 
 /* 1 enabled, 0 disabled, -1 unreadable. */
@@ -34,39 +45,89 @@ static int regulator_state(const char *path)
 	return strncmp(buf, "disabled", 8) ? -1 : 0;
 }
 
+/*
+ * The routing for several slots: each slot's plan, merged in slot order.
+ * A line in several plans (PG2, the straps) appears once; a strap is
+ * asserted if any slot asserts it, since each plan asserts only its own.
+ */
+static int plan_slots(const struct tp_board_desc *d, unsigned mask, struct tp_usb_plan *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		struct tp_usb_plan p;
+		int rc;
+
+		if (!(mask & TP_SLOT_BIT(s)))
+			continue;
+		rc = tp_usb_plan(d, s, TP_USB_FLASH, TP_ROUTE_BMC, &p);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < p.n; i++) {
+			size_t k;
+
+			for (k = 0; k < out->n; k++)
+				if (!strcmp(out->step[k].name, p.step[i].name))
+					break;
+			if (k == out->n) {
+				if (out->n == TP_USB_PLAN_MAX)
+					return tp_err_set(-E2BIG, "USB routing for slots %#x: too many "
+							  "steps", mask);
+				out->step[out->n++] = p.step[i];
+			} else if (strstr(p.step[i].name, "-rpiboot")) {
+				out->step[k].value |= p.step[i].value;
+			} else if (out->step[k].value != p.step[i].value) {
+				return tp_err_set(-EINVAL, "USB routing: slots %#x need %s both %d "
+						  "and %d", mask, p.step[i].name,
+						  out->step[k].value, p.step[i].value);
+			}
+		}
+	}
+	return 0;
+}
+
 static int fail_enter(struct tp_flashmode *fm, int rc)
 {
-	char why[TP_ERR_MAX];
+	char why[TP_ERR_MAX], name[32];
 
 	snprintf(why, sizeof(why), "%s", tp_err_msg());
 	tp_flashmode_leave(fm);
-	return tp_err_set(rc, "slot %u: entering flash mode failed: %s; the slot was powered "
-			  "off and its USB routing restored",
-			  fm->slot, why);
+	return tp_err_set(rc, "%s: entering flash mode failed: %s; %s powered off and the USB "
+			  "routing restored",
+			  slots_name(fm->mask, name, sizeof(name)), why,
+			  fm->mask & (fm->mask - 1) ? "the slots were" : "the slot was");
 }
 
-int tp_flashmode_enter(struct tp_board *b, unsigned slot, struct tp_flashmode *fm)
+int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm)
 {
 	const char *names[TP_LINES_MAX];
+	char en[TP_BOARD_SLOTS][32], name[32];
 	struct tp_power_result r;
 	struct tp_usb_plan plan;
-	char en[32];
 	size_t n;
 	int rc;
 
 	memset(fm, 0, sizeof(*fm));
 	fm->b = b;
-	fm->slot = slot;
-	rc = tp_usb_plan(b->desc, slot, TP_USB_FLASH, TP_ROUTE_BMC, &plan);
+	fm->mask = mask;
+	if (!mask || mask >= TP_SLOT_BIT(TP_BOARD_SLOTS + 1))
+		return tp_err_set(-EINVAL, "flash mode: no slot, or a slot beyond %d", TP_BOARD_SLOTS);
+	if (b->desc->usb_bus == TP_USB_MUX && (mask & (mask - 1)))
+		return tp_err_set(-EOPNOTSUPP, "a %s board's USB mux reaches one node at a time: "
+				  "one slot in flash mode at once", b->desc->name);
+	rc = plan_slots(b->desc, mask, &plan);
 	if (rc < 0)
 		return rc;
 	n = tp_usb_plan_lines(&plan, names);
-	tp_line_name(en, sizeof(en), slot, "en");
-	names[n++] = en;
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (mask & TP_SLOT_BIT(s)) {
+			tp_line_name(en[s - 1], sizeof(en[s - 1]), s, "en");
+			names[n++] = en[s - 1];
+		}
 	rc = tp_lines_claim(&fm->ls, b->gpio, b->desc, names, n, b->consumer, 0);
 	if (rc < 0)
 		return rc;
 	fm->held = true;
+	fm->live = mask;
 
 	/* What to put back: the routing lines as found, except that no strap
 	 * is ever restored — a node must not come back in maskrom at its next
@@ -83,41 +144,60 @@ int tp_flashmode_enter(struct tp_board *b, unsigned slot, struct tp_flashmode *f
 			s->value = tp_lines_find(&fm->ls, s->name)->value;
 	}
 
-	TP_INFO("slot %u: entering flash mode", slot);
+	TP_INFO("%s: entering flash mode", slots_name(mask, name, sizeof(name)));
 	memset(&r, 0, sizeof(r));
-	rc = tp_power_slot_set(&fm->ls, slot, false, &r);
-	if (rc < 0)
-		return fail_enter(fm, rc);
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if ((mask & TP_SLOT_BIT(s)) && (rc = tp_power_slot_set(&fm->ls, s, false, &r)) < 0)
+			return fail_enter(fm, rc);
 	fm->routed = true;
 	rc = tp_usb_apply_lines(&fm->ls, &plan);
 	if (rc < 0)
 		return fail_enter(fm, rc);
-	fm->strapped = true;
-	rc = tp_power_slot_set(&fm->ls, slot, true, &r);
-	if (rc < 0)
-		return fail_enter(fm, rc);
+	fm->strapped = mask;
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if ((mask & TP_SLOT_BIT(s)) && (rc = tp_power_slot_set(&fm->ls, s, true, &r)) < 0)
+			return fail_enter(fm, rc);
 	return 0;
 }
 
-int tp_flashmode_release_strap(struct tp_flashmode *fm)
+int tp_flashmode_release_strap(struct tp_flashmode *fm, unsigned slot)
 {
 	char strap[32];
 	int rc;
 
-	if (!fm->strapped)
+	if (!(fm->strapped & TP_SLOT_BIT(slot)))
 		return 0;
-	strap_line(fm, strap, sizeof(strap));
+	strap_line(slot, strap, sizeof(strap));
 	rc = tp_lines_set(&fm->ls, strap, 0);
 	if (rc == 0)
-		fm->strapped = false;
+		fm->strapped &= ~TP_SLOT_BIT(slot);
 	return rc;
+}
+
+int tp_flashmode_slot_off(struct tp_flashmode *fm, unsigned slot)
+{
+	struct tp_power_result r;
+	int rc, rc2;
+
+	if (!fm->held || !(fm->live & TP_SLOT_BIT(slot)))
+		return 0;
+	/* Strap first: whatever else fails, the node must not boot into its
+	 * boot ROM again. */
+	rc = tp_flashmode_release_strap(fm, slot);
+	memset(&r, 0, sizeof(r));
+	rc2 = tp_power_slot_set(&fm->ls, slot, false, &r);
+	if (rc2 < 0)
+		return rc2;
+	if (rc < 0)
+		return tp_err_set(rc, "slot %u: releasing the strap failed", slot);
+	fm->live &= ~TP_SLOT_BIT(slot);
+	return 0;
 }
 
 int tp_flashmode_leave(struct tp_flashmode *fm)
 {
-	struct tp_power_result r;
 	int rc, first = 0;
-	char first_msg[TP_ERR_MAX] = "";
+	char first_msg[TP_ERR_MAX] = "", name[32];
 
 #define NOTE(expr)                                                                           \
 	do {                                                                                 \
@@ -130,12 +210,19 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 
 	if (!fm->held)
 		return 0;
-	/* Strap first: whatever else fails, the node must not boot into its
-	 * boot ROM again. Then power, then routing. */
-	if (fm->strapped)
-		NOTE(tp_flashmode_release_strap(fm));
-	memset(&r, 0, sizeof(r));
-	NOTE(tp_power_slot_set(&fm->ls, fm->slot, false, &r));
+	/* Straps first, then power, then routing. */
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (fm->strapped & TP_SLOT_BIT(s))
+			NOTE(tp_flashmode_release_strap(fm, s));
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		struct tp_power_result r;
+
+		if (!(fm->mask & TP_SLOT_BIT(s)))
+			continue;
+		memset(&r, 0, sizeof(r));
+		NOTE(tp_power_slot_set(&fm->ls, s, false, &r));
+	}
+	fm->live = 0;
 	if (fm->routed) {
 		/* Regulator steps whose prior state could not be read stay as
 		 * they are rather than being guessed. */
@@ -153,8 +240,8 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 	fm->held = false;
 #undef NOTE
 	if (first)
-		return tp_err_set(first, "slot %u: leaving flash mode: %s", fm->slot, first_msg);
-	TP_INFO("slot %u: left flash mode: strap released, node off, USB routing restored",
-		fm->slot);
+		return tp_err_set(first, "%s: leaving flash mode: %s", slots_name(fm->mask, name, sizeof(name)), first_msg);
+	TP_INFO("%s: left flash mode: strap released, node off, USB routing restored",
+		slots_name(fm->mask, name, sizeof(name)));
 	return 0;
 }

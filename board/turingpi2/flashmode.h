@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Flash mode for one slot (hardware.md §7.2): power off, route the node's
- * USB to the BMC with its boot strap asserted, power on — and, whatever
- * happens after, leave it with the strap released, the node powered off and
- * the USB routing as it was. Every line involved is held from enter to
+ * Flash mode for one or more slots (hardware.md §7.2): power off, route the
+ * nodes' USB to the BMC with their boot straps asserted, power on — and,
+ * whatever happens after, leave them with the straps released, the nodes
+ * powered off and the USB routing as it was. Every line involved is held from enter to
  * leave, so no other process can take one in between and make the restore
  * fail.
  */
@@ -16,24 +16,37 @@
 
 struct tp_flashmode {
 	struct tp_board *b;
-	unsigned slot;
+	unsigned mask;              /* slots in flash mode (TP_SLOT_BIT) */
+	unsigned strapped;          /* slots whose strap is still asserted */
+	unsigned live;              /* slots not yet left (tp_flashmode_slot_off) */
 	struct tp_lines ls;
 	struct tp_usb_plan restore; /* the routing as it was, straps released */
-	bool held, routed, strapped;
+	bool held, routed;
 };
 
-/* Enter flash mode. On failure everything already done is undone (leave
- * runs) and the message says what each line was left at. */
-int tp_flashmode_enter(struct tp_board *b, unsigned slot, struct tp_flashmode *fm);
+/*
+ * Enter flash mode for every slot in mask (TP_SLOT_BIT()s) at once: all
+ * their lines are claimed together, once — the shared ones (the v2.5 hub's
+ * upstream PG2, the straps) included — so no claim of one slot conflicts
+ * with another's. On a board whose USB mux reaches one node at a time
+ * (v2.4) mask holds one slot. On failure everything already done is undone
+ * (leave runs) and the message says what each line was left at.
+ */
+int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm);
 
-/* Release the strap once the boot ROM has enumerated: it has made its boot
- * decision, and on Rockchip designs the strap may hide the eMMC from the
- * loader (§7.2, item 5). */
-int tp_flashmode_release_strap(struct tp_flashmode *fm);
+/* Release slot's strap once its boot ROM has enumerated: it has made its
+ * boot decision, and on Rockchip designs the strap may hide the eMMC from
+ * the loader (§7.2, item 5). */
+int tp_flashmode_release_strap(struct tp_flashmode *fm, unsigned slot);
 
-/* Leave flash mode: strap released, node off, routing restored. Runs every
- * step even if one fails; returns the first error, message current. Safe to
- * call twice. */
+/* Done with one slot (flashed or failed) while others go on: its strap
+ * released and the node powered off. The routing is shared and stays
+ * until tp_flashmode_leave(). */
+int tp_flashmode_slot_off(struct tp_flashmode *fm, unsigned slot);
+
+/* Leave flash mode: every strap released, every node off, the routing
+ * restored, the lines released. Runs every step even if one fails;
+ * returns the first error, message current. Safe to call twice. */
 int tp_flashmode_leave(struct tp_flashmode *fm);
 
 /*

@@ -9,6 +9,11 @@ done
 # make_disk FILE: 8 MiB: an MBR partition table, a FAT partition with a
 # boot-ish file, an ext4 partition filled from a directory, zeros, and a
 # stretch of random bytes (from a fixed seed) after the partitions.
+#
+# The image is an RK1's (tpkit flash refuses an image for the other module):
+# a Rockchip ID block header ("RKNS", as mkimage -T rksd writes for the
+# RK3588) at sector 64. make_disk FILE cm4 leaves it out, which makes the
+# MBR with its FAT first partition a Raspberry Pi's.
 make_disk() {
 	out=$1
 	rm -rf disk.d && mkdir -p disk.d/root/etc disk.d/root/usr/bin
@@ -25,6 +30,9 @@ make_disk() {
 	# random tail: openssl's keystream from a fixed key is reproducible
 	head -c 1048576 /dev/zero | openssl enc -aes-128-ctr -nosalt -K 00 -iv 00 2>/dev/null |
 		dd of="$out" bs=512 seek=14336 conv=notrunc status=none
+	if [ "${2:-rk1}" = rk1 ]; then
+		printf 'RKNS' | dd of="$out" bs=512 seek=64 conv=notrunc status=none
+	fi
 	rm -rf disk.d
 }
 

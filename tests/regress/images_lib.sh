@@ -44,6 +44,12 @@ cp "$SRCDIR/images/images.conf" "$ROOT/usr/share/tpkit/images.conf"
 
 make_disk disk.img
 xz -6 -c disk.img >www/img/disk.img.xz
+# ... and one for a CM4 (no Rockchip ID block), for test-cm4 entries
+make_disk cm4disk.img cm4
+xz -6 -c cm4disk.img >www/img/cm4disk.img.xz
+CM4SUM=$(sha256sum <www/img/cm4disk.img.xz | cut -d' ' -f1)
+CM4XZSIZE=$(stat -c %s www/img/cm4disk.img.xz)
+CM4RAWSIZE=$(stat -c %s cm4disk.img)
 SUM=$(sha256sum <www/img/disk.img.xz | cut -d' ' -f1)
 XZSIZE=$(stat -c %s www/img/disk.img.xz)
 RAWSIZE=$(stat -c %s disk.img)
