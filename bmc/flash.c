@@ -400,7 +400,10 @@ static void run_jobs(struct run *ru)
 	for (size_t i = 0; i < ru->n; i++) {
 		struct job *j = &ru->job[i];
 
-		j->r->ns = tp_clock_now_ns() - j->start;
+		uint64_t now = tp_clock_now_ns();
+
+		/* A clock that failed (the twin gone) reads 0: no duration. */
+		j->r->ns = now > j->start ? now - j->start : 0;
 		if (j->live)
 			step(j, "done");
 	}

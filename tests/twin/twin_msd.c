@@ -306,13 +306,18 @@ static void msd_block_report(struct twin_msd *m, const char *to)
 		m->dev ? m->dev->sysname : "-", note);
 }
 
-/* umockdev leaves /sys/block/sdX behind, dangling: the kernel does not. */
+/* umockdev leaves /sys/block/sdX and /sys/dev/block/8:N behind, dangling:
+ * the kernel does not, and the next disk with that name or number (a
+ * second CM4 flashed in the same run) could not be added. */
 static void msd_sys_block_unlink(struct twin_msd *m)
 {
 	char *root = umockdev_testbed_get_root_dir(m->t->usb->testbed);
 	char *link = g_strdup_printf("%s/sys/block/%s", root, m->name);
+	char *dev = g_strdup_printf("%s/sys/dev/block/8:%u", root, m->letter * 16);
 
 	(void)unlink(link);
+	(void)unlink(dev);
+	g_free(dev);
 	g_free(link);
 	g_free(root);
 }
