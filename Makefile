@@ -97,7 +97,7 @@ endif
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32 cancel
 common-y += image pipeline queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
-common-y += catalogue cache resolve download family
+common-y += catalogue cache resolve download family rkrc4
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 
 board-y := desc detect gpio lines board power usb flashmode

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "family.h"
+#include "rkrc4.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,34 +36,6 @@ static void say(char *why, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * RC4 with the key every Rockchip tool uses for the legacy ID block header.
- * bmc/rockchip/ldr.c has the same cipher for loader payloads, but common/
- * must build without bmc/ (CM4-only builds leave bmc/rockchip out), and
- * twenty lines do not justify a shared module yet.
- */
-static void rockchip_rc4(uint8_t *buf, size_t len)
-{
-	static const uint8_t key[16] = { 124, 78, 3, 4, 85, 5, 9, 7,
-					 45, 44, 123, 56, 23, 13, 23, 17 };
-	uint8_t s[256], t;
-	unsigned i, j;
-
-	for (i = 0; i < 256; i++)
-		s[i] = (uint8_t)i;
-	for (i = j = 0; i < 256; i++) {
-		j = (j + s[i] + key[i % sizeof(key)]) & 0xFF;
-		t = s[i], s[i] = s[j], s[j] = t;
-	}
-	i = j = 0;
-	for (size_t x = 0; x < len; x++) {
-		i = (i + 1) & 0xFF;
-		j = (j + s[i]) & 0xFF;
-		t = s[i], s[i] = s[j], s[j] = t;
-		buf[x] ^= s[(s[i] + s[j]) & 0xFF];
-	}
-}
-
 /* Name of the ID block header at p (one sector), or NULL if there is none. */
 static const char *idblock(const uint8_t *p)
 {
@@ -78,7 +51,7 @@ static const char *idblock(const uint8_t *p)
 	/* Older chips: the whole first sector is RC4-scrambled; a 32-bit
 	 * magic after deciphering is a 1 in 4 billion accident. */
 	memcpy(hdr, p, sizeof(hdr));
-	rockchip_rc4(hdr, sizeof(hdr));
+	tp_rk_rc4(hdr, sizeof(hdr));
 	if (le32(hdr) == LEGACY_MAGIC)
 		return "RC4-scrambled 0x0FF0AA55 header";
 	return NULL;

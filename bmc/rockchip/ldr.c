@@ -7,6 +7,7 @@
 #include "ldr.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/rkrc4.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -78,29 +79,6 @@ uint32_t tp_ldr_crc32(uint32_t crc, const void *data, size_t len)
 			crc = (crc << 1) ^ (0x04C10DB7u & (0u - (crc >> 31)));
 	}
 	return crc;
-}
-
-void tp_ldr_rc4(uint8_t *buf, size_t len)
-{
-	static const uint8_t key[16] = { 124, 78, 3, 4, 85, 5, 9, 7,
-					 45, 44, 123, 56, 23, 13, 23, 17 };
-	uint8_t s[256], t;
-	unsigned i, j;
-
-	/* Textbook RC4 (KSA, then PRGA): the key and its use are §3.4's. */
-	for (i = 0; i < 256; i++)
-		s[i] = (uint8_t)i;
-	for (i = j = 0; i < 256; i++) {
-		j = (j + s[i] + key[i % sizeof(key)]) & 0xFF;
-		t = s[i], s[i] = s[j], s[j] = t;
-	}
-	i = j = 0;
-	for (size_t x = 0; x < len; x++) {
-		i = (i + 1) & 0xFF;
-		j = (j + s[i]) & 0xFF;
-		t = s[i], s[i] = s[j], s[j] = t;
-		buf[x] ^= s[(s[i] + s[j]) & 0xFF];
-	}
 }
 
 static void name_from_utf16(const uint8_t *p, char *out)
@@ -376,9 +354,9 @@ void tp_ldr_entry_plain(const struct tp_ldr *l, const struct tp_ldr_entry *e, ui
 	if (!l->info.rc4)
 		return;
 	if (e->type != TP_LDR_LOADER) {
-		tp_ldr_rc4(out, e->size);
+		tp_rk_rc4(out, e->size);
 		return;
 	}
 	for (uint32_t off = 0; off < e->size; off += RC4_PACKET)
-		tp_ldr_rc4(out + off, e->size - off < RC4_PACKET ? e->size - off : RC4_PACKET);
+		tp_rk_rc4(out + off, e->size - off < RC4_PACKET ? e->size - off : RC4_PACKET);
 }

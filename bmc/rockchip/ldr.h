@@ -85,7 +85,4 @@ void tp_ldr_entry_plain(const struct tp_ldr *l, const struct tp_ldr_entry *e, ui
  * Pass 0 as crc for a fresh computation; chain calls to continue one. */
 uint32_t tp_ldr_crc32(uint32_t crc, const void *data, size_t len);
 
-/* RC4 with Rockchip's fixed key over len bytes, in place (§3.4). */
-void tp_ldr_rc4(uint8_t *buf, size_t len);
-
 #endif

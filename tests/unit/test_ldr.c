@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/rkrc4.h"
 #include "bmc/rockchip/ldr.h"
 #include "common/err.h"
 
@@ -69,12 +70,12 @@ static void rc4_keystream(void **state)
 	uint8_t buf[600] = { 0 }, copy[600];
 
 	(void)state;
-	tp_ldr_rc4(buf, sizeof(buf));
+	tp_rk_rc4(buf, sizeof(buf));
 	assert_memory_equal(buf, ks, sizeof(ks));
 	memset(copy, 0, sizeof(copy));
 	mkldr_rc4(copy, sizeof(copy));
 	assert_memory_equal(buf, copy, sizeof(buf));
-	tp_ldr_rc4(buf, sizeof(buf)); /* symmetric */
+	tp_rk_rc4(buf, sizeof(buf)); /* symmetric */
 	for (size_t i = 0; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], 0);
 }
