@@ -78,6 +78,7 @@ struct twin_opts {
 	/* Faults of a real loader or link (docs/twin.md, "Faults");
 	 * TWIN_NO_FAULT when not given. */
 	uint64_t rk_vanish_after;	/* WRITE_LBA bytes, then disconnect */
+	unsigned rk_fault_slot;		/* the rk faults only in this slot, 0: all */
 	uint64_t rk_fail_lba;		/* READ/WRITE_LBA covering it fail */
 	uint64_t rk_hang_lba;		/* WRITE_LBA covering it never ends */
 	uint64_t rk_corrupt_lba;	/* READ_LBA flips a byte of it */

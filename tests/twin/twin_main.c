@@ -47,6 +47,7 @@ static const char twin_usage[] =
 	"  --rk-fail-lba LBA             READ/WRITE_LBA covering LBA fail (CSW status 1)\n"
 	"  --rk-hang-lba LBA             the loader stops answering at the WRITE_LBA covering LBA\n"
 	"  --rk-corrupt-read LBA         READ_LBA returns LBA's first byte inverted\n"
+	"  --rk-fault-slot N             the --rk-* faults above only in slot N (default: all)\n"
 	"Simulated CM4 (docs/twin.md, \"Simulated CM4\"):\n"
 	"  --cm4-payload msd|gadget      files the second stage asks for (default msd)\n"
 	"  --cm4-rom-delay MS            power-on to boot ROM on USB (default 500)\n"
@@ -70,7 +71,7 @@ enum {
 	OPT_STATE, OPT_HELP, OPT_EMMC_SIZE, OPT_EMMC_DIR, OPT_RK_MASKROM,
 	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_LAT, OPT_EMMC_RATE,
 	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
-	OPT_RK_CORRUPT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
+	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
 	OPT_CM4_AUTOMOUNT,
 };
@@ -102,6 +103,7 @@ static const struct option twin_long_opts[] = {
 	{ "rk-fail-lba", required_argument, NULL, OPT_RK_FAIL_LBA },
 	{ "rk-hang-lba", required_argument, NULL, OPT_RK_HANG_LBA },
 	{ "rk-corrupt-read", required_argument, NULL, OPT_RK_CORRUPT },
+	{ "rk-fault-slot", required_argument, NULL, OPT_RK_FAULT_SLOT },
 	{ "cm4-payload", required_argument, NULL, OPT_CM4_PAYLOAD },
 	{ "cm4-rom-delay", required_argument, NULL, OPT_CM4_ROM },
 	{ "cm4-rom-serial", required_argument, NULL, OPT_CM4_SERIAL },
@@ -312,6 +314,8 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return twin_opts_u64(arg, &o->rk_fail_lba);
 	case OPT_RK_HANG_LBA:
 		return twin_opts_u64(arg, &o->rk_hang_lba);
+	case OPT_RK_FAULT_SLOT:
+		return twin_opts_uint(arg, 1, 4, &o->rk_fault_slot);
 	case OPT_RK_CORRUPT:
 		return twin_opts_u64(arg, &o->rk_corrupt_lba);
 	case OPT_CM4_PAYLOAD:

@@ -40,6 +40,12 @@ static void twin_rkfault_event(struct twin_usb_dev *d, const char *op,
 	g_free(note);
 }
 
+/* --rk-fault-slot: a fault for one slot leaves the others' loaders sound. */
+static bool twin_rkfault_here(const struct twin_usb_dev *d)
+{
+	return !d->t->opt.rk_fault_slot || d->t->opt.rk_fault_slot == d->slot;
+}
+
 static bool twin_rkfault_covers(uint64_t at, uint64_t lba, uint32_t count)
 {
 	return at != TWIN_NO_FAULT && at >= lba && at - lba < count;
@@ -59,7 +65,7 @@ bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
 	const struct twin_opts *o = &d->t->opt;
 	const char *name = op == RK_READ_LBA ? "READ_LBA" : "WRITE_LBA";
 
-	if (op != RK_READ_LBA && op != RK_WRITE_LBA)
+	if ((op != RK_READ_LBA && op != RK_WRITE_LBA) || !twin_rkfault_here(d))
 		return false;
 	if (twin_rkfault_covers(o->rk_fail_lba, lba, count)) {
 		twin_rkfault_event(d, name, "fail", "--rk-fail-lba %" PRIu64 ": LBA %" PRIu64 " +%u",
@@ -88,7 +94,7 @@ size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
 	uint64_t limit = d->t->opt.rk_vanish_after;
 	size_t take = len;
 
-	if (limit == TWIN_NO_FAULT || f->vanished) {
+	if (limit == TWIN_NO_FAULT || f->vanished || !twin_rkfault_here(d)) {
 		f->written += len;
 		return len;
 	}
@@ -117,7 +123,7 @@ void twin_rkfault_in(struct twin_usb_dev *d, uint64_t lba, uint32_t count,
 {
 	uint64_t at = d->t->opt.rk_corrupt_lba;
 
-	if (!twin_rkfault_covers(at, first, (uint32_t)sectors))
+	if (!twin_rkfault_here(d) || !twin_rkfault_covers(at, first, (uint32_t)sectors))
 		return;
 	buf[(at - first) * RK_SECTOR] ^= 0xff;
 	twin_rkfault_event(d, "READ_LBA", "corrupt",

@@ -262,8 +262,12 @@ static void twin_usb_submit(struct twin_usb_dev *d, UMockdevIoctlClient *c,
 	r->submit = d->t->board.now_ns;
 	r->idle = g_queue_is_empty(&d->pending) && g_queue_is_empty(&d->done);
 	g_queue_push_tail(&d->pending, r);
-	umockdev_ioctl_client_complete(c, 0, 0);
+	/* Run what can run before completing the SUBMITURB: complete() hands
+	 * the call to umockdev's worker thread, which writes the call's
+	 * resolved memory (this URB and its buffer among it) back to the
+	 * client, and must not do so while this thread is filling them. */
 	twin_usb_pump(d);
+	umockdev_ioctl_client_complete(c, 0, 0);
 	return;
 einval:
 	if (err)
