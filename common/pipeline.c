@@ -18,9 +18,9 @@
  * Fan-out: the decoder fills 1 MiB chunks from one shared pool and queues a
  * reference to each chunk on every writer's queue; the chunk returns to the
  * pool when the last writer is done with it. Memory is the pool (queue_depth
- * plus one chunk per target) and one head, whatever the number of targets,
- * and the slowest target paces the decoder — on the Turing Pi 2's USB hub
- * the shared bus does that anyway.
+ * chunks, or two more than there are targets) and one head, whatever the
+ * number of targets, and the slowest target paces the decoder — on the
+ * Turing Pi 2's USB hub the shared bus does that anyway.
  *
  * Failures come in two kinds. The image's own (download, checksum, decoding)
  * go through tp_image_fail(), which aborts every queue and fails every
@@ -553,7 +553,7 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t n)
 {
 	struct fan *f;
-	unsigned depth = img->o.queue_depth ?: 4;
+	unsigned depth = img->o.queue_depth ?: 4, pool;
 	int rc = 0, img_rc;
 
 	if (!n || n > TP_IMAGE_TARGETS_MAX)
@@ -587,12 +587,15 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 		rc = tp_err_set(-ENOMEM, "out of memory for the %u-byte head", f->head_size);
 		goto out;
 	}
-	/* A chunk per target on top of the depth: each takes one as its
-	 * read-back buffer at the end. */
-	if ((rc = tp_queue_new(&f->pool, depth + (unsigned)n, CHUNK, PAD)) < 0)
+	/* Memory is the budget (128 MB on the BMC): the slowest target paces
+	 * the stream anyway, so a chunk being written per target and two
+	 * being decoded ahead are enough; at least n, as each target takes
+	 * one as its read-back buffer at the end. */
+	pool = depth > n + 2 ? depth : (unsigned)n + 2;
+	if ((rc = tp_queue_new(&f->pool, pool, CHUNK, PAD)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = tp_queue_new(&f->w[i].q, depth + (unsigned)n, sizeof(void *), 64)) < 0)
+		if ((rc = tp_queue_new(&f->w[i].q, pool, sizeof(void *), 64)) < 0)
 			goto out;
 	pthread_mutex_lock(&img->lock);
 	img->outq[img->noutq++] = f->pool;

@@ -240,7 +240,8 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 	fm->held = false;
 #undef NOTE
 	if (first)
-		return tp_err_set(first, "%s: leaving flash mode: %s", slots_name(fm->mask, name, sizeof(name)), first_msg);
+		return tp_err_set(first, "%s: leaving flash mode: %s",
+				  slots_name(fm->mask, name, sizeof(name)), first_msg);
 	TP_INFO("%s: left flash mode: strap released, node off, USB routing restored",
 		slots_name(fm->mask, name, sizeof(name)));
 	return 0;
