@@ -213,9 +213,34 @@ static int crc_push(struct writer *w, uint32_t crc)
 	return 0;
 }
 
-/* Steps 1 and 2 for one chunk. The chunk is shared and read-only here: the
- * decoder padded it with zeros to PAD. */
-static void write_chunk(struct writer *w, const struct tp_chunk *c)
+/* The CRC32 of a whole chunk is the same for every target: the first writer
+ * to need it computes it for all (on a Cortex-A7 a CRC32 of the image costs
+ * about as much as writing it out once). A last, partial chunk is padded to
+ * each sink's own alignment, so each target sums its own. */
+static uint32_t chunk_crc(struct fan *f, struct tp_chunk *c, uint64_t padded)
+{
+	uint32_t crc;
+	bool set;
+
+	if (c->len != CHUNK)
+		return (uint32_t)crc32(0, c->data, (uInt)padded);
+	pthread_mutex_lock(&f->lock);
+	set = c->crc_set;
+	crc = c->crc;
+	pthread_mutex_unlock(&f->lock);
+	if (set)
+		return crc;
+	crc = (uint32_t)crc32(0, c->data, (uInt)padded);
+	pthread_mutex_lock(&f->lock);
+	c->crc = crc;
+	c->crc_set = true;
+	pthread_mutex_unlock(&f->lock);
+	return crc;
+}
+
+/* Steps 1 and 2 for one chunk. The chunk's data is shared and read-only
+ * here: the decoder padded it with zeros to PAD. */
+static void write_chunk(struct writer *w, struct tp_chunk *c)
 {
 	uint64_t padded = round_up(c->len, w->s->align);
 	int rc = 0;
@@ -223,7 +248,7 @@ static void write_chunk(struct writer *w, const struct tp_chunk *c)
 	if (!w->head_zeroed)
 		rc = zero_head(w);
 	if (rc == 0 && w->f->verify)
-		rc = crc_push(w, (uint32_t)crc32(0, c->data, (uInt)padded));
+		rc = crc_push(w, chunk_crc(w->f, c, padded));
 	if (rc == 0)
 		rc = sink_io(w->s, true, c->data, padded, c->off);
 	if (rc < 0) {
@@ -466,6 +491,7 @@ static int produce(struct fan *f)
 		c->off = f->raw;
 		c->len = got;
 		c->eof = eof;
+		c->crc_set = false;
 		f->raw += got;
 		if ((rc = dispatch(f, c)) < 0)
 			return rc;

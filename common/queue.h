@@ -21,6 +21,8 @@ struct tp_chunk {
 	uint64_t off; /* position of data[0] in the stream */
 	bool eof;     /* the last chunk (len may be 0) */
 	unsigned refs;/* users still holding it (fan-out); the user's to keep */
+	uint32_t crc; /* the user's: a checksum of data, once crc_set */
+	bool crc_set;
 	struct tp_chunk *next;
 };
 
