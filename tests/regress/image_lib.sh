@@ -36,6 +36,20 @@ make_disk() {
 	rm -rf disk.d
 }
 
+# flip_byte FILE OFFSET: invert the byte at OFFSET, so the file is sure to
+# change (writing a fixed byte leaves it as it was when that byte was there,
+# one time in 256 with images that differ from run to run).
+flip_byte() {
+	python3 - "$1" "$2" <<-'PY' || fail "flip_byte $1 $2"
+	import sys
+	with open(sys.argv[1], 'r+b') as f:
+	    f.seek(int(sys.argv[2]))
+	    b = f.read(1)
+	    f.seek(int(sys.argv[2]))
+	    f.write(bytes([b[0] ^ 0xff]))
+	PY
+}
+
 # first_mib_blank FILE: FILE's first MiB is zeros (or FILE is shorter / absent).
 first_mib_blank() {
 	[ ! -e "$1" ] && return 0
