@@ -265,7 +265,11 @@ static void twin_usb_submit(struct twin_usb_dev *d, UMockdevIoctlClient *c,
 	/* Run what can run before completing the SUBMITURB: complete() hands
 	 * the call to umockdev's worker thread, which writes the call's
 	 * resolved memory (this URB and its buffer among it) back to the
-	 * client, and must not do so while this thread is filling them. */
+	 * client, and must not do so while this thread is filling them. It
+	 * did: a half-filled IN buffer (zeroed, not yet read from the eMMC)
+	 * reached the client, and when the data then matched what the
+	 * client's buffer held before the submit, the reap wrote nothing
+	 * more (umockdev writes back only what changed), leaving zeros. */
 	twin_usb_pump(d);
 	umockdev_ioctl_client_complete(c, 0, 0);
 	return;
