@@ -560,6 +560,18 @@ static int fan_run(const char *src, struct tp_image_target *t, size_t n, const c
 	return rc;
 }
 
+/* n fault sinks on files NAME0.out.. and a target for each. */
+static void fan_targets(struct fault *f, struct tp_image_target *t, size_t n, const char *name)
+{
+	char file[32];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(file, sizeof(file), "%s%zu.out", name, i);
+		fault_open(&f[i], path(file), 0);
+		t[i] = (struct tp_image_target){ .sink = &f[i].s };
+	}
+}
+
 /* A target that fails and one refused by check_head drop out; the other
  * gets the whole image, verified; the refused one is never written. */
 static void fanout_failures_are_per_target(void **state)
@@ -573,12 +585,8 @@ static void fanout_failures_are_per_target(void **state)
 	(void)state;
 	sha256_hex(img, n, sha);
 	write_file(path("fo.img"), img, n);
-	fault_open(&f[0], path("fo0.out"), 0);
-	fault_open(&f[1], path("fo1.out"), 0);
-	fault_open(&f[2], path("fo2.out"), 0);
+	fan_targets(f, t, 3, "fo");
 	f[1].eio_at = 4 * MiB + 5;
-	for (int i = 0; i < 3; i++)
-		t[i].sink = &f[i].s;
 	t[2].check_head = refuse_head;
 	t[2].cookie = "the test";
 	assert_int_equal(fan_run(path("fo.img"), t, 3, sha, NULL), -EIO);
@@ -614,10 +622,7 @@ static void fanout_image_failure_fails_all(void **state)
 	sha256_hex(img, n, sha);
 	sha[5] = sha[5] == '0' ? '1' : '0';
 	write_file(path("fi.img"), img, n);
-	fault_open(&f[0], path("fi0.out"), 0);
-	fault_open(&f[1], path("fi1.out"), 0);
-	t[0].sink = &f[0].s;
-	t[1].sink = &f[1].s;
+	fan_targets(f, t, 2, "fi");
 	assert_int_equal(fan_run(path("fi.img"), t, 2, sha, NULL), -EBADMSG);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(t[i].rc, -EBADMSG);
@@ -644,12 +649,9 @@ static void fanout_all_failed_stops_decoding(void **state)
 
 	(void)state;
 	gzip_file(path("fs.img.gz"), img, n);
-	fault_open(&f[0], path("fs0.out"), 0);
-	fault_open(&f[1], path("fs1.out"), 0);
+	fan_targets(f, t, 2, "fs");
 	f[0].eio_at = 2 * MiB;
 	f[1].eio_at = 3 * MiB;
-	t[0].sink = &f[0].s;
-	t[1].sink = &f[1].s;
 	assert_int_equal(fan_run(path("fs.img.gz"), t, 2, NULL, &decoded), -EIO);
 	assert_int_equal(t[0].res.fail_offset, 2 * MiB);
 	assert_int_equal(t[1].res.fail_offset, 3 * MiB);
