@@ -576,21 +576,38 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 	return first ? tp_err_set(first, "%s", msg) : 0;
 }
 
+/* Before anything started: the current error is every target's. */
+static int fail_targets(struct tp_image_target *t, size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		t[i].rc = rc;
+		snprintf(t[i].msg, sizeof(t[i].msg), "%s", tp_err_msg());
+	}
+	return rc;
+}
+
 int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t n)
 {
 	struct fan *f;
 	unsigned depth = img->o.queue_depth ?: 4, pool;
+	bool ran = false;
 	int rc = 0, img_rc;
 
 	if (!n || n > TP_IMAGE_TARGETS_MAX)
 		return tp_err_set(-EINVAL, "%zu targets; 1-%d can be written at once", n,
 				  TP_IMAGE_TARGETS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		memset(&t[i].res, 0, sizeof(t[i].res));
+		t[i].rc = 0;
+		t[i].msg[0] = '\0';
+	}
 	if (img->used)
-		return tp_err_set(-EALREADY, "an image can be written once per tp_image_open()");
+		return fail_targets(t, n, tp_err_set(-EALREADY, "an image can be written once "
+						     "per tp_image_open()"));
 	img->used = true;
 	f = calloc(1, sizeof(*f));
 	if (!f)
-		return tp_err_set(-ENOMEM, "out of memory");
+		return fail_targets(t, n, tp_err_set(-ENOMEM, "out of memory"));
 	f->img = img;
 	f->n = n;
 	f->head_size = img->o.head_size;
@@ -602,9 +619,6 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 	for (size_t i = 0; i < n; i++) {
 		struct writer *w = &f->w[i];
 
-		memset(&t[i].res, 0, sizeof(t[i].res));
-		t[i].rc = 0;
-		t[i].msg[0] = '\0';
 		*w = (struct writer){ .f = f, .t = &t[i], .s = t[i].sink };
 		if ((rc = check_target(f, w)) < 0)
 			writer_fail(w, rc, TP_PHASE_WRITE, 0);
@@ -653,7 +667,10 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 	if (img_rc < 0)
 		tp_image_error(img); /* its message, current for results() */
 	rc = results(f, img_rc, f->t0);
+	ran = true;
 out:
+	if (!ran)
+		fail_targets(t, n, rc);
 	pthread_mutex_lock(&img->lock);
 	img->noutq = 0;
 	pthread_mutex_unlock(&img->lock);
