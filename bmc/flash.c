@@ -40,7 +40,6 @@ struct job {
 	struct tp_flash_src *src;
 	struct tp_sink *sink;
 	bool live;
-	bool refused;                    /* the image is for the other module */
 	bool off_failed;                 /* powering it off early failed */
 	int strap_rc;                    /* releasing the strap failed */
 	uint64_t start;
@@ -142,14 +141,20 @@ static struct mod *mod_of(struct run *ru, const struct tp_flash_module *m)
 }
 
 /* --image names a file for the other module? Told from the image's own
- * head, before anything is written (commissioning.md §3.4). An image of
- * unknown layout goes through. */
-static int check_family(void *cookie, const void *head, size_t len)
+ * head, decoded ahead, before the module is brought up and long before
+ * anything is written (commissioning.md §3.4). An image of unknown layout
+ * goes through. */
+static int check_family(struct job *j)
 {
-	struct job *j = cookie;
+	const void *head;
+	size_t len;
 	char why[160];
-	enum tp_family f = tp_family_detect(head, len, why, sizeof(why));
+	enum tp_family f;
+	int rc = tp_image_head(j->src->img, &head, &len);
 
+	if (rc < 0)
+		return rc;
+	f = tp_family_detect(head, len, why, sizeof(why));
 	if (f == TP_FAMILY_UNKNOWN || f == j->m->family)
 		return 0;
 	if (j->o->force) {
@@ -157,7 +162,6 @@ static int check_family(void *cookie, const void *head, size_t len)
 			"anyway, as --force says", j->slot, tp_family_name(f), why, j->m->title);
 		return 0;
 	}
-	j->refused = true;
 	return tp_err_set(-EMEDIUMTYPE, "this slot holds a%s %s, but %s looks like an image "
 			  "for a %s (%s); nothing was written. Pick an image for the %s "
 			  "(tpkit images list), or add --force if it is right",
@@ -240,11 +244,11 @@ static void bring_up(struct run *ru, struct job *j)
 		tp_err_set(-ENOENT, "--image %s has no image for a %s", j->o->image, j->m->title);
 		return job_fail(ru, j, -ENOENT);
 	}
-	if ((rc = tp_flash_src_open(j->src)) < 0) {
+	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
+	if ((rc = tp_flash_src_open(j->src)) < 0 || (rc = check_family(j)) < 0) {
 		snprintf(j->r->phase, sizeof(j->r->phase), "image");
 		return job_fail(ru, j, rc);
 	}
-	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
 	rc = j->m->open(md->ctx, j->o, j->r, j->path, module_step, j, &j->sink);
 	if (rc < 0)
 		return job_fail(ru, j, rc);
@@ -298,9 +302,7 @@ static void write_all(struct run *ru)
 			if (!j->live || j->src != gr->src)
 				continue;
 			step(j, "write");
-			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink,
-								 .check_head = check_family,
-								 .cookie = j };
+			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink };
 			gr->job[gr->n++] = j;
 		}
 		if (gr->n)
@@ -329,9 +331,7 @@ static void write_all(struct run *ru)
 			snprintf(r->sha256, sizeof(r->sha256), "%s", t->res.sha256);
 			if (!t->rc)
 				continue;
-			if (j->refused)
-				snprintf(r->phase, sizeof(r->phase), "image");
-			else if (t->res.fail_phase == TP_PHASE_VERIFY)
+			if (t->res.fail_phase == TP_PHASE_VERIFY)
 				step(j, "verify");
 			tp_err_set(t->rc, "%s", t->msg);
 			job_fail(ru, j, t->rc);

@@ -336,6 +336,7 @@ void tp_image_close(struct tp_image *img)
 	tp_pull_release(&img->in);
 	tp_source_close(img->src);
 	tp_queue_free(img->inq);
+	free(img->head);
 	if (img->md)
 		EVP_MD_CTX_free(img->md);
 	pthread_mutex_destroy(&img->lock);

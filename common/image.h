@@ -112,6 +112,14 @@ const struct tp_image_info *tp_image_info(const struct tp_image *img);
 uint64_t tp_image_raw_size(const struct tp_image *img);
 
 /*
+ * The image's first bytes (up to head_size, fewer for a smaller image),
+ * decoded ahead of tp_image_write() and kept for it: what a caller needs to
+ * tell what the image is for (common/family.h) before it touches a target.
+ * Valid until tp_image_close(). 0, or the decoding error with a message.
+ */
+int tp_image_head(struct tp_image *img, const void **head, size_t *len);
+
+/*
  * Write the image to s: zero the target's head (and the GPT backup area at
  * its end), write the body, flush, check the input's SHA-256, read the body
  * back, write the head, flush, read the head back. Fails before writing past
@@ -124,12 +132,6 @@ int tp_image_write(struct tp_image *img, struct tp_sink *s, struct tp_image_resu
 /* One target of tp_image_write_multi(). */
 struct tp_image_target {
 	struct tp_sink *sink;
-	/* Optional. Called with the image's head (its first head_size bytes,
-	 * or all of a smaller image) before anything is written to this
-	 * target: a negative errno (message set) refuses the target, which is
-	 * left untouched while the others go on. */
-	int (*check_head)(void *cookie, const void *head, size_t len);
-	void *cookie;
 	/* Out: 0 or the target's own failure, with its message. */
 	int rc;
 	char msg[TP_ERR_MAX];
@@ -140,7 +142,7 @@ struct tp_image_target {
  * tp_image_write() to up to TP_IMAGE_TARGETS_MAX sinks at once, the image
  * decoded once and every chunk fanned out to each target's writer thread
  * (performance.md 3). Each target gets the same guarantees as alone, and a
- * target that fails (its device gone, too small, refused by check_head)
+ * target that fails (its device gone, too small for the image)
  * drops out without stopping the others; a failure of the image itself
  * (download, checksum, decoding) fails every target. Returns 0 if every
  * target succeeded, else the first failed target's rc with its message.

@@ -43,6 +43,11 @@ struct tp_image {
 	struct tp_decoder *dec;
 	bool used;
 
+	/* the image's first head_size bytes, decoded ahead (tp_image_head) */
+	unsigned char *head;
+	size_t head_len;
+	int head_rc;            /* 0 not yet, 1 decoded, or the failure */
+
 	/* decoder -> writers, while tp_image_write_multi() runs: the shared
 	 * buffer pool and each writer's queue, aborted on an image-wide
 	 * failure */

@@ -24,7 +24,7 @@
  *
  * Failures come in two kinds. The image's own (download, checksum, decoding)
  * go through tp_image_fail(), which aborts every queue and fails every
- * target. A target's own (its device, its size, check_head) mark its writer
+ * target. A target's own (its device, its size) mark its writer
  * failed; the writer keeps taking references off its queue and dropping
  * them, so the others never wait for it, and once no target is left the
  * decoder stops.
@@ -69,7 +69,7 @@ struct fan {
 	pthread_cond_t cond;    /* verdict set */
 	int verdict;            /* 0 decoding, 1 input complete and good, -1 not */
 	bool ended[3];          /* the final progress event of a phase went out */
-	unsigned char *head;
+	const unsigned char *head; /* the image's (tp_image_head) */
 	size_t hlen;
 	uint32_t head_size;
 	bool verify;
@@ -340,7 +340,7 @@ static void finish(struct writer *w)
 		w->vbody_ns = tp_mono_ns() - v0;
 	}
 	w->head_written = true;
-	rc = sink_io(s, true, f->head, hpad, 0);
+	rc = sink_io(s, true, (void *)f->head, hpad, 0); /* written, not changed */
 	if (rc == 0)
 		rc = tp_sink_flush(s);
 	if (rc < 0) {
@@ -445,6 +445,31 @@ static void check_room(struct fan *f, uint64_t off, uint64_t len)
 	}
 }
 
+int tp_image_head(struct tp_image *img, const void **head, size_t *len)
+{
+	int rc;
+
+	if (!img->head_rc) {
+		if (posix_memalign((void **)&img->head, PAD, img->o.head_size)) {
+			img->head = NULL;
+			tp_err_set(-ENOMEM, "out of memory for the %u-byte head",
+				   img->o.head_size);
+			return tp_image_fail(img, -ENOMEM, TP_PHASE_WRITE, 0);
+		}
+		rc = decode_into(img, img->head, img->o.head_size, &img->head_len);
+		img->head_rc = rc < 0 ? tp_image_fail(img, rc, TP_PHASE_WRITE, 0) : 1;
+		/* Sinks write whole sectors: the padding is zeros. */
+		if (rc == 0)
+			memset(img->head + img->head_len, 0,
+			       round_up(img->head_len, PAD) - img->head_len);
+	}
+	if (img->head_rc < 0)
+		return tp_image_error(img) ?: img->head_rc;
+	*head = img->head;
+	*len = img->head_len;
+	return 0;
+}
+
 /* The decoder loop on this thread: head into memory, body to the writers.
  * Returns 1 if it stopped early because no target was left. */
 static int produce(struct fan *f)
@@ -455,23 +480,18 @@ static int produce(struct fan *f)
 	bool eof;
 	int rc;
 
-	rc = decode_into(img, f->head, f->head_size, &f->hlen);
-	f->raw = f->hlen;
+	const void *head;
+
+	rc = tp_image_head(img, &head, &f->hlen);
 	if (rc < 0)
-		return tp_image_fail(img, rc, TP_PHASE_WRITE, 0);
+		return rc;
+	f->head = head;
+	f->raw = f->hlen;
 	if (!f->hlen) {
 		tp_err_set(-ENODATA, "the image decodes to nothing (0 bytes): nothing to write");
 		return tp_image_fail(img, -ENODATA, TP_PHASE_WRITE, 0);
 	}
-	memset(f->head + f->hlen, 0, round_up(f->hlen, PAD) - f->hlen);
 	check_room(f, 0, f->hlen);
-	for (size_t i = 0; i < f->n; i++) {
-		struct tp_image_target *t = f->w[i].t;
-
-		if (t->check_head && !writer_failed(&f->w[i]) &&
-		    (rc = t->check_head(t->cookie, f->head, f->hlen)) < 0)
-			writer_fail(&f->w[i], rc, TP_PHASE_WRITE, 0);
-	}
 	for (eof = f->hlen < f->head_size; !eof;) {
 		if (!live_writers(f))
 			goto stop;
@@ -623,10 +643,6 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 		if ((rc = check_target(f, w)) < 0)
 			writer_fail(w, rc, TP_PHASE_WRITE, 0);
 	}
-	if (posix_memalign((void **)&f->head, PAD, f->head_size)) {
-		rc = tp_err_set(-ENOMEM, "out of memory for the %u-byte head", f->head_size);
-		goto out;
-	}
 	/* Memory is the budget (128 MB on the BMC): the slowest target paces
 	 * the stream anyway, so a chunk being written per target and two
 	 * being decoded ahead are enough; at least n, as each target takes
@@ -679,7 +695,6 @@ out:
 		free(f->w[i].crc);
 	}
 	tp_queue_free(f->pool);
-	free(f->head);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
