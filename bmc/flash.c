@@ -106,11 +106,21 @@ void tp_flash_result_fail(struct tp_flash_result *r, int rc)
 	tp_err_set(rc, "%s", r->msg);
 }
 
-/* A job is over: its message recorded, its device closed and, while the
- * others go on, its node off. */
+/* How long the job took, from its start to now. */
+static void job_time(struct job *j)
+{
+	uint64_t now = tp_clock_now_ns();
+
+	/* A clock that failed (the twin gone) reads 0: no duration. */
+	j->r->ns = now > j->start ? now - j->start : 0;
+}
+
+/* A job is over: its message recorded, its time taken, its device closed
+ * and, while the others go on, its node off. */
 static void job_fail(struct run *ru, struct job *j, int rc)
 {
 	tp_flash_result_fail(j->r, rc);
+	job_time(j);
 	j->live = false;
 	tp_sink_close(j->sink);
 	j->sink = NULL;
@@ -400,12 +410,10 @@ static void run_jobs(struct run *ru)
 	for (size_t i = 0; i < ru->n; i++) {
 		struct job *j = &ru->job[i];
 
-		uint64_t now = tp_clock_now_ns();
-
-		/* A clock that failed (the twin gone) reads 0: no duration. */
-		j->r->ns = now > j->start ? now - j->start : 0;
-		if (j->live)
+		if (j->live) {
+			job_time(j);
 			step(j, "done");
+		}
 	}
 	tp_flash_srcs_close(ru->srcs);
 }
