@@ -9,14 +9,16 @@
  *   power      flash mode for all the run's slots at once (flashmode.h)
  *   enumerate  every slot's port polled together for either boot ROM;
  *              strap released once its boot ROM is on the bus
- *   bring-up   per slot, the module's steps up to a sink for its eMMC
+ *   bring-up   the module's steps up to a sink for its eMMC, in two halves
+ *              (start every slot, then finish every slot), so that the
+ *              slots' loaders and USB disks come up side by side
  *   write      per image, one pipeline fanned out to its slots; several
  *              images (RK1 and CM4 slots with --image auto) in parallel
  *   leave      sinks closed, every node off, routing restored
  *
  * The control steps run on this thread, one slot after another: they take
- * seconds against the write's minutes, and on the board twin they stay
- * deterministic. A job that fails is powered off at once and the others go
+ * seconds against the write's minutes, the waits in them overlap, and on
+ * the board twin they stay deterministic. A job that fails is powered off at once and the others go
  * on; the summary says what happened to each.
  */
 #include "flash_priv.h"
@@ -39,6 +41,8 @@ struct job {
 	const struct tp_flash_module *m; /* what enumerated */
 	struct tp_flash_src *src;
 	struct tp_sink *sink;
+	void *mstate;                    /* between the module's start and finish */
+	bool started;
 	bool live;
 	bool off_failed;                 /* powering it off early failed */
 	int strap_rc;                    /* releasing the strap failed */
@@ -236,11 +240,11 @@ static void enumerate(struct run *ru)
 	}
 }
 
-/* From the boot ROM to a sink for the eMMC, one slot after another. */
-static void bring_up(struct run *ru, struct job *j)
+/* The first half of bring-up: what the job's module needs of the host.
+ * The slot's boot ROM is on the bus. */
+static void bring_up_start(struct run *ru, struct job *j)
 {
 	struct mod *md = mod_of(ru, j->m);
-	uint64_t need;
 	int rc;
 
 	if (!md || md->rc) {
@@ -259,7 +263,22 @@ static void bring_up(struct run *ru, struct job *j)
 		snprintf(j->r->phase, sizeof(j->r->phase), "image");
 		return job_fail(ru, j, rc);
 	}
-	rc = j->m->open(md->ctx, j->o, j->r, j->path, module_step, j, &j->sink);
+	rc = j->m->start(md->ctx, j->o, j->r, j->path, module_step, j, &j->mstate);
+	if (rc < 0)
+		return job_fail(ru, j, rc);
+	j->started = true;
+}
+
+/* The second half: the module back on the bus, a sink for its eMMC. */
+static void bring_up_finish(struct run *ru, struct job *j)
+{
+	struct mod *md = mod_of(ru, j->m);
+	uint64_t need;
+	int rc;
+
+	j->started = false; /* finish frees the state, whatever happens */
+	rc = j->m->finish(md->ctx, j->o, j->r, j->mstate, module_step, j, &j->sink);
+	j->mstate = NULL;
 	if (rc < 0)
 		return job_fail(ru, j, rc);
 	j->r->capacity = j->sink->size;
@@ -379,9 +398,14 @@ static void run_jobs(struct run *ru)
 			ru->job[i].r->restored = false;
 	}
 	enumerate(ru);
+	/* Every slot's first half, then every slot's second: the loaders and
+	 * USB disks come up side by side rather than one after another. */
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live)
-			bring_up(ru, &ru->job[i]);
+			bring_up_start(ru, &ru->job[i]);
+	for (size_t i = 0; i < ru->n; i++)
+		if (ru->job[i].live && ru->job[i].started)
+			bring_up_finish(ru, &ru->job[i]);
 	write_all(ru);
 	/* Close the devices before the nodes lose power under them. */
 	for (size_t i = 0; i < ru->n; i++) {

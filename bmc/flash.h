@@ -70,12 +70,21 @@ struct tp_flash_module {
 	 * rpiboot directory) there and sound? 0, or -errno with a message.
 	 * *ctx is the module's to keep until release. */
 	int (*ready)(const struct tp_flash_opts *o, void **ctx);
-	/* The boot ROM is on the bus at path (flash mode entered, strap
-	 * released): bring the module up until its eMMC is a sink. Reports
-	 * its steps through step(); sets r->usb_path. */
-	int (*open)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		    const char *path, void (*step)(void *c, const char *what), void *step_cookie,
-		    struct tp_sink **sink);
+	/*
+	 * Bring-up, from the boot ROM on the bus at path (flash mode entered,
+	 * strap released) to a sink for the eMMC, in two halves so that the
+	 * slots of a run overlap their waits: start does what needs the host
+	 * (the RK1's loader download, the CM4's rpiboot and its file serving)
+	 * and leaves *state; finish waits for the module to come back (the
+	 * loader, the USB disk), opens the sink, and frees state whatever
+	 * happens. Steps are reported through step(); start sets r->usb_path.
+	 */
+	int (*start)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		     const char *path, void (*step)(void *c, const char *what),
+		     void *step_cookie, void **state);
+	int (*finish)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		      void *state, void (*step)(void *c, const char *what), void *step_cookie,
+		      struct tp_sink **sink);
 	void (*release)(void *ctx);
 };
 

@@ -15,6 +15,7 @@
 #include "rpiboot/rpiboot_proto.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef CONFIG_TPKIT_RPIBOOT_DIR
@@ -35,14 +36,20 @@ static int cm4_ready(const struct tp_flash_opts *o, void **ctx)
 	return tp_rpiboot_check_dir(rpi_dir(o), TP_RPI_PID_2711);
 }
 
-static int cm4_open(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		    const char *path, void (*step)(void *c, const char *what), void *step_cookie,
-		    struct tp_sink **sink)
+/* What start learned for finish: the files the second stage asked for
+ * that the directory did not have, to explain a disk that never comes. */
+struct cm4_state {
+	char missing[256];
+};
+
+/* rpiboot: the boot ROM gets bootcode4.bin, the second stage its files;
+ * the disk the payload makes is finish's to wait for. */
+static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		     const char *path, void (*step)(void *c, const char *what), void *step_cookie,
+		     void **state)
 {
 	struct tp_rpiboot *rpi = NULL;
-	struct tp_sink *raw = NULL;
-	struct tp_msd_disk disk;
-	char missing[256] = "";
+	struct cm4_state *st;
 	unsigned tmo = o->loader_timeout_ms ? o->loader_timeout_ms : TP_RPIBOOT_STAGE2_TIMEOUT_MS;
 	int rc;
 
@@ -53,18 +60,39 @@ static int cm4_open(void *ctx, const struct tp_flash_opts *o, struct tp_flash_re
 		return rc;
 	snprintf(r->usb_path, sizeof(r->usb_path), "%s", tp_rpiboot_path(rpi));
 	rc = tp_rpiboot_boot(rpi, rpi_dir(o), tmo);
-	snprintf(missing, sizeof(missing), "%s", tp_rpiboot_missing(rpi));
+	st = calloc(1, sizeof(*st));
+	if (st)
+		snprintf(st->missing, sizeof(st->missing), "%s", tp_rpiboot_missing(rpi));
 	tp_rpiboot_close(rpi);
-	if (rc < 0)
+	if (rc == 0 && !st)
+		rc = tp_err_set(-ENOMEM, "out of memory");
+	if (rc < 0) {
+		free(st);
 		return rc;
+	}
+	*state = st;
+	return 0;
+}
+
+static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		      void *state, void (*step)(void *c, const char *what), void *step_cookie,
+		      struct tp_sink **sink)
+{
+	struct cm4_state *st = state;
+	struct tp_sink *raw = NULL;
+	struct tp_msd_disk disk;
+	int rc;
+
+	(void)ctx;
 	step(step_cookie, "disk");
 	/* The disk is under the port the boot ROM was on (v2.4: the only
 	 * one), so its exact path, not the pattern, is what to look for. */
 	rc = tp_msd_wait(r->usb_path, o->disk_timeout_ms ? o->disk_timeout_ms : DISK_TIMEOUT_MS,
 			 &disk);
-	if (rc < 0 && missing[0])
-		return tp_err_set(rc, "%s; the CM4's second stage asked for %s, which %s does "
-				  "not have", tp_err_msg(), missing, rpi_dir(o));
+	if (rc < 0 && st->missing[0])
+		rc = tp_err_set(rc, "%s; the CM4's second stage asked for %s, which %s does "
+				"not have", tp_err_msg(), st->missing, rpi_dir(o));
+	free(st);
 	if (rc == 0)
 		rc = tp_msd_check_unmounted(&disk);
 	if (rc == 0)
@@ -89,6 +117,7 @@ const struct tp_flash_module tp_flash_cm4 = {
 	.title = "CM4",
 	.family = TP_FAMILY_RPI,
 	.ready = cm4_ready,
-	.open = cm4_open,
+	.start = cm4_start,
+	.finish = cm4_finish,
 	.release = cm4_release,
 };

@@ -30,13 +30,13 @@ static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
 	return 0;
 }
 
-static int rk1_open(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		    const char *path, void (*step)(void *c, const char *what), void *step_cookie,
-		    struct tp_sink **sink)
+/* The loader goes down now; its re-enumeration is finish's to wait for. */
+static int rk1_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		     const char *path, void (*step)(void *c, const char *what), void *step_cookie,
+		     void **state)
 {
 	struct tp_ldr *ldr = ctx;
 	struct tp_rockusb *dev;
-	struct tp_sink *raw;
 	int rc;
 
 	/* The device was seen by the probe; it is opened (and, by then, has
@@ -48,15 +48,29 @@ static int rk1_open(void *ctx, const struct tp_flash_opts *o, struct tp_flash_re
 	if (tp_rockusb_mode(dev) == TP_ROCKUSB_MASKROM) {
 		step(step_cookie, "loader");
 		rc = tp_rockusb_download(dev, ldr);
-		if (rc == 0)
-			rc = tp_rockusb_wait_loader(dev, o->loader_timeout_ms ? o->loader_timeout_ms
-									  : LOADER_TIMEOUT_MS);
 		if (rc < 0) {
 			tp_rockusb_close(dev);
 			return rc;
 		}
 	}
-	rc = tp_rockusb_sink_open(dev, &raw);
+	*state = dev;
+	return 0;
+}
+
+static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		      void *state, void (*step)(void *c, const char *what), void *step_cookie,
+		      struct tp_sink **sink)
+{
+	struct tp_rockusb *dev = state;
+	struct tp_sink *raw;
+	int rc = 0;
+
+	(void)ctx, (void)r, (void)step, (void)step_cookie;
+	if (tp_rockusb_mode(dev) == TP_ROCKUSB_MASKROM)
+		rc = tp_rockusb_wait_loader(dev, o->loader_timeout_ms ? o->loader_timeout_ms
+								: LOADER_TIMEOUT_MS);
+	if (rc == 0)
+		rc = tp_rockusb_sink_open(dev, &raw);
 	if (rc < 0) {
 		tp_rockusb_close(dev);
 		return rc;
@@ -78,6 +92,7 @@ const struct tp_flash_module tp_flash_rk1 = {
 	.title = "RK1",
 	.family = TP_FAMILY_ROCKCHIP,
 	.ready = rk1_ready,
-	.open = rk1_open,
+	.start = rk1_start,
+	.finish = rk1_finish,
 	.release = rk1_release,
 };
