@@ -78,11 +78,6 @@ static const struct tp_flash_module *const modules[] = {
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 
-static const char *usb_ids(const struct tp_flash_module *m)
-{
-	return m == &tp_flash_rk1 ? "RK3588 (2207:350b)" : "BCM2711 boot ROM (0a5c:2711)";
-}
-
 static void step(struct job *j, const char *what)
 {
 	snprintf(j->r->phase, sizeof(j->r->phase), "%s", what);
@@ -97,7 +92,7 @@ static void module_step(void *cookie, const char *what)
 
 /* Keep the current error as the slot's message, prefixed with the slot and
  * the step it stopped at, and leave it current for the caller. */
-void tp_flash_result_fail(struct tp_flash_result *r, int rc)
+static void result_fail(struct tp_flash_result *r, int rc)
 {
 	char msg[TP_ERR_MAX];
 
@@ -123,7 +118,7 @@ static void job_time(struct job *j)
  * and, while the others go on, its node off. */
 static void job_fail(struct run *ru, struct job *j, int rc)
 {
-	tp_flash_result_fail(j->r, rc);
+	result_fail(j->r, rc);
 	job_time(j);
 	j->live = false;
 	tp_sink_close(j->sink);
@@ -176,11 +171,10 @@ static int check_family(struct job *j)
 			"anyway, as --force says", j->slot, tp_family_name(f), why, j->m->title);
 		return 0;
 	}
-	return tp_err_set(-EMEDIUMTYPE, "this slot holds a%s %s, but %s looks like an image "
-			  "for a %s (%s); nothing was written. Pick an image for the %s "
-			  "(tpkit images list), or add --force if it is right",
-			  j->m->title[0] == 'R' ? "n" : "", j->m->title, j->o->image,
-			  tp_family_name(f), why, j->m->title);
+	return tp_err_set(-EMEDIUMTYPE, "this slot holds %s, but %s looks like an image for a "
+			  "%s (%s); nothing was written. Pick an image for the %s (tpkit images "
+			  "list), or add --force if it is right",
+			  j->m->a_title, j->o->image, tp_family_name(f), why, j->m->title);
 }
 
 /* A boot ROM is on the bus: it has made its boot decision, so its strap
@@ -207,7 +201,7 @@ static void enumerate(struct run *ru)
 	for (size_t i = 0; i < ru->nmods; i++)
 		if (!ru->mods[i].rc)
 			len += (size_t)snprintf(looked + len, sizeof(looked) - len, "%s%s",
-						len ? " or " : "", usb_ids(ru->mods[i].m));
+						len ? " or " : "", ru->mods[i].m->usb_id);
 	for (size_t i = 0; i < ru->n; i++) {
 		if (!ru->job[i].live)
 			continue;
@@ -248,14 +242,14 @@ static void bring_up_start(struct run *ru, struct job *j)
 	int rc;
 
 	if (!md || md->rc) {
-		tp_err_set(-ENODEV, "this slot holds a%s %s (%s), but it cannot be flashed: %s",
-			   j->m->title[0] == 'R' ? "n" : "", j->m->title, usb_ids(j->m),
+		tp_err_set(-ENODEV, "this slot holds %s (%s), but it cannot be flashed: %s",
+			   j->m->a_title, j->m->usb_id,
 			   md ? md->msg : "this tpkit was built without support for it");
 		return job_fail(ru, j, -ENODEV);
 	}
 	j->src = tp_flash_src_for(ru->srcs, j->m);
 	if (!j->src) {
-		tp_err_set(-ENOENT, "--image %s has no image for a %s", j->o->image, j->m->title);
+		tp_err_set(-ENOENT, "--image %s has no image for %s", j->o->image, j->m->a_title);
 		return job_fail(ru, j, -ENOENT);
 	}
 	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
@@ -515,7 +509,7 @@ static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flas
 		step(&ru->job[0], "prepare");
 		res[n].restored = true;
 		tp_err_set(rc, "%s", msg);
-		tp_flash_result_fail(&res[n], rc);
+		result_fail(&res[n], rc);
 		n++;
 	}
 	return n;

@@ -65,6 +65,8 @@ struct tp_flash_result {
 struct tp_flash_module {
 	const char *name;          /* the catalogue's module name: "rk1", "cm4" */
 	const char *title;         /* "RK1", "CM4" */
+	const char *a_title;       /* "an RK1", "a CM4": for messages */
+	const char *usb_id;        /* its boot ROM on USB, for messages */
 	enum tp_family family;     /* the images it boots */
 	/* Before any node is touched: are the module's own files (loader,
 	 * rpiboot directory) there and sound? 0, or -errno with a message.
@@ -111,13 +113,11 @@ int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o,
  * Broadcom boot ROM, or timeout_ms passes; which[i] gets the module found
  * there or NULL. A NULL path means "any device". found, if not NULL, is
  * called as soon as a path's module is seen (to release its strap then).
- * Returns 0 if all were found, -ETIMEDOUT if not, other -errno on failure.
+ * Returns 0 if all were found, -ETIMEDOUT if not (which[] says which were),
+ * other -errno on failure.
  */
 int tp_flash_probe(const char *const *paths, size_t n, unsigned timeout_ms,
 		   const struct tp_flash_module **which,
 		   void (*found)(void *cookie, size_t i), void *cookie);
-
-/* Record rc and the current message in r, as "slot N: step: message". */
-void tp_flash_result_fail(struct tp_flash_result *r, int rc);
 
 #endif

@@ -115,6 +115,8 @@ static void cm4_release(void *ctx)
 const struct tp_flash_module tp_flash_cm4 = {
 	.name = "cm4",
 	.title = "CM4",
+	.a_title = "a CM4",
+	.usb_id = "BCM2711 boot ROM (0a5c:2711)",
 	.family = TP_FAMILY_RPI,
 	.ready = cm4_ready,
 	.start = cm4_start,

@@ -81,24 +81,15 @@ int tp_flash_probe(const char *const *paths, size_t n, unsigned timeout_ms,
 {
 	struct probe pr = { .paths = paths, .n = n, .which = which, .found = found,
 			    .cookie = cookie };
-	char missing[128] = "";
-	size_t len = 0;
 	int open_err, rc;
 
 	memset(which, 0, n * sizeof(*which));
 	rc = tp_usb_poll(timeout_ms, probe_look, &pr, &open_err);
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < n; k++)
 		if (which[k])
-			TP_INFO("USB path %s: %s", paths[k] ? paths[k] : "(any)",
-				which[k] == &tp_flash_rk1 ? "an RK3588" : "a CM4 boot ROM");
-		else if (len < sizeof(missing))
-			len += (size_t)snprintf(missing + len, sizeof(missing) - len, "%s%s",
-						len ? ", " : "", paths[k] ? paths[k] : "(any)");
-	}
+			TP_INFO("USB path %s: %s", paths[k] ? paths[k] : "(any)", which[k]->usb_id);
 	if (rc == -ETIMEDOUT)
-		return tp_err_set(rc,
-				  "no RK3588 (2207:350b) or BCM2711 boot ROM (0a5c:2711) "
-				  "appeared at USB path %s within %u ms",
-				  missing, timeout_ms);
+		return tp_err_set(rc, "not every USB path showed a boot ROM within %u ms",
+				  timeout_ms);
 	return rc;
 }

@@ -90,6 +90,8 @@ static void rk1_release(void *ctx)
 const struct tp_flash_module tp_flash_rk1 = {
 	.name = "rk1",
 	.title = "RK1",
+	.a_title = "an RK1",
+	.usb_id = "RK3588 (2207:350b)",
 	.family = TP_FAMILY_ROCKCHIP,
 	.ready = rk1_ready,
 	.start = rk1_start,
