@@ -45,6 +45,10 @@ static void help(void)
 	       "  --no-verify        skip the read-back\n"
 	       "  --force            write an image whose layout says it is for the other\n"
 	       "                     module (an RK1 image to a CM4, or the reverse)\n"
+	       "  --module NAME      the slots hold this module (rk1 or cm4): its files are\n"
+	       "                     checked before any node is touched, and a slot holding\n"
+	       "                     another is left alone (default: told by what enumerates;\n"
+	       "                     a module's files are then needed once it shows up)\n"
 	       "  --loader FILE      RK3588 loader (default %s)\n"
 	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
 	       "                     mass-storage-gadget64 files (default %s)\n"
@@ -74,12 +78,16 @@ struct ui {
 	struct tp_progress_ui prog;
 };
 
-static const char *step_text(const char *what)
+/* What a step means to the user. With --board none (slot 0) no node is
+ * powered, strapped or rerouted, so those steps read differently. */
+static const char *step_text(unsigned slot, const char *what)
 {
+	if (!slot && !strcmp(what, "done"))
+		return "done; the module is left powered, as it was found";
 	static const struct {
 		const char *step, *text;
 	} t[] = {
-		{ "prepare", "checking the loader and the image" },
+		{ "prepare", "checking the modules' files and the image" },
 		{ "power", "entering flash mode (power off, USB to the BMC, strap, power on)" },
 		{ "enumerate", "waiting for the module's boot ROM on USB" },
 		{ "image", "checking the image is for this module" },
@@ -113,7 +121,10 @@ static void on_step(void *cookie, unsigned slot, const char *what)
 	} else if (u->c->verbosity >= 0 && strcmp(what, "verify")) {
 		if (!strcmp(what, "write"))
 			tp_progress_ui_init(&u->prog, u->prog.mode);
-		fprintf(stderr, "slot %u: %s\n", slot, step_text(what));
+		if (slot)
+			fprintf(stderr, "slot %u: %s\n", slot, step_text(slot, what));
+		else
+			fprintf(stderr, "usb: %s\n", step_text(slot, what));
 	}
 }
 
@@ -213,6 +224,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "usb", required_argument, NULL, 'U' },
 		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "module", required_argument, NULL, 'M' },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -242,6 +254,12 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		case 'U': usb = optarg; break;
 		case 'R': o.rpiboot_dir = optarg; break;
 		case 'F': o.force = true; break;
+		case 'M':
+			o.module = tp_flash_module_find(optarg);
+			if (!o.module)
+				return tp_cli_usage(c, "--module is one of %s, not \"%s\"",
+						    tp_flash_module_names(), optarg);
+			break;
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);

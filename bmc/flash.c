@@ -227,6 +227,13 @@ static void enumerate(struct run *ru)
 			continue;
 		}
 		snprintf(j->r->module, sizeof(j->r->module), "%s", j->m->name);
+		if (j->o->module && j->m != j->o->module) {
+			tp_err_set(-EMEDIUMTYPE, "this slot holds %s (%s), not %s as --module "
+				   "says; nothing was written", j->m->a_title, j->m->usb_id,
+				   j->o->module->a_title);
+			job_fail(ru, j, -EMEDIUMTYPE);
+			continue;
+		}
 		if (j->strap_rc < 0) {
 			tp_err_set(j->strap_rc, "releasing the strap: %s", tp_err_msg());
 			job_fail(ru, j, j->strap_rc);
@@ -452,15 +459,41 @@ static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, c
 		j->path = snprintf(j->pattern, sizeof(j->pattern), "%s", path) ? j->pattern : NULL;
 }
 
+const struct tp_flash_module *tp_flash_module_find(const char *name)
+{
+	for (size_t i = 0; i < NMODULES; i++)
+		if (!strcmp(modules[i]->name, name))
+			return modules[i];
+	return NULL;
+}
+
+const char *tp_flash_module_names(void)
+{
+	static char names[64];
+	size_t len = 0;
+
+	if (!names[0])
+		for (size_t i = 0; i < NMODULES; i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						i ? ", " : "", modules[i]->name);
+	return names;
+}
+
 /*
  * Before anything is touched: which modules' files are ready, and what
- * --image is for each. A module whose files were named on the command line
- * must be ready; so must one module at least. Returns 0 or the error.
+ * --image is for each. A module's files are needed only once its boot ROM
+ * shows up, so a module that is not ready is fine — unless the user named
+ * its files or said the slots hold it (--module): then they must be ready
+ * now, before a node is powered. With no module ready nothing could be
+ * flashed, and the error says what each one needs and where it was looked
+ * for. Returns 0 or the error.
  */
 static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 {
 	const struct tp_flash_module *ready[NMODULES];
-	size_t nready = 0;
+	const struct tp_flash_module *want = ru->o->module;
+	char all[TP_ERR_MAX];
+	size_t nready = 0, len = 0;
 
 	ru->mods = mods;
 	ru->nmods = NMODULES;
@@ -471,17 +504,28 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		md->rc = md->m->ready(ru->o, &md->ctx);
 		if (md->rc < 0) {
 			snprintf(md->msg, sizeof(md->msg), "%s", tp_err_msg());
-			if ((md->m == &tp_flash_rk1 && ru->o->loader) ||
-			    (md->m != &tp_flash_rk1 && ru->o->rpiboot_dir))
+			if (md->m == want)
+				return tp_err_prefix(md->rc, "--module %s: ", want->name);
+			if (md->m->files_named(ru->o))
 				return md->rc;
 			continue;
 		}
-		ready[nready++] = md->m;
+		if (!want || md->m == want)
+			ready[nready++] = md->m;
 	}
-	if (!nready)
+	if (nready) {
+		ru->srcs = srcs;
+		return tp_flash_srcs_init(srcs, ru->o, ready, nready);
+	}
+	if (NMODULES == 1)
 		return tp_err_set(mods[0].rc, "%s", mods[0].msg);
-	ru->srcs = srcs;
-	return tp_flash_srcs_init(srcs, ru->o, ready, nready);
+	for (size_t i = 0; i < NMODULES && len < sizeof(all) - 1; i++) {
+		len += (size_t)snprintf(all + len, sizeof(all) - len, "%s%s: %s", i ? "; " : "",
+					mods[i].m->a_title, mods[i].msg);
+		len = len < sizeof(all) - 1 ? len : sizeof(all) - 1;
+	}
+	return tp_err_set(mods[0].rc, "no module can be flashed, each one's files are missing "
+			  "(%s)", all);
 }
 
 static void release(struct run *ru)

@@ -34,6 +34,10 @@ struct tp_flash_opts {
 	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */
 	unsigned disk_timeout_ms;  /* CM4: rpiboot's Done to its disk in /sys/block */
 	bool force;                /* write even an image meant for the other module */
+	/* The module the user says the slots hold (--module), NULL if not
+	 * said: its files must be ready before any node is touched, and a
+	 * slot that turns out to hold another is not flashed. */
+	const struct tp_flash_module *module;
 	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
 	void *progress_cookie;
 	/* Report a step ("power", "enumerate", "write", ...) of a slot as it
@@ -68,6 +72,9 @@ struct tp_flash_module {
 	const char *a_title;       /* "an RK1", "a CM4": for messages */
 	const char *usb_id;        /* its boot ROM on USB, for messages */
 	enum tp_family family;     /* the images it boots */
+	/* Did the command line name this module's files (--loader,
+	 * --rpiboot-dir)? Then they must be ready, whatever the slots hold. */
+	bool (*files_named)(const struct tp_flash_opts *o);
 	/* Before any node is touched: are the module's own files (loader,
 	 * rpiboot directory) there and sound? 0, or -errno with a message.
 	 * *ctx is the module's to keep until release. */
@@ -94,6 +101,12 @@ extern const struct tp_flash_module tp_flash_rk1;
 #ifdef CONFIG_TPKIT_CM4
 extern const struct tp_flash_module tp_flash_cm4;
 #endif
+
+/* The module called name ("rk1", "cm4"), NULL if this tpkit has none. */
+const struct tp_flash_module *tp_flash_module_find(const char *name);
+
+/* The names of the modules this tpkit can flash, "rk1, cm4", for messages. */
+const char *tp_flash_module_names(void);
 
 /*
  * Flash the slots in mask (TP_SLOT_BIT()s) of board b. res gets one result

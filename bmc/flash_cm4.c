@@ -36,6 +36,11 @@ static int cm4_ready(const struct tp_flash_opts *o, void **ctx)
 	return tp_rpiboot_check_dir(rpi_dir(o), TP_RPI_PID_2711);
 }
 
+static bool cm4_files_named(const struct tp_flash_opts *o)
+{
+	return o->rpiboot_dir != NULL;
+}
+
 /* What start learned for finish: the files the second stage asked for
  * that the directory did not have, to explain a disk that never comes. */
 struct cm4_state {
@@ -118,6 +123,7 @@ const struct tp_flash_module tp_flash_cm4 = {
 	.a_title = "a CM4",
 	.usb_id = "BCM2711 boot ROM (0a5c:2711)",
 	.family = TP_FAMILY_RPI,
+	.files_named = cm4_files_named,
 	.ready = cm4_ready,
 	.start = cm4_start,
 	.finish = cm4_finish,

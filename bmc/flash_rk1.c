@@ -24,10 +24,18 @@ static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
 	struct tp_ldr *ldr;
 	int rc = tp_ldr_open(o->loader ? o->loader : CONFIG_TPKIT_RK1_LOADER, "3588", &ldr);
 
-	if (rc < 0)
+	if (rc < 0 && o->loader)
 		return tp_err_prefix(rc, "RK3588 loader: ");
+	if (rc < 0)
+		return tp_err_prefix(rc, "RK3588 loader (Rockchip's rk3588_spl_loader*.bin: put "
+				     "it there or pass --loader FILE): ");
 	*ctx = ldr;
 	return 0;
+}
+
+static bool rk1_files_named(const struct tp_flash_opts *o)
+{
+	return o->loader != NULL;
 }
 
 /* The loader goes down now; its re-enumeration is finish's to wait for. */
@@ -93,6 +101,7 @@ const struct tp_flash_module tp_flash_rk1 = {
 	.a_title = "an RK1",
 	.usb_id = "RK3588 (2207:350b)",
 	.family = TP_FAMILY_ROCKCHIP,
+	.files_named = rk1_files_named,
 	.ready = rk1_ready,
 	.start = rk1_start,
 	.finish = rk1_finish,
