@@ -99,6 +99,11 @@ common-y := err log path slots json clock crc32 cancel
 common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
 common-y += catalogue cache resolve download family rkrc4
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
+common-$(CONFIG_TPKIT_CLOCK_SIM) += clock_sim
+# The twin's wire protocol, for its GPIO and clock backends.
+simlink-$(CONFIG_TPKIT_GPIO_SIM) := simlink
+simlink-$(CONFIG_TPKIT_CLOCK_SIM) := simlink
+common-y += $(simlink-y)
 
 board-y := desc detect gpio lines board power usb flashmode
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod

@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "flash.h"
 #include "progress.h"
-#include "board/turingpi2/gpio.h"
 #include "common/cancel.h"
 #include "common/slots.h"
 
@@ -309,20 +308,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_fail(c, rc);
 
 	if (!strcmp(board, "none")) {
-		const char *gpio = getenv("TPKIT_GPIO");
-		struct tp_gpio *twin = NULL;
-
-		/* No board to drive, but on the board twin (TPKIT_GPIO=sim:)
-		 * its connection is also the clock: the module's timing (the
-		 * loader coming up after the download) runs on the twin's
-		 * virtual clock, which waits in real time would never move. */
-		if (gpio && !strncmp(gpio, "sim:", 4)) {
-			rc = tp_gpio_open(&twin, gpio);
-			if (rc < 0)
-				return tp_cli_fail(c, rc);
-		}
 		tp_flash_usb(strcmp(usb, "auto") ? usb : NULL, &o, &res[n++]);
-		tp_gpio_close(twin);
 	} else {
 		rc = tp_cli_board_open(c, &b);
 		if (rc)

@@ -4,6 +4,8 @@
  * Dispatch only: global options, then the command from commands.def.
  */
 #include "cli.h"
+#include "common/clock.h"
+#include "common/err.h"
 #include "common/path.h"
 
 #include <stdio.h>
@@ -33,7 +35,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nOptions (also accepted after the command):\n" TP_CLI_COMMON_HELP
 		   "  --version          print the version\n\n"
 		   "Environment: TPKIT_ROOT (root of /sys, /proc, /dev; default /), "
-		   "TPKIT_GPIO.\n"
+		   "TPKIT_GPIO,\nTPKIT_CLOCK (system, or sim:SOCKET for the board twin's).\n"
 		   "Exit codes: 0 ok, 1 failed, 2 usage, 3 unsupported board or operation, "
 		   "4 busy.\n"
 		   "`tpkit COMMAND --help` describes each command.\n");
@@ -45,7 +47,7 @@ int main(int argc, char **argv)
 						  { "version", no_argument, NULL, 'V' },
 						  { 0 } };
 	struct tp_cli c = { .cmd = "" };
-	int opt;
+	int opt, rc;
 
 	tp_root_set(NULL);
 	/* '+': stop at the command name; the command parses the rest. */
@@ -76,7 +78,13 @@ int main(int argc, char **argv)
 		/* 0, not 1: glibc then also forgets the "+" ordering of the
 		 * scan above, so command options may follow arguments. */
 		optind = 0;
-		return commands[i].main(&c, argc, argv);
+		if (tp_clock_open(NULL) < 0) {
+			fprintf(stderr, "tpkit: %s\n", tp_err_msg());
+			return TP_EXIT_FAIL;
+		}
+		rc = commands[i].main(&c, argc, argv);
+		tp_clock_close();
+		return rc;
 	}
 	fprintf(stderr, "tpkit: unknown command \"%s\"; try `tpkit --help`\n", argv[optind]);
 	return TP_EXIT_USAGE;

@@ -3,6 +3,7 @@
 #include "cancel.h"
 #include "err.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,6 +44,36 @@ void tp_clock_use(const struct tp_clock_ops *ops, void *cookie)
 {
 	clock_ops = ops ? ops : &sys_clock;
 	clock_cookie = cookie;
+}
+
+int tp_clock_open(const char *spec)
+{
+	if (!spec || !*spec)
+		spec = getenv("TPKIT_CLOCK");
+	if (!spec || !*spec || !strcmp(spec, "system"))
+		return 0;
+#ifdef CONFIG_TPKIT_CLOCK_SIM
+	if (!strncmp(spec, "sim:", 4))
+		return tp_clock_sim_open(spec + 4);
+#endif
+	return tp_err_set(-EINVAL, "clock \"%s\" is not built into this tpkit (TPKIT_CLOCK): "
+			  "system%s", spec,
+#ifdef CONFIG_TPKIT_CLOCK_SIM
+			  " or sim:SOCKET"
+#else
+			  ""
+#endif
+	);
+}
+
+void tp_clock_close(void)
+{
+	const struct tp_clock_ops *ops = clock_ops;
+	void *cookie = clock_cookie;
+
+	tp_clock_use(NULL, NULL);
+	if (ops->close)
+		ops->close(cookie);
 }
 
 uint64_t tp_clock_now_ns(void)

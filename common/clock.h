@@ -13,10 +13,26 @@ struct tp_clock_ops {
 	const char *name;
 	int (*now_ns)(void *cookie, uint64_t *ns);
 	int (*sleep_ns)(void *cookie, uint64_t ns);
+	void (*close)(void *cookie); /* may be NULL */
 };
 
 /* Replace the process clock (NULL restores the monotonic system clock). */
 void tp_clock_use(const struct tp_clock_ops *ops, void *cookie);
+
+/*
+ * Choose the process clock once, at start: spec "system", or "sim:SOCKET"
+ * for the board twin's virtual clock (CONFIG_TPKIT_CLOCK_SIM); NULL or ""
+ * means $TPKIT_CLOCK, else "system". 0 or -errno with a message.
+ */
+int tp_clock_open(const char *spec);
+
+/* Back to the system clock, the chosen one's resources freed. */
+void tp_clock_close(void);
+
+#ifdef CONFIG_TPKIT_CLOCK_SIM
+/* The board twin's virtual clock over its socket (clock_sim.c). */
+int tp_clock_sim_open(const char *socket_path);
+#endif
 
 /* Monotonic nanoseconds; on a clock failure returns 0 (callers only compare). */
 uint64_t tp_clock_now_ns(void);

@@ -483,6 +483,7 @@ static int twin_child_spawn(struct twin *t)
 
 	env = g_environ_setenv(env, "TPKIT_ROOT", t->root, TRUE);
 	env = g_environ_setenv(env, "TPKIT_GPIO", gpio, TRUE);
+	env = g_environ_setenv(env, "TPKIT_CLOCK", gpio, TRUE);
 	env = g_environ_setenv(env, "TPKIT_TWIN", "1", TRUE);
 	env = twin_usb_child_env(t, env);
 	/* GLib closes every other descriptor in the child, so the socket
