@@ -97,7 +97,7 @@ endif
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32 cancel
 common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
-common-y += catalogue cache resolve download family rkrc4
+common-y += catalogue cache resolve download family rkrc4 parttable
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 common-$(CONFIG_TPKIT_CLOCK_SIM) += clock_sim
 # The twin's wire protocol, for its GPIO and clock backends.
