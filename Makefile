@@ -81,7 +81,8 @@ AUTOCONF_MK := $(O)/include/config/auto.conf
 KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBGPIOD=$(shell $(PKG) --exists libgpiod && echo y || echo n) \
 	HAVE_LIBUSB=$(shell $(PKG) --exists libusb-1.0 && echo y || echo n) \
-	HAVE_LIBCURL=$(shell $(PKG) --exists libcurl && echo y || echo n)
+	HAVE_LIBCURL=$(shell $(PKG) --exists libcurl && echo y || echo n) \
+	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
 NOCONFIG_GOALS := check check-cross demo deps ci clean distclean help
@@ -126,15 +127,20 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 # CM4 flashing (bmc/rpiboot/): rpiboot and the disk it brings up.
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpiboot msd
 
+# Seeding (bmc/seed/): first-boot files through libext2fs.
+seed-$(CONFIG_TPKIT_SEED) += io_sink
+
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
 pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
+pkgs-$(CONFIG_TPKIT_SEED) += ext2fs
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
 LIB_OBJS += $(rpi-y:%=$(O)/bmc/rpiboot/%.o)
+LIB_OBJS += $(seed-y:%=$(O)/bmc/seed/%.o)
 # Bus-port paths, shared by both USB transports.
 usb-$(CONFIG_TPKIT_RK1) += usbpath
 usb-$(CONFIG_TPKIT_CM4) += usbpath

@@ -16,7 +16,7 @@ ARCHES=${TPKIT_SYSROOT_ARCHES:-"armel armhf"}
 PKGS=(
 	build-essential pkg-config make
 	libusb-1.0-0-dev libcurl4-openssl-dev libarchive-dev libgpiod-dev libssl-dev
-	libcmocka-dev liblzma-dev zlib1g-dev
+	libcmocka-dev liblzma-dev zlib1g-dev libext2fs-dev
 	libglib2.0-dev umockdev libumockdev-dev
 	crossbuild-essential-armel crossbuild-essential-armhf
 	qemu-user mmdebstrap
@@ -51,15 +51,17 @@ else
 	grep -v -e '^#' -e security /etc/apt/sources.list >"$src"
 fi
 
-DEVPKGS=libc6-dev,libusb-1.0-0-dev,libcurl4-openssl-dev,libarchive-dev,libgpiod-dev,libssl-dev,libcmocka-dev,liblzma-dev,zlib1g-dev,libumockdev-dev,umockdev,libglib2.0-dev
+DEVPKGS=libc6-dev,libusb-1.0-0-dev,libcurl4-openssl-dev,libarchive-dev,libgpiod-dev,libssl-dev,libcmocka-dev,liblzma-dev,zlib1g-dev,libumockdev-dev,umockdev,libglib2.0-dev,libext2fs-dev
 
 for arch in $ARCHES; do
 	sr=$SYSROOT_BASE/tpkit-sysroot-$arch
-	[ -e "$sr/.done" ] && continue
+	# .done holds the package list it was made with: a list that grew
+	# makes the sysroot again.
+	[ "$(cat "$sr/.done" 2>/dev/null)" = "$DEVPKGS" ] && continue
 	echo "install-deps: building $arch sysroot in $sr" >&2
 	rm -rf "$sr"
 	mmdebstrap --quiet --variant=extract --architectures="$arch" \
 		--include="$DEVPKGS" bookworm "$sr" "$src"
-	touch "$sr/.done"
+	echo "$DEVPKGS" >"$sr/.done"
 done
 echo "install-deps: done" >&2

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libext2fs I/O over a tp_sink (io_sink.h). libext2fs opens a channel by
+ * name; the name is a slot in a small table of bindings (sink, partition
+ * range), so one process can seed several slots at once.
+ *
+ * Sinks move whole units of s->align bytes (512 for rockusb sectors, 4096
+ * for a file opened O_DIRECT) from aligned memory; libext2fs asks for file
+ * system blocks, or for byte counts when it reads the superblock. Every
+ * transfer therefore goes through an aligned bounce buffer, and a write
+ * that covers part of a unit reads the unit first (after a flush, because
+ * sinks may still hold queued writes).
+ */
+#include "io_sink.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBIND 8
+#define PREFIX "tp-sink:"
+
+struct binding {
+	struct tp_sink *sink;
+	uint64_t base, size;
+	uint64_t nread, nwritten;
+	bool used;
+};
+
+static struct binding binds[NBIND];
+static pthread_mutex_t binds_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct chan {
+	struct binding *b;
+	size_t align;     /* the sink's unit: offsets and lengths */
+	size_t mem_align; /* the bounce buffer's (O_DIRECT wants pages) */
+	struct struct_io_stats stats;
+};
+
+static struct binding *lookup(const char *name)
+{
+	unsigned i;
+	char end;
+
+	if (!name || strncmp(name, PREFIX, strlen(PREFIX)) ||
+	    sscanf(name + strlen(PREFIX), "%u%c", &i, &end) != 1 || i >= NBIND || !binds[i].used)
+		return NULL;
+	return &binds[i];
+}
+
+int tp_seed_io_bind(struct tp_sink *sink, uint64_t base, uint64_t size, char *name,
+		    size_t name_size)
+{
+	int rc = tp_err_set(-EMFILE, "more than %d file systems open for seeding", NBIND);
+
+	if (sink->size && (base > sink->size || size > sink->size - base))
+		return tp_err_set(-ERANGE, "%s: bytes %llu+%llu are beyond its %llu bytes",
+				  sink->desc, (unsigned long long)base, (unsigned long long)size,
+				  (unsigned long long)sink->size);
+	pthread_mutex_lock(&binds_lock);
+	for (unsigned i = 0; i < NBIND; i++)
+		if (!binds[i].used) {
+			binds[i] = (struct binding){ .sink = sink, .base = base, .size = size,
+						     .used = true };
+			snprintf(name, name_size, PREFIX "%u", i);
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&binds_lock);
+	return rc;
+}
+
+void tp_seed_io_unbind(const char *name)
+{
+	pthread_mutex_lock(&binds_lock);
+	struct binding *b = lookup(name);
+
+	if (b)
+		b->used = false;
+	pthread_mutex_unlock(&binds_lock);
+}
+
+int tp_seed_io_stats(const char *name, uint64_t *read, uint64_t *written)
+{
+	struct binding *b = lookup(name);
+
+	if (!b)
+		return -ENOENT;
+	*read = b->nread;
+	*written = b->nwritten;
+	return 0;
+}
+
+/* libext2fs wants errcode_t; an errno is one (com_err's system errors). */
+static errcode_t ec(int rc)
+{
+	return rc < 0 ? (errcode_t)-rc : 0;
+}
+
+static errcode_t sink_open(const char *name, int flags, io_channel *out)
+{
+	struct binding *b = lookup(name);
+	io_channel ch;
+	struct chan *c;
+
+	(void)flags;
+	if (!b)
+		return EXT2_ET_BAD_DEVICE_NAME;
+	ch = calloc(1, sizeof(*ch));
+	c = calloc(1, sizeof(*c));
+	if (!ch || !c || !(ch->name = strdup(name))) {
+		free(ch);
+		free(c);
+		return EXT2_ET_NO_MEMORY;
+	}
+	c->b = b;
+	c->align = b->sink->align ? b->sink->align : 1;
+	c->mem_align = c->align > 4096 ? c->align : 4096;
+	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	ch->manager = tp_seed_io_manager;
+	ch->block_size = 1024;
+	ch->refcount = 1;
+	ch->private_data = c;
+	*out = ch;
+	return 0;
+}
+
+static errcode_t sink_close(io_channel ch)
+{
+	struct chan *c = ch->private_data;
+	int rc;
+
+	if (--ch->refcount > 0)
+		return 0;
+	rc = tp_sink_flush(c->b->sink);
+	free(c);
+	free(ch->name);
+	free(ch);
+	return ec(rc);
+}
+
+static errcode_t sink_set_blksize(io_channel ch, int blksize)
+{
+	if (blksize <= 0)
+		return EXT2_ET_INVALID_ARGUMENT;
+	ch->block_size = blksize;
+	return 0;
+}
+
+/* The absolute byte range of a request, checked against the binding. */
+static int range(io_channel ch, unsigned long long block, int count, uint64_t *off,
+		 size_t *len)
+{
+	struct chan *c = ch->private_data;
+	uint64_t o, l = count < 0 ? (uint64_t)-(int64_t)count : (uint64_t)count * (uint64_t)ch->block_size;
+
+	if (block > UINT64_MAX / (uint64_t)ch->block_size)
+		return -ERANGE;
+	o = block * (uint64_t)ch->block_size;
+	if (o > c->b->size || l > c->b->size - o)
+		return tp_err_set(-ERANGE, "%s: file system block %llu (%llu bytes) is beyond its "
+				  "partition of %llu bytes", c->b->sink->desc, block,
+				  (unsigned long long)l, (unsigned long long)c->b->size);
+	*off = c->b->base + o;
+	*len = (size_t)l;
+	return 0;
+}
+
+/* Read [off, off + len) through an aligned bounce buffer. */
+static int bounce_read(struct chan *c, void *data, size_t len, uint64_t off)
+{
+	uint64_t start = off - off % c->align;
+	size_t span = (size_t)(((off + len + c->align - 1) / c->align) * c->align - start);
+	void *buf;
+	int rc;
+
+	if (posix_memalign(&buf, c->mem_align, span))
+		return -ENOMEM;
+	rc = tp_sink_pread(c->b->sink, buf, span, start);
+	if (rc == 0)
+		memcpy(data, (char *)buf + (off - start), len);
+	free(buf);
+	return rc;
+}
+
+static errcode_t sink_read(io_channel ch, unsigned long long block, int count, void *data)
+{
+	struct chan *c = ch->private_data;
+	uint64_t off;
+	size_t len;
+	int rc = range(ch, block, count, &off, &len);
+
+	if (rc == 0 && (rc = tp_sink_flush(c->b->sink)) == 0)
+		rc = bounce_read(c, data, len, off);
+	if (rc == 0)
+		c->b->nread += len;
+	return ec(rc);
+}
+
+static errcode_t sink_write(io_channel ch, unsigned long long block, int count,
+			    const void *data)
+{
+	struct chan *c = ch->private_data;
+	uint64_t off, start, end;
+	size_t len, span;
+	void *buf;
+	int rc = range(ch, block, count, &off, &len);
+
+	if (rc < 0)
+		return ec(rc);
+	start = off - off % c->align;
+	end = ((off + len + c->align - 1) / c->align) * c->align;
+	span = (size_t)(end - start);
+	if (posix_memalign(&buf, c->mem_align, span))
+		return EXT2_ET_NO_MEMORY;
+	/* Partial units at either edge: keep the bytes around the request. */
+	if ((start != off || end != off + len) && (rc = tp_sink_flush(c->b->sink)) == 0) {
+		if (start != off)
+			rc = tp_sink_pread(c->b->sink, buf, c->align, start);
+		if (rc == 0 && end != off + len && (end - c->align != start || start == off))
+			rc = tp_sink_pread(c->b->sink, (char *)buf + span - c->align, c->align,
+					   end - c->align);
+	}
+	if (rc == 0) {
+		memcpy((char *)buf + (off - start), data, len);
+		rc = tp_sink_pwrite(c->b->sink, buf, span, start);
+	}
+	free(buf);
+	if (rc == 0)
+		c->b->nwritten += len;
+	return ec(rc);
+}
+
+static errcode_t sink_read32(io_channel ch, unsigned long block, int count, void *data)
+{
+	return sink_read(ch, block, count, data);
+}
+
+static errcode_t sink_write32(io_channel ch, unsigned long block, int count, const void *data)
+{
+	return sink_write(ch, block, count, data);
+}
+
+static errcode_t sink_flush(io_channel ch)
+{
+	struct chan *c = ch->private_data;
+
+	return ec(tp_sink_flush(c->b->sink));
+}
+
+static errcode_t sink_write_byte(io_channel ch, unsigned long offset, int count,
+				 const void *data)
+{
+	(void)ch, (void)offset, (void)count, (void)data;
+	return EXT2_ET_UNIMPLEMENTED; /* libext2fs then writes whole blocks */
+}
+
+static errcode_t sink_set_option(io_channel ch, const char *option, const char *arg)
+{
+	(void)ch, (void)option, (void)arg;
+	return EXT2_ET_INVALID_ARGUMENT;
+}
+
+static errcode_t sink_get_stats(io_channel ch, io_stats *stats)
+{
+	struct chan *c = ch->private_data;
+
+	c->stats.num_fields = 2;
+	c->stats.bytes_read = c->b->nread;
+	c->stats.bytes_written = c->b->nwritten;
+	*stats = &c->stats;
+	return 0;
+}
+
+static struct struct_io_manager manager = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "tpkit sink I/O manager",
+	.open = sink_open,
+	.close = sink_close,
+	.set_blksize = sink_set_blksize,
+	.read_blk = sink_read32,
+	.write_blk = sink_write32,
+	.flush = sink_flush,
+	.write_byte = sink_write_byte,
+	.set_option = sink_set_option,
+	.get_stats = sink_get_stats,
+	.read_blk64 = sink_read,
+	.write_blk64 = sink_write,
+};
+
+io_manager tp_seed_io_manager = &manager;
