@@ -15,10 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_DATADIR
-#define CONFIG_TPKIT_DATADIR "/usr/share/tpkit"
-#endif
-
 static void help(void)
 {
 	printf("Usage: tpkit images list [OPTIONS]\n"

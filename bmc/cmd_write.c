@@ -13,10 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_XZ_MEMLIMIT_MB
-#define CONFIG_TPKIT_XZ_MEMLIMIT_MB 48
-#endif
-
 static void help(void)
 {
 	printf("Usage: tpkit write IMAGE --to PATH [OPTIONS]\n\n"

@@ -71,7 +71,9 @@ struct run {
 };
 
 static const struct tp_flash_module *const modules[] = {
+#ifdef CONFIG_TPKIT_RK1
 	&tp_flash_rk1,
+#endif
 #ifdef CONFIG_TPKIT_CM4
 	&tp_flash_cm4,
 #endif
@@ -471,8 +473,8 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		md->rc = md->m->ready(ru->o, &md->ctx);
 		if (md->rc < 0) {
 			snprintf(md->msg, sizeof(md->msg), "%s", tp_err_msg());
-			if ((md->m == &tp_flash_rk1 && ru->o->loader) ||
-			    (md->m != &tp_flash_rk1 && ru->o->rpiboot_dir))
+			if ((!strcmp(md->m->name, "rk1") && ru->o->loader) ||
+			    (strcmp(md->m->name, "rk1") && ru->o->rpiboot_dir))
 				return md->rc;
 			continue;
 		}

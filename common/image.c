@@ -13,10 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef CONFIG_TPKIT_XZ_MEMLIMIT_MB
-#define CONFIG_TPKIT_XZ_MEMLIMIT_MB 48
-#endif
-
 /* Throughput and throttling use the real monotonic clock, not tp_clock:
  * they measure work done, and the twin's virtual clock only models the
  * hardware's delays. */

@@ -26,10 +26,6 @@ struct tp_rockusb;
 #define TP_ROCKUSB_VID 0x2207
 #define TP_ROCKUSB_PID_RK3588 0x350b
 
-/* How long a loader takes to re-enumerate after the download, at most. bmcd
- * sleeps 5 s blindly (§4.3); polling returns as soon as it is there. */
-#define TP_ROCKUSB_LOADER_TIMEOUT_MS 15000
-
 enum tp_rockusb_mode {
 	TP_ROCKUSB_MASKROM, /* boot ROM: only the vendor download (§4) */
 	TP_ROCKUSB_LOADER,  /* usbplug: rockusb commands (§5) */

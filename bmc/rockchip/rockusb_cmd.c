@@ -25,13 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS
-#define CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS 128
-#endif
-#ifndef CONFIG_TPKIT_ROCKUSB_INFLIGHT
-#define CONFIG_TPKIT_ROCKUSB_INFLIGHT 4
-#endif
-
 /* READ_LBA size: what the proven tools send (rkdeveloptool DEFAULT_RW_LBA,
  * rockchiprs MAXIO_SIZE, §5.5); reads are only for verification. */
 #define READ_SECTORS 128

@@ -10,13 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_POWER_EN_DELAY_MS
-#define CONFIG_TPKIT_POWER_EN_DELAY_MS 100
-#endif
-#ifndef CONFIG_TPKIT_POWER_RESET_OFF_MS
-#define CONFIG_TPKIT_POWER_RESET_OFF_MS 1000
-#endif
-
 const char *tp_power_word(const struct tp_slot_power *p)
 {
 	if (p->regulator < 0 || p->en < 0)
