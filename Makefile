@@ -275,11 +275,17 @@ check-cross: deps
 # Every configs/host_*_defconfig but the default, each built into
 # build-NAME (the whole program and its unit tests, from a fresh .config)
 # and unit-tested: a module or command left out must still build and link.
+# Kconfig drops a symbol whose dependencies are not met without a word, so
+# every symbol a defconfig sets must also be set in the .config it gives.
 CHECK_CONFIGS := $(filter-out host,$(patsubst configs/%_defconfig,%,$(wildcard configs/host_*_defconfig)))
 check-configs:
 	$(Q)set -e; for c in $(CHECK_CONFIGS); do \
 		echo "==== configs/$${c}_defconfig"; \
 		$(MAKE) --no-print-directory O=build-$$c DEFCONFIG=$${c}_defconfig defconfig >/dev/null; \
+		grep '^CONFIG_' configs/$${c}_defconfig | while read -r l; do \
+			grep -qxF "$$l" build-$$c/.config || \
+				{ echo "configs/$${c}_defconfig: $$l is not met by Kconfig's dependencies" >&2; exit 1; }; \
+		done; \
 		$(MAKE) --no-print-directory O=build-$$c DEFCONFIG=$${c}_defconfig all check-unit; \
 	done
 
