@@ -243,7 +243,7 @@ $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
 		$(shell $(PKG) --cflags --libs $(TWIN_PKGS))
 
-# Synthetic LDR loader files for tests (protocols.md 3); native only, like
+# Synthetic LDR loader files for tests (protocols.md §3); native only, like
 # the twin, and standalone so that it checks the parser rather than mirrors it.
 $(MKLDR): tests/tools/mkldr.c
 	@mkdir -p $(dir $@)

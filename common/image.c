@@ -126,7 +126,7 @@ static void finish_hash(struct tp_image *img)
 }
 
 /* Read ahead of the decoder and hash on this thread: SHA-256 then never
- * competes with the decoder for its core (performance.md 7.2). */
+ * competes with the decoder for its core (pipeline.md §5). */
 static void *reader_main(void *arg)
 {
 	struct tp_image *img = arg;

@@ -4,7 +4,7 @@
  * hash it, decompress it and write it to a sink (common/sink.h), with the
  * image's first MiB written last and a read-back check.
  *
- * Shape (performance.md 3): a reader thread reads and SHA-256-hashes the
+ * Shape (pipeline.md §3): a reader thread reads and SHA-256-hashes the
  * compressed bytes; the calling thread decodes; a writer thread writes 1 MiB
  * aligned buffers. Memory is fixed: a few MiB of buffers plus the decoder
  * (9 MiB for an xz -6 image), whatever the image size.
@@ -141,7 +141,7 @@ struct tp_image_target {
 /*
  * tp_image_write() to up to TP_IMAGE_TARGETS_MAX sinks at once, the image
  * decoded once and every chunk fanned out to each target's writer thread
- * (performance.md 3). Each target gets the same guarantees as alone, and a
+ * (pipeline.md §3). Each target gets the same guarantees as alone, and a
  * target that fails (its device gone, too small for the image)
  * drops out without stopping the others; a failure of the image itself
  * (download, checksum, decoding) fails every target. Returns 0 if every

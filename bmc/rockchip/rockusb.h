@@ -3,7 +3,7 @@
  * RK1 (RK3588) over USB with libusb-1.0: find the module's boot ROM or
  * loader, download the loader into the boot ROM (maskrom), wait for the
  * loader to come up, then drive it with rockusb commands. Protocol facts are
- * in ../shared/docs/protocols.md §2, §4 and §5.
+ * in docs/protocols.md §2, §4 and §5.
  *
  * Writes are queued: tp_rockusb_write_lba() returns once the command is
  * submitted, with up to CONFIG_TPKIT_ROCKUSB_INFLIGHT commands in flight, so
