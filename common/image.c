@@ -30,7 +30,7 @@ void tp_image_opts_init(struct tp_image_opts *o)
 	o->discover_sha256 = true;
 	o->verify = true;
 	o->head_size = TP_IMAGE_HEAD_SIZE;
-	o->retries = 5;
+	o->retries = TP_HTTP_RETRIES;
 	o->xz_memlimit = (uint64_t)CONFIG_TPKIT_XZ_MEMLIMIT_MB << 20;
 	o->queue_depth = 4;
 }

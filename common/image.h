@@ -55,7 +55,7 @@ struct tp_image_opts {
 	bool verify;             /* read back what was written (default on) */
 	bool force_raw;          /* write unrecognised data as a raw image */
 	uint32_t head_size;      /* bytes written last; multiple of 4096 (1 MiB) */
-	unsigned retries;        /* http: reconnects that resume with Range (5) */
+	unsigned retries;        /* http: reconnects that resume with Range */
 	uint64_t xz_memlimit;    /* bytes (CONFIG_TPKIT_XZ_MEMLIMIT_MB) */
 	unsigned queue_depth;    /* 1 MiB write buffers in flight (4) */
 	uint64_t raw_size_hint;  /* raw size from elsewhere (the catalogue), used
@@ -95,7 +95,10 @@ struct tp_image_result {
 
 struct tp_image;
 
-/* Defaults: verify, checksum discovery, 1 MiB head, 5 retries, Kconfig limit. */
+/* An http(s) download resumes a dropped connection this many times (--retries). */
+#define TP_HTTP_RETRIES 5
+
+/* Defaults: verify, checksum discovery, 1 MiB head, TP_HTTP_RETRIES, Kconfig limit. */
 void tp_image_opts_init(struct tp_image_opts *o);
 
 /*
