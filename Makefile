@@ -5,7 +5,7 @@
 #   make                         native build into build/
 #   make CROSS_COMPILE=arm-linux-gnueabi- [SYSROOT=...]   the BMC, into build-armel/
 #   make TPKIT_ARCH=armhf        the same, hard-float
-#   make check | check-cross | demo | menuconfig | defconfig | savedefconfig | install
+#   make check | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
 #   SANITIZE=1 builds with ASan + UBSan; SANITIZE=thread with TSan.
 
@@ -85,7 +85,7 @@ KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
-NOCONFIG_GOALS := check check-cross demo deps ci clean distclean help
+NOCONFIG_GOALS := check check-cross check-configs demo deps ci clean distclean help
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
 SKIP_CONFIG := 1
@@ -115,10 +115,10 @@ bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
 bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
 bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
-bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_probe flash_image flash_rk1
-ifeq ($(CONFIG_TPKIT_CMD_FLASH)$(CONFIG_TPKIT_CM4),yy)
-bmc-y += flash_cm4
-endif
+# flash drives whichever module kinds are configured, each in its own file.
+flash-$(CONFIG_TPKIT_RK1) += flash_rk1
+flash-$(CONFIG_TPKIT_CM4) += flash_cm4
+bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_probe flash_image $(flash-y)
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 
 # RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
@@ -149,8 +149,13 @@ BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
 
-UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
-UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+# Unit tests, selected like the objects they test (tests/unit/test_NAME.c).
+# A test not named here needs only what every configuration builds.
+tests-y :=
+tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
+tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
+tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
+UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 TWIN_SRCS  := $(wildcard tests/twin/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
 MKLDR      := $(O)/tests/tools/mkldr
@@ -185,7 +190,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all tests unit check check-run check-unit check-cross demo deps ci install \
+.PHONY: all tests unit check check-run check-unit check-cross check-configs demo deps ci install \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
 
@@ -249,7 +254,7 @@ $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
 		$(shell $(PKG) --cflags --libs $(TWIN_PKGS))
 
-# Synthetic LDR loader files for tests (protocols.md 3); native only, like
+# Synthetic LDR loader files for tests (protocols.md §3); native only, like
 # the twin, and standalone so that it checks the parser rather than mirrors it.
 $(MKLDR): tests/tools/mkldr.c
 	@mkdir -p $(dir $@)
@@ -277,6 +282,23 @@ check-unit: $(UNIT_BINS)
 check-cross: deps
 	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=armel check-unit
 	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=armhf check-unit
+
+# Every configs/host_*_defconfig but the default, each built into
+# build-NAME (the whole program and its unit tests, from a fresh .config)
+# and unit-tested: a module or command left out must still build and link.
+# Kconfig drops a symbol whose dependencies are not met without a word, so
+# every symbol a defconfig sets must also be set in the .config it gives.
+CHECK_CONFIGS := $(filter-out host,$(patsubst configs/%_defconfig,%,$(wildcard configs/host_*_defconfig)))
+check-configs:
+	$(Q)set -e; for c in $(CHECK_CONFIGS); do \
+		echo "==== configs/$${c}_defconfig"; \
+		$(MAKE) --no-print-directory O=build-$$c DEFCONFIG=$${c}_defconfig defconfig >/dev/null; \
+		grep '^CONFIG_' configs/$${c}_defconfig | while read -r l; do \
+			grep -qxF "$$l" build-$$c/.config || \
+				{ echo "configs/$${c}_defconfig: $$l is not met by Kconfig's dependencies" >&2; exit 1; }; \
+		done; \
+		$(MAKE) --no-print-directory O=build-$$c DEFCONFIG=$${c}_defconfig all check-unit; \
+	done
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory tests

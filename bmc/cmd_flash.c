@@ -14,11 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS
-#define CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS 10000
-#endif
-#define LOADER_TIMEOUT_MS 15000
-
 static void help(void)
 {
 	printf("Usage: tpkit flash --slot LIST --image SRC [OPTIONS]\n"
@@ -69,7 +64,7 @@ static void help(void)
 #else
 	       "none",
 #endif
-	       CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS / 1000);
+	       CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
 }
 
 struct ui {
@@ -228,8 +223,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ 0 },
 	};
 	struct tp_flash_opts o = { .verify = true,
-				   .enum_timeout_ms = CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS,
-				   .loader_timeout_ms = LOADER_TIMEOUT_MS };
+				   .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
 	struct tp_flash_result res[TP_BOARD_SLOTS];
 	const char *slots = NULL, *board = "turingpi2", *usb = NULL;
 	struct tp_board *b = NULL;

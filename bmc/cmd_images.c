@@ -15,10 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_DATADIR
-#define CONFIG_TPKIT_DATADIR "/usr/share/tpkit"
-#endif
-
 static void help(void)
 {
 	printf("Usage: tpkit images list [OPTIONS]\n"
@@ -39,7 +35,7 @@ static void help(void)
 	       "                     /etc/tpkit/images.conf; its entries add or replace\n"
 	       "  --cache-dir DIR    cache directory (default %s; the SD card\n"
 	       "                     must be mounted at %s)\n"
-	       "  --retries N        resume a dropped download up to N times (default 5)\n"
+	       "  --retries N        resume a dropped download up to N times (default %d)\n"
 	       "  --json             one JSON object per line: progress, images, result\n"
 	       "  -v, --verbose      say what is found and done\n"
 	       "  -q, --quiet        print nothing but errors\n"
@@ -47,7 +43,7 @@ static void help(void)
 	       "The catalogue format is described in the shipped images.conf.\n"
 	       "Exit codes: 0 ok, 1 failed (SD card missing or full, download failed, a hash\n"
 	       "did not match; the message says what to do), 2 usage.\n",
-	       CONFIG_TPKIT_DATADIR, CONFIG_TPKIT_CACHE_DIR, TP_CACHE_SD_MOUNT);
+	       CONFIG_TPKIT_DATADIR, CONFIG_TPKIT_CACHE_DIR, TP_CACHE_SD_MOUNT, TP_HTTP_RETRIES);
 }
 
 struct ctx {
@@ -232,7 +228,7 @@ int cmd_images_main(struct tp_cli *c, int argc, char **argv)
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 }
 	};
-	struct ctx x = { .c = c, .retries = 5 };
+	struct ctx x = { .c = c, .retries = TP_HTTP_RETRIES };
 	const char *catalogue = NULL, *cache_dir = NULL, *action;
 	int opt, rc;
 

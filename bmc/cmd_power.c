@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_POWER_STAGGER_MS
-#define CONFIG_TPKIT_POWER_STAGGER_MS 0
-#endif
-
 static void help(void)
 {
 	printf("Usage: tpkit power on|off|reset|status [--slot LIST] [OPTIONS]\n\n"

@@ -13,10 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_XZ_MEMLIMIT_MB
-#define CONFIG_TPKIT_XZ_MEMLIMIT_MB 48
-#endif
-
 static void help(void)
 {
 	printf("Usage: tpkit write IMAGE --to PATH [OPTIONS]\n\n"
@@ -39,7 +35,7 @@ static void help(void)
 	       "  --format raw       write data that is not recognised as an image as is\n"
 	       "  --xz-memlimit MIB  memory the xz decoder may use (default %d; xz -9 images\n"
 	       "                     need 65)\n"
-	       "  --retries N        resume a dropped download up to N times (default 5)\n"
+	       "  --retries N        resume a dropped download up to N times (default %d)\n"
 	       "  --json             progress and result as JSON objects, one per line\n"
 	       "  -v, --verbose      say what is found and done\n"
 	       "  -q, --quiet        print nothing but errors\n"
@@ -47,7 +43,7 @@ static void help(void)
 	       "Progress bars are shown when stderr is a terminal; otherwise one summary line.\n"
 	       "Exit codes: 0 written (and verified), 1 failed (the message says where and\n"
 	       "what to do), 2 usage, 4 the target is in use.\n",
-	       CONFIG_TPKIT_XZ_MEMLIMIT_MB);
+	       CONFIG_TPKIT_XZ_MEMLIMIT_MB, TP_HTTP_RETRIES);
 }
 
 static int parse_size(const char *s, uint64_t *out)

@@ -71,7 +71,9 @@ struct run {
 };
 
 static const struct tp_flash_module *const modules[] = {
+#ifdef CONFIG_TPKIT_RK1
 	&tp_flash_rk1,
+#endif
 #ifdef CONFIG_TPKIT_CM4
 	&tp_flash_cm4,
 #endif

@@ -30,9 +30,9 @@ struct tp_flash_opts {
 	bool verify;
 	const char *loader;        /* RK3588 LDR file, NULL for the Kconfig default */
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
-	unsigned loader_timeout_ms;/* loader / second stage re-enumeration */
+	unsigned loader_timeout_ms;/* loader / second stage; 0: the Kconfig default */
 	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */
-	unsigned disk_timeout_ms;  /* CM4: rpiboot's Done to its disk in /sys/block */
+	unsigned disk_timeout_ms;  /* CM4: to its USB disk; 0: the Kconfig default */
 	bool force;                /* write even an image meant for the other module */
 	/* The module the user says the slots hold (--module), NULL if not
 	 * said: its files must be ready before any node is touched, and a
@@ -97,7 +97,9 @@ struct tp_flash_module {
 	void (*release)(void *ctx);
 };
 
+#ifdef CONFIG_TPKIT_RK1
 extern const struct tp_flash_module tp_flash_rk1;
+#endif
 #ifdef CONFIG_TPKIT_CM4
 extern const struct tp_flash_module tp_flash_cm4;
 #endif

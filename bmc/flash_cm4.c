@@ -18,13 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_RPIBOOT_DIR
-#define CONFIG_TPKIT_RPIBOOT_DIR "/usr/share/tpkit/rpiboot"
-#endif
-/* The gadget payload takes "a few seconds longer" than msd (§7.5), then
- * usb-storage waits delay_use (1 s) before the disk: 30 s is generous. */
-#define DISK_TIMEOUT_MS 30000
-
 static const char *rpi_dir(const struct tp_flash_opts *o)
 {
 	return o->rpiboot_dir ? o->rpiboot_dir : CONFIG_TPKIT_RPIBOOT_DIR;
@@ -55,7 +48,8 @@ static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 {
 	struct tp_rpiboot *rpi = NULL;
 	struct cm4_state *st;
-	unsigned tmo = o->loader_timeout_ms ? o->loader_timeout_ms : TP_RPIBOOT_STAGE2_TIMEOUT_MS;
+	unsigned tmo = o->loader_timeout_ms ? o->loader_timeout_ms
+					    : CONFIG_TPKIT_CM4_STAGE2_TIMEOUT_MS;
 	int rc;
 
 	(void)ctx;
@@ -92,7 +86,8 @@ static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 	step(step_cookie, "disk");
 	/* The disk is under the port the boot ROM was on (v2.4: the only
 	 * one), so its exact path, not the pattern, is what to look for. */
-	rc = tp_msd_wait(r->usb_path, o->disk_timeout_ms ? o->disk_timeout_ms : DISK_TIMEOUT_MS,
+	rc = tp_msd_wait(r->usb_path,
+			 o->disk_timeout_ms ? o->disk_timeout_ms : CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS,
 			 &disk);
 	if (rc < 0 && st->missing[0])
 		rc = tp_err_set(rc, "%s; the CM4's second stage asked for %s, which %s does "

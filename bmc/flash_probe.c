@@ -9,7 +9,9 @@
 #include "bmc/usbpath.h"
 #include "flash.h"
 #include "common/log.h"
+#ifdef CONFIG_TPKIT_RK1
 #include "rockchip/rockusb.h"
+#endif
 #ifdef CONFIG_TPKIT_CM4
 #include "rpiboot/rpiboot_proto.h"
 #endif
@@ -28,8 +30,10 @@ struct probe {
 
 static const struct tp_flash_module *module_of(const struct libusb_device_descriptor *dd)
 {
+#ifdef CONFIG_TPKIT_RK1
 	if (dd->idVendor == TP_ROCKUSB_VID && dd->idProduct == TP_ROCKUSB_PID_RK3588)
 		return &tp_flash_rk1;
+#endif
 #ifdef CONFIG_TPKIT_CM4
 	if (tp_rpi_is_bootrom(dd->idVendor, dd->idProduct))
 		return &tp_flash_cm4;

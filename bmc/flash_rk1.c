@@ -14,11 +14,6 @@
 
 #include <stdio.h>
 
-#ifndef CONFIG_TPKIT_RK1_LOADER
-#define CONFIG_TPKIT_RK1_LOADER "/usr/share/tpkit/rk3588_spl_loader.bin"
-#endif
-#define LOADER_TIMEOUT_MS 15000
-
 static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
 {
 	struct tp_ldr *ldr;
@@ -75,8 +70,9 @@ static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 
 	(void)ctx, (void)r, (void)step, (void)step_cookie;
 	if (tp_rockusb_mode(dev) == TP_ROCKUSB_MASKROM)
-		rc = tp_rockusb_wait_loader(dev, o->loader_timeout_ms ? o->loader_timeout_ms
-								: LOADER_TIMEOUT_MS);
+		rc = tp_rockusb_wait_loader(dev, o->loader_timeout_ms
+						      ? o->loader_timeout_ms
+						      : CONFIG_TPKIT_RK1_LOADER_TIMEOUT_MS);
 	if (rc == 0)
 		rc = tp_rockusb_sink_open(dev, &raw);
 	if (rc < 0) {

@@ -54,7 +54,7 @@ int tp_cache_init(struct tp_cache *c, const char *dir)
 		return rc;
 	if (under(c->dir, tmp))
 		return tp_err_set(-EINVAL, "%s is in /tmp, the BMC's RAM disk (about 58 MB, "
-				  "shared with bmcd; hardware.md 10.3): images do not fit there. "
+				  "shared with bmcd; hardware.md §10.3): images do not fit there. "
 				  "Use the SD card (default %s)", c->dir, CONFIG_TPKIT_CACHE_DIR);
 	c->on_sd = under(c->dir, sd);
 	return 0;

@@ -34,9 +34,6 @@
 #include "common/image.h"
 #include "common/path.h"
 
-#ifndef CONFIG_TPKIT_CACHE_DIR
-#define CONFIG_TPKIT_CACHE_DIR "/mnt/sdcard/tpkit/images"
-#endif
 #define TP_CACHE_SD_MOUNT "/mnt/sdcard"
 
 struct tp_cache {

@@ -19,10 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef CONFIG_TPKIT_DATADIR
-#define CONFIG_TPKIT_DATADIR "/usr/share/tpkit"
-#endif
-
 #define LINE_MAX_LEN 2048
 #define FILE_MAX (1u << 20) /* a catalogue is a few KiB; refuse anything huge */
 

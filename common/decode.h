@@ -10,7 +10,7 @@
  * xz bypasses libarchive on purpose: libarchive's xz reader switches
  * liblzma's memory limiter off (LZMA_MEMLIMIT UINT64_MAX in
  * archive_read_support_filter_xz.c), and a 128 MB BMC cannot decode an xz -9
- * image next to bmcd (performance.md 8). A tar inside xz is read by
+ * image next to bmcd (pipeline.md §6). A tar inside xz is read by
  * libarchive from liblzma's output.
  */
 #ifndef TP_DECODE_H

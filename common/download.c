@@ -43,7 +43,7 @@ static uint64_t now_ns(void)
 }
 
 /* At most 4 events a second, and always the last one (etcher-sdk's rate,
- * style.md §8.4). */
+ * pipeline.md §3). */
 static void progress(struct dl *d, bool end)
 {
 	struct tp_progress p = { .phase = TP_PHASE_DOWNLOAD, .done = d->have, .total = d->total };

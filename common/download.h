@@ -19,7 +19,7 @@ struct tp_download_opts {
 	const char *path;         /* created if missing, else appended to */
 	uint64_t size;            /* expected bytes, 0 if not known: a longer file
 				   * starts over, an equal one is only hashed */
-	unsigned retries;         /* reconnects after a dropped connection (5) */
+	unsigned retries;         /* reconnects after a dropped connection */
 	tp_progress_fn progress;  /* TP_PHASE_DOWNLOAD, at most 4 a second */
 	void *progress_cookie;
 };

@@ -13,10 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef CONFIG_TPKIT_XZ_MEMLIMIT_MB
-#define CONFIG_TPKIT_XZ_MEMLIMIT_MB 48
-#endif
-
 /* Throughput and throttling use the real monotonic clock, not tp_clock:
  * they measure work done, and the twin's virtual clock only models the
  * hardware's delays. */
@@ -34,7 +30,7 @@ void tp_image_opts_init(struct tp_image_opts *o)
 	o->discover_sha256 = true;
 	o->verify = true;
 	o->head_size = TP_IMAGE_HEAD_SIZE;
-	o->retries = 5;
+	o->retries = TP_HTTP_RETRIES;
 	o->xz_memlimit = (uint64_t)CONFIG_TPKIT_XZ_MEMLIMIT_MB << 20;
 	o->queue_depth = 4;
 }
@@ -130,7 +126,7 @@ static void finish_hash(struct tp_image *img)
 }
 
 /* Read ahead of the decoder and hash on this thread: SHA-256 then never
- * competes with the decoder for its core (performance.md 7.2). */
+ * competes with the decoder for its core (pipeline.md §5). */
 static void *reader_main(void *arg)
 {
 	struct tp_image *img = arg;

@@ -4,7 +4,7 @@
  * hash it, decompress it and write it to a sink (common/sink.h), with the
  * image's first MiB written last and a read-back check.
  *
- * Shape (performance.md 3): a reader thread reads and SHA-256-hashes the
+ * Shape (pipeline.md §3): a reader thread reads and SHA-256-hashes the
  * compressed bytes; the calling thread decodes; a writer thread writes 1 MiB
  * aligned buffers. Memory is fixed: a few MiB of buffers plus the decoder
  * (9 MiB for an xz -6 image), whatever the image size.
@@ -55,7 +55,7 @@ struct tp_image_opts {
 	bool verify;             /* read back what was written (default on) */
 	bool force_raw;          /* write unrecognised data as a raw image */
 	uint32_t head_size;      /* bytes written last; multiple of 4096 (1 MiB) */
-	unsigned retries;        /* http: reconnects that resume with Range (5) */
+	unsigned retries;        /* http: reconnects that resume with Range */
 	uint64_t xz_memlimit;    /* bytes (CONFIG_TPKIT_XZ_MEMLIMIT_MB) */
 	unsigned queue_depth;    /* 1 MiB write buffers in flight (4) */
 	uint64_t raw_size_hint;  /* raw size from elsewhere (the catalogue), used
@@ -95,7 +95,10 @@ struct tp_image_result {
 
 struct tp_image;
 
-/* Defaults: verify, checksum discovery, 1 MiB head, 5 retries, Kconfig limit. */
+/* An http(s) download resumes a dropped connection this many times (--retries). */
+#define TP_HTTP_RETRIES 5
+
+/* Defaults: verify, checksum discovery, 1 MiB head, TP_HTTP_RETRIES, Kconfig limit. */
 void tp_image_opts_init(struct tp_image_opts *o);
 
 /*
@@ -141,7 +144,7 @@ struct tp_image_target {
 /*
  * tp_image_write() to up to TP_IMAGE_TARGETS_MAX sinks at once, the image
  * decoded once and every chunk fanned out to each target's writer thread
- * (performance.md 3). Each target gets the same guarantees as alone, and a
+ * (pipeline.md §3). Each target gets the same guarantees as alone, and a
  * target that fails (its device gone, too small for the image)
  * drops out without stopping the others; a failure of the image itself
  * (download, checksum, decoding) fails every target. Returns 0 if every

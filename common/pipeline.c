@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tp_image_write_multi(): decode once on the calling thread, write on one
- * writer thread per target, each target's head written last (performance.md
- * 3, "First MiB last"):
+ * writer thread per target, each target's head written last (pipeline.md
+ * §3, "First MiB last"):
  *
  *   1. on the first body chunk, zero the target's head (and the GPT backup
  *      area at its end) and flush: from here on the target does not boot;

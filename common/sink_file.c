@@ -2,7 +2,7 @@
 /*
  * O_DIRECT keeps gigabytes of image out of the page cache of a 128 MB BMC
  * (bmcd's buffered writes are the likely cause of its OOM kills,
- * performance.md 2) and makes the read-back read the device, not the cache.
+ * pipeline.md §2) and makes the read-back read the device, not the cache.
  * Where the kernel refuses it, or for an unaligned tail, the sink switches
  * the descriptor to buffered I/O with fcntl and carries on.
  */

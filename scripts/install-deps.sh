@@ -5,7 +5,7 @@
 # that a previous run completed (marked by .done) is reused.
 #
 # Cross sysroots are made with mmdebstrap --variant=extract, never with
-# dpkg --add-architecture (docs/toolchain.md explains why: a broken foreign
+# dpkg --add-architecture (docs/toolchain.md §4.1 says why: a broken foreign
 # security index stops apt-get update, and Multi-Arch version skew).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive

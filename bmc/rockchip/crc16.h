@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * CRC-16/CCITT-FALSE (a.k.a. CRC-16/IBM-3740) as the RK3588 maskrom checks
- * it on every downloaded area (../shared/docs/protocols.md §4.2).
+ * it on every downloaded area (docs/protocols.md §4.2).
  */
 #ifndef TP_CRC16_H
 #define TP_CRC16_H

@@ -19,7 +19,7 @@
  * overflow that loses the packet. */
 #define RK_PACKET 512
 
-/* One command's transfers: CBW out, optional data, CSW in (§5). */
+/* One command's transfers: CBW out, optional data, CSW in (protocols.md §5). */
 struct rk_slot {
 	struct tp_rockusb *dev;
 	struct libusb_transfer *x[3]; /* RK_X_CBW, RK_X_DATA, RK_X_CSW */

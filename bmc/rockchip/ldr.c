@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * LDR loader file parser. Section numbers refer to
- * ../shared/docs/protocols.md. Every check runs at open time so that a bad
+ * docs/protocols.md. Every check runs at open time so that a bad
  * file never reaches a device half-sent.
  */
 #include "ldr.h"

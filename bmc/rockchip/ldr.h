@@ -2,7 +2,7 @@
 /*
  * Rockchip LDR loader files (*_spl_loader_*.bin): the DDR init (area 0x471)
  * and usbplug (area 0x472) that the RK3588 boot ROM needs before it can speak
- * rockusb. Layout, checksum and RC4 as in ../shared/docs/protocols.md §3.
+ * rockusb. Layout, checksum and RC4 as in docs/protocols.md §3.
  *
  * A file is validated completely when it is opened, so a corrupt loader is
  * rejected with a message naming the file and the problem before any device

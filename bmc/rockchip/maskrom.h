@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The RK3588 maskrom download (../shared/docs/protocols.md §4): every 0x471
+ * The RK3588 maskrom download (docs/protocols.md §4): every 0x471
  * entry, then every 0x472 entry, each framed with its own CRC-16 and sent as
  * vendor control OUT transfers of at most 4096 bytes. This layer only frames
  * and sequences; the caller supplies the transfer (libusb in rockusb.c, a

@@ -2,7 +2,7 @@
 /*
  * Finding and opening an RK3588 on USB, the maskrom download, and waiting for
  * the loader it starts. Section numbers refer to
- * ../shared/docs/protocols.md. Commands to the loader are in rockusb_cmd.c.
+ * docs/protocols.md. Commands to the loader are in rockusb_cmd.c.
  */
 #include "bmc/usbpath.h"
 #include "internal.h"

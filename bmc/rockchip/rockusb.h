@@ -3,7 +3,7 @@
  * RK1 (RK3588) over USB with libusb-1.0: find the module's boot ROM or
  * loader, download the loader into the boot ROM (maskrom), wait for the
  * loader to come up, then drive it with rockusb commands. Protocol facts are
- * in ../shared/docs/protocols.md §2, §4 and §5.
+ * in docs/protocols.md §2, §4 and §5.
  *
  * Writes are queued: tp_rockusb_write_lba() returns once the command is
  * submitted, with up to CONFIG_TPKIT_ROCKUSB_INFLIGHT commands in flight, so
@@ -25,10 +25,6 @@ struct tp_rockusb;
 
 #define TP_ROCKUSB_VID 0x2207
 #define TP_ROCKUSB_PID_RK3588 0x350b
-
-/* How long a loader takes to re-enumerate after the download, at most. bmcd
- * sleeps 5 s blindly (§4.3); polling returns as soon as it is there. */
-#define TP_ROCKUSB_LOADER_TIMEOUT_MS 15000
 
 enum tp_rockusb_mode {
 	TP_ROCKUSB_MASKROM, /* boot ROM: only the vendor download (§4) */

@@ -5,7 +5,7 @@
  *
  * Why queue: rockusb is one command at a time on the device side, and the
  * fixed per-command cost dominates at 64 KiB per command (protocols.md §9.2,
- * performance.md §6.4). With the next commands' URBs already in the kernel
+ * protocols.md §5.5). With the next commands' URBs already in the kernel
  * when a CSW arrives, the host's share of that cost disappears. The device
  * still sees CBW -> data -> CSW in strict order: URBs on one endpoint are
  * served in submission order, and the CBW and data of command n+1 simply
@@ -24,13 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#ifndef CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS
-#define CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS 128
-#endif
-#ifndef CONFIG_TPKIT_ROCKUSB_INFLIGHT
-#define CONFIG_TPKIT_ROCKUSB_INFLIGHT 4
-#endif
 
 /* READ_LBA size: what the proven tools send (rkdeveloptool DEFAULT_RW_LBA,
  * rockchiprs MAXIO_SIZE, §5.5); reads are only for verification. */

@@ -2,7 +2,7 @@
 /*
  * The rockusb command protocol spoken by the downloaded loader (usbplug):
  * CBW -> optional data -> CSW on bulk endpoints, with Rockchip's own command
- * set in the command block (../shared/docs/protocols.md §5). Pure encoders
+ * set in the command block (docs/protocols.md §5). Pure encoders
  * and decoders only; transport is in rockusb.c.
  */
 #ifndef TP_ROCKUSB_PROTO_H

@@ -24,7 +24,7 @@
 
 #define POLL_MS 100
 
-/* SCSI vendors of the two payloads (§7.5; the gadget's is f_mass_storage's
+/* SCSI vendors of the two payloads (protocols.md §7.5; the gadget's is f_mass_storage's
  * default and UNVERIFIED). */
 static const char *const vendors[] = { "RPi-MSD-", "Linux" };
 

@@ -14,9 +14,6 @@
 
 struct tp_rpiboot;
 
-/* Default stage-2 re-enumeration and file-serving budget. */
-#define TP_RPIBOOT_STAGE2_TIMEOUT_MS 15000
-
 /*
  * Check before touching a node that dir holds the second stage for a
  * boot ROM of product pid (0x2711: bootcode4.bin) and that it is a readable,

@@ -3,7 +3,7 @@
  * The Turing Pi 2 as data: what differs between revisions (GPIO lines, SoC
  * pins for USB routing and their meaning, regulators, UARTs), and the board
  * handle that commands work through. Facts and their sources are in
- * ../shared/docs/hardware.md; section numbers below refer to it.
+ * docs/hardware.md; section numbers below refer to it.
  */
 #ifndef TP_BOARD_H
 #define TP_BOARD_H

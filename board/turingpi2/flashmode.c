@@ -131,7 +131,7 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *f
 
 	/* What to put back: the routing lines as found, except that no strap
 	 * is ever restored — a node must not come back in maskrom at its next
-	 * power-on because flash mode was the state before (§7.2, item 8). */
+	 * power-on because flash mode was the state before (hardware.md §7.2, item 8). */
 	fm->restore = plan;
 	for (size_t i = 0; i < plan.n; i++) {
 		struct tp_usb_step *s = &fm->restore.step[i];

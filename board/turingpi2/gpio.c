@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_GPIO_DEFAULT
-#define CONFIG_TPKIT_GPIO_DEFAULT "gpiod"
-#endif
-
 int tp_gpio_open(struct tp_gpio **out, const char *spec)
 {
 	const struct tp_gpio_ops *ops = NULL;

@@ -10,13 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef CONFIG_TPKIT_POWER_EN_DELAY_MS
-#define CONFIG_TPKIT_POWER_EN_DELAY_MS 100
-#endif
-#ifndef CONFIG_TPKIT_POWER_RESET_OFF_MS
-#define CONFIG_TPKIT_POWER_RESET_OFF_MS 1000
-#endif
-
 const char *tp_power_word(const struct tp_slot_power *p)
 {
 	if (p->regulator < 0 || p->en < 0)
@@ -50,7 +43,7 @@ static int regulator_write(unsigned slot, bool on)
 	char path[128];
 
 	tp_slot_regulator(path, sizeof(path), slot);
-	/* The kernel does the ATX and slot ramp-up inside this write (§4). */
+	/* The kernel does the ATX and slot ramp-up inside this write (hardware.md §4). */
 	return tp_file_write(path, on ? "enabled" : "disabled");
 }
 
@@ -103,7 +96,7 @@ int tp_power_status(struct tp_board *b, unsigned mask, struct tp_slot_power st[T
 	return 0;
 }
 
-/* One slot's on or off sequence (§5.1): regulator, wait, enable. */
+/* One slot's on or off sequence (hardware.md §5.1): regulator, wait, enable. */
 static int slot_sequence(struct tp_lines *ls, unsigned slot, bool on, int *step)
 {
 	char en[32];

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /*
- * v2.4 mux (§6.2): bmcd drives [PG1 SEL1, PG2 OE1, PG0 SEL2, PG3 OE2] as one
+ * v2.4 mux (hardware.md §6.2): bmcd drives [PG1 SEL1, PG2 OE1, PG0 SEL2, PG3 OE2] as one
  * set, bit i of the node's value driving member i. The values are the v1 C
  * firmware's g_usb_node table too.
  */

@@ -242,7 +242,7 @@ family_fat() {
 }
 
 # family_seed DIR: the default cloud-init seed both images ship
-# (commissioning.md 3.2, 3.3).
+# (commissioning.md §3.2, §3.3).
 family_seed() {
 	printf 'dsmode: local\ninstance-id: cloud-image\n' >"$1/meta-data"
 	printf '#cloud-config\nchpasswd:\n  expire: true\n  users:\n  - name: ubuntu\n    password: ubuntu\n    type: text\nssh_pwauth: true\n' \
@@ -259,7 +259,7 @@ family_tools() {
 }
 
 # make_rk1_disk FILE: 40 MiB laid out as ubuntu-rockchip v2.x (commissioning.md
-# 3.2): GPT, a Rockchip ID block (v2 "RKNS" header, as U-Boot's mkimage -T
+# §3.2): GPT, a Rockchip ID block (v2 "RKNS" header, as U-Boot's mkimage -T
 # rksd writes it for rk3588, with made-up loader stages) at sector 64, p1
 # FAT32 "CIDATA" at 16 MiB holding the seed, p2 ext4 "cloudimg-rootfs" at
 # 20 MiB (ESP type GUID, U-Boot's bootable marker).
@@ -306,7 +306,7 @@ make_rk1_disk() {
 }
 
 # make_cm4_disk FILE: 48 MiB laid out as Ubuntu's raspi images (commissioning.md
-# 3.3): MBR, p1 FAT32 LBA (0x0c, bootable) "system-boot" at sector 2048 with
+# §3.3): MBR, p1 FAT32 LBA (0x0c, bootable) "system-boot" at sector 2048 with
 # config.txt, cmdline.txt and the seed, p2 ext4 "writable". No Rockchip ID block.
 make_cm4_disk() {
 	out=$1

@@ -5,7 +5,7 @@
  * power or cable glitch that drops it off the bus mid-write
  * (--rk-vanish-after), an eMMC error the loader reports in its CSW
  * (--rk-fail-lba), a loader that locks up (--rk-hang-lba), a loader whose
- * read-back is wrong (--rk-corrupt-read, performance.md §4). None of them
+ * read-back is wrong (--rk-corrupt-read, pipeline.md §4). None of them
  * changes the protocol: the CBW -> data -> CSW sequence stays as
  * protocols.md §5 gives it, the fault only decides what the device does
  * inside it, and none is a violation of the host's.

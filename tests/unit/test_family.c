@@ -48,7 +48,7 @@ static uint8_t *gpt_disk(void)
 }
 
 /* Ubuntu raspi: p1 FAT32 LBA "system-boot" at 2048 (512 MiB), p2 ext4 at
- * 1050624 (commissioning.md 3.3). */
+ * 1050624 (commissioning.md §3.3). */
 static uint8_t *raspi_disk(void)
 {
 	uint8_t *img = calloc(1, HEAD);

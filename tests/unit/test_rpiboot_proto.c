@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <string.h>
 
-#ifdef CONFIG_TPKIT_CM4
 #include "bmc/rpiboot/rpiboot_proto.h"
 
 static void boot_msg(void **state)
@@ -116,9 +115,3 @@ int main(void)
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
-#else
-int main(void)
-{
-	return 0; /* CM4 support not configured */
-}
-#endif

@@ -10,7 +10,7 @@ through the umockdev preload. One step per argument:
   list                print "dev BUS-PORTS VID:PID bcdUSB=XXXX addr=N" per device
   open                open the 2207:350b device (the first one)
   ctrl:IDX:HEX        vendor OUT 0x40/0x0C, wIndex IDX, data HEX; prints rc
-  area:IDX:LEN[:bad]  send LEN pattern bytes as area IDX, framed per §4.2
+  area:IDX:LEN[:bad]  send LEN pattern bytes as area IDX, framed per protocols.md §4.2
   out:HEX|zeroN       bulk OUT to 0x02 (HEX, or N zero bytes); "out rc=R n=N"
   in:LEN              bulk IN from 0x81; prints "in rc=R n=N HEX(first 32)"
   cbw:OP:LBA:COUNT:DLEN:FLAGS[:CBLEN]   a rockusb CBW (tag 0x11223344)
