@@ -128,14 +128,14 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpiboot msd
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
-seed-$(CONFIG_TPKIT_SEED) += io_sink
+seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
 pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
-pkgs-$(CONFIG_TPKIT_SEED) += ext2fs
+pkgs-$(CONFIG_TPKIT_SEED) += ext2fs com_err
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Files into an unmounted ext4 file system with libext2fs (seedfs.h), over
+ * the sink I/O of io_sink.c. Paths are walked component by component, and
+ * a symlink met on the way is followed inside the file system: the Ubuntu
+ * images' /lib, /bin and /sbin are links into /usr.
+ */
+#include "seedfs.h"
+#include "io_sink.h"
+#include "common/err.h"
+
+#include <et/com_err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tp_seedfs {
+	ext2_filsys fs;
+	char name[32];
+	char desc[200];
+};
+
+/* A libext2fs error as -errno with a message: errcodes below 256 are errnos
+ * (com_err's system table), the rest are the library's own. */
+static int fail(struct tp_seedfs *f, errcode_t e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct tp_seedfs *f, errcode_t e, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	int err = e > 0 && e < 256 ? -(int)e : -EIO;
+
+	if (e == EXT2_ET_DIR_NO_SPACE || e == EXT2_ET_BLOCK_ALLOC_FAIL ||
+	    e == EXT2_ET_INODE_ALLOC_FAIL)
+		err = -ENOSPC;
+	if (e == EXT2_ET_FILE_NOT_FOUND)
+		err = -ENOENT;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return tp_err_set(err, "%s: %s: %s", f->desc, what, error_message(e));
+}
+
+int tp_seedfs_open(struct tp_sink *sink, uint64_t base, uint64_t size, struct tp_seedfs **out)
+{
+	struct tp_seedfs *f = calloc(1, sizeof(*f));
+	errcode_t e;
+	int rc;
+
+	if (!f)
+		return tp_err_set(-ENOMEM, "out of memory");
+	snprintf(f->desc, sizeof(f->desc), "the ext4 file system at byte %llu of %s",
+		 (unsigned long long)base, sink->desc);
+	rc = tp_seed_io_bind(sink, base, size, f->name, sizeof(f->name));
+	if (rc < 0) {
+		free(f);
+		return rc;
+	}
+	e = ext2fs_open2(f->name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, tp_seed_io_manager,
+			 &f->fs);
+	if (!e && ext2fs_has_feature_journal_needs_recovery(f->fs->super))
+		e = EXT2_ET_JOURNAL_FLAGS_WRONG;
+	if (!e)
+		e = ext2fs_read_bitmaps(f->fs);
+	if (e) {
+		rc = fail(f, e, "cannot open it for seeding%s",
+			  e == EXT2_ET_JOURNAL_FLAGS_WRONG ? " (its journal needs recovery: the "
+							     "image was not cleanly unmounted)" : "");
+		if (f->fs)
+			ext2fs_close_free(&f->fs);
+		tp_seed_io_unbind(f->name);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+void tp_seedfs_uuid(const struct tp_seedfs *f, char out[37])
+{
+	const uint8_t *u = f->fs->super->s_uuid;
+
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+/* The next component of *p ("etc/ssh/x" -> "etc"), advancing *p. */
+static size_t next_name(const char **p, char *name, size_t size)
+{
+	size_t n;
+
+	while (**p == '/')
+		(*p)++;
+	n = strcspn(*p, "/");
+	if (n >= size)
+		n = size - 1;
+	memcpy(name, *p, n);
+	name[n] = '\0';
+	*p += strcspn(*p, "/");
+	return n;
+}
+
+/* A component that is a symlink resolves to what it points at. */
+static errcode_t follow(struct tp_seedfs *f, ext2_ino_t dir, ext2_ino_t *ino)
+{
+	return ext2fs_follow_link(f->fs, EXT2_ROOT_INO, dir, *ino, ino);
+}
+
+static void stamp(struct ext2_inode *in, mode_t mode, uid_t uid, gid_t gid, __u16 type)
+{
+	__u32 now = (__u32)time(NULL);
+
+	in->i_mode = (__u16)(type | (mode & 07777));
+	in->i_uid = (__u16)uid;
+	in->i_uid_high = (__u16)(uid >> 16);
+	in->i_gid = (__u16)gid;
+	in->i_gid_high = (__u16)(gid >> 16);
+	in->i_atime = in->i_ctime = in->i_mtime = now;
+}
+
+/* Set mode and owner of an existing inode. */
+static errcode_t chown_ino(struct tp_seedfs *f, ext2_ino_t ino, mode_t mode, uid_t uid,
+			   gid_t gid)
+{
+	struct ext2_inode in;
+	errcode_t e = ext2fs_read_inode(f->fs, ino, &in);
+
+	if (e)
+		return e;
+	stamp(&in, mode, uid, gid, (__u16)(in.i_mode & LINUX_S_IFMT));
+	return ext2fs_write_inode(f->fs, ino, &in);
+}
+
+int tp_seedfs_mkdir(struct tp_seedfs *f, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	ext2_ino_t dir = EXT2_ROOT_INO, ino;
+	const char *p = path;
+	char name[256];
+	errcode_t e;
+
+	while (next_name(&p, name, sizeof(name))) {
+		e = ext2fs_lookup(f->fs, dir, name, (int)strlen(name), NULL, &ino);
+		if (e == EXT2_ET_FILE_NOT_FOUND) {
+			e = ext2fs_mkdir(f->fs, dir, 0, name);
+			if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(f->fs, dir)))
+				e = ext2fs_mkdir(f->fs, dir, 0, name);
+			if (!e)
+				e = ext2fs_lookup(f->fs, dir, name, (int)strlen(name), NULL, &ino);
+			if (!e)
+				e = chown_ino(f, ino, mode, uid, gid);
+		} else if (!e) {
+			e = follow(f, dir, &ino);
+		}
+		if (e)
+			return fail(f, e, "mkdir %s (at \"%s\")", path, name);
+		dir = ino;
+	}
+	return 0;
+}
+
+/* The directory holding path's last component, and that component. */
+static int parent_of(struct tp_seedfs *f, const char *path, ext2_ino_t *dir, char *leaf,
+		     size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	char d[1024];
+	errcode_t e;
+
+	if (!slash || !slash[1] || (size_t)(slash - path) >= sizeof(d) ||
+	    strlen(slash + 1) >= size)
+		return tp_err_set(-EINVAL, "%s: \"%s\" is not an absolute file path", f->desc, path);
+	memcpy(d, path, (size_t)(slash - path));
+	d[slash - path] = '\0';
+	snprintf(leaf, size, "%s", slash + 1);
+	e = ext2fs_namei_follow(f->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, d[0] ? d : "/", dir);
+	if (e)
+		return fail(f, e, "the directory of %s", path);
+	return 0;
+}
+
+/* Link ino into dir as name, growing the directory if it is full. */
+static errcode_t link_in(struct tp_seedfs *f, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			 int type)
+{
+	errcode_t e = ext2fs_link(f->fs, dir, name, ino, type);
+
+	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(f->fs, dir)))
+		e = ext2fs_link(f->fs, dir, name, ino, type);
+	return e;
+}
+
+/* Remove name (not a directory) from dir; its inode goes with its last link. */
+static errcode_t remove_ino(struct tp_seedfs *f, ext2_ino_t dir, const char *name, ext2_ino_t ino)
+{
+	struct ext2_inode in;
+	errcode_t e = ext2fs_unlink(f->fs, dir, name, ino, 0);
+
+	if (!e)
+		e = ext2fs_read_inode(f->fs, ino, &in);
+	if (e)
+		return e;
+	if (in.i_links_count > 1) {
+		in.i_links_count--;
+		return ext2fs_write_inode(f->fs, ino, &in);
+	}
+	in.i_links_count = 0;
+	in.i_dtime = (__u32)time(NULL);
+	if (ext2fs_inode_has_valid_blocks2(f->fs, &in) &&
+	    (e = ext2fs_punch(f->fs, ino, &in, NULL, 0, ~0ULL)))
+		return e;
+	if ((e = ext2fs_write_inode(f->fs, ino, &in)))
+		return e;
+	ext2fs_inode_alloc_stats2(f->fs, ino, -1, 0);
+	return 0;
+}
+
+/* A new, empty regular file in dir. */
+static errcode_t create(struct tp_seedfs *f, ext2_ino_t dir, const char *name, mode_t mode,
+			uid_t uid, gid_t gid, ext2_ino_t *ino)
+{
+	struct ext2_inode in;
+	errcode_t e = ext2fs_new_inode(f->fs, dir, LINUX_S_IFREG | (int)(mode & 07777), NULL, ino);
+
+	if (!e)
+		e = link_in(f, dir, name, *ino, EXT2_FT_REG_FILE);
+	if (e)
+		return e;
+	ext2fs_inode_alloc_stats2(f->fs, *ino, +1, 0);
+	memset(&in, 0, sizeof(in));
+	stamp(&in, mode, uid, gid, LINUX_S_IFREG);
+	in.i_links_count = 1;
+	if (ext2fs_has_feature_extents(f->fs->super)) {
+		ext2_extent_handle_t h;
+
+		/* An empty extent tree in i_block, flagged as such. */
+		if ((e = ext2fs_extent_open2(f->fs, *ino, &in, &h)))
+			return e;
+		ext2fs_extent_free(h);
+	}
+	return ext2fs_write_new_inode(f->fs, *ino, &in);
+}
+
+int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, size_t len,
+		    mode_t mode, uid_t uid, gid_t gid)
+{
+	struct ext2_inode in;
+	ext2_file_t file;
+	ext2_ino_t dir, ino = 0;
+	char leaf[256];
+	unsigned int wrote = 0;
+	errcode_t e;
+	int rc = parent_of(f, path, &dir, leaf, sizeof(leaf));
+
+	if (rc < 0)
+		return rc;
+	e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, &ino);
+	if (!e && !(e = ext2fs_read_inode(f->fs, ino, &in))) {
+		if (LINUX_S_ISDIR(in.i_mode))
+			return tp_err_set(-EISDIR, "%s: %s is a directory", f->desc, path);
+		if (!LINUX_S_ISREG(in.i_mode)) {
+			e = remove_ino(f, dir, leaf, ino);
+			ino = 0;
+		}
+	} else if (e == EXT2_ET_FILE_NOT_FOUND) {
+		e = 0;
+		ino = 0;
+	}
+	if (!e && !ino)
+		e = create(f, dir, leaf, mode, uid, gid, &ino);
+	if (!e)
+		e = ext2fs_file_open(f->fs, ino, EXT2_FILE_WRITE, &file);
+	if (e)
+		return fail(f, e, "creating %s", path);
+	/* An existing file is emptied first: its old blocks go back. */
+	e = ext2fs_file_set_size2(file, 0);
+	while (!e && len) {
+		unsigned int chunk = len > (1u << 20) ? 1u << 20 : (unsigned int)len;
+
+		e = ext2fs_file_write(file, data, chunk, &wrote);
+		data = (const char *)data + wrote;
+		len -= wrote;
+		if (!e && !wrote)
+			e = EXT2_ET_SHORT_WRITE;
+	}
+	if (e) {
+		ext2fs_file_close(file);
+		return fail(f, e, "writing %s", path);
+	}
+	if ((e = ext2fs_file_close(file)) || (e = chown_ino(f, ino, mode, uid, gid)))
+		return fail(f, e, "writing %s", path);
+	return 0;
+}
+
+int tp_seedfs_symlink(struct tp_seedfs *f, const char *path, const char *target)
+{
+	struct ext2_inode in;
+	ext2_ino_t dir, ino;
+	char leaf[256];
+	errcode_t e;
+	int rc = parent_of(f, path, &dir, leaf, sizeof(leaf));
+
+	if (rc < 0)
+		return rc;
+	e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, &ino);
+	if (!e && !(e = ext2fs_read_inode(f->fs, ino, &in))) {
+		if (LINUX_S_ISDIR(in.i_mode))
+			return tp_err_set(-EISDIR, "%s: %s is a directory", f->desc, path);
+		e = remove_ino(f, dir, leaf, ino);
+	} else if (e == EXT2_ET_FILE_NOT_FOUND) {
+		e = 0;
+	}
+	if (!e) {
+		e = ext2fs_symlink(f->fs, dir, 0, leaf, target);
+		if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(f->fs, dir)))
+			e = ext2fs_symlink(f->fs, dir, 0, leaf, target);
+	}
+	return e ? fail(f, e, "symlink %s -> %s", path, target) : 0;
+}
+
+int tp_seedfs_close(struct tp_seedfs *f)
+{
+	errcode_t e = ext2fs_close_free(&f->fs);
+	int rc = e ? fail(f, e, "writing it out") : 0;
+
+	tp_seed_io_unbind(f->name);
+	free(f);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files into an ext4 file system inside an image, through a sink, without
+ * mounting it (docs/seeding.md §3): directories, regular files and
+ * symlinks, each with its mode and owner. What seeding writes (cloud-init
+ * seed, host keys, the node helper and its unit, k3s configuration) goes
+ * through these few calls.
+ */
+#ifndef TP_SEEDFS_H
+#define TP_SEEDFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/sink.h"
+
+struct tp_seedfs;
+
+/* Open the ext4 file system in bytes [base, base + size) of sink, for
+ * writing. 0 or -errno with a message naming the sink and the partition. */
+int tp_seedfs_open(struct tp_sink *sink, uint64_t base, uint64_t size, struct tp_seedfs **out);
+
+/* mkdir -p: missing directories of path (absolute) made with mode, uid and
+ * gid; existing ones left as they are. */
+int tp_seedfs_mkdir(struct tp_seedfs *f, const char *path, mode_t mode, uid_t uid, gid_t gid);
+
+/* Write a regular file whole (its directory must exist): created, or
+ * replaced if it exists (a symlink there is replaced too), with mode (the
+ * permission bits), uid and gid. A directory there is an error. */
+int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, size_t len,
+		    mode_t mode, uid_t uid, gid_t gid);
+
+/* A symlink at path pointing at target, replacing a file or symlink there
+ * (systemd's "enable" is such a link). */
+int tp_seedfs_symlink(struct tp_seedfs *f, const char *path, const char *target);
+
+/* The file system's UUID as text (36 characters and a NUL). */
+void tp_seedfs_uuid(const struct tp_seedfs *f, char out[37]);
+
+/* Write everything out and close; f is freed either way. 0 or -errno: only
+ * a 0 here means the files are on the device. */
+int tp_seedfs_close(struct tp_seedfs *f);
+
+#endif
