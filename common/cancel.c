@@ -8,6 +8,8 @@
 #include <string.h>
 
 static volatile sig_atomic_t cancel_sig;
+static volatile sig_atomic_t out_closed;
+static __thread unsigned held;
 
 static void on_signal(int sig)
 {
@@ -26,20 +28,70 @@ int tp_cancel_install(void)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			return tp_err_set(-errno, "sigaction: %s", strerror(errno));
+	/* A reader that goes away must not kill us with a node half-way
+	 * through flash mode: the write fails with EPIPE instead, and
+	 * tp_cancel_out_ok() turns that into a cancel. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return tp_err_set(-errno, "sigaction: %s", strerror(errno));
 	return 0;
 }
 
 int tp_cancelled(void)
 {
+	return held ? 0 : cancel_sig;
+}
+
+int tp_cancel_signal(void)
+{
 	return cancel_sig;
+}
+
+void tp_cancel_raise(int sig)
+{
+	if (!cancel_sig)
+		cancel_sig = sig;
+}
+
+void tp_cancel_hold(void)
+{
+	held++;
+}
+
+void tp_cancel_unhold(void)
+{
+	if (held)
+		held--;
 }
 
 int tp_cancel_check(void)
 {
-	if (!cancel_sig)
+	int sig = tp_cancelled();
+
+	if (!sig)
 		return 0;
-	return tp_err_set(-ECANCELED, "cancelled by signal %d (%s)", (int)cancel_sig,
-			  strsignal(cancel_sig));
+	if (sig == SIGPIPE)
+		return tp_err_set(-ECANCELED, "cancelled: the output was closed (%s)",
+				  strsignal(sig));
+	return tp_err_set(-ECANCELED, "cancelled by signal %d (%s)", sig, strsignal(sig));
+}
+
+bool tp_cancel_out_ok(FILE *f)
+{
+	if (out_closed)
+		return false;
+	if (!ferror(f))
+		return true;
+	/* Any write error on the output ends the job the same way: nobody
+	 * is reading what it reports any more. */
+	out_closed = 1;
+	tp_cancel_raise(SIGPIPE);
+	return false;
+}
+
+bool tp_cancel_out_closed(void)
+{
+	return out_closed;
 }
 
 static int c_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off)
@@ -88,4 +140,9 @@ int tp_cancel_sink_wrap(struct tp_sink *inner, struct tp_sink **out)
 	s->priv = inner;
 	*out = s;
 	return 0;
+}
+
+struct tp_sink *tp_cancel_sink_inner(struct tp_sink *s)
+{
+	return s && s->ops == &cancel_ops ? s->priv : s;
 }
