@@ -87,7 +87,8 @@ struct twin_opts {
 	struct {
 		int sig;
 		char *event;		/* event:TEXT */
-		bool on_write;		/* write:LBA#NTH */
+		bool on_write;		/* write:LBA#NTH or read:LBA#NTH */
+		uint8_t op;		/* rockusb WRITE_LBA or READ_LBA */
 		uint64_t lba;
 		unsigned nth, seen;
 		bool fired;

@@ -65,6 +65,7 @@ static const char twin_usage[] =
 	"Interrupting the client (docs/twin.md, \"Signals to the client\"):\n"
 	"  --signal SIG@event:TEXT       send SIG (INT TERM HUP KILL PIPE) at the first event containing TEXT\n"
 	"  --signal SIG@write:LBA[#K]    ... when the K-th WRITE_LBA covering LBA arrives (default K 1)\n"
+	"  --signal SIG@read:LBA[#K]     ... the same for READ_LBA\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 

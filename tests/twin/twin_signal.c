@@ -4,8 +4,8 @@
  * SIG to its client at an exact point of the simulation, so that a test can
  * interrupt a program at a chosen instant without sleeping: when a timeline
  * event containing a text is recorded (event:TEXT), or when the K-th
- * WRITE_LBA whose range covers an LBA arrives at an RK1's loader
- * (write:LBA#K), before its data.
+ * WRITE_LBA (READ_LBA) whose range covers an LBA arrives at an RK1's loader
+ * (write:LBA#K, read:LBA#K), before its data phase.
  *
  * The client is every process connected to the GPIO socket (the program
  * under test, not a shell around it). SIGKILL is waited for: the twin goes
@@ -25,6 +25,7 @@
 
 #include "twin.h"
 
+#define RK_READ_LBA	0x14
 #define RK_WRITE_LBA	0x15
 
 static const struct {
@@ -56,12 +57,14 @@ int twin_signal_parse(struct twin_opts *o, const char *arg)
 		o->sig.event = g_strdup(at + 6);
 		return 0;
 	}
-	if (strncmp(at, "write:", 6))
+	if (strncmp(at, "write:", 6) && strncmp(at, "read:", 5))
 		return -EINVAL;
+	o->sig.op = at[0] == 'w' ? RK_WRITE_LBA : RK_READ_LBA;
+	at += at[0] == 'w' ? 6 : 5; /* past "write:" or "read:" */
 	errno = 0;
-	o->sig.lba = strtoull(at + 6, &end, 10);
+	o->sig.lba = strtoull(at, &end, 10);
 	o->sig.nth = 1;
-	if (errno || end == at + 6)
+	if (errno || end == at || *at == '-')
 		return -EINVAL;
 	if (*end == '#') {
 		const char *k = end + 1;
@@ -131,10 +134,10 @@ void twin_signal_cmd(struct twin *t, unsigned slot, uint8_t op, uint64_t lba, ui
 {
 	char why[96];
 
-	if (!t->opt.sig.on_write || t->opt.sig.fired || op != RK_WRITE_LBA ||
+	if (!t->opt.sig.on_write || t->opt.sig.fired || op != t->opt.sig.op ||
 	    t->opt.sig.lba < lba || t->opt.sig.lba - lba >= count || ++t->opt.sig.seen < t->opt.sig.nth)
 		return;
-	snprintf(why, sizeof(why), "node%u WRITE_LBA %" PRIu64 " +%u, #%u covering LBA %" PRIu64,
-		 slot, lba, count, t->opt.sig.seen, t->opt.sig.lba);
+	snprintf(why, sizeof(why), "node%u %s %" PRIu64 " +%u, #%u covering LBA %" PRIu64,
+		 slot, op == RK_WRITE_LBA ? "WRITE_LBA" : "READ_LBA", lba, count, t->opt.sig.seen, t->opt.sig.lba);
 	twin_signal_fire(t, why);
 }
