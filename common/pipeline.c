@@ -237,9 +237,11 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 			if (w->head_dirty && tp_fan_recover(w) < 0) {
 				size_t l = strlen(w->t->msg);
 
-				r->head_blank_failed = true;
+				r->head_blank_failed = w->boot_dirty;
 				snprintf(w->t->msg + l, sizeof(w->t->msg) - l,
-					 "; then blanking the boot area again failed: %s", tp_err_msg());
+					 "; then blanking the boot area again failed: %s%s", tp_err_msg(),
+					 w->boot_dirty ? "" : " (its first 64 KiB, the boot block, are "
+					 "blank: it does not boot)");
 			}
 			r->head_zeroed = w->head_zeroed && !w->head_dirty;
 			if (!first) {

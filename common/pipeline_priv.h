@@ -32,6 +32,9 @@ struct writer {
 	 * image whole: a blanking or a head write began and did not finish.
 	 * A failure then blanks it again (tp_fan_recover()). */
 	bool head_dirty;
+	/* ... and its boot block (TP_IMAGE_BOOT_BLOCK) may be part of one:
+	 * only then can the target boot what a failed blanking leaves. */
+	bool boot_dirty;
 	uint64_t vbody_ns;
 };
 

@@ -134,11 +134,11 @@ static int zero_head(struct writer *w)
 {
 	int rc;
 
-	w->head_dirty = true;
+	w->head_dirty = w->boot_dirty = true;
 	rc = blank_boot_area(w, w->s);
 	if (rc < 0)
 		return tp_err_prefix(rc, "blanking the boot area first: ");
-	w->head_dirty = false;
+	w->head_dirty = w->boot_dirty = false;
 	w->head_zeroed = true;
 	return 0;
 }
@@ -155,7 +155,7 @@ int tp_fan_recover(struct writer *w)
 	tp_cancel_unhold();
 	if (rc < 0)
 		return tp_err_prefix(rc, "%s: ", w->s->desc);
-	w->head_dirty = false;
+	w->head_dirty = w->boot_dirty = false;
 	w->head_zeroed = true;
 	return 0;
 }
@@ -281,8 +281,9 @@ static int verify_head(struct writer *w, size_t hpad, void *buf)
  * after it the whole image is there: a process killed at any instant
  * (nothing runs to clean up) leaves one or the other (docs/recovery.md).
  */
-static int write_head(struct tp_sink *s, const unsigned char *head, size_t hpad)
+static int write_head(struct writer *w, const unsigned char *head, size_t hpad)
 {
+	struct tp_sink *s = w->s;
 	size_t bb = hpad < TP_IMAGE_BOOT_BLOCK ? hpad : TP_IMAGE_BOOT_BLOCK;
 	size_t max = s->max_io ? s->max_io : bb;
 	int rc = 0;
@@ -295,6 +296,7 @@ static int write_head(struct tp_sink *s, const unsigned char *head, size_t hpad)
 	/* A sink that cannot take 64 KiB at once gets the boot block back to
 	 * front, so LBA 0 (what any firmware looks at first) still goes
 	 * last. */
+	w->boot_dirty = rc == 0;
 	for (size_t end = bb; rc == 0 && end;) {
 		size_t n = end < max ? end : end % max ? end % max : max;
 
@@ -333,7 +335,7 @@ static void finish(struct writer *w)
 		w->vbody_ns = tp_mono_ns() - v0;
 	}
 	w->head_dirty = true;
-	rc = write_head(s, f->head, hpad);
+	rc = write_head(w, f->head, hpad);
 	if (rc < 0) {
 		tp_fan_writer_fail(w, rc, TP_PHASE_WRITE, 0);
 		goto out;
