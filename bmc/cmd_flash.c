@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "flash.h"
 #include "progress.h"
-#include "board/turingpi2/flashmode.h"
 #include "board/turingpi2/gpio.h"
 #include "common/cancel.h"
 #include "common/slots.h"
@@ -218,32 +217,6 @@ errors:
 	}
 }
 
-/* A run killed outright left its record (docs/recovery.md): put the board
- * back as it was before that run, and say so. */
-static int recover(struct tp_cli *c, struct tp_board *b)
-{
-	char found[768];
-	int rc = tp_flashmode_recover(b, found, sizeof(found));
-
-	if (rc < 0)
-		return tp_cli_fail(c, rc);
-	if (!rc)
-		return 0;
-	fprintf(stderr, "tpkit flash: %s\n", found);
-	if (c->json && tp_cancel_out_ok(stdout)) {
-		struct tp_json j;
-
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "event", "recovered");
-		tp_json_str(&j, "message", found);
-		tp_json_obj_end(&j);
-		fflush(stdout);
-		tp_cancel_out_ok(stdout);
-	}
-	return 0;
-}
-
 /*
  * A slot's exit code. The board's own failures while entering or leaving
  * flash mode (a line held by bmcd: 4) keep theirs; anything on the
@@ -367,7 +340,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		rc = tp_cli_board_open(c, &b);
 		if (rc)
 			return rc;
-		rc = recover(c, b);
+		rc = tp_cli_board_recover(c, b);
 		if (rc) {
 			tp_board_close(b);
 			return rc;

@@ -142,8 +142,10 @@ static void record_save(struct tp_flashmode *fm)
 
 #define ADD(...) (len += (size_t)snprintf(text + len, len < sizeof(text) ? sizeof(text) - len : 0, \
 					    __VA_ARGS__))
-	ADD("# tpkit: the board before flash mode (docs/recovery.md)\npid %d\nmask %u\n",
-	    (int)getpid(), fm->mask);
+	char list[16];
+
+	ADD("# tpkit: the board before flash mode (docs/recovery.md)\npid %d\nslots %s\n",
+	    (int)getpid(), tp_slots_format(fm->mask, list, sizeof(list)));
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (fm->mask & TP_SLOT_BIT(s))
 			ADD("power %u %s\n", s, fm->power_before & TP_SLOT_BIT(s) ? "on" : "off");
@@ -177,7 +179,7 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 			continue;
 		if (sscanf(l, "pid %d", pid) == 1)
 			continue;
-		if (sscanf(l, "mask %u", &u) == 1 && u && u < TP_SLOT_BIT(TP_BOARD_SLOTS + 1)) {
+		if (!strncmp(l, "slots ", 6) && tp_slots_parse(l + 6, TP_BOARD_SLOTS, &u) == 0 && u) {
 			fm->mask = u;
 			continue;
 		}
