@@ -287,7 +287,8 @@ static void raw_exact_and_result(void **state)
 }
 
 /* The first MiB is zeroed first, stays zero while the body is written, and
- * the image's head is the very last write. */
+ * the image's head goes last: all of it but the boot block, then the boot
+ * block (the first 64 KiB) alone, as the very last write. */
 static void head_written_last(void **state)
 {
 	size_t n = 6 * MiB;
@@ -304,12 +305,16 @@ static void head_written_last(void **state)
 	/* first: zeros over the head */
 	assert_int_equal(f.log[0].off, 0);
 	assert_false(f.log[0].nonzero);
-	/* last: the head, with data */
+	/* last: the boot block, alone, with data */
 	assert_int_equal(f.log[f.n - 1].off, 0);
-	assert_int_equal(f.log[f.n - 1].len, MiB);
+	assert_int_equal(f.log[f.n - 1].len, TP_IMAGE_BOOT_BLOCK);
 	assert_true(f.log[f.n - 1].nonzero);
-	/* nothing but zeros below 1 MiB before that, body writes ascending */
-	for (int i = 0; i < f.n - 1; i++) {
+	/* just before it: the rest of the head */
+	assert_int_equal(f.log[f.n - 2].off, TP_IMAGE_BOOT_BLOCK);
+	assert_int_equal(f.log[f.n - 2].len, MiB - TP_IMAGE_BOOT_BLOCK);
+	assert_true(f.log[f.n - 2].nonzero);
+	/* nothing but zeros below 1 MiB before those, body writes ascending */
+	for (int i = 0; i < f.n - 2; i++) {
 		if (f.log[i].off < MiB)
 			assert_false(f.log[i].nonzero);
 		if (i > 0 && f.log[i].off >= MiB && f.log[i - 1].off >= MiB)
@@ -481,7 +486,8 @@ static void no_verify_reads_nothing(void **state)
 	free(img);
 }
 
-/* An image smaller than the head: one write, the head, nothing zeroed. */
+/* An image smaller than the head: nothing zeroed; the head in two writes,
+ * the boot block last. */
 static void image_smaller_than_head(void **state)
 {
 	size_t n = 300000;
@@ -494,9 +500,11 @@ static void image_smaller_than_head(void **state)
 	fault_open(&f, path("k.out"), 0);
 	assert_int_equal(run(path("k.img"), &f, true, NULL, &r), 0);
 	expect_file(path("k.out"), img, n);
-	assert_int_equal(f.n, 1);
-	assert_int_equal(f.log[0].off, 0);
-	assert_int_equal(f.log[0].len, n);
+	assert_int_equal(f.n, 2);
+	assert_int_equal(f.log[0].off, TP_IMAGE_BOOT_BLOCK);
+	assert_int_equal(f.log[0].len, n - TP_IMAGE_BOOT_BLOCK);
+	assert_int_equal(f.log[1].off, 0);
+	assert_int_equal(f.log[1].len, TP_IMAGE_BOOT_BLOCK);
 	free(img);
 }
 
