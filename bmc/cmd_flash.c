@@ -196,7 +196,8 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 		       r->module[0] ? r->module : "-", iw, r->image[0] ? r->image : "-",
 		       result_word(r, false), tp_fmt_bytes(r->bytes, b, sizeof(b)),
 		       tp_fmt_duration(s, t, sizeof(t)), rate, r->sum_checked ? "sha256 " : "",
-		       r->verified ? "read-back" : r->rc ? "" : "not verified",
+		       r->verified ? "read-back" : r->head_blank_failed ? "BOOT AREA NOT BLANK" :
+		       r->rc ? "" : "not verified",
 		       r->shared ? " (shared stream)" : "");
 	}
 	printf("* over writing and reading back\n");
