@@ -3,17 +3,20 @@
 #include "err.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static volatile sig_atomic_t cancel_sig;
-static volatile sig_atomic_t out_closed;
+/* Set from a signal handler and read from every thread: a lock-free
+ * atomic is both async-signal-safe and free of data races. */
+static atomic_int cancel_sig;
+static atomic_bool out_closed;
 static __thread unsigned held;
 
 static void on_signal(int sig)
 {
-	cancel_sig = sig;
+	atomic_store_explicit(&cancel_sig, sig, memory_order_relaxed);
 }
 
 int tp_cancel_install(void)
@@ -37,20 +40,21 @@ int tp_cancel_install(void)
 	return 0;
 }
 
-int tp_cancelled(void)
-{
-	return held ? 0 : cancel_sig;
-}
-
 int tp_cancel_signal(void)
 {
-	return cancel_sig;
+	return atomic_load_explicit(&cancel_sig, memory_order_relaxed);
+}
+
+int tp_cancelled(void)
+{
+	return held ? 0 : tp_cancel_signal();
 }
 
 void tp_cancel_raise(int sig)
 {
-	if (!cancel_sig)
-		cancel_sig = sig;
+	int none = 0;
+
+	atomic_compare_exchange_strong(&cancel_sig, &none, sig);
 }
 
 void tp_cancel_hold(void)
@@ -78,20 +82,20 @@ int tp_cancel_check(void)
 
 bool tp_cancel_out_ok(FILE *f)
 {
-	if (out_closed)
+	if (atomic_load(&out_closed))
 		return false;
 	if (!ferror(f))
 		return true;
 	/* Any write error on the output ends the job the same way: nobody
 	 * is reading what it reports any more. */
-	out_closed = 1;
+	atomic_store(&out_closed, true);
 	tp_cancel_raise(SIGPIPE);
 	return false;
 }
 
 bool tp_cancel_out_closed(void)
 {
-	return out_closed;
+	return atomic_load(&out_closed);
 }
 
 static int c_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off)
