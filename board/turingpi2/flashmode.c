@@ -223,9 +223,13 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 		return tp_err_set(-EINVAL, "%s/%s is not a record this tpkit can read; check "
 				  "the slots' power and USB routing (tpkit power status, tpkit usb "
 				  "status) and remove it", dir, RECORD);
-	/* Held by another tpkit still in flash mode: busy (4), its record
-	 * is its own. */
-	if ((rc = claim(&fm, &fm.restore)) < 0)
+	/* Held by a tpkit still in flash mode: the record is that run's own,
+	 * and what it holds is not ours to touch (a power change of another
+	 * slot goes on; a flash finds the lines busy when it claims them). */
+	rc = claim(&fm, &fm.restore);
+	if (rc == -EBUSY)
+		return 0;
+	if (rc < 0)
 		return rc;
 
 #define ADD(...) (len += (size_t)snprintf(what + len, len < sizeof(what) ? sizeof(what) - len : 0, \

@@ -46,8 +46,9 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *f
  * straps released, those nodes off, the routing as before — and removes
  * it. found gets a sentence for the user naming what was found and what
  * was done ("" if there was no record).
- * Returns 1 if it recovered, 0 if there was nothing to do, -errno (the
- * record is kept, a later run tries again). tp_flashmode_enter() does it
+ * Returns 1 if it recovered, 0 if there was nothing to do (no record, or
+ * one whose lines a live flash holds: its own), -errno (the record is
+ * kept, a later run tries again). tp_flashmode_enter() does it
  * too, so a record is never overwritten before it was acted on.
  */
 int tp_flashmode_recover(struct tp_board *b, char *found, size_t size);
