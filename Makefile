@@ -96,7 +96,7 @@ ifneq ($(SKIP_CONFIG),1)
 endif
 
 # ---- objects, selected by Kconfig ------------------------------------------
-common-y := err log path slots json clock crc32 cancel
+common-y := err log path slots json clock crc32 cancel state
 common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
 common-y += catalogue cache resolve download family rkrc4 parttable
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http

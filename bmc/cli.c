@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "board/turingpi2/flashmode.h"
+#include "common/cancel.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -110,6 +112,30 @@ int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b)
 		return tp_cli_fail(c, rc);
 	if ((*b)->id.warning[0])
 		TP_WARN("%s", (*b)->id.warning);
+	return 0;
+}
+
+int tp_cli_board_recover(const struct tp_cli *c, struct tp_board *b)
+{
+	char found[768];
+	int rc = tp_flashmode_recover(b, found, sizeof(found));
+
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	if (!rc)
+		return 0;
+	fprintf(stderr, "tpkit %s: %s\n", c->cmd, found);
+	if (c->json && tp_cancel_out_ok(stdout)) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "event", "recovered");
+		tp_json_str(&j, "message", found);
+		tp_json_obj_end(&j);
+		fflush(stdout);
+		tp_cancel_out_ok(stdout);
+	}
 	return 0;
 }
 

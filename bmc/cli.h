@@ -67,6 +67,11 @@ int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((fo
  * then open the board. 0, or the exit code with the error reported. */
 int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b);
 
+/* A flash killed outright left its record (docs/recovery.md): put the board
+ * back as it was before that flash and say so, on stderr and as a JSON
+ * "recovered" event. 0, or the exit code of a failure (printed). */
+int tp_cli_board_recover(const struct tp_cli *c, struct tp_board *b);
+
 /* Start a JSON result object with "command" and "board" filled in. */
 void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b);
 

@@ -53,7 +53,9 @@ static void help(void)
 	       "  --usb PATH|auto    with --board none: USB bus-port path (1-1.2) or the\n"
 	       "                     first RK3588 or CM4 boot ROM found\n" TP_CLI_COMMON_HELP
 	       "\nExit codes: 0 every slot flashed, 1 a slot failed (the summary says which\n"
-	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere.\n",
+	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere;\n"
+	       "cancelled (the slots put back): 130 SIGINT, 143 SIGTERM, 129 SIGHUP, 141\n"
+	       "the output closed. 1 whenever a boot area could not be blanked again.\n",
 #ifdef CONFIG_TPKIT_RK1_LOADER
 	       CONFIG_TPKIT_RK1_LOADER,
 #else
@@ -105,6 +107,8 @@ static void on_step(void *cookie, unsigned slot, const char *what)
 	if (u->c->json) {
 		struct tp_json j;
 
+		if (!tp_cancel_out_ok(stdout))
+			return; /* nobody reads it: the job is being cancelled */
 		tp_json_init(&j, stdout);
 		tp_json_obj_begin(&j, NULL);
 		tp_json_str(&j, "event", "step");
@@ -112,6 +116,7 @@ static void on_step(void *cookie, unsigned slot, const char *what)
 		tp_json_str(&j, "step", what);
 		tp_json_obj_end(&j);
 		fflush(stdout);
+		tp_cancel_out_ok(stdout);
 	} else if (u->c->verbosity >= 0 && strcmp(what, "verify")) {
 		if (!strcmp(what, "write"))
 			tp_progress_ui_init(&u->prog, u->prog.mode);
@@ -122,9 +127,20 @@ static void on_step(void *cookie, unsigned slot, const char *what)
 	}
 }
 
+/* ok, FAILED or cancelled: a slot stopped by a signal (or a closed
+ * output) was not failed by anything on the board. */
+static const char *result_word(const struct tp_flash_result *r, bool json)
+{
+	if (!r->rc)
+		return "ok";
+	if (r->cancelled && !r->head_blank_failed)
+		return "cancelled";
+	return json ? "failed" : "FAILED";
+}
+
 static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t n)
 {
-	if (c->json) {
+	if (c->json && !tp_cancel_out_closed()) {
 		struct tp_json j;
 
 		tp_json_init(&j, stdout);
@@ -138,6 +154,7 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 			tp_json_obj_begin(&j, NULL);
 			tp_json_int(&j, "slot", r->slot);
 			tp_json_bool(&j, "ok", r->rc == 0);
+			tp_json_str(&j, "result", result_word(r, true));
 			tp_json_str(&j, "phase", r->phase);
 			tp_json_str(&j, "module", r->module);
 			tp_json_str(&j, "image", r->image);
@@ -150,15 +167,19 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 			tp_json_bool(&j, "sha256_checked", r->sum_checked);
 			tp_json_str(&j, "sha256", r->sha256);
 			tp_json_bool(&j, "restored", r->restored);
+			tp_json_bool(&j, "boot_area_unsafe", r->head_blank_failed);
 			if (r->rc < 0)
 				tp_json_str(&j, "error", r->msg);
 			tp_json_obj_end(&j);
 		}
 		tp_json_arr_end(&j);
 		tp_json_obj_end(&j);
-		return;
+		fflush(stdout);
+		if (tp_cancel_out_ok(stdout))
+			return;
 	}
-	if (c->verbosity < 0)
+	/* --json whose reader went away: the errors still go to stderr. */
+	if (c->verbosity < 0 || c->json)
 		goto errors;
 	int iw = 5;
 
@@ -178,17 +199,28 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 				 (double)r->bytes * 1e3 / (double)r->write_ns);
 		printf("%-5s %-7s %-*s  %-7s %-11s %-8s %-11s %s%s%s\n", slot,
 		       r->module[0] ? r->module : "-", iw, r->image[0] ? r->image : "-",
-		       r->rc ? "FAILED" : "ok", tp_fmt_bytes(r->bytes, b, sizeof(b)),
+		       result_word(r, false), tp_fmt_bytes(r->bytes, b, sizeof(b)),
 		       tp_fmt_duration(s, t, sizeof(t)), rate, r->sum_checked ? "sha256 " : "",
-		       r->verified ? "read-back" : r->rc ? "" : "not verified",
+		       r->verified ? "read-back" : r->head_blank_failed ? "BOOT AREA NOT BLANK" :
+		       r->rc ? "" : "not verified",
 		       r->shared ? " (shared stream)" : "");
 	}
 	printf("* over writing and reading back\n");
 errors:
-	for (size_t i = 0; i < n; i++)
-		if (res[i].rc < 0)
-			fprintf(stderr, "tpkit flash: error: %s%s\n", res[i].msg,
-				res[i].restored ? "" : " (the node may NOT be in a safe state)");
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_flash_result *r = &res[i];
+
+		if (r->rc < 0)
+			fprintf(stderr, "tpkit flash: %s: %s%s\n",
+				r->cancelled && !r->head_blank_failed ? "cancelled" : "error", r->msg,
+				r->restored ? "" : " (the node may NOT be in a safe state)");
+		if (r->head_blank_failed)
+			fprintf(stderr, "tpkit flash: error: slot %u: the eMMC's boot area could not "
+				"be blanked again: it may hold part of the new image and boot it. Do "
+				"not power the node on: flash slot %u again (tpkit flash --slot %u "
+				"--image ...), or blank the first MiB of its eMMC\n",
+				r->slot, r->slot, r->slot);
+	}
 }
 
 /*
@@ -307,11 +339,25 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		rc = tp_cli_board_open(c, &b);
 		if (rc)
 			return rc;
+		rc = tp_cli_board_recover(c, b);
+		if (rc) {
+			tp_board_close(b);
+			return rc;
+		}
 		n = tp_flash_slots(b, mask, &o, res);
 		tp_board_close(b);
 	}
 	tp_progress_ui_end(&u.prog);
 	summary(c, res, n);
+	/* A boot area that may hold half an image outweighs everything: 1. A
+	 * cancel exits as the signal would have (130 SIGINT, 143 SIGTERM, 141
+	 * a closed output), once the slots are put back. */
+	for (size_t i = 0; i < n; i++)
+		if (res[i].head_blank_failed)
+			return TP_EXIT_FAIL;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].cancelled)
+			return 128 + tp_cancel_signal();
 	for (size_t i = 0; i < n; i++)
 		if (res[i].rc < 0) {
 			if (first && slot_exit_code(&res[i]) != first)

@@ -179,6 +179,12 @@ int cmd_power_main(struct tp_cli *c, int argc, char **argv)
 	rc = tp_cli_board_open(c, &b);
 	if (rc)
 		return rc;
+	/* A change starts from the board as it really was before a flash
+	 * that was killed; status only looks. */
+	if (strcmp(action, "status") && (rc = tp_cli_board_recover(c, b))) {
+		tp_board_close(b);
+		return rc;
+	}
 	if (!strcmp(action, "status"))
 		rc = do_status(c, b, mask);
 	else

@@ -166,6 +166,10 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	rc = tp_cli_board_open(c, &b);
 	if (rc)
 		return rc;
+	if (!status && (rc = tp_cli_board_recover(c, b))) {
+		tp_board_close(b);
+		return rc;
+	}
 	rc = status ? do_status(c, b) : do_set(c, b, slot, mode, route);
 	tp_board_close(b);
 	return rc;

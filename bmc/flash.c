@@ -104,6 +104,7 @@ static void result_fail(struct tp_flash_result *r, int rc)
 	else
 		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->phase, msg);
 	r->rc = rc;
+	r->cancelled = rc == -ECANCELED && tp_cancel_signal();
 	tp_err_set(rc, "%s", r->msg);
 }
 
@@ -361,6 +362,7 @@ static void write_all(struct run *ru)
 			r->sum_checked = t->res.sum_checked;
 			r->shared = g[k].n > 1;
 			snprintf(r->sha256, sizeof(r->sha256), "%s", t->res.sha256);
+			r->head_blank_failed = t->res.head_blank_failed;
 			if (!t->rc)
 				continue;
 			if (t->res.fail_phase == TP_PHASE_VERIFY)
@@ -583,11 +585,16 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 			if (!(mask & TP_SLOT_BIT(s)))
 				continue;
-			/* A failed slot does not stop the others, but a cancel
-			 * does. */
-			if (tp_cancelled())
-				break;
 			ru.n = 0;
+			/* A failed slot does not stop the others, but a cancel
+			 * does: the slots not begun say so, untouched. */
+			if (tp_cancelled()) {
+				job_init(&ru, &res[n++], s, NULL);
+				step(&ru.job[0], "prepare");
+				res[n - 1].restored = true;
+				result_fail(&res[n - 1], tp_cancel_check());
+				continue;
+			}
 			job_init(&ru, &res[n++], s, NULL);
 			run_jobs(&ru);
 		}

@@ -63,6 +63,10 @@ struct tp_flash_result {
 	bool shared;            /* the decoded stream was shared with other slots */
 	char sha256[65];
 	bool restored;          /* strap off, node off, routing as before */
+	bool cancelled;         /* stopped by a signal or a closed output */
+	/* The eMMC's boot area may hold part of the image and could not be
+	 * blanked again: the node may boot a half-written image. */
+	bool head_blank_failed;
 };
 
 /* What the driver needs of a module kind. */

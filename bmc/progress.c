@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "progress.h"
+#include "common/cancel.h"
 #include "common/image.h"
 #include "common/json.h"
 
@@ -88,6 +89,9 @@ void tp_progress_ui_cb(void *cookie, const struct tp_progress *p)
 	if ((unsigned)p->phase > TP_PHASE_VERIFY)
 		return;
 	if (u->mode == TP_PROGRESS_JSON) {
+		/* A reader that went away cancels the job, once. */
+		if (!tp_cancel_out_ok(u->f))
+			return;
 		tp_json_init(&j, u->f);
 		tp_json_obj_begin(&j, NULL);
 		tp_json_str(&j, "event", "progress");
@@ -97,6 +101,7 @@ void tp_progress_ui_cb(void *cookie, const struct tp_progress *p)
 		tp_json_int(&j, "rate", (int64_t)p->rate);
 		tp_json_obj_end(&j);
 		fflush(u->f);
+		tp_cancel_out_ok(u->f);
 		return;
 	}
 	if (u->mode != TP_PROGRESS_BAR)

@@ -3,15 +3,20 @@
 #include "err.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static volatile sig_atomic_t cancel_sig;
+/* Set from a signal handler and read from every thread: a lock-free
+ * atomic is both async-signal-safe and free of data races. */
+static atomic_int cancel_sig;
+static atomic_bool out_closed;
+static __thread unsigned held;
 
 static void on_signal(int sig)
 {
-	cancel_sig = sig;
+	atomic_store_explicit(&cancel_sig, sig, memory_order_relaxed);
 }
 
 int tp_cancel_install(void)
@@ -26,20 +31,71 @@ int tp_cancel_install(void)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			return tp_err_set(-errno, "sigaction: %s", strerror(errno));
+	/* A reader that goes away must not kill us with a node half-way
+	 * through flash mode: the write fails with EPIPE instead, and
+	 * tp_cancel_out_ok() turns that into a cancel. */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return tp_err_set(-errno, "sigaction: %s", strerror(errno));
 	return 0;
+}
+
+int tp_cancel_signal(void)
+{
+	return atomic_load_explicit(&cancel_sig, memory_order_relaxed);
 }
 
 int tp_cancelled(void)
 {
-	return cancel_sig;
+	return held ? 0 : tp_cancel_signal();
+}
+
+void tp_cancel_raise(int sig)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&cancel_sig, &none, sig);
+}
+
+void tp_cancel_hold(void)
+{
+	held++;
+}
+
+void tp_cancel_unhold(void)
+{
+	if (held)
+		held--;
 }
 
 int tp_cancel_check(void)
 {
-	if (!cancel_sig)
+	int sig = tp_cancelled();
+
+	if (!sig)
 		return 0;
-	return tp_err_set(-ECANCELED, "cancelled by signal %d (%s)", (int)cancel_sig,
-			  strsignal(cancel_sig));
+	if (sig == SIGPIPE)
+		return tp_err_set(-ECANCELED, "cancelled: the output was closed (%s)",
+				  strsignal(sig));
+	return tp_err_set(-ECANCELED, "cancelled by signal %d (%s)", sig, strsignal(sig));
+}
+
+bool tp_cancel_out_ok(FILE *f)
+{
+	if (atomic_load(&out_closed))
+		return false;
+	if (!ferror(f))
+		return true;
+	/* Any write error on the output ends the job the same way: nobody
+	 * is reading what it reports any more. */
+	atomic_store(&out_closed, true);
+	tp_cancel_raise(SIGPIPE);
+	return false;
+}
+
+bool tp_cancel_out_closed(void)
+{
+	return atomic_load(&out_closed);
 }
 
 static int c_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off)
@@ -88,4 +144,9 @@ int tp_cancel_sink_wrap(struct tp_sink *inner, struct tp_sink **out)
 	s->priv = inner;
 	*out = s;
 	return 0;
+}
+
+struct tp_sink *tp_cancel_sink_inner(struct tp_sink *s)
+{
+	return s && s->ops == &cancel_ops ? s->priv : s;
 }

@@ -1,27 +1,67 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Cancelling a long job from a signal (Ctrl-C, SIGTERM) without losing the
- * guarantee that the node is put back: the handler only records the signal;
- * polls (tp_clock_sleep_ms) and writes through a cancellable sink then fail
- * with -ECANCELED, and the job unwinds through its normal failure path.
+ * Cancelling a long job from a signal (Ctrl-C, SIGTERM, a closed output)
+ * without losing the guarantee that the node is put back: the handler only
+ * records the signal; polls (tp_clock_sleep_ms) and writes through a
+ * cancellable sink then fail with -ECANCELED, and the job unwinds through
+ * its normal failure path.
+ *
+ * The unwinding itself must not be cancelled: blanking a half-written boot
+ * area again, or powering a node off, has to run to its end whatever
+ * signal came. Such work runs between tp_cancel_hold() and
+ * tp_cancel_unhold() on its thread, and writes to the sink under the
+ * cancellable wrapper (tp_cancel_sink_inner()).
  */
 #ifndef TP_CANCEL_H
 #define TP_CANCEL_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "sink.h"
 
-/* Route SIGINT, SIGTERM and SIGHUP to the cancel flag. */
+/* Route SIGINT, SIGTERM and SIGHUP to the cancel flag; ignore SIGPIPE (a
+ * closed output is seen as EPIPE, tp_cancel_out_ok()). */
 int tp_cancel_install(void);
 
-/* The signal that asked to cancel, or 0. */
+/* The signal that asked to cancel, or 0 — and 0 on a thread inside
+ * tp_cancel_hold(), where nothing may stop half-way. */
 int tp_cancelled(void);
 
+/* The signal that asked to cancel, held or not: for the exit status. */
+int tp_cancel_signal(void);
+
+/* Cancel as if signal sig had arrived (a closed output: SIGPIPE). */
+void tp_cancel_raise(int sig);
+
 /* 0, or -ECANCELED with "cancelled by signal N (NAME)" as the message:
- * for loops that wait on something other than a sink (a USB transfer). */
+ * for loops that wait on something other than a sink (a USB transfer).
+ * Always 0 inside tp_cancel_hold(). */
 int tp_cancel_check(void);
+
+/* A section of this thread that must finish: tp_cancelled() and
+ * tp_cancel_check() say "not cancelled" until the matching unhold.
+ * Nests. */
+void tp_cancel_hold(void);
+void tp_cancel_unhold(void);
 
 /* Wrap a sink so that its calls fail with -ECANCELED once cancelled. The
  * wrapper owns inner: closing it closes inner. */
 int tp_cancel_sink_wrap(struct tp_sink *inner, struct tp_sink **out);
+
+/* The sink under a cancellable wrapper (s itself if s is not one): where
+ * recovery writes go. */
+struct tp_sink *tp_cancel_sink_inner(struct tp_sink *s);
+
+/*
+ * After writing to f (stdout of a --json run): false once f cannot take
+ * output any more — a reader that went away (EPIPE, "tpkit flash --json |
+ * head -3"). The first time, this cancels the job as SIGPIPE would have
+ * (exit 141) had it not been ignored; the caller stops writing to f.
+ */
+bool tp_cancel_out_ok(FILE *f);
+
+/* True once tp_cancel_out_ok() found the output closed. */
+bool tp_cancel_out_closed(void);
 
 #endif

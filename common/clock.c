@@ -89,8 +89,10 @@ int tp_clock_sleep_ms(unsigned ms)
 {
 	/* Every poll loop sleeps through here, so a cancelled job stops
 	 * polling at once instead of waiting out its timeout. */
-	if (tp_cancelled())
-		return tp_err_set(-ECANCELED, "cancelled by signal %d", tp_cancelled());
+	int rc = tp_cancel_check();
+
+	if (rc < 0)
+		return rc;
 	return clock_ops->sleep_ns(clock_cookie, (uint64_t)ms * 1000000u);
 }
 

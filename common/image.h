@@ -33,6 +33,10 @@
 #include "common/sink.h"
 
 #define TP_IMAGE_HEAD_SIZE (1u << 20)
+/* The head's first bytes, written last and alone: LBA 0 (MBR, GPT header
+ * and entries) and the RK3588 boot ROM's ID block at sector 64
+ * (docs/recovery.md). */
+#define TP_IMAGE_BOOT_BLOCK (64u << 10)
 #define TP_IMAGE_CHUNK (1u << 20)
 #define TP_IMAGE_TARGETS_MAX 4   /* one per slot */
 
@@ -91,6 +95,10 @@ struct tp_image_result {
 	enum tp_phase fail_phase;
 	uint64_t fail_offset;
 	bool head_zeroed;
+	/* The target's boot area may hold part of the image (a head write or
+	 * a blanking was cut short) and blanking it again failed: the target
+	 * may boot a half-written image. The message says so too. */
+	bool head_blank_failed;
 };
 
 struct tp_image;

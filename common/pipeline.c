@@ -10,10 +10,16 @@
  *   3. at the end of the stream, wait until the reader has checked the
  *      input's SHA-256, then flush;
  *   4. read the body back and compare CRCs (offset of the bad MiB);
- *   5. write the head (held in memory), flush, read it back and compare.
+ *   5. write the head (held in memory): all of it but its first 64 KiB,
+ *      flush, then the first 64 KiB — the partition table and the RK3588
+ *      boot ROM's ID block at sector 64 — alone, as the last command;
+ *      flush, read the head back and compare.
  *
- * Any failure after 1. leaves (or puts back) a zeroed head, so an
- * interrupted or corrupt flash never leaves a bootable half image.
+ * Any failure after 1. leaves (or puts back, cancel or not) a zeroed head,
+ * so an interrupted or corrupt flash never leaves a bootable half image;
+ * and since the boot block goes out last and alone, a process killed
+ * outright (kill -9, power loss of the BMC) at any instant leaves either no
+ * boot block or the whole image (docs/recovery.md).
  *
  * Fan-out: the decoder fills 1 MiB chunks from one shared pool and queues a
  * reference to each chunk on every writer's queue; the chunk returns to the
@@ -224,13 +230,20 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 			r->fail_offset = img->rc ? img->fail_off : 0;
 		}
 		if (w->failed) {
-			r->head_zeroed = w->head_zeroed;
-			/* The image's head went out and then something failed:
-			 * blank it again. Best effort; the error that got us
-			 * here is the one to report. */
-			if (w->head_written)
-				r->head_zeroed = tp_fan_zero_range(w->s, 0, f->head_size) == 0 &&
-						 tp_sink_flush(w->s) == 0;
+			/* A blanking or the head write began and something
+			 * failed: blank it again. The error that got us here
+			 * is the one to report; a failed blanking is added to
+			 * it, and the caller must say so loudly. */
+			if (w->head_dirty && tp_fan_recover(w) < 0) {
+				size_t l = strlen(w->t->msg);
+
+				r->head_blank_failed = w->boot_dirty;
+				snprintf(w->t->msg + l, sizeof(w->t->msg) - l,
+					 "; then blanking the boot area again failed: %s%s", tp_err_msg(),
+					 w->boot_dirty ? "" : " (its first 64 KiB, the boot block, are "
+					 "blank: it does not boot)");
+			}
+			r->head_zeroed = w->head_zeroed && !w->head_dirty;
 			if (!first) {
 				first = w->t->rc;
 				snprintf(msg, sizeof(msg), "%s", w->t->msg);

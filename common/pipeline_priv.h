@@ -27,7 +27,14 @@ struct writer {
 	uint32_t *crc;          /* per body chunk, in order */
 	size_t ncrc, crc_cap;
 	uint64_t body_end;      /* end of the body on the sink, padded */
-	bool head_zeroed, head_written;
+	bool head_zeroed;       /* step 1 done: the boot area is blank */
+	/* The boot area may hold neither the old image nor zeros nor the new
+	 * image whole: a blanking or a head write began and did not finish.
+	 * A failure then blanks it again (tp_fan_recover()). */
+	bool head_dirty;
+	/* ... and its boot block (TP_IMAGE_BOOT_BLOCK) may be part of one:
+	 * only then can the target boot what a failed blanking leaves. */
+	bool boot_dirty;
 	uint64_t vbody_ns;
 };
 
@@ -62,6 +69,12 @@ bool tp_fan_writer_failed(struct writer *w);
 
 /* Write zeros over len bytes of s from off. */
 int tp_fan_zero_range(struct tp_sink *s, uint64_t off, uint64_t len);
+
+/* A failed target whose boot area is dirty: blank it (and the GPT backup)
+ * again and flush, through the sink under the cancellable wrapper and
+ * without looking at signals — this must finish whatever asked to stop.
+ * 0, or -errno with the message current. */
+int tp_fan_recover(struct writer *w);
 
 /* A target's writer thread: steps 1-5 (pipeline_writer.c). */
 void *tp_fan_writer_main(void *arg);

@@ -9,6 +9,7 @@
  * the others never wait for it.
  */
 #include "pipeline_priv.h"
+#include "cancel.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -112,11 +113,12 @@ int tp_fan_zero_range(struct tp_sink *s, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Step 1. The GPT backup at the end of the disk would otherwise let a
- * firmware or kernel "repair" the blanked primary GPT from the old one. */
-static int zero_head(struct writer *w)
+/* Zero the head and the GPT backup area at the end of s, then flush. The
+ * GPT backup would otherwise let a firmware or kernel "repair" the blanked
+ * primary GPT from the old one. The head goes front to back, so its first
+ * command — the boot block — is blank first. */
+static int blank_boot_area(struct writer *w, struct tp_sink *s)
 {
-	struct tp_sink *s = w->s;
 	int rc = tp_fan_zero_range(s, 0, w->f->head_size);
 
 	if (rc == 0 && s->size >= 4 * (uint64_t)TAIL_ZERO) {
@@ -124,10 +126,36 @@ static int zero_head(struct writer *w)
 
 		rc = tp_fan_zero_range(s, start, s->size - start);
 	}
-	if (rc == 0)
-		rc = tp_sink_flush(s);
+	return rc ?: tp_sink_flush(s);
+}
+
+/* Step 1. A cancel half-way leaves the area dirty: recovery finishes it. */
+static int zero_head(struct writer *w)
+{
+	int rc;
+
+	w->head_dirty = w->boot_dirty = true;
+	rc = blank_boot_area(w, w->s);
 	if (rc < 0)
 		return tp_err_prefix(rc, "blanking the boot area first: ");
+	w->head_dirty = w->boot_dirty = false;
+	w->head_zeroed = true;
+	return 0;
+}
+
+int tp_fan_recover(struct writer *w)
+{
+	int rc;
+
+	/* Not through the cancellable wrapper, and deaf to signals on this
+	 * thread (the rockusb engine's waits included): a cancel is what
+	 * usually brings us here. */
+	tp_cancel_hold();
+	rc = blank_boot_area(w, tp_cancel_sink_inner(w->s));
+	tp_cancel_unhold();
+	if (rc < 0)
+		return tp_err_prefix(rc, "%s: ", w->s->desc);
+	w->head_dirty = w->boot_dirty = false;
 	w->head_zeroed = true;
 	return 0;
 }
@@ -245,6 +273,39 @@ static int verify_head(struct writer *w, size_t hpad, void *buf)
 	return 0;
 }
 
+/*
+ * Step 5's write. The boot block (the first TP_IMAGE_BOOT_BLOCK bytes: the
+ * partition table and the RK3588 ID block at sector 64) goes out last, in
+ * one command of its own, once the rest of the head is on the device and
+ * flushed. Until that command lands the target has no boot block, and
+ * after it the whole image is there: a process killed at any instant
+ * (nothing runs to clean up) leaves one or the other (docs/recovery.md).
+ */
+static int write_head(struct writer *w, const unsigned char *head, size_t hpad)
+{
+	struct tp_sink *s = w->s;
+	size_t bb = hpad < TP_IMAGE_BOOT_BLOCK ? hpad : TP_IMAGE_BOOT_BLOCK;
+	size_t max = s->max_io ? s->max_io : bb;
+	int rc = 0;
+
+	/* The sinks do not change the data they are given. */
+	if (hpad > bb)
+		rc = sink_io(s, true, (void *)(head + bb), hpad - bb, bb);
+	if (rc == 0)
+		rc = tp_sink_flush(s);
+	/* A sink that cannot take 64 KiB at once gets the boot block back to
+	 * front, so LBA 0 (what any firmware looks at first) still goes
+	 * last. */
+	w->boot_dirty = rc == 0;
+	for (size_t end = bb; rc == 0 && end;) {
+		size_t n = end < max ? end : end % max ? end % max : max;
+
+		end -= n;
+		rc = tp_sink_pwrite(s, head + end, n, end);
+	}
+	return rc ?: tp_sink_flush(s);
+}
+
 /* Steps 3-5, once the input is known to be complete and good. */
 static void finish(struct writer *w)
 {
@@ -273,10 +334,8 @@ static void finish(struct writer *w)
 			goto out;
 		w->vbody_ns = tp_mono_ns() - v0;
 	}
-	w->head_written = true;
-	rc = sink_io(s, true, (void *)f->head, hpad, 0); /* written, not changed */
-	if (rc == 0)
-		rc = tp_sink_flush(s);
+	w->head_dirty = true;
+	rc = write_head(w, f->head, hpad);
 	if (rc < 0) {
 		tp_fan_writer_fail(w, rc, TP_PHASE_WRITE, 0);
 		goto out;

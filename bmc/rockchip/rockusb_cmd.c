@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* READ_LBA size: what the proven tools send (rkdeveloptool DEFAULT_RW_LBA,
@@ -31,6 +32,8 @@
 /* Per command; a queued transfer's clock starts at submission, so it gets
  * this once for every command ahead of it too. bmcd uses 5 s (§4.3). */
 #define CMD_TIMEOUT_MS 5000
+/* After a cancel, how long (real time) queued commands get to complete. */
+#define CANCEL_GRACE_MS 1000
 /* eMMC erase is done by the card and can take seconds per step. */
 #define ERASE_TIMEOUT_MS 60000
 /* rkdeveloptool erases eMMC in 32768-sector ERASE_LBA steps (§5.5). */
@@ -235,6 +238,8 @@ static int check_sticky(struct tp_rockusb *d)
 static int collect(struct tp_rockusb *d, struct tp_rk_csw *csw_out)
 {
 	struct rk_slot *s = &d->slots[d->head];
+	struct timespec t0, now;
+	bool seen = false;
 	int rc;
 
 	while (s->pending && !d->failed) {
@@ -242,9 +247,16 @@ static int collect(struct tp_rockusb *d, struct tp_rk_csw *csw_out)
 		 * that stopped answering would hold the job (and the node
 		 * in flash mode) until the transfer times out, 20 s with a
 		 * full queue. The signal may have gone to another thread,
-		 * so the waits are short. */
+		 * so the waits are short. A module that is still answering
+		 * gets CANCEL_GRACE_MS to finish what is queued, so that the
+		 * handle stays usable for blanking the boot area again
+		 * (common/cancel.h); aborting would leave it mid-command. */
 		rc = tp_cancel_check();
-		if (rc < 0)
+		if (rc < 0 && !seen)
+			seen = !clock_gettime(CLOCK_MONOTONIC, &t0);
+		else if (rc < 0 && !clock_gettime(CLOCK_MONOTONIC, &now) &&
+			 (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+				 CANCEL_GRACE_MS)
 			return abort_all(d, tp_err_prefix(rc, "rockusb %s: ", d->path));
 		rc = handle_events(d, 200000);
 		if (rc < 0)

@@ -5,9 +5,14 @@
 #include "common/log.h"
 #include "common/path.h"
 #include "common/slots.h"
+#include "common/state.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The record's name in the state directory (docs/recovery.md). */
+#define RECORD "flashmode"
 
 const char *tp_board_usb_path(const struct tp_board_desc *d, unsigned slot, char *buf,
 			      size_t size)
@@ -97,13 +102,175 @@ static int fail_enter(struct tp_flashmode *fm, int rc)
 			  fm->mask & (fm->mask - 1) ? "the slots were" : "the slot was");
 }
 
-int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm)
+/* Claim the plan's lines and the slots' nodeN-en, all at once. */
+static int claim(struct tp_flashmode *fm, const struct tp_usb_plan *plan)
 {
 	const char *names[TP_LINES_MAX];
-	char en[TP_BOARD_SLOTS][32], name[32];
+	char en[TP_BOARD_SLOTS][32];
+	size_t n = tp_usb_plan_lines(plan, names);
+	int rc;
+
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (fm->mask & TP_SLOT_BIT(s)) {
+			tp_line_name(en[s - 1], sizeof(en[s - 1]), s, "en");
+			names[n++] = en[s - 1];
+		}
+	rc = tp_lines_claim(&fm->ls, fm->b->gpio, fm->b->desc, names, n, fm->b->consumer, 0);
+	if (rc < 0)
+		return rc;
+	fm->held = true;
+	fm->live = fm->mask;
+	return 0;
+}
+
+static int slot_line(struct tp_flashmode *fm, unsigned slot, const char *fn)
+{
+	char name[32];
+	struct tp_line *l;
+
+	tp_line_name(name, sizeof(name), slot, fn);
+	l = tp_lines_find(&fm->ls, name);
+	return l ? l->value : -1;
+}
+
+/* The record: the board before flash mode, one fact per line. */
+static void record_save(struct tp_flashmode *fm)
+{
+	char text[4096], dir[256];
+	size_t len = 0;
+	int rc;
+
+#define ADD(...) (len += (size_t)snprintf(text + len, len < sizeof(text) ? sizeof(text) - len : 0, \
+					    __VA_ARGS__))
+	char list[16];
+
+	ADD("# tpkit: the board before flash mode (docs/recovery.md)\npid %d\nslots %s\n",
+	    (int)getpid(), tp_slots_format(fm->mask, list, sizeof(list)));
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (fm->mask & TP_SLOT_BIT(s))
+			ADD("power %u %s\n", s, fm->power_before & TP_SLOT_BIT(s) ? "on" : "off");
+	for (size_t i = 0; i < fm->restore.n; i++)
+		ADD("%s %s %d\n", fm->restore.step[i].regulator ? "regulator" : "line",
+		    fm->restore.step[i].name, fm->restore.step[i].value);
+#undef ADD
+	rc = len < sizeof(text) ? tp_state_save(RECORD, text) : -E2BIG;
+	if (rc == 0) {
+		fm->recorded = true;
+		return;
+	}
+	/* Not a reason to refuse: the flash itself restores the board; only
+	 * a run killed outright would leave it for the user to put back. */
+	tp_state_dir(dir, sizeof(dir));
+	TP_WARN("cannot record the board's state in %s (%s): if this run is killed outright, "
+		"the next one cannot restore the USB routing by itself", dir, tp_err_msg());
+}
+
+static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
+{
+	char *save = NULL;
+
+	*pid = 0;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char kind[16], name[64], on[8];
+		unsigned u;
+		int v;
+
+		if (l[0] == '#')
+			continue;
+		if (sscanf(l, "pid %d", pid) == 1)
+			continue;
+		if (!strncmp(l, "slots ", 6) && tp_slots_parse(l + 6, TP_BOARD_SLOTS, &u) == 0 && u) {
+			fm->mask = u;
+			continue;
+		}
+		if (sscanf(l, "power %u %7s", &u, on) == 2 && u >= 1 && u <= TP_BOARD_SLOTS) {
+			fm->power_before |= strcmp(on, "on") ? 0 : TP_SLOT_BIT(u);
+			continue;
+		}
+		if (sscanf(l, "%15s %63s %d", kind, name, &v) == 3 &&
+		    (!strcmp(kind, "line") || !strcmp(kind, "regulator")) &&
+		    fm->restore.n < TP_USB_PLAN_MAX) {
+			struct tp_usb_step *st = &fm->restore.step[fm->restore.n++];
+
+			snprintf(st->name, sizeof(st->name), "%s", name);
+			st->regulator = !strcmp(kind, "regulator");
+			st->value = v;
+			continue;
+		}
+		return -EINVAL;
+	}
+	return fm->mask ? 0 : -EINVAL;
+}
+
+int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
+{
+	struct tp_flashmode fm;
+	char text[4096], dir[256], list[16], what[512] = "";
+	size_t len = 0;
+	int pid, rc;
+
+	if (found && size)
+		found[0] = '\0';
+	rc = tp_state_load(RECORD, text, sizeof(text));
+	if (rc == -ENOENT)
+		return 0;
+	tp_state_dir(dir, sizeof(dir));
+	if (rc < 0)
+		return tp_err_prefix(rc, "the record of an interrupted flash: ");
+	memset(&fm, 0, sizeof(fm));
+	fm.b = b;
+	if (record_parse(text, &fm, &pid) < 0)
+		return tp_err_set(-EINVAL, "%s/%s is not a record this tpkit can read; check "
+				  "the slots' power and USB routing (tpkit power status, tpkit usb "
+				  "status) and remove it", dir, RECORD);
+	/* Held by a tpkit still in flash mode: the record is that run's own,
+	 * and what it holds is not ours to touch (a power change of another
+	 * slot goes on; a flash finds the lines busy when it claims them). */
+	rc = claim(&fm, &fm.restore);
+	if (rc == -EBUSY)
+		return 0;
+	if (rc < 0)
+		return rc;
+
+#define ADD(...) (len += (size_t)snprintf(what + len, len < sizeof(what) ? sizeof(what) - len : 0, \
+					    __VA_ARGS__))
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		if (!(fm.mask & TP_SLOT_BIT(s)))
+			continue;
+		if (slot_line(&fm, s, "en") == 1)
+			ADD("%snode %u on", len ? ", " : "", s);
+		if (slot_line(&fm, s, "rpiboot") == 1)
+			ADD("%snode %u's boot strap asserted", len ? ", " : "", s);
+	}
+	for (size_t i = 0; i < fm.restore.n; i++) {
+		const struct tp_usb_step *st = &fm.restore.step[i];
+		int now = st->regulator ? regulator_state(st->name) :
+			  tp_lines_find(&fm.ls, st->name) ? tp_lines_find(&fm.ls, st->name)->value : -1;
+
+		if (!strstr(st->name, "-rpiboot") && st->value >= 0 && now != st->value)
+			ADD("%s%s %d (was %d)", len ? ", " : "",
+			    st->regulator ? "a USB regulator" : st->name, now, st->value);
+	}
+#undef ADD
+	fm.routed = true;
+	fm.strapped = fm.mask;
+	fm.recorded = true;
+	rc = tp_flashmode_leave(&fm);
+	if (found && size)
+		snprintf(found, size, "a flash of %s (pid %d) was interrupted and left %s; %s",
+			 slots_name(fm.mask, list, sizeof(list)), pid,
+			 what[0] ? what : "nothing out of place",
+			 rc < 0 ? "putting it back failed" :
+				  "put back as before it: strap released, node off, USB routing "
+				  "restored");
+	return rc < 0 ? rc : 1;
+}
+
+int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm)
+{
+	char name[32];
 	struct tp_power_result r;
 	struct tp_usb_plan plan;
-	size_t n;
 	int rc;
 
 	memset(fm, 0, sizeof(*fm));
@@ -117,17 +284,16 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *f
 	rc = plan_slots(b->desc, mask, &plan);
 	if (rc < 0)
 		return rc;
-	n = tp_usb_plan_lines(&plan, names);
-	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
-		if (mask & TP_SLOT_BIT(s)) {
-			tp_line_name(en[s - 1], sizeof(en[s - 1]), s, "en");
-			names[n++] = en[s - 1];
-		}
-	rc = tp_lines_claim(&fm->ls, b->gpio, b->desc, names, n, b->consumer, 0);
+	/* A record left by a run killed outright is acted on before the
+	 * board is read as "before": otherwise its leftovers would be. */
+	rc = tp_flashmode_recover(b, NULL, 0);
 	if (rc < 0)
 		return rc;
-	fm->held = true;
-	fm->live = mask;
+	if ((rc = claim(fm, &plan)) < 0)
+		return rc;
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if ((mask & TP_SLOT_BIT(s)) && slot_line(fm, s, "en") == 1)
+			fm->power_before |= TP_SLOT_BIT(s);
 
 	/* What to put back: the routing lines as found, except that no strap
 	 * is ever restored — a node must not come back in maskrom at its next
@@ -144,6 +310,8 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *f
 			s->value = tp_lines_find(&fm->ls, s->name)->value;
 	}
 
+	/* Before anything changes (docs/recovery.md). */
+	record_save(fm);
 	TP_INFO("%s: entering flash mode", slots_name(mask, name, sizeof(name)));
 	memset(&r, 0, sizeof(r));
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
@@ -238,6 +406,11 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 	}
 	tp_lines_release(&fm->ls);
 	fm->held = false;
+	/* Put back: the record has done its job. Kept after a failure, so
+	 * that a later run tries again. */
+	if (!first && fm->recorded && tp_state_remove(RECORD) < 0)
+		TP_WARN("%s", tp_err_msg());
+	fm->recorded = false;
 #undef NOTE
 	if (first)
 		return tp_err_set(first, "%s: leaving flash mode: %s",

@@ -22,6 +22,8 @@ struct tp_flashmode {
 	struct tp_lines ls;
 	struct tp_usb_plan restore; /* the routing as it was, straps released */
 	bool held, routed;
+	bool recorded;              /* the record is on the SD card */
+	unsigned power_before;      /* slots that were on (TP_SLOT_BIT) */
 };
 
 /*
@@ -33,6 +35,23 @@ struct tp_flashmode {
  * (leave runs) and the message says what each line was left at.
  */
 int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm);
+
+/*
+ * Flash mode records the board as it was (each slot's power, the USB
+ * routing lines) in the state directory (common/state.h) before changing
+ * anything, and removes the record when it has left. A record found later
+ * is what a run killed outright (kill -9, the BMC losing power) left
+ * behind, with the node on, the strap asserted and the USB routed to the
+ * BMC: tp_flashmode_recover() puts the board back as the record says —
+ * straps released, those nodes off, the routing as before — and removes
+ * it. found gets a sentence for the user naming what was found and what
+ * was done ("" if there was no record).
+ * Returns 1 if it recovered, 0 if there was nothing to do (no record, or
+ * one whose lines a live flash holds: its own), -errno (the record is
+ * kept, a later run tries again). tp_flashmode_enter() does it
+ * too, so a record is never overwritten before it was acted on.
+ */
+int tp_flashmode_recover(struct tp_board *b, char *found, size_t size);
 
 /* Release slot's strap once its boot ROM has enumerated: it has made its
  * boot decision, and on Rockchip designs the strap may hide the eMMC from

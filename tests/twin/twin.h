@@ -83,6 +83,16 @@ struct twin_opts {
 	uint64_t rk_hang_lba;		/* WRITE_LBA covering it never ends */
 	uint64_t rk_corrupt_lba;	/* READ_LBA flips a byte of it */
 	struct twin_cm4_opts cm4;
+	/* --signal SIG@WHEN (twin_signal.c); sig 0: none. */
+	struct {
+		int sig;
+		char *event;		/* event:TEXT */
+		bool on_write;		/* write:LBA#NTH or read:LBA#NTH */
+		uint8_t op;		/* rockusb WRITE_LBA or READ_LBA */
+		uint64_t lba;
+		unsigned nth, seen;
+		bool fired;
+	} sig;
 };
 
 #define TWIN_NO_FAULT	UINT64_MAX
@@ -203,6 +213,14 @@ void twin_sysfs_stop(struct twin *t);
 int twin_gpio_start(struct twin *t);
 void twin_gpio_flush(struct twin *t);
 void twin_gpio_stop(struct twin *t);
+
+/* The pids of the processes connected to the GPIO socket; at most max. */
+int twin_gpio_peers(struct twin *t, int *pids, int max);
+
+/* twin_signal.c: --signal SIG@WHEN. */
+int twin_signal_parse(struct twin_opts *o, const char *arg);
+void twin_signal_event(struct twin *t, const char *line);
+void twin_signal_cmd(struct twin *t, unsigned slot, uint8_t op, uint64_t lba, uint32_t count);
 
 /* twin_sched.c: events on the virtual clock. */
 void twin_sched_add(struct twin *t, uint64_t at_ns, twin_sched_fn fn,

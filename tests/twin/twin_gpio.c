@@ -411,6 +411,22 @@ static gboolean twin_conn_ready(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+int twin_gpio_peers(struct twin *t, int *pids, int max)
+{
+	int n = 0;
+
+	for (GList *l = t->conns; l && n < max; l = l->next) {
+		struct twin_conn *c = l->data;
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+
+		if (!c->dead && !getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) &&
+		    cr.pid > 0)
+			pids[n++] = cr.pid;
+	}
+	return n;
+}
+
 static bool twin_gpio_accept_one(struct twin *t)
 {
 	struct twin_conn *c;

@@ -62,6 +62,10 @@ static const char twin_usage[] =
 	"  --cm4-fault no-stage2         the second stage never enumerates after stage 1\n"
 	"  --cm4-fault no-msd            no mass-storage device on USB after Done\n"
 	"  --cm4-fault no-disk           the mass-storage device enumerates, no /dev/sdX follows\n"
+	"Interrupting the client (docs/twin.md, \"Signals to the client\"):\n"
+	"  --signal SIG@event:TEXT       send SIG (INT TERM HUP KILL PIPE) at the first event containing TEXT\n"
+	"  --signal SIG@write:LBA[#K]    ... when the K-th WRITE_LBA covering LBA arrives (default K 1)\n"
+	"  --signal SIG@read:LBA[#K]     ... the same for READ_LBA\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 
@@ -73,7 +77,7 @@ enum {
 	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
-	OPT_CM4_AUTOMOUNT,
+	OPT_CM4_AUTOMOUNT, OPT_SIGNAL,
 };
 
 static const struct option twin_long_opts[] = {
@@ -114,6 +118,7 @@ static const struct option twin_long_opts[] = {
 	{ "cm4-boot-time", required_argument, NULL, OPT_CM4_BOOT },
 	{ "cm4-fault", required_argument, NULL, OPT_CM4_FAULT },
 	{ "cm4-automount", no_argument, NULL, OPT_CM4_AUTOMOUNT },
+	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -353,6 +358,8 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 	case OPT_CM4_AUTOMOUNT:
 		o->cm4.automount = true;
 		return 0;
+	case OPT_SIGNAL:
+		return twin_signal_parse(o, arg);
 	}
 	return -EINVAL;
 }
@@ -427,6 +434,7 @@ static void twin_opts_free(struct twin_opts *o)
 	g_free(o->timeline_file);
 	g_free(o->state_file);
 	g_free(o->emmc_dir);
+	g_free(o->sig.event);
 }
 
 static void twin_child_exited(GPid pid, gint status, gpointer data)

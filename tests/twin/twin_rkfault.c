@@ -65,6 +65,7 @@ bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
 	const struct twin_opts *o = &d->t->opt;
 	const char *name = op == RK_READ_LBA ? "READ_LBA" : "WRITE_LBA";
 
+	twin_signal_cmd(d->t, d->slot, op, lba, count);
 	if ((op != RK_READ_LBA && op != RK_WRITE_LBA) || !twin_rkfault_here(d))
 		return false;
 	if (twin_rkfault_covers(o->rk_fail_lba, lba, count)) {

@@ -35,7 +35,8 @@ void twin_timeline_add(struct twin *t, const char *kind, const char *subject,
 			       subject, from, to);
 	if (note)
 		g_string_append_printf(s, "  (%s)", note);
-	g_ptr_array_add(t->timeline, g_string_free(s, FALSE));
+	g_ptr_array_add(t->timeline, s->str);
+	twin_signal_event(t, g_string_free(s, FALSE));
 }
 
 void twin_timeline_violation(struct twin *t, const char *what,

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/cancel.h"
 #include "common/err.h"
 #include "common/image.h"
 #include "common/sink_file.h"
@@ -142,6 +144,7 @@ struct fault {
 	struct tp_sink s;
 	struct tp_sink *inner;
 	uint64_t eio_at, corrupt_at; /* UINT64_MAX: none */
+	uint64_t cancel_at;          /* a signal arrives as image data goes there */
 	struct wlog log[MAXLOG];
 	int n;
 	int preads;
@@ -172,6 +175,8 @@ static int fault_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t
 	if (f->eio_at >= off && f->eio_at < off + len)
 		return tp_err_set(-EIO, "injected EIO writing at byte %llu",
 				  (unsigned long long)f->eio_at);
+	if (f->cancel_at >= off && f->cancel_at < off + len && f->log[f->n - 1].nonzero)
+		tp_cancel_raise(SIGTERM);
 	/* Corrupt image data once, as a flaky link would, not the zeros. */
 	if (f->corrupt_at >= off && f->corrupt_at < off + len && f->log[f->n - 1].nonzero) {
 		tmp = malloc(len);
@@ -217,7 +222,7 @@ static void fault_open(struct fault *f, const char *target, uint64_t size)
 	f->s = *f->inner;
 	f->s.ops = &fault_ops;
 	f->s.priv = f;
-	f->eio_at = f->corrupt_at = UINT64_MAX;
+	f->eio_at = f->corrupt_at = f->cancel_at = UINT64_MAX;
 }
 
 static int run(const char *src, struct fault *f, bool verify, const char *sha,
@@ -287,7 +292,8 @@ static void raw_exact_and_result(void **state)
 }
 
 /* The first MiB is zeroed first, stays zero while the body is written, and
- * the image's head is the very last write. */
+ * the image's head goes last: all of it but the boot block, then the boot
+ * block (the first 64 KiB) alone, as the very last write. */
 static void head_written_last(void **state)
 {
 	size_t n = 6 * MiB;
@@ -304,12 +310,16 @@ static void head_written_last(void **state)
 	/* first: zeros over the head */
 	assert_int_equal(f.log[0].off, 0);
 	assert_false(f.log[0].nonzero);
-	/* last: the head, with data */
+	/* last: the boot block, alone, with data */
 	assert_int_equal(f.log[f.n - 1].off, 0);
-	assert_int_equal(f.log[f.n - 1].len, MiB);
+	assert_int_equal(f.log[f.n - 1].len, TP_IMAGE_BOOT_BLOCK);
 	assert_true(f.log[f.n - 1].nonzero);
-	/* nothing but zeros below 1 MiB before that, body writes ascending */
-	for (int i = 0; i < f.n - 1; i++) {
+	/* just before it: the rest of the head */
+	assert_int_equal(f.log[f.n - 2].off, TP_IMAGE_BOOT_BLOCK);
+	assert_int_equal(f.log[f.n - 2].len, MiB - TP_IMAGE_BOOT_BLOCK);
+	assert_true(f.log[f.n - 2].nonzero);
+	/* nothing but zeros below 1 MiB before those, body writes ascending */
+	for (int i = 0; i < f.n - 2; i++) {
 		if (f.log[i].off < MiB)
 			assert_false(f.log[i].nonzero);
 		if (i > 0 && f.log[i].off >= MiB && f.log[i - 1].off >= MiB)
@@ -481,7 +491,8 @@ static void no_verify_reads_nothing(void **state)
 	free(img);
 }
 
-/* An image smaller than the head: one write, the head, nothing zeroed. */
+/* An image smaller than the head: nothing zeroed; the head in two writes,
+ * the boot block last. */
 static void image_smaller_than_head(void **state)
 {
 	size_t n = 300000;
@@ -494,9 +505,11 @@ static void image_smaller_than_head(void **state)
 	fault_open(&f, path("k.out"), 0);
 	assert_int_equal(run(path("k.img"), &f, true, NULL, &r), 0);
 	expect_file(path("k.out"), img, n);
-	assert_int_equal(f.n, 1);
-	assert_int_equal(f.log[0].off, 0);
-	assert_int_equal(f.log[0].len, n);
+	assert_int_equal(f.n, 2);
+	assert_int_equal(f.log[0].off, TP_IMAGE_BOOT_BLOCK);
+	assert_int_equal(f.log[0].len, n - TP_IMAGE_BOOT_BLOCK);
+	assert_int_equal(f.log[1].off, 0);
+	assert_int_equal(f.log[1].len, TP_IMAGE_BOOT_BLOCK);
 	free(img);
 }
 
@@ -665,6 +678,55 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* A signal while the head goes out (through the cancellable wrapper, as
+ * tpkit flash writes): the writes after it are refused, and the head and
+ * the GPT backup area are blanked again all the same — under the wrapper,
+ * deaf to the signal. Last in the list: the cancel stays for the process. */
+static void cancel_in_head_reblanks(void **state)
+{
+	size_t n = 6 * MiB, got;
+	unsigned char *img = make_image(n, 21), *b;
+	struct tp_image_result r;
+	struct tp_image_opts o;
+	struct tp_image *ti;
+	struct tp_sink *cs;
+	struct fault f;
+	int first_zero_after = -1;
+
+	(void)state;
+	write_file(path("q.img"), img, n);
+	fault_open(&f, path("q.out"), 8 * MiB);
+	f.cancel_at = 512 * 1024; /* in the head's rest */
+	assert_int_equal(tp_cancel_sink_wrap(&f.s, &cs), 0);
+	tp_image_opts_init(&o);
+	o.src = path("q.img");
+	o.discover_sha256 = false;
+	assert_int_equal(tp_image_open(&ti, &o), 0);
+	assert_int_equal(tp_image_write(ti, cs, &r), -ECANCELED);
+	tp_image_close(ti);
+	tp_sink_close(cs);
+	tp_sink_close(f.inner);
+	assert_non_null(strstr(tp_err_msg(), "cancelled by signal 15"));
+	assert_true(r.head_zeroed);
+	assert_false(r.head_blank_failed);
+	/* The boot block never went out; zeros went over the head after the
+	 * signal. */
+	for (int i = 0; i < f.n; i++) {
+		assert_false(f.log[i].off == 0 && f.log[i].nonzero);
+		if (f.log[i].off >= 512 * 1024 && f.log[i].nonzero)
+			first_zero_after = i;
+	}
+	assert_true(first_zero_after >= 0);
+	assert_true(f.log[f.n - 1].off >= 7 * MiB && !f.log[f.n - 1].nonzero);
+	b = read_all(path("q.out"), &got);
+	assert_int_equal(got, 8 * MiB);
+	assert_true(all_zero(b, MiB));
+	assert_true(all_zero(b + 7 * MiB, MiB));
+	assert_memory_equal(b + MiB, img + MiB, n - MiB);
+	free(b);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +745,7 @@ int main(void)
 		cmocka_unit_test(fanout_failures_are_per_target),
 		cmocka_unit_test(fanout_image_failure_fails_all),
 		cmocka_unit_test(fanout_all_failed_stops_decoding),
+		cmocka_unit_test(cancel_in_head_reblanks), /* last: see there */
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
