@@ -99,6 +99,8 @@ common-y := err log path slots json clock crc32 cancel
 common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
 common-y += catalogue cache resolve download family rkrc4
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
+# The cluster configuration tree (docs/config.md) and atomic file writes.
+common-y += atomic base64 config config_keys config_check
 
 board-y := desc detect gpio lines board power usb flashmode
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
@@ -114,6 +116,7 @@ ifeq ($(CONFIG_TPKIT_CMD_FLASH)$(CONFIG_TPKIT_CM4),yy)
 bmc-y += flash_cm4
 endif
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
+bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 
 # RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
@@ -134,6 +137,10 @@ LIB_OBJS += $(rpi-y:%=$(O)/bmc/rpiboot/%.o)
 usb-$(CONFIG_TPKIT_RK1) += usbpath
 usb-$(CONFIG_TPKIT_CM4) += usbpath
 LIB_OBJS += $(sort $(usb-y:%=$(O)/bmc/%.o))
+# Per-slot secrets and OpenSSH key encoding: in the library so that unit
+# tests link them; seeding and commissioning use them, not only a command.
+secrets-y := secrets sshkey
+LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
