@@ -157,7 +157,7 @@ static const char *const hexdig = "0123456789abcdef";
 static int hex_secret(struct tp_secrets *s, unsigned slot, const char *name, size_t nbytes,
 		      char *out, size_t size)
 {
-	unsigned char raw[64], text[130];
+	unsigned char raw[64], text[160];
 	char path[4096 + 64];
 	int rc;
 
@@ -165,11 +165,16 @@ static int hex_secret(struct tp_secrets *s, unsigned slot, const char *name, siz
 		return tp_err_set(-EINVAL, "buffer too small for %s", name);
 	if ((rc = prepare(s, slot)) < 0 || (rc = tp_secrets_path(s, slot, name, path, sizeof(path))) < 0)
 		return rc;
-	rc = read_secret(path, out, size, true);
+	/* Read into a buffer with room for the newline and for a file that is
+	 * too long, so either is reported as damage rather than cut. */
+	rc = read_secret(path, (char *)text, sizeof(text), true);
 	if (rc == 0) {
-		if (is_hex(out, 2 * nbytes))
+		if (is_hex((char *)text, 2 * nbytes)) {
+			memcpy(out, text, 2 * nbytes + 1);
+			OPENSSL_cleanse(text, sizeof(text));
 			return 0;
-		OPENSSL_cleanse(out, size);
+		}
+		OPENSSL_cleanse(text, sizeof(text));
 		return tp_err_set(-EINVAL, "%s is damaged (not %zu hex digits); remove it and run "
 				  "again to make a new one (then re-seed the nodes that use it)",
 				  path, 2 * nbytes);
