@@ -8,6 +8,7 @@
  */
 #include "secrets.h"
 #include "common/atomic.h"
+#include "common/cache.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/path.h"
@@ -62,6 +63,33 @@ int tp_secrets_path(const struct tp_secrets *s, unsigned slot, const char *name,
 	return 0;
 }
 
+/*
+ * Secrets under /mnt/sdcard need the card mounted there: written to the
+ * BMC's own flash instead, they would vanish under the card at its next
+ * mount and be generated anew -- every node's identity would change.
+ */
+static int check_card(const struct tp_secrets *s)
+{
+	char sd[TP_PATH_MAX], root[TP_PATH_MAX];
+	struct stat st_sd, st_root;
+	size_t n;
+	int rc;
+
+	if ((rc = tp_path(sd, sizeof(sd), TP_CACHE_SD_MOUNT)) < 0 ||
+	    (rc = tp_path(root, sizeof(root), "/")) < 0)
+		return rc;
+	n = strlen(sd);
+	if (strncmp(s->dir, sd, n) || s->dir[n] != '/')
+		return 0;
+	if (stat(sd, &st_sd) < 0 || stat(root, &st_root) < 0 || st_sd.st_dev == st_root.st_dev)
+		return tp_err_set(-ENOMEDIUM, "SD card missing: nothing is mounted at %s, where "
+				  "tpkit keeps the nodes' host keys and passwords (%s). Insert a "
+				  "microSD card and reboot the BMC, or mount it (mount "
+				  "/dev/mmcblk0p1 %s), or set TPKIT_STATE_DIR to other "
+				  "persistent storage", sd, s->dir, TP_CACHE_SD_MOUNT);
+	return 0;
+}
+
 /* Create the directories 0700 (and tighten them if someone loosened them)
  * and take the lock for the rest of the run: two tpkit processes must not
  * each generate a different token. */
@@ -71,6 +99,8 @@ static int prepare(struct tp_secrets *s, unsigned slot)
 	int rc;
 
 	if (s->lock_fd < 0) {
+		if ((rc = check_card(s)) < 0)
+			return rc;
 		if ((rc = tp_dir_make(s->dir, 0700, 1)) < 0)
 			return tp_err_prefix(rc, "secrets: ");
 		snprintf(path, sizeof(path), "%s/.lock", s->dir);
