@@ -69,8 +69,9 @@ static void help(void)
 	       "key fingerprints; check looks across keys (unique hostnames, one server,\n"
 	       "admin keys present, gateways of static addresses). hostkeys creates each\n"
 	       "slot's secrets if missing (host keys, k3s node password, report key, the\n"
-	       "cluster token; kept in %s/secrets, 0600, never printed) and prints the\n"
-	       "host keys as known_hosts lines.\n\n"
+	       "cluster token), which are kept, 0600 and never printed, in\n"
+	       "%s/secrets (TPKIT_STATE_DIR overrides the state\n"
+	       "directory), and prints the host keys as known_hosts lines.\n\n"
 	       "Keys (slot keys exist for N = 1 to %d; docs/config.md has examples):\n\n",
 	       CONFIG_TPKIT_CONFIG_DIR, CONFIG_TPKIT_STATE_DIR, TP_SLOTS_MAX);
 	for (size_t i = 0; i < tp_config_nkeys; i++) {
