@@ -3,7 +3,8 @@
  * SSH host keys in OpenSSH's own formats (docs/config.md, "Secrets"): key
  * generation through OpenSSL's EVP API, the private key as an unencrypted
  * "openssh-key-v1" file (what ssh-keygen writes; sshd reads it on every
- * OpenSSH since 6.5, whereas ed25519 in PEM PKCS#8 needs OpenSSH 9.6), the
+ * OpenSSH since 6.5, whereas Debian 12's OpenSSH 9.2 refuses ed25519 in
+ * PEM PKCS#8: docs/config.md, "Secrets"), the
  * public key as an authorized_keys/known_hosts line, and its SHA256
  * fingerprint as ssh-keygen -l prints it. No file I/O here: secrets.c stores.
  */
