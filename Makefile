@@ -105,6 +105,8 @@ common-$(CONFIG_TPKIT_CLOCK_SIM) += clock_sim
 simlink-$(CONFIG_TPKIT_GPIO_SIM) := simlink
 simlink-$(CONFIG_TPKIT_CLOCK_SIM) := simlink
 common-y += $(simlink-y)
+# The cluster configuration tree (docs/config.md) and atomic file writes.
+common-y += atomic base64 config config_keys config_check
 
 board-y := desc detect gpio lines board power usb flashmode
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
@@ -120,6 +122,7 @@ flash-$(CONFIG_TPKIT_RK1) += flash_rk1
 flash-$(CONFIG_TPKIT_CM4) += flash_cm4
 bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_probe flash_image $(flash-y)
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
+bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 
 # RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
@@ -145,6 +148,10 @@ LIB_OBJS += $(seed-y:%=$(O)/bmc/seed/%.o)
 usb-$(CONFIG_TPKIT_RK1) += usbpath
 usb-$(CONFIG_TPKIT_CM4) += usbpath
 LIB_OBJS += $(sort $(usb-y:%=$(O)/bmc/%.o))
+# Per-slot secrets and OpenSSH key encoding: in the library so that unit
+# tests link them; seeding and commissioning use them, not only a command.
+secrets-y := secrets sshkey
+LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "state.h"
+#include "atomic.h"
 #include "err.h"
 #include "path.h"
 
@@ -34,78 +35,16 @@ static int record_path(const char *name, char *dir, char *path, size_t size)
 	return 0;
 }
 
-/* mkdir -p; the last component 0700. */
-static int make_dir(char *dir)
-{
-	struct stat st;
-
-	if (!stat(dir, &st))
-		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			int e = -errno;
-
-			*p = '/';
-			return e;
-		}
-		*p = '/';
-	}
-	return mkdir(dir, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
 int tp_state_save(const char *name, const char *text)
 {
-	char dir[TP_PATH_MAX], path[TP_PATH_MAX], tmp[TP_PATH_MAX + 32];
-	size_t len = strlen(text), done = 0;
-	int fd, rc = record_path(name, dir, path, sizeof(path));
+	char dir[TP_PATH_MAX], path[TP_PATH_MAX];
+	int rc = record_path(name, dir, path, sizeof(path));
 
 	if (rc < 0)
 		return rc;
-	if ((rc = make_dir(dir)) < 0)
-		return tp_err_set(rc, "cannot make the state directory %s: %s", dir, strerror(-rc));
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return tp_err_set(-errno, "cannot write %s: %s", tmp, strerror(errno));
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
-		return tp_err_set(rc, "cannot write %s: %s", path, strerror(-rc));
-	}
-	if ((rc = sync_dir(dir)) < 0)
-		return tp_err_set(rc, "cannot sync %s: %s", dir, strerror(-rc));
-	return 0;
+	if ((rc = tp_dir_make(dir, 0700, 0)) < 0)
+		return tp_err_prefix(rc, "cannot make the state directory: ");
+	return tp_file_write_atomic(path, text, strlen(text), 0600);
 }
 
 int tp_state_load(const char *name, char *buf, size_t size)
@@ -143,11 +82,5 @@ int tp_state_remove(const char *name)
 	char dir[TP_PATH_MAX], path[TP_PATH_MAX];
 	int rc = record_path(name, dir, path, sizeof(path));
 
-	if (rc < 0)
-		return rc;
-	if (unlink(path) < 0)
-		return errno == ENOENT ? 0 : tp_err_set(-errno, "cannot remove %s: %s", path,
-							strerror(errno));
-	rc = sync_dir(dir);
-	return rc < 0 ? tp_err_set(rc, "cannot sync %s: %s", dir, strerror(-rc)) : 0;
+	return rc < 0 ? rc : tp_file_remove_durable(path);
 }
