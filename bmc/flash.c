@@ -27,6 +27,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/slots.h"
+#include "common/state.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -152,6 +153,56 @@ static struct mod *mod_of(struct run *ru, const struct tp_flash_module *m)
 	return NULL;
 }
 
+/* The state record of the module a slot held when last seen. */
+static void record_name(unsigned slot, char *name, size_t size)
+{
+	snprintf(name, size, "slot%u.module", slot);
+}
+
+/* A slot whose module was seen: remembered for the next run, so that its
+ * files can be checked before its node is touched. Only a convenience:
+ * a record that cannot be written costs nothing but that check. */
+static void remember(const struct job *j)
+{
+	char name[32], text[16];
+
+	if (!j->slot)
+		return;
+	record_name(j->slot, name, sizeof(name));
+	snprintf(text, sizeof(text), "%s\n", j->m->name);
+	if (tp_state_save(name, text) < 0)
+		TP_INFO("slot %u: %s", j->slot, tp_err_msg());
+}
+
+/*
+ * Before any node is touched: a slot that held a module whose files are
+ * not ready fails now, not after its node was powered up and its boot ROM
+ * seen (--module says what the slots hold instead, and wins).
+ */
+static void check_remembered(struct run *ru, struct job *j)
+{
+	const struct tp_flash_module *m;
+	struct mod *md;
+	char name[32], text[16], dir[256];
+
+	if (!ru->b || !j->slot || ru->o->module)
+		return;
+	record_name(j->slot, name, sizeof(name));
+	if (tp_state_load(name, text, sizeof(text)) <= 0)
+		return;
+	text[strcspn(text, "\n")] = '\0';
+	m = tp_flash_module_find(text);
+	md = m ? mod_of(ru, m) : NULL;
+	if (!md || !md->rc)
+		return;
+	if (tp_state_dir(dir, sizeof(dir)) < 0)
+		snprintf(dir, sizeof(dir), "the state directory");
+	tp_err_set(md->rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
+		   "them in place, or pass --module NAME if the slot now holds another module",
+		   m->a_title, dir, name, "that module's files are not ready", md->msg);
+	job_fail(ru, j, md->rc);
+}
+
 /* --image names a file for the other module? Told from the image's own
  * head, decoded ahead, before the module is brought up and long before
  * anything is written (commissioning.md §3.4). An image of unknown layout
@@ -230,6 +281,7 @@ static void enumerate(struct run *ru)
 			continue;
 		}
 		snprintf(j->r->module, sizeof(j->r->module), "%s", j->m->name);
+		remember(j);
 		if (j->o->module && j->m != j->o->module) {
 			tp_err_set(-EMEDIUMTYPE, "this slot holds %s (%s), not %s as --module "
 				   "says; nothing was written", j->m->a_title, j->m->usb_id,
@@ -384,8 +436,11 @@ static void run_jobs(struct run *ru)
 		j->live = true;
 		j->r->restored = true; /* until a node is touched */
 		step(j, "prepare");
-		mask |= j->slot ? TP_SLOT_BIT(j->slot) : 0;
+		check_remembered(ru, j);
+		mask |= j->live && j->slot ? TP_SLOT_BIT(j->slot) : 0;
 	}
+	if (ru->b && !mask)
+		return;
 	/* A file or URL: opened before any node is touched, so a missing
 	 * file, a 404 or an unknown format never reaches a node. A catalogue
 	 * image per module was resolved (its cached copy hashed) already, and
