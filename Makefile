@@ -119,7 +119,7 @@ bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
 
 # CM4 flashing (bmc/rpiboot/): rpiboot and the disk it brings up.
-rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpiboot msd
+rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl

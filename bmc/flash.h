@@ -32,6 +32,7 @@ struct tp_flash_opts {
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
 	unsigned loader_timeout_ms;/* loader / second stage re-enumeration */
 	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */
+	const char *cm4_firmware;  /* CM4: "msd", "gadget", "auto" or NULL (auto) */
 	unsigned disk_timeout_ms;  /* CM4: rpiboot's Done to its disk in /sys/block */
 	bool force;                /* write even an image meant for the other module */
 	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
