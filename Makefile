@@ -245,9 +245,22 @@ $(MKLDR): tests/tools/mkldr.c
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
 
+# Upstream rpiboot, a real peer for the CM4 tests (docs/twin.md, "Simulated
+# CM4"): built from a copy of ../shared/peers/usbboot/src (never part of
+# tpkit), once, into the build directory.
+USBBOOT_SRC ?= ../shared/peers/usbboot/src
+RPIBOOT_PEER := $(O)/tests/peers/rpiboot
+$(RPIBOOT_PEER): $(wildcard $(USBBOOT_SRC)/*.c $(USBBOOT_SRC)/*.h $(USBBOOT_SRC)/Makefile)
+	@echo "  PEER    $@ (upstream usbboot)"
+	$(Q)rm -rf $(O)/tests/peers/usbboot && mkdir -p $(O)/tests/peers/usbboot && \
+		cp -r $(USBBOOT_SRC)/. $(O)/tests/peers/usbboot/ && chmod -R u+w $(O)/tests/peers/usbboot && \
+		$(MAKE) -s -C $(O)/tests/peers/usbboot rpiboot CFLAGS=-O2 >/dev/null && \
+		cp $(O)/tests/peers/usbboot/rpiboot $@
+
 unit: $(UNIT_BINS)
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR))
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR) \
+	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.
 deps:

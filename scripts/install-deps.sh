@@ -25,6 +25,7 @@ PKGS=(
 	xz-utils zstd openssl ca-certificates
 	gpiod rkdeveloptool
 	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
+	xxd
 )
 
 missing=()

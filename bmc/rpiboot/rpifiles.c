@@ -138,6 +138,13 @@ int tp_rpi_files_open(const struct tp_rpi_files *f, const char *name, struct tp_
 	}
 	snprintf(p, sizeof(p), "%s/%s", f->dir, name);
 	rc = open_plain(p, out);
+	/* usbboot's msd/ holds the legacy firmware as start.elf and rpiboot
+	 * serves it for start4.elf (its embedded copy): so does the msd set,
+	 * from the directory, so that --rpiboot-dir can be usbboot's msd/. */
+	if (rc == -ENOENT && f->fw == TP_RPI_FW_MSD && !strcmp(name, "start4.elf")) {
+		snprintf(p, sizeof(p), "%s/start.elf", f->dir);
+		rc = open_plain(p, out);
+	}
 	return rc == -ENOTDIR ? -ENOENT : rc;
 }
 
@@ -216,8 +223,8 @@ static unsigned set_missing(const struct tp_rpi_files *f, const char *second,
 		snprintf(miss + used, len - used, " (looked in %s/, %s/%s/ and %s's %s/)", f->dir,
 			 f->dir, f->prefix, f->bootfiles, f->prefix);
 	else
-		snprintf(miss + used, len - used, " (looked in %s/ and %s/%s/)", f->dir, f->dir,
-			 f->prefix);
+		snprintf(miss + used, len - used, " (looked in %s/ and %s/%s/; start.elf serves as "
+			 "start4.elf, as in usbboot's msd/)", f->dir, f->dir, f->prefix);
 	return count;
 }
 

@@ -4,7 +4,8 @@
  * which firmware set a directory holds, checked as a set before any node is
  * powered, and where each name the device asks for is found. Two sets:
  *
- *   legacy msd               bootcode4.bin, start4.elf (usbboot's msd/)
+ *   legacy msd               bootcode4.bin, start4.elf or start.elf
+ *                            (usbboot's msd/)
  *   mass-storage-gadget64    bootfiles.bin (a tar whose 2711/ folder holds
  *                            bootcode4.bin, mcb.bin, memsys0N.bin, bootmain),
  *                            config.txt, boot.img (usbboot's
@@ -13,7 +14,8 @@
  * A name is looked up the way usbboot looks it up, so a directory that works
  * with upstream rpiboot works with tpkit: gadget: DIR/2711/NAME, then
  * 2711/NAME inside DIR/bootfiles.bin (case-insensitive, as usbboot compares),
- * then DIR/NAME; msd: DIR/2711/NAME, then DIR/NAME. Never prints; errors are
+ * then DIR/NAME; msd: DIR/2711/NAME, then DIR/NAME, and DIR/start.elf for
+ * start4.elf (usbboot serves its msd/start.elf so). Never prints; errors are
  * -errno with a message (common/err.h).
  */
 #ifndef TP_RPIFILES_H

@@ -429,8 +429,7 @@ static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 
 		b->payload = bcm_payload_of(d->t, b->ss_len);
 		b->files = b->payload == TWIN_CM4_GADGET ? bcm_gadget_files : bcm_msd_files;
-		snprintf(note, sizeof(note), "%" PRIu32 " bytes, %s", b->ss_len,
-			 b->payload == TWIN_CM4_GADGET ? "gadget" : "msd");
+		snprintf(note, sizeof(note), "%" PRIu32 " bytes", b->ss_len);
 		bcm_event(d->t, b->slot, "bootcode4.bin", "ok", note);
 		b->ph = PH_RET;
 	} else {

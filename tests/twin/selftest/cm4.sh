@@ -54,7 +54,7 @@ out "stage1 msg=24 data=105984 read=4 ret=00000000"
 out "stage2 serial=4"
 check "stage 2 asks what a real CM4 asks (optional files not found), then Done" bash -c \
 	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "$2" ]' _ "$W/$CUR.out" "$MSDSEQ"
-tl "853.682 rpi node2 bootcode4.bin -> ok (105984 bytes, msd)"
+tl "853.682 rpi node2 bootcode4.bin -> ok (105984 bytes)"
 tl "1854.278 usbdev node2 bootrom -> none (bulk 0.003615 s, 106008 B out, 0 B in, 8 URBs)"
 tl "2154.278 usbdev node2 none -> stage2 (0a5c:2711 at 1-1.2, dev 4)"
 tl "2155.067 rpi node2 pieeprom.sig -> absent (not found: optional)"
