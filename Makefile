@@ -128,7 +128,7 @@ bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
 
 # CM4 flashing (bmc/rpiboot/): rpiboot and the disk it brings up.
-rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpiboot msd
+rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
 seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs
@@ -269,9 +269,22 @@ $(MKLDR): tests/tools/mkldr.c
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
 
+# Upstream rpiboot, a real peer for the CM4 tests (docs/twin.md, "Simulated
+# CM4"): built from a copy of ../shared/peers/usbboot/src (never part of
+# tpkit), once, into the build directory.
+USBBOOT_SRC ?= ../shared/peers/usbboot/src
+RPIBOOT_PEER := $(O)/tests/peers/rpiboot
+$(RPIBOOT_PEER): $(wildcard $(USBBOOT_SRC)/*.c $(USBBOOT_SRC)/*.h $(USBBOOT_SRC)/Makefile)
+	@echo "  PEER    $@ (upstream usbboot)"
+	$(Q)rm -rf $(O)/tests/peers/usbboot && mkdir -p $(O)/tests/peers/usbboot && \
+		cp -r $(USBBOOT_SRC)/. $(O)/tests/peers/usbboot/ && chmod -R u+w $(O)/tests/peers/usbboot && \
+		$(MAKE) -s -C $(O)/tests/peers/usbboot rpiboot CFLAGS=-O2 >/dev/null && \
+		cp $(O)/tests/peers/usbboot/rpiboot $@
+
 unit: $(UNIT_BINS)
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR))
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR) \
+	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.
 deps:

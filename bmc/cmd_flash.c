@@ -46,6 +46,8 @@ static void help(void)
 	       "  --loader FILE      RK3588 loader (default %s)\n"
 	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
 	       "                     mass-storage-gadget64 files (default %s)\n"
+	       "  --cm4-firmware F   CM4: msd, gadget or auto (default: gadget if the\n"
+	       "                     directory holds bootfiles.bin, config.txt, boot.img)\n"
 	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
 	       "                     maskrom, loader or boot ROM mode (an RK1 or a CM4 on\n"
@@ -237,6 +239,9 @@ static int slot_exit_code(const struct tp_flash_result *r)
 	return TP_EXIT_FAIL;
 }
 
+/* Long-only options: codes outside the character range. */
+enum { OPT_CM4_FIRMWARE = 0x100 };
+
 int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -251,6 +256,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "module", required_argument, NULL, 'M' },
+		{ "cm4-firmware", required_argument, NULL, OPT_CM4_FIRMWARE },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -284,6 +290,12 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 			if (!o.module)
 				return tp_cli_usage(c, "--module is one of %s, not \"%s\"",
 						    tp_flash_module_names(), optarg);
+			break;
+		case OPT_CM4_FIRMWARE:
+			if (strcmp(optarg, "msd") && strcmp(optarg, "gadget") && strcmp(optarg, "auto"))
+				return tp_cli_usage(c, "--cm4-firmware is msd, gadget or auto, not \"%s\"",
+						    optarg);
+			o.cm4_firmware = optarg;
 			break;
 		case 'T': {
 			char *end;

@@ -32,6 +32,7 @@ struct tp_flash_opts {
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
 	unsigned loader_timeout_ms;/* loader / second stage; 0: the Kconfig default */
 	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */
+	const char *cm4_firmware;  /* CM4: "msd", "gadget", "auto" or NULL (auto) */
 	unsigned disk_timeout_ms;  /* CM4: to its USB disk; 0: the Kconfig default */
 	bool force;                /* write even an image meant for the other module */
 	/* The module the user says the slots hold (--module), NULL if not

@@ -26,6 +26,7 @@ PKGS=(
 	gpiod rkdeveloptool
 	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
 	openssh-client
+	xxd
 )
 
 missing=()

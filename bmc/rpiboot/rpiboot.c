@@ -7,6 +7,7 @@
 #include "bmc/usbpath.h"
 #include "rpiboot.h"
 #include "rpiboot_proto.h"
+#include "rpifiles.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -36,25 +37,9 @@ struct tp_rpiboot {
 	int ifnum;
 	uint8_t ep_out;
 	char missing[256];
+	unsigned served;
+	uint64_t served_bytes;
 };
-
-int tp_rpiboot_check_dir(const char *dir, uint16_t pid)
-{
-	const char *name = tp_rpi_second_stage(pid);
-	char p[TP_PATH_MAX];
-	struct stat st;
-
-	if (!name)
-		return tp_err_set(-EINVAL, "rpiboot: no second stage known for 0a5c:%04x", pid);
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	if (stat(p, &st) < 0)
-		return tp_err_set(-errno, "rpiboot: %s: %s; put the rpiboot files (%s, start4.elf "
-				  "or the mass-storage-gadget64 files) there or pass --rpiboot-dir",
-				  p, strerror(errno), name);
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || access(p, R_OK) < 0)
-		return tp_err_set(-EINVAL, "rpiboot: %s is not a readable, non-empty file", p);
-	return 0;
-}
 
 static void detach(struct tp_rpiboot *d)
 {
@@ -204,6 +189,13 @@ const char *tp_rpiboot_missing(const struct tp_rpiboot *d)
 	return d->missing;
 }
 
+unsigned tp_rpiboot_served(const struct tp_rpiboot *d, uint64_t *bytes)
+{
+	if (bytes)
+		*bytes = d->served_bytes;
+	return d->served;
+}
+
 /* §7.2 step 1: the length in the setup packet, no data stage. */
 static int announce(struct tp_rpiboot *d, uint32_t len, const char *what)
 {
@@ -233,20 +225,19 @@ static int bulk_out(struct tp_rpiboot *d, const uint8_t *buf, size_t len, const 
 	return 0;
 }
 
-/* ep_write of a whole file, read from fd in 16 KiB pieces. */
-static int send_file(struct tp_rpiboot *d, int fd, uint32_t len, const char *what)
+/* ep_write of a whole file, read in 16 KiB pieces. */
+static int send_file(struct tp_rpiboot *d, const struct tp_rpi_file *rf, const char *what)
 {
 	uint8_t buf[TP_RPI_MAX_XFER];
-	uint32_t done = 0;
+	uint32_t done = 0, len = rf->size;
 	int rc = announce(d, len, what);
 
 	while (rc == 0 && done < len) {
-		size_t want = len - done < sizeof(buf) ? len - done : sizeof(buf);
-		ssize_t n = pread(fd, buf, want, done);
+		ssize_t n = tp_rpi_file_read(rf, buf, sizeof(buf), done);
 
 		if (n <= 0)
-			return tp_err_set(n < 0 ? -errno : -EIO, "rpiboot: reading %s: %s", what,
-					  n < 0 ? strerror(errno) : "it shrank");
+			return tp_err_set(n < 0 ? (int)n : -EIO, "rpiboot: reading %s: %s",
+					  rf->from, n < 0 ? strerror((int)-n) : "it shrank");
 		rc = bulk_out(d, buf, (size_t)n, what);
 		done += (uint32_t)n;
 	}
@@ -265,46 +256,34 @@ static int ep_read(struct tp_rpiboot *d, uint8_t *buf, uint16_t len)
 	return rc;
 }
 
-/* Open dir/name as a regular file no larger than the 32-bit length field. */
-static int open_in(const char *dir, const char *name, uint32_t *size)
-{
-	char p[TP_PATH_MAX];
-	struct stat st;
-	int fd;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > INT32_MAX) {
-		close(fd);
-		return -EINVAL;
-	}
-	*size = (uint32_t)st.st_size;
-	return fd;
-}
-
-static int stage1(struct tp_rpiboot *d, const char *dir)
+static int stage1(struct tp_rpiboot *d, const struct tp_rpi_files *f)
 {
 	const char *name = tp_rpi_second_stage(d->pid);
 	uint8_t msg[TP_RPI_BOOT_MSG_LEN], ret[4];
-	uint32_t size = 0;
-	int fd, rc;
+	struct tp_rpi_file rf;
+	int rc;
 
-	fd = open_in(dir, name, &size);
-	if (fd < 0)
-		return tp_err_set(fd, "rpiboot: %s/%s: %s", dir, name, strerror(-fd));
-	rc = tp_rpi_boot_msg(msg, size);
+	if (!name)
+		return tp_err_set(-EINVAL, "rpiboot %s: no second stage for 0a5c:%04x", d->path,
+				  d->pid);
+	rc = tp_rpi_files_open(f, name, &rf);
+	if (rc == -ENOENT)
+		return tp_err_set(rc, "rpiboot: %s has no %s (it was there when checked)", f->dir,
+				  name);
+	if (rc < 0)
+		return rc;
+	rc = tp_rpi_boot_msg(msg, rf.size);
 	if (rc < 0) {
-		close(fd);
-		return tp_err_set(rc, "rpiboot: %s/%s: bad size %u", dir, name, size);
+		tp_rpi_file_close(&rf);
+		return tp_err_set(rc, "rpiboot: %s: bad size %u", rf.from, rf.size);
 	}
 	rc = announce(d, sizeof(msg), "the boot message");
 	if (rc == 0)
 		rc = bulk_out(d, msg, sizeof(msg), "the boot message");
 	if (rc == 0)
-		rc = send_file(d, fd, size, name);
-	close(fd);
+		rc = send_file(d, &rf, name);
+	TP_INFO("rpiboot %s: second stage %s (%u bytes)", d->path, rf.from, rf.size);
+	tp_rpi_file_close(&rf);
 	if (rc < 0)
 		return rc;
 	/* usbboot waits 1 s before reading the return code; whether the
@@ -319,7 +298,7 @@ static int stage1(struct tp_rpiboot *d, const char *dir)
 	if (rc != (int)sizeof(ret) || (ret[0] | ret[1] | ret[2] | ret[3]))
 		return tp_err_set(-EIO, "rpiboot %s: the boot ROM refused %s (return code %02x%02x%02x%02x)",
 				  d->path, name, ret[3], ret[2], ret[1], ret[0]);
-	TP_INFO("rpiboot %s: %s (%u bytes) accepted", d->path, name, size);
+	TP_INFO("rpiboot %s: %s accepted", d->path, name);
 	return 0;
 }
 
@@ -333,15 +312,15 @@ static void note_missing(struct tp_rpiboot *d, const char *name)
 }
 
 /* §7.4: answer requests until Done or the device leaves. */
-static int serve(struct tp_rpiboot *d, const char *dir)
+static int serve(struct tp_rpiboot *d, const struct tp_rpi_files *f)
 {
 	int retries = 0;
 
 	for (;;) {
 		uint8_t buf[TP_RPI_REQUEST_LEN];
 		struct tp_rpi_request req;
-		uint32_t size = 0;
-		int rc, fd;
+		struct tp_rpi_file rf;
+		int rc;
 
 		rc = ep_read(d, buf, sizeof(buf));
 		if (rc == -ENODEV || rc == -EIO) {
@@ -350,7 +329,7 @@ static int serve(struct tp_rpiboot *d, const char *dir)
 		}
 		if (rc == -ETIMEDOUT && d->missing[0])
 			return tp_err_set(rc, "rpiboot %s: the second stage stopped after asking for "
-					  "%s, which %s does not have", d->path, d->missing, dir);
+					  "%s, which %s does not have", d->path, d->missing, f->dir);
 		if (rc == -ETIMEDOUT)
 			return tp_err_set(rc, "rpiboot %s: the second stage sent no file request "
 					  "within %u ms", d->path, CTRL_IN_TIMEOUT_MS / 1000u * 1000u);
@@ -385,22 +364,33 @@ static int serve(struct tp_rpiboot *d, const char *dir)
 			break;
 		case TP_RPI_ACT_SIZE:
 		case TP_RPI_ACT_READ:
-			fd = open_in(dir, req.name, &size);
-			if (fd < 0) {
-				TP_WARN("rpiboot %s: the second stage asked for %s, not in %s: "
-					"answered not found", d->path, req.name, dir);
+			rc = tp_rpi_files_open(f, req.name, &rf);
+			if (rc == -ENOENT) {
+				/* Normal for optional files (pieeprom.sig,
+				 * fixup4.dat): said at -v, kept for the error
+				 * if no disk follows. */
+				TP_INFO("rpiboot %s: the second stage asked for %s, not in the "
+					"%s set in %s: answered not found", d->path, req.name,
+					tp_rpi_fw_title(f->fw), f->dir);
 				note_missing(d, req.name);
 				rc = announce(d, 0, "not found");
 				break;
 			}
+			if (rc < 0)
+				return rc;
 			if (req.action == TP_RPI_ACT_SIZE) {
-				TP_DBG("rpiboot %s: size of %s: %u", d->path, req.name, size);
-				rc = announce(d, size, req.name);
+				TP_DBG("rpiboot %s: size of %s: %u", d->path, req.name, rf.size);
+				rc = announce(d, rf.size, req.name);
 			} else {
-				TP_DBG("rpiboot %s: sending %s (%u bytes)", d->path, req.name, size);
-				rc = send_file(d, fd, size, req.name);
+				TP_INFO("rpiboot %s: sending %s (%u bytes)", d->path, rf.from,
+					rf.size);
+				rc = send_file(d, &rf, req.name);
+				if (rc == 0) {
+					d->served++;
+					d->served_bytes += rf.size;
+				}
 			}
-			close(fd);
+			tp_rpi_file_close(&rf);
 			break;
 		}
 		if (rc < 0)
@@ -408,10 +398,10 @@ static int serve(struct tp_rpiboot *d, const char *dir)
 	}
 }
 
-int tp_rpiboot_boot(struct tp_rpiboot *d, const char *dir, unsigned timeout_ms)
+int tp_rpiboot_boot(struct tp_rpiboot *d, const struct tp_rpi_files *f, unsigned timeout_ms)
 {
 	char path[sizeof(d->path)];
-	int rc = stage1(d, dir), serial = d->iserial;
+	int rc = stage1(d, f), serial = d->iserial;
 
 	detach(d);
 	if (rc < 0)
@@ -425,7 +415,7 @@ int tp_rpiboot_boot(struct tp_rpiboot *d, const char *dir, unsigned timeout_ms)
 	if (rc < 0)
 		return rc;
 	TP_INFO("rpiboot %s: second stage up", d->path);
-	rc = serve(d, dir);
+	rc = serve(d, f);
 	detach(d);
 	return rc;
 }

@@ -29,7 +29,8 @@ enum twin_module { TWIN_MOD_EMPTY, TWIN_MOD_RK1, TWIN_MOD_CM4 };
 enum twin_eeprom { TWIN_EEPROM_GOOD, TWIN_EEPROM_BAD_CRC, TWIN_EEPROM_NONE };
 
 /* Simulated CM4 (docs/twin.md, "Simulated CM4"). */
-enum twin_cm4_payload { TWIN_CM4_MSD, TWIN_CM4_GADGET };
+/* AUTO: the second stage's size says (twin_bcm2711.c). */
+enum twin_cm4_payload { TWIN_CM4_AUTO, TWIN_CM4_MSD, TWIN_CM4_GADGET };
 /* --cm4-fault (docs/twin.md, "Simulated CM4", "Faults of a CM4"): bits. */
 enum {
 	TWIN_CM4_NO_STAGE2 = 1u << 0,	/* the second stage never enumerates */

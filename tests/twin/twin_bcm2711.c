@@ -8,9 +8,13 @@
  *
  * The device is never shaped to fit a client: whatever the protocol does
  * not allow fails loudly (a twin violation) the way the device would.
- * The files are synthetic in tests, so the twin checks what it can: the
- * second stage's length against the boot message, every file delivered
- * exactly as GetFileSize announced it, no file missing.
+ * What the second stage asks for is what the real one asks for (docs/twin.md,
+ * "CM4 firmware sets"), whether or not a client can serve it: the second
+ * stage a client sends decides which firmware runs. The files are synthetic
+ * in tests, so the twin checks what it can: the second stage's length
+ * against the boot message, every file delivered exactly as GetFileSize
+ * announced it. A file the firmware can do without, answered "not found",
+ * is skipped, as on hardware; one it needs stops it (no disk, no violation).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,23 +25,42 @@
 
 #define BCM_MSG_LEN	24u	/* boot_message_t, §7.3 */
 #define BCM_REQ_LEN	260u	/* file server request, §7.4 */
-#define BCM_CHUNK	16384u	/* ep_write's bulk chunks, at most 16 KiB (§7.2) */
+#define BCM_EP_DATA	0x01u	/* ep_write's data: bulk OUT 1 (§7.2) */
 #define BCM_ACK_NS	(10 * TWIN_NS_PER_MS)	/* stage 2 stays for the Done ack */
 
-/* What the second stage asks for, per payload (§7.5), in order. The
- * legacy msd list is start4.elf alone: §7.4 marks any other name it asks
- * for UNVERIFIED. The gadget's second stage reads config.txt, which must
- * say boot_ramdisk=1 (§7.5), then the ramdisk boot.img. */
-enum { BCM_CHECK_NONE, BCM_CHECK_RAMDISK };
-static const struct {
-	enum twin_cm4_payload payload;
+/*
+ * What each second stage asks for, in order (docs/twin.md, "CM4 firmware
+ * sets"). The legacy msd bootcode4.bin: config.txt, pieeprom.sig, start4.elf,
+ * fixup4.dat, as hardware logs show (usbboot issues #196, #315); only
+ * start4.elf is needed. The gadget's bootcode4.bin (2711/ in bootfiles.bin):
+ * the SDRAM set (mcb.bin, every memsys0N.bin of its folder), bootmain, then
+ * config.txt, which must say boot_ramdisk=1 (§7.5), and the ramdisk boot.img
+ * (the BCM2712 log of usbboot issue #306 reads its folder's memsys files the
+ * same way; how many a CM4 reads is the archive's count, UNVERIFIED).
+ */
+enum { BCM_NEEDED = 0, BCM_OPTIONAL = 1u << 0, BCM_RAMDISK = 1u << 1 };
+struct bcm_file {
 	const char *name;
-	int check;
-} bcm_files[] = {
-	{ TWIN_CM4_MSD, "start4.elf", BCM_CHECK_NONE },
-	{ TWIN_CM4_GADGET, "config.txt", BCM_CHECK_RAMDISK },
-	{ TWIN_CM4_GADGET, "boot.img", BCM_CHECK_NONE },
+	unsigned flags;
 };
+static const struct bcm_file bcm_msd_files[] = {
+	{ "config.txt", BCM_OPTIONAL }, { "pieeprom.sig", BCM_OPTIONAL },
+	{ "start4.elf", BCM_NEEDED }, { "fixup4.dat", BCM_OPTIONAL }, { NULL, 0 },
+};
+static const struct bcm_file bcm_gadget_files[] = {
+	{ "mcb.bin", BCM_NEEDED },
+	{ "memsys00.bin", BCM_NEEDED }, { "memsys01.bin", BCM_NEEDED },
+	{ "memsys02.bin", BCM_NEEDED }, { "memsys03.bin", BCM_NEEDED },
+	{ "memsys04.bin", BCM_NEEDED }, { "memsys05.bin", BCM_NEEDED },
+	{ "memsys06.bin", BCM_NEEDED }, { "memsys07.bin", BCM_NEEDED },
+	{ "memsys08.bin", BCM_NEEDED },
+	{ "bootmain", BCM_NEEDED },
+	{ "config.txt", BCM_RAMDISK }, { "boot.img", BCM_NEEDED }, { NULL, 0 },
+};
+/* The second stages told apart by size: usbboot's msd/bootcode4.bin and
+ * 2711/bootcode4.bin in mass-storage-gadget64/bootfiles.bin. */
+#define BCM_SS_MSD_LEN		105984u
+#define BCM_SS_GADGET_LEN	73120u
 
 enum bcm_state { BCM_OFF, BCM_WAIT_ROM, BCM_ROM, BCM_WAIT_S2, BCM_S2,
 		 BCM_WAIT_MSD, BCM_MSD, BCM_BOOTING, BCM_OS, BCM_HALT };
@@ -54,7 +77,9 @@ struct bcm_node {
 	uint8_t msg[BCM_MSG_LEN];
 	uint32_t ss_len;		/* from the boot message */
 	uint32_t want, got;		/* the ep_write in progress */
-	size_t file;			/* index into bcm_files */
+	enum twin_cm4_payload payload;	/* what the second stage runs */
+	const struct bcm_file *files;	/* what it asks for */
+	size_t file;			/* index into files */
 	bool size_known;		/* GetFileSize answered for file */
 	uint32_t size;
 	GByteArray *content;		/* a file the twin checks */
@@ -88,13 +113,18 @@ static struct bcm_node *bcm_node(struct twin *t, unsigned slot)
 	b->slot = slot;
 	b->content = g_byte_array_new();
 	snprintf(b->serial, sizeof(b->serial), "c0ffee0%u", slot);
-	/* §7.1, §8.4: 0a5c:2711, one interface, bulk OUT endpoint 1; the
-	 * ROM's iSerialNumber is 0 or 3 (§7.3), the second stage's any
-	 * other index (here 4; the twin's choice, §7 does not say). */
+	/* §7.1, §8.4: 0a5c:2711, one vendor interface with two bulk
+	 * endpoints, 0x01 and 0x02, 512 bytes each: wTotalLength 32, as a
+	 * CM4's kernel log shows it (usbboot issue #226; docs/twin.md). Both
+	 * addresses are OUT; the struct's two bulk slots hold them in the
+	 * hardware's order. ep_write's data goes to 0x01. The ROM's
+	 * iSerialNumber is 0 or 3 (§7.3), the second stage's any other
+	 * index (here 4; the twin's choice, §7 does not say). */
 	b->rom_desc = (struct twin_usb_desc){
 		.vid = 0x0a5c, .pid = 0x2711, .bcd_usb = 0x0200, .bcd_device = 0x0000,
 		.strings = { "Broadcom", "BCM2711 Boot", NULL },
-		.if_class = 0xff, .if_sub = 0xff, .if_proto = 0xff, .ep_out = 0x01,
+		.if_class = 0xff, .if_sub = 0xff, .if_proto = 0xff,
+		.ep_in = BCM_EP_DATA, .ep_out = 0x02,
 	};
 	if (t->opt.cm4.rom_serial == 3)
 		b->rom_desc.strings[2] = b->serial;
@@ -153,58 +183,60 @@ static const char *bcm_phase_name(enum bcm_phase ph)
 	return names[ph];
 }
 
-/* The next request the second stage makes (§7.4): GetFileSize then
- * ReadFile per file, then Done (command 2, empty name). */
-static size_t bcm_next_file(struct twin *t, size_t from)
+/* The firmware the second stage of len bytes runs: by its size, unless
+ * --cm4-payload says (a test's synthetic second stage of another size). */
+static enum twin_cm4_payload bcm_payload_of(struct twin *t, uint32_t len)
 {
-	while (from < G_N_ELEMENTS(bcm_files) &&
-	       bcm_files[from].payload != t->opt.cm4.payload)
-		from++;
-	return from;
+	if (t->opt.cm4.payload != TWIN_CM4_AUTO)
+		return t->opt.cm4.payload;
+	return len == BCM_SS_GADGET_LEN ? TWIN_CM4_GADGET : TWIN_CM4_MSD;
 }
 
-static void bcm_request(struct twin_usb_dev *d, struct bcm_node *b,
-			struct twin_xfer *x)
+/* The next request the second stage makes (§7.4): GetFileSize then
+ * ReadFile per file, then Done (command 2, empty name). */
+static void bcm_request(struct bcm_node *b, uint8_t *req)
 {
 	int32_t cmd;
 
-	memset(x->buf, 0, BCM_REQ_LEN);
-	b->file = bcm_next_file(d->t, b->file);
-	if (b->file == G_N_ELEMENTS(bcm_files)) {
+	memset(req, 0, BCM_REQ_LEN);
+	if (!b->files[b->file].name) {
 		cmd = 2;			/* Done */
 		b->ph = PH_DONE;
 		b->done_armed = true;
 	} else {
 		cmd = b->size_known ? 1 : 0;	/* ReadFile : GetFileSize */
-		g_strlcpy((char *)x->buf + 4, bcm_files[b->file].name, 256);
+		g_strlcpy((char *)req + 4, b->files[b->file].name, 256);
 		b->ph = b->size_known ? PH_READ_CTRL : PH_SIZE;
 	}
-	x->buf[0] = (uint8_t)cmd;		/* signed 32-bit, little-endian */
-	x->actual = BCM_REQ_LEN;
+	req[0] = (uint8_t)cmd;			/* signed 32-bit, little-endian */
 }
 
-/* ep_read (§7.2): the device's data to the host over endpoint 0. */
+/* ep_read (§7.2): the device's data to the host over endpoint 0. The
+ * device sends what it has, as much as wLength takes (a shorter answer
+ * ends with a short packet); wValue/wIndex, which usbboot sets to the same
+ * length, are not looked at: a read has no length to announce. */
 static void bcm_read(struct twin_usb_dev *d, struct bcm_node *b,
-		     struct twin_xfer *x, uint32_t len)
+		     struct twin_xfer *x)
 {
-	if (b->ph == PH_RET && len == 4) {
-		memset(x->buf, 0, 4);		/* return code 0 = success (§7.3) */
-		x->actual = 4;
+	uint8_t req[BCM_REQ_LEN];
+
+	if (!x->len && (b->ph == PH_RET || b->ph == PH_REQ))
+		return;				/* no data stage: nothing taken */
+	if (b->ph == PH_RET) {
+		x->actual = MIN(x->len, 4u);
+		memset(x->buf, 0, x->actual);	/* return code 0 = success (§7.3) */
 		b->ph = PH_ROM_END;
 		b->rom_armed = true;
 		return;
 	}
-	if (b->ph == PH_REQ && len == BCM_REQ_LEN) {
-		bcm_request(d, b, x);
+	if (b->ph == PH_REQ) {
+		bcm_request(b, req);
+		x->actual = MIN(x->len, (size_t)BCM_REQ_LEN);
+		memcpy(x->buf, req, x->actual);
 		return;
 	}
-	if (b->ph == PH_RET || b->ph == PH_REQ)
-		bcm_violation(d, "an ep_read of %" PRIu32 " bytes; §%s reads %u: STALL", len,
-			      b->ph == PH_RET ? "7.3 step 4" : "7.4 step 1",
-			      b->ph == PH_RET ? 4u : BCM_REQ_LEN);
-	else
-		bcm_violation(d, "an ep_read of %" PRIu32 " bytes while it waits for %s (§7.%s): STALL",
-			      len, bcm_phase_name(b->ph), d->ops == &bcm_rom_ops ? "3" : "4");
+	bcm_violation(d, "an ep_read of %zu bytes while it waits for %s (§7.%s): STALL",
+		      x->len, bcm_phase_name(b->ph), d->ops == &bcm_rom_ops ? "3" : "4");
 	x->status = -EPIPE;
 }
 
@@ -212,9 +244,9 @@ static void bcm_read(struct twin_usb_dev *d, struct bcm_node *b,
 static void bcm_file_end(struct twin_usb_dev *d, struct bcm_node *b)
 {
 	char note[64];
-	const char *name = bcm_files[b->file].name;
+	const char *name = b->files[b->file].name;
 
-	if (bcm_files[b->file].check == BCM_CHECK_RAMDISK) {
+	if (b->files[b->file].flags & BCM_RAMDISK) {
 		char *text = g_strndup((const char *)b->content->data, b->content->len);
 		char **lines = g_strsplit(text, "\n", -1);
 		bool ok = false;
@@ -242,7 +274,7 @@ static void bcm_file_end(struct twin_usb_dev *d, struct bcm_node *b)
 static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 		      struct twin_xfer *x, uint32_t len)
 {
-	const char *name = b->file < G_N_ELEMENTS(bcm_files) ? bcm_files[b->file].name : "";
+	const char *name = b->files && b->files[b->file].name ? b->files[b->file].name : "";
 
 	switch (b->ph) {
 	case PH_MSG_CTRL:
@@ -265,11 +297,18 @@ static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 		return;
 	case PH_SIZE:
 		/* §7.4: found = the size in wValue/wIndex; not found =
-		 * ep_write(NULL, 0), size 0. The firmware needs the file. */
-		if (len == 0 || len == UINT32_MAX) {
-			bcm_violation(d, "GetFileSize(%s): the host has no such file (answer %s); the firmware needs it and stops (§7.4, §7.5)",
-				      name, len ? "-1" : "0 = not found");
-			bcm_stop(d, b, name, "missing");
+		 * ep_write(NULL, 0), size 0. A file the firmware can do
+		 * without is skipped (no ReadFile follows, as on hardware);
+		 * one it needs stops it: it stays on the bus, mute. Either is
+		 * the device's normal life, not a violation. */
+		if (len == 0) {
+			if (b->files[b->file].flags & BCM_OPTIONAL) {
+				bcm_event(d->t, b->slot, name, "absent", "not found: optional");
+				b->file++;
+				b->ph = PH_REQ;
+				return;
+			}
+			bcm_stop(d, b, name, "not found: needed, the firmware stops");
 			return;
 		}
 		if (len > INT32_MAX) {
@@ -323,18 +362,16 @@ static void bcm_control(struct twin_usb_dev *d, struct twin_xfer *x)
 		bcm_violation(d, "ep_write's control transfer has a %zu-byte data stage; the data goes over bulk OUT 1 (§7.2): STALL",
 			      x->len);
 		x->status = -EPIPE;
-	} else if (s[0] == 0xc0 && x->len != len) {
-		bcm_violation(d, "ep_read: wLength %zu, wValue/wIndex say %" PRIu32 " (§7.2): STALL",
-			      x->len, len);
-		x->status = -EPIPE;
 	} else if (s[0] == 0x40) {
 		bcm_write(d, b, x, len);
 	} else {
-		bcm_read(d, b, x, len);
+		bcm_read(d, b, x);
 	}
 }
 
-/* ep_write's data: bulk OUT 1, at most 16 KiB per transfer (§7.2). */
+/* ep_write's data: bulk OUT 1, in transfers of any length (a device
+ * sees packets, not where the host's transfers end; usbboot happens to
+ * send 16 KiB at a time), never more than the ep_write announced. */
 static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 {
 	struct bcm_node *b = d->priv;
@@ -343,21 +380,29 @@ static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 		x->status = -EAGAIN;
 		return;
 	}
+	if (x->ep != BCM_EP_DATA) {
+		bcm_violation(d, "%zu bytes on bulk endpoint 0x%02x; ep_write's data goes to bulk OUT 1 (§7.2), what the ROM does with 0x%02x is not known: STALL",
+			      x->len, x->ep, x->ep);
+		x->status = -EPIPE;
+		return;
+	}
+	if (!x->len)
+		return;				/* a zero-length packet: nothing */
 	if (b->ph != PH_MSG_DATA && b->ph != PH_SS_DATA && b->ph != PH_READ_DATA) {
 		bcm_violation(d, "%zu bytes on bulk OUT with no ep_write announcing them; it waits for %s (§7.2): STALL",
 			      x->len, bcm_phase_name(b->ph));
 		x->status = -EPIPE;
 		return;
 	}
-	if (!x->len || x->len > BCM_CHUNK || x->len > b->want - b->got) {
-		bcm_violation(d, "a bulk OUT transfer of %zu bytes with %" PRIu32 " of the ep_write left (chunks of 1 to 16384 bytes, §7.2): STALL",
+	if (x->len > b->want - b->got) {
+		bcm_violation(d, "a bulk OUT transfer of %zu bytes with %" PRIu32 " of the ep_write left (§7.2): STALL",
 			      x->len, b->want - b->got);
 		x->status = -EPIPE;
 		return;
 	}
 	if (b->ph == PH_MSG_DATA)
 		memcpy(b->msg + b->got, x->buf, x->len);
-	else if (b->ph == PH_READ_DATA && bcm_files[b->file].check != BCM_CHECK_NONE)
+	else if (b->ph == PH_READ_DATA && (b->files[b->file].flags & BCM_RAMDISK))
 		g_byte_array_append(b->content, x->buf, (guint)x->len);
 	b->got += (uint32_t)x->len;
 	x->actual = x->len;
@@ -382,6 +427,8 @@ static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 	} else if (b->ph == PH_SS_DATA) {
 		char note[48];
 
+		b->payload = bcm_payload_of(d->t, b->ss_len);
+		b->files = b->payload == TWIN_CM4_GADGET ? bcm_gadget_files : bcm_msd_files;
 		snprintf(note, sizeof(note), "%" PRIu32 " bytes", b->ss_len);
 		bcm_event(d->t, b->slot, "bootcode4.bin", "ok", note);
 		b->ph = PH_RET;
@@ -399,6 +446,8 @@ static void bcm_plug(struct twin *t, struct bcm_node *b)
 	struct twin_usb_node *nd = &t->usb->node[b->slot];
 
 	b->ph = b->state == BCM_ROM ? PH_MSG_CTRL : PH_REQ;
+	if (b->state == BCM_ROM)
+		b->files = NULL;	/* the ROM has run no second stage yet */
 	b->file = 0;
 	b->size_known = false;
 	b->rom_armed = b->done_armed = false;
@@ -418,12 +467,12 @@ static void bcm_unplug(struct twin *t, struct bcm_node *b)
 	twin_usb_dev_delete(t, nd->dev);
 }
 
-static unsigned bcm_msd_ms(struct twin *t)
+static unsigned bcm_msd_ms(struct twin *t, const struct bcm_node *b)
 {
 	/* §7.5: msd "loads quickly", the gadget "takes a few seconds longer". */
 	if (t->opt.cm4.msd_ms)
 		return t->opt.cm4.msd_ms;
-	return t->opt.cm4.payload == TWIN_CM4_GADGET ? 5000 : 1000;
+	return b->payload == TWIN_CM4_GADGET ? 5000 : 1000;
 }
 
 static void bcm_event_run(struct twin *t, void *obj, uint64_t arg)
@@ -453,7 +502,7 @@ static void bcm_event_run(struct twin *t, void *obj, uint64_t arg)
 	case BCM_EV_MSD:
 		if (t->opt.cm4.faults & TWIN_CM4_NO_MSD) {
 			/* The payload never brings its USB function up. */
-			bcm_event(t, b->slot, t->opt.cm4.payload == TWIN_CM4_GADGET ? "gadget" : "msd",
+			bcm_event(t, b->slot, b->payload == TWIN_CM4_GADGET ? "gadget" : "msd",
 				  "fail", "--cm4-fault no-msd: no mass-storage device");
 			b->state = BCM_HALT;
 			break;
@@ -488,9 +537,9 @@ static void bcm_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t
 		b->done_armed = false;
 		b->state = BCM_WAIT_MSD;
 		bcm_event(t, b->slot, "done", "ok",
-			  t->opt.cm4.payload == TWIN_CM4_GADGET ? "gadget" : "msd");
+			  b->payload == TWIN_CM4_GADGET ? "gadget" : "msd");
 		twin_sched_add(t, end + BCM_ACK_NS, bcm_event_run, b, BCM_EV_UNPLUG);
-		twin_sched_add(t, end + (uint64_t)bcm_msd_ms(t) * TWIN_NS_PER_MS,
+		twin_sched_add(t, end + (uint64_t)bcm_msd_ms(t, b) * TWIN_NS_PER_MS,
 			       bcm_event_run, b, BCM_EV_MSD);
 	}
 }
@@ -542,6 +591,15 @@ void twin_bcm2711_link(struct twin *t, unsigned slot, bool up)
 		bcm_unplug(t, b);
 	else if (b->state == BCM_ROM || b->state == BCM_S2 || b->state == BCM_MSD)
 		bcm_plug(t, b);
+}
+
+/* The firmware the node's second stage runs (twin_msd.c: the disk's
+ * identity and rate follow it). */
+bool twin_bcm2711_gadget(struct twin *t, unsigned slot)
+{
+	struct bcm_node *b = t->usb->node[slot].module;
+
+	return b && b->payload == TWIN_CM4_GADGET;
 }
 
 void twin_bcm2711_finish(struct twin *t, unsigned slot)

@@ -49,7 +49,8 @@ static const char twin_usage[] =
 	"  --rk-corrupt-read LBA         READ_LBA returns LBA's first byte inverted\n"
 	"  --rk-fault-slot N             the --rk-* faults above only in slot N (default: all)\n"
 	"Simulated CM4 (docs/twin.md, \"Simulated CM4\"):\n"
-	"  --cm4-payload msd|gadget      files the second stage asks for (default msd)\n"
+	"  --cm4-payload auto|msd|gadget the firmware the second stage runs (default auto:\n"
+	"                                by its size, 73120 B gadget, else legacy msd)\n"
 	"  --cm4-rom-delay MS            power-on to boot ROM on USB (default 500)\n"
 	"  --cm4-rom-serial 0|3          the boot ROM's iSerialNumber (default 0)\n"
 	"  --cm4-stage2-delay MS         return code read to second stage on USB (default 300)\n"
@@ -324,9 +325,10 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 	case OPT_RK_CORRUPT:
 		return twin_opts_u64(arg, &o->rk_corrupt_lba);
 	case OPT_CM4_PAYLOAD:
-		if (strcmp(arg, "msd") && strcmp(arg, "gadget"))
+		if (strcmp(arg, "msd") && strcmp(arg, "gadget") && strcmp(arg, "auto"))
 			return -EINVAL;
-		o->cm4.payload = strcmp(arg, "msd") ? TWIN_CM4_GADGET : TWIN_CM4_MSD;
+		o->cm4.payload = !strcmp(arg, "msd") ? TWIN_CM4_MSD :
+				 !strcmp(arg, "gadget") ? TWIN_CM4_GADGET : TWIN_CM4_AUTO;
 		return 0;
 	case OPT_CM4_SERIAL:
 		if (strcmp(arg, "0") && strcmp(arg, "3"))

@@ -71,15 +71,16 @@ static const char *const msd_inquiry[2][3] = {
 	{ "Linux   ", "File-Stor Gadget", "0612" },
 };
 
-static bool msd_gadget(struct twin *t)
+/* The node runs the gadget: its second stage says (twin_bcm2711.c). */
+static bool msd_gadget(struct twin *t, unsigned slot)
 {
-	return t->opt.cm4.payload == TWIN_CM4_GADGET;
+	return twin_bcm2711_gadget(t, slot);
 }
 
-static uint64_t msd_rate(struct twin *t)
+static uint64_t msd_rate(struct twin *t, unsigned slot)
 {
 	unsigned mbps = t->opt.cm4.write_rate ? t->opt.cm4.write_rate :
-			msd_gadget(t) ? 35 : 10;
+			msd_gadget(t, slot) ? 35 : 10;
 
 	return (uint64_t)mbps * 1000000;
 }
@@ -126,7 +127,7 @@ static uint64_t msd_alloc(struct twin_msd *m)
 static char *msd_record(struct twin_msd *m, int level)
 {
 	struct twin *t = m->t;
-	const char *const *inq = msd_inquiry[msd_gadget(t)];
+	const char *const *inq = msd_inquiry[msd_gadget(t, m->slot)];
 	const char *p = m->paths[level] + 4;	/* without "/sys" */
 	unsigned minor = m->letter * 16;
 
@@ -263,7 +264,7 @@ static void msd_block_add(struct twin *t, void *obj, uint64_t arg)
 	}
 	m->alloc_seen = msd_alloc(m);
 	snprintf(note, sizeof(note), "%s, %s, %" PRIu64 " sectors",
-		 msd_inquiry[msd_gadget(t)][0], m->dev->sysname, twin_emmc_sectors(t, m->slot));
+		 msd_inquiry[msd_gadget(t, m->slot)][0], m->dev->sysname, twin_emmc_sectors(t, m->slot));
 	snprintf(subject, sizeof(subject), "node%u", m->slot);
 	twin_timeline_add(t, "block", subject, "none", m->name, note);
 	if (t->opt.cm4.automount)
@@ -281,8 +282,8 @@ void twin_msd_plug(struct twin_msd *m)
 
 	if (!nd->link_bmc || nd->dev)
 		return;
-	m->dev = twin_usb_dev_new(t, m->slot, msd_gadget(t) ? &msd_gadget_ops : &msd_ops,
-				  msd_gadget(t) ? &msd_gadget_desc : &msd_desc, m);
+	m->dev = twin_usb_dev_new(t, m->slot, msd_gadget(t, m->slot) ? &msd_gadget_ops : &msd_ops,
+				  msd_gadget(t, m->slot) ? &msd_gadget_desc : &msd_desc, m);
 	m->dev->driver = "usb-storage";
 	twin_sched_add(t, t->board.now_ns + (uint64_t)t->opt.cm4.scsi_ms * TWIN_NS_PER_MS,
 		       msd_block_add, m, 0);
@@ -292,7 +293,7 @@ static void msd_figures(struct twin_msd *m, char *note, size_t len)
 {
 	snprintf(note, len, "%" PRIu64 " B written, %" PRIu64 ".%06" PRIu64 " s at %" PRIu64 " MB/s",
 		 m->written, m->charged_ns / 1000000000, m->charged_ns % 1000000000 / 1000,
-		 msd_rate(m->t) / 1000000);
+		 msd_rate(m->t, m->slot) / 1000000);
 }
 
 static void msd_block_report(struct twin_msd *m, const char *to)
@@ -369,7 +370,7 @@ void twin_msd_tick(struct twin *t)
 		return;
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
 		struct twin_msd *m = t->usb->node[n].msd;
-		uint64_t alloc, delta, ns, rate = msd_rate(t);
+		uint64_t alloc, delta, ns, rate = msd_rate(t, n);
 
 		if (!m || !m->block)
 			continue;

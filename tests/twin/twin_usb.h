@@ -172,6 +172,7 @@ void twin_rkfault_in(struct twin_usb_dev *d, uint64_t lba, uint32_t count,
 void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial);
 void twin_bcm2711_link(struct twin *t, unsigned slot, bool up);
 void twin_bcm2711_finish(struct twin *t, unsigned slot);
+bool twin_bcm2711_gadget(struct twin *t, unsigned slot);
 void twin_bcm2711_free(struct twin *t, unsigned slot);
 
 /* twin_msd.c: the CM4's eMMC as a USB disk, and its timing. */

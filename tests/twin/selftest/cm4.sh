@@ -5,12 +5,15 @@
 # protocols.md §7 (Debian has no rpiboot package to run instead).
 
 RPIC="$PY $HERE/rpic.py"
-F=$W/rpifiles
-"$HERE/mkrpiboot.sh" "$F" both
+F=$W/rpifiles	# legacy msd
+G=$W/rpigadget	# mass-storage-gadget64
+"$HERE/mkrpiboot.sh" "$F" msd
+"$HERE/mkrpiboot.sh" "$G" gadget
 mkdir -p "$W/nostart" "$W/noramdisk"
 cp "$F/bootcode4.bin" "$W/nostart/"
-cp "$F/bootcode4.bin" "$F/boot.img" "$W/noramdisk/"
+cp "$G/bootfiles.bin" "$G/boot.img" "$W/noramdisk/"
 printf 'uart_2ndstage=1\n' >"$W/noramdisk/config.txt"
+MSDSEQ="serve: GetFileSize config.txt -> 0|serve: GetFileSize pieeprom.sig -> 0|serve: GetFileSize start4.elf -> 301628|serve: ReadFile start4.elf -> 301628|serve: GetFileSize fixup4.dat -> 0|serve: cmd=2 empty name: ack, done|"
 CPWR="$GP 'HELLO t' $route $strap $on2 >/dev/null"
 # sha256 of the pattern rpic.py writes at offset 0
 pat_sha() { "$PY" -c 'import hashlib, sys
@@ -49,21 +52,23 @@ rc 0
 violations 0
 out "stage1 msg=24 data=105984 read=4 ret=00000000"
 out "stage2 serial=4"
-check "stage 2 requests in order, then Done with an empty name" bash -c \
-	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "serve: GetFileSize start4.elf -> 301628|serve: ReadFile start4.elf -> 301628|serve: cmd=2 empty name: ack, done|" ]' _ "$W/$CUR.out"
+check "stage 2 asks what a real CM4 asks (optional files not found), then Done" bash -c \
+	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "$2" ]' _ "$W/$CUR.out" "$MSDSEQ"
 tl "853.682 rpi node2 bootcode4.bin -> ok (105984 bytes)"
 tl "1854.278 usbdev node2 bootrom -> none (bulk 0.003615 s, 106008 B out, 0 B in, 8 URBs)"
 tl "2154.278 usbdev node2 none -> stage2 (0a5c:2711 at 1-1.2, dev 4)"
-tl "2164.307 rpi node2 start4.elf -> ok (301628 bytes)"
-tl "2164.634 rpi node2 done -> ok (msd)"
-tl "3164.942 usbdev node2 none -> msd (0a5c:0001 at 1-1.2, dev 5)"
-tl "4164.942 block node2 none -> sda (RPi-MSD-, 1-1.2, 131072 sectors)"
+tl "2155.067 rpi node2 pieeprom.sig -> absent (not found: optional)"
+tl "2165.307 rpi node2 start4.elf -> ok (301628 bytes)"
+tl "2165.942 rpi node2 fixup4.dat -> absent (not found: optional)"
+tl "2166.144 rpi node2 done -> ok (msd)"
+tl "3166.442 usbdev node2 none -> msd (0a5c:0001 at 1-1.2, dev 5)"
+tl "4166.442 block node2 none -> sda (RPi-MSD-, 1-1.2, 131072 sectors)"
 out "dev 1-1.2 0a5c:0001 addr=5 serial=0"
 out "block sda vendor=RPi-MSD- model=eMMC size=131072 removable=1 path=/usb1/1-1/1-1.2/1-1.2:1.0/host0/target0:0:0/0:0:0:0/block/sda"
 check "10 MiB at 10 MB/s moves the clock 1.048576 s" bash -c \
 	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 1048576000 ]' _ "$W/$CUR.out"
-tl "5213.720 block node2 sda -> none (10485760 B written, 1.048576 s at 10 MB/s)"
-tl "5213.720 usbdev node2 msd -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
+tl "5215.220 block node2 sda -> none (10485760 B written, 1.048576 s at 10 MB/s)"
+tl "5215.220 usbdev node2 msd -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
 check "the writes landed in slot2.emmc" [ "$(emmc_sha "$W/emmcA/slot2.emmc" 10485760)" = "$(pat_sha 10485760)" ]
 check "power off: USB device gone (uevent seen by the same libusb context)" \
 	[ "$(grep -c '0a5c:0001' "$W/$CUR.out")" = 1 ]
@@ -72,19 +77,28 @@ check "power off: /sys/block empty, /dev/sda gone" bash -c \
 err "tp-twin: block node2 sda (1-1.2): 10485760 B written, 1.048576 s at 10 MB/s"
 
 # --- the gadget payload: its own files, vendor and rate ------------------
-urun cm4_gadget --rev 2.5 --slot 2=cm4 --cm4-payload gadget --emmc-size 64M -- \
-	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:6000 block:1.2 now write:sda:0:10485760 now"
+# The second stage from bootfiles.bin (73,120 B) is the gadget's: it asks
+# for the SDRAM files and bootmain from the archive, then config.txt and
+# boot.img (no --cm4-payload: the second stage says).
+GSEQ="serve: GetFileSize mcb.bin -> 11696|serve: ReadFile mcb.bin -> 11696|"
+for i in 0 1 2 3 4 5 6 7 8; do
+	GSEQ="${GSEQ}serve: GetFileSize memsys0$i.bin -> 20492|serve: ReadFile memsys0$i.bin -> 20492|"
+done
+GSEQ="${GSEQ}serve: GetFileSize bootmain -> 265712|serve: ReadFile bootmain -> 265712|serve: GetFileSize config.txt -> 31|serve: ReadFile config.txt -> 31|serve: GetFileSize boot.img -> 4194816|serve: ReadFile boot.img -> 4194816|serve: cmd=2 empty name: ack, done|"
+urun cm4_gadget --rev 2.5 --slot 2=cm4 --emmc-size 64M -- \
+	"$CPWR && $RPIC sleep:500 rpiboot:$G:bootcode4.bin sleep:6000 block:1.2 now write:sda:0:10485760 now"
 rc 0
 violations 0
-check "gadget requests config.txt then boot.img" bash -c \
-	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "serve: GetFileSize config.txt -> 31|serve: ReadFile config.txt -> 31|serve: GetFileSize boot.img -> 4194816|serve: ReadFile boot.img -> 4194816|serve: cmd=2 empty name: ack, done|" ]' _ "$W/$CUR.out"
-tl "2155.269 rpi node2 config.txt -> ok (31 bytes)"
-tl "2284.759 rpi node2 done -> ok (gadget)"
+out "stage1 msg=24 data=73120 read=4 ret=00000000"
+check "gadget requests the 2711/ files of bootfiles.bin, then config.txt and boot.img" bash -c \
+	'[ "$(grep ^serve: "$1" | tr "\n" "|")" = "$2" ]' _ "$W/$CUR.out" "$GSEQ"
+tl "2180.644 rpi node2 config.txt -> ok (31 bytes)"
+tl "2310.134 rpi node2 done -> ok (gadget)"
 out "block sda vendor=Linux    model=File-Stor Gadget size=131072 removable=1 path=/usb1/1-1/1-1.2/1-1.2:1.0/host0/target0:0:0/0:0:0:0/block/sda"
 check "10 MiB at 35 MB/s moves the clock 0.299593142 s" bash -c \
 	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 299593142 ]' _ "$W/$CUR.out"
 check "gadget: USB device after --cm4-msd-delay 5000" grep -q "usbdev node2 none -> gadget (1d6b:0104 at 1-1.2" "$W/$CUR.tln"
-tl "8584.862 block node2 sda -> end (10485760 B written, 0.299593 s at 35 MB/s)"
+tl "8610.237 block node2 sda -> end (10485760 B written, 0.299593 s at 35 MB/s)"
 
 # --- v2.4: the node the mux selects is 1-1; ROM serial index 3 -----------
 mux2="'REQUEST gpiochip0 197 t' 'SET gpiochip0 197 1' 'REQUEST gpiochip0 193 t' 'SET gpiochip0 193 1' 'REQUEST gpiochip0 194 t' 'REQUEST gpiochip0 192 t' 'SET gpiochip0 192 1' 'REQUEST gpiochip0 195 t' 'SET gpiochip0 195 1' 'REQUEST gpiochip1 6 t' 'SET gpiochip1 6 1' 'REQUEST gpiochip1 7 t' 'SET gpiochip1 7 1'"
@@ -120,20 +134,17 @@ S1="boot1:$F:bootcode4.bin"
 cvio msglen -- open ew:20
 out "ew rc=-9"
 cvio sslen -- open ew:24:e80300000000000000000000000000000000000000000000 ew:105984
-cvio chunk -- open ew:24:009e01000000000000000000000000000000000000000000 ewchunk:65536 ew:105984
 cvio overrun -- open ew:24:z30
 cvio signature -- open ew:24:009e0100ff00000000000000000000000000000000000000
 cvio earlyread -- open er:4
 out "er rc=-9"
 cvio request -- open ctrl:0x40:5:0:0:0
 cvio datastage -- open ctrl:0x40:0:24:0:24
-cvio reqlen -- $S1 er:100
-cvio missing -- $S1 er:260 ew:0 sleep:3000 block:1.2
-tl "2154.567 rpi node2 start4.elf -> fail (missing)"
-out "block none"
 cvio sizemismatch -- $S1 er:260 ctrl:0x40:0:1000:0:0 er:260 ew:999
-cvio noramdisk --cm4-payload gadget -- $S1 er:260 ctrl:0x40:0:16:0:0 er:260 ew:16:756172745f326e6473746167653d310a
-tl "2155.269 rpi node2 config.txt -> fail (no boot_ramdisk=1)"
+urun cvio_noramdisk --rev 2.5 --slot 2=cm4 -- "$CPWR && $RPIC sleep:500 rpiboot:$W/noramdisk:bootcode4.bin"
+rc 90
+violations 1
+tl "2180.644 rpi node2 config.txt -> fail (no boot_ramdisk=1)"
 
 # --- faults (docs/twin.md, "Faults of a CM4"): not violations ------------
 urun cm4_nostage2 --rev 2.5 --slot 2=cm4 --cm4-fault no-stage2 --emmc-size 16M -- \
@@ -152,9 +163,9 @@ urun cm4_nomsd --rev 2.5 --slot 2=cm4 --cm4-fault no-msd --emmc-size 16M -- \
 rc 0
 violations 0
 out "serve: cmd=2 empty name: ack, done"
-tl "2164.634 rpi node2 done -> ok (msd)"
-tl "2174.942 usbdev node2 stage2 -> none (bulk 0.009365 s, 301628 B out, 0 B in, 19 URBs)"
-tl "3164.942 rpi node2 msd -> fail (--cm4-fault no-msd: no mass-storage device)"
+tl "2166.144 rpi node2 done -> ok (msd)"
+tl "2176.442 usbdev node2 stage2 -> none (bulk 0.009365 s, 301628 B out, 0 B in, 19 URBs)"
+tl "3166.442 rpi node2 msd -> fail (--cm4-fault no-msd: no mass-storage device)"
 noout "0a5c:0001"
 noout "0a5c:2711"
 out "block none"
@@ -162,8 +173,8 @@ urun cm4_nodisk --rev 2.5 --slot 2=cm4 --cm4-fault no-disk --emmc-size 16M -- \
 	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:10000 list block:1.2 off:2 list"
 rc 0
 violations 0
-tl "3164.942 usbdev node2 none -> msd (0a5c:0001 at 1-1.2, dev 5)"
-tl "4164.942 block node2 none -> fail (--cm4-fault no-disk: usb-storage at 1-1.2 made no disk)"
+tl "3166.442 usbdev node2 none -> msd (0a5c:0001 at 1-1.2, dev 5)"
+tl "4166.442 block node2 none -> fail (--cm4-fault no-disk: usb-storage at 1-1.2 made no disk)"
 check "the mass-storage device stays on USB, until power off" \
 	[ "$(grep -c '^dev 1-1.2 0a5c:0001 addr=5' "$W/$CUR.out")" = 1 ]
 out "block none"
@@ -175,9 +186,8 @@ err "tp-twin: invalid --cm4-fault 'no-boot'"
 # A fault changes what the module does, never what the protocol allows:
 # the same violations still fail the run.
 cvio nostage2_msglen --cm4-fault no-stage2 -- open ew:20
-cvio nomsd_missing --cm4-fault no-msd -- $S1 er:260 ew:0
-tl "2154.567 rpi node2 start4.elf -> fail (missing)"
-cvio nodisk_reqlen --cm4-fault no-disk -- $S1 er:100
+cvio nomsd_sizemismatch --cm4-fault no-msd -- $S1 er:260 ctrl:0x40:0:1000:0:0 er:260 ew:999
+cvio nodisk_datastage --cm4-fault no-disk -- open ctrl:0x40:0:24:0:24
 
 # --- --cm4-automount: sdX1 in the mount table as the disk appears --------
 mkdir -p "$W/rootM/proc/self"
@@ -187,8 +197,8 @@ urun cm4_automount --rev 2.5 --slot 2=cm4 --cm4-automount --root "$W/rootM" --em
 rc 0
 violations 0
 out "mounts ubi0:rootfs on /"
-tl "4164.942 block node2 none -> sda (RPi-MSD-, 1-1.2, 32768 sectors)"
-tl "4164.942 block node2 sda -> mounted (--cm4-automount: /dev/sda1 on /media/sda1)"
+tl "4166.442 block node2 none -> sda (RPi-MSD-, 1-1.2, 32768 sectors)"
+tl "4166.442 block node2 sda -> mounted (--cm4-automount: /dev/sda1 on /media/sda1)"
 check "mounted once, and still mounted after the disk went (as the kernel keeps it)" \
 	[ "$(grep -cx 'mounts ubi0:rootfs on /, /dev/sda1 on /media/sda1' "$W/$CUR.out")" = 2 ]
 check "the mountinfo line as the kernel writes it" grep -qx \

@@ -6,14 +6,15 @@
 # config.txt says boot_ramdisk=1, so patterned files of the real sizes do.
 #
 # usage: mkrpiboot.sh DIR [msd|gadget|both]
-#   msd:    DIR/bootcode4.bin (105,984 B) + DIR/start4.elf (301,628 B),
-#           the sizes rustpiboot embeds (protocols.md §7.5)
-#   gadget: DIR/bootcode4.bin, DIR/config.txt (boot_ramdisk=1,
-#           uart_2ndstage=1), DIR/boot.img (4 MiB + 512 B: "more than
-#           4 MiB", §7.5), DIR/bootfiles.bin (a tar with 2711/bootcode4.bin,
-#           as usbboot's archive holds it)
-# Every file's content is a pattern seeded by its name, so a byte delivered
-# from the wrong file or offset would show in a checksum.
+#   msd:    DIR/bootcode4.bin (105,984 B, the size of usbboot's
+#           msd/bootcode4.bin) + DIR/start4.elf (301,628 B)
+#   gadget: what usbboot's mass-storage-gadget64/ holds: DIR/bootfiles.bin,
+#           a tar whose 2711/ folder has the real archive's members in its
+#           order and sizes (bootcode4.bin 73,120 B, mcb.bin, memsys00-08.bin,
+#           bootmain, logo.bin, font.bin), DIR/config.txt (boot_ramdisk=1,
+#           uart_2ndstage=1) and DIR/boot.img (4 MiB + 512 B: "more than
+#           4 MiB", §7.5); no top-level bootcode4.bin
+#   both:   the two sets in one directory
 set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
 	echo "usage: $0 DIR [msd|gadget|both]" >&2
@@ -32,8 +33,8 @@ out = (blk * (n // len(blk) + 1))[:n]
 open(sys.argv[1], "wb").write(out)' "$1" "$2"
 }
 
-pat "$dir/bootcode4.bin" 105984
 if [ "$what" != gadget ]; then
+	pat "$dir/bootcode4.bin" 105984
 	pat "$dir/start4.elf" 301628
 fi
 if [ "$what" != msd ]; then
@@ -41,7 +42,15 @@ if [ "$what" != msd ]; then
 	pat "$dir/boot.img" $((4 * 1024 * 1024 + 512))
 	tmp=$(mktemp -d)
 	mkdir "$tmp/2711"
-	cp "$dir/bootcode4.bin" "$tmp/2711/"
-	tar -C "$tmp" -cf "$dir/bootfiles.bin" 2711
+	members=()
+	# name:size, in the order of usbboot's bootfiles.bin (tar tv)
+	for m in mcb.bin:11696 memsys01.bin:20492 memsys06.bin:20492 memsys08.bin:20492 \
+		 bootmain:265712 logo.bin:12844 memsys07.bin:20492 memsys00.bin:20492 \
+		 memsys03.bin:20492 memsys04.bin:20492 bootcode4.bin:73120 font.bin:27404 \
+		 memsys05.bin:20492 memsys02.bin:20492; do
+		pat "$tmp/2711/${m%%:*}" "${m#*:}"
+		members+=("2711/${m%%:*}")
+	done
+	tar -C "$tmp" --no-recursion --format=ustar -cf "$dir/bootfiles.bin" 2711 "${members[@]}"
 	rm -rf "$tmp"
 fi

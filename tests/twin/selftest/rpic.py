@@ -17,7 +17,11 @@ the reference client. tp-twin runs it as COMMAND. One step per argument:
   ctrl:RT:REQ:VAL:IDX:LEN   a raw control transfer, prints rc
   stage1:FILE[:LEN] usbboot's second_stage_boot(): boot message (length LEN,
                     default FILE's size), FILE, sleep 1 s, ep_read 4
-  serve:DIR         usbboot's file_server() serving DIR until Done or gone
+  serve:DIR         usbboot's file_server() serving DIR until Done or gone;
+                    names are looked up as usbboot does: with DIR/bootfiles.bin,
+                    DIR/2711/NAME, 2711/NAME in the tar, DIR/NAME; without,
+                    DIR/2711/NAME, DIR/NAME (rpiboot:DIR:FILE's FILE too)
+  desc:PORTS        print "desc HEX": the device's sysfs descriptors
   rpiboot:DIR:FILE[:PORTS]  open (on PORTS), stage1, close, wait (100 ms steps, 5 s) for the
                     re-enumerated device with another iSerialNumber, serve
   boot1:DIR:FILE    the same up to opening the second stage (no serve)
@@ -38,6 +42,7 @@ import os
 import socket
 import struct
 import sys
+import tarfile
 
 lib = C.CDLL("libusb-1.0.so.0")
 lib.libusb_get_device_list.restype = C.c_ssize_t
@@ -137,7 +142,7 @@ class Host:
         return rc, buf.raw[:max(rc, 0)]
 
     def stage1(self, path, length=None):
-        data = open(path, "rb").read()
+        data = lookup(os.path.dirname(path), os.path.basename(path))
         msg = struct.pack("<i20x", len(data) if length is None else length)
         r1 = self.ep_write(msg)
         r2 = self.ep_write(data)
@@ -161,13 +166,13 @@ class Host:
                 print("serve: cmd=%d empty name: ack, done" % cmd)
                 self.ep_write(b"")
                 return
-            path = os.path.join(d, name)
-            found = ".." not in name and os.path.isfile(path)
+            data = lookup(d, name)
+            found = data is not None
             if name.startswith("*") and cmd != 2:
                 print("serve: metadata %s" % name)
                 self.ep_write(b"")
             elif cmd == 0:
-                size = os.path.getsize(path) if found else 0
+                size = len(data) if found else 0
                 print("serve: GetFileSize %s -> %d" % (name, size))
                 if found:
                     lib.libusb_control_transfer(self.h, 0x40, 0, size & 0xFFFF,
@@ -175,8 +180,7 @@ class Host:
                 else:
                     self.ep_write(b"")
             elif cmd == 1:
-                data = open(path, "rb").read() if found else b""
-                print("serve: ReadFile %s -> %d" % (name, self.ep_write(data)))
+                print("serve: ReadFile %s -> %d" % (name, self.ep_write(data or b"")))
             elif cmd == 2:
                 print("serve: Done")
                 return
@@ -198,6 +202,23 @@ def block(ports, tries=100):
                 rd("removable"), real[real.index("/usb1/"):])
         gpio("SLEEP 100000000")
     return "block none"
+
+
+def lookup(d, name):
+    """The bytes usbboot's check_file() finds for name in d, or None."""
+    if ".." in name:
+        return None
+    arch = os.path.join(d, "bootfiles.bin")
+    for p in (os.path.join(d, "2711", name),):
+        if os.path.isfile(p):
+            return open(p, "rb").read()
+    if os.path.isfile(arch):
+        with tarfile.open(arch) as t:
+            for m in t.getmembers():
+                if m.isfile() and m.name.lower() == ("2711/" + name).lower():
+                    return t.extractfile(m).read()
+    p = os.path.join(d, name)
+    return open(p, "rb").read() if os.path.isfile(p) else None
 
 
 def main():
@@ -267,6 +288,8 @@ def main():
             with open(p, "w") as f:
                 f.write("disabled")
             gpio("NOW")
+        elif a[0] == "desc":
+            print("desc", open("/sys/bus/usb/devices/1-%s/descriptors" % a[1], "rb").read().hex())
         elif a[0] == "block":
             print(block(a[1]))
         elif a[0] == "mounts":
