@@ -253,6 +253,51 @@ void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d)
 
 
 
+/*
+ * Peers that wait in real time (docs/twin.md, "Virtual time"). tpkit and
+ * the test clients wait through the socket (SLEEP), so the virtual clock
+ * moves when they ask. A program that knows nothing of the twin (Debian's
+ * rkdeveloptool, upstream rpiboot) waits with sleep(): nothing moves the
+ * clock, and what it waits for (the loader re-enumerating after a
+ * download) would never come. So while such a program has the floor (it
+ * made a usbdevfs call while no socket connection was open) and has gone
+ * quiet for TWIN_USB_PEER_IDLE_US of real time, the clock jumps to the
+ * next pending event and runs it, one event per quiet spell. Virtual times
+ * stay exact (an event runs at its own time); only which events a peer
+ * sees before its next call depends on its sleeps, as on hardware. Only
+ * with --peer-clock: a client that speaks the socket now and then (the
+ * self-test's) must keep the clock to itself.
+ */
+#define TWIN_USB_PEER_IDLE_US	50000
+#define TWIN_USB_PEER_TICK_MS	10
+
+void twin_usb_peer_seen(struct twin *t)
+{
+	if (!t->conns)
+		t->usb->peer = true;
+	t->usb->peer_last = g_get_monotonic_time();
+}
+
+static gboolean twin_usb_peer_tick(gpointer data)
+{
+	struct twin *t = data;
+	struct twin_usb *u = t->usb;
+	int64_t now = g_get_monotonic_time();
+	uint64_t at;
+
+	if (t->conns) {
+		u->peer = false;	/* a client drives the clock itself */
+		return G_SOURCE_CONTINUE;
+	}
+	if (!u->peer || now - u->peer_last < TWIN_USB_PEER_IDLE_US ||
+	    !twin_sched_next(t, &at))
+		return G_SOURCE_CONTINUE;
+	u->peer_last = now;
+	if (twin_board_clock_advance(t, at > t->board.now_ns ? at - t->board.now_ns : 0))
+		twin_timeline_violation(t, "twin", "the virtual clock overflowed");
+	return G_SOURCE_CONTINUE;
+}
+
 /* Power and link edges go to the slot's module (hardware.md §6-§7). */
 void twin_usb_board_changed(struct twin *t)
 {
@@ -316,6 +361,8 @@ int twin_usb_start(struct twin *t)
 		if (t->opt.module[n] == TWIN_MOD_CM4 && u->node[n].powered)
 			twin_bcm2711_power(t, n, true, true);
 	}
+	if (t->opt.peer_clock)
+		u->peer_src = g_timeout_add(TWIN_USB_PEER_TICK_MS, twin_usb_peer_tick, t);
 	u->started = true;
 	return 0;
 }
@@ -372,6 +419,8 @@ void twin_usb_stop(struct twin *t)
 
 	if (!u)
 		return;
+	if (u->peer_src)
+		g_source_remove(u->peer_src);
 	/* Calls handed over before the command ended, while umockdev's
 	 * worker can still answer them. */
 	while (g_main_context_iteration(NULL, FALSE))

@@ -64,7 +64,7 @@ uint64_t twin_usbtime_idle_start(struct twin *t, uint64_t submit_ns)
 
 static uint64_t twin_usbtime_packets(const struct twin_xfer *x)
 {
-	size_t bytes = (x->ep & 0x80) ? x->actual : x->len;
+	size_t bytes = x->control && !(x->ep & 0x80) ? x->len : x->actual;
 
 	if (x->status == -EPIPE)
 		return 1;	/* the handshake that says STALL */
@@ -104,22 +104,21 @@ void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
 }
 
 /* Session figures: the time the host had a bulk transfer outstanding on
- * the device (overlaps counted once) and the payload bytes moved. */
-void twin_usbtime_account(struct twin_usb_dev *d, const struct twin_xfer *x,
+ * the device (overlaps counted once) and the payload bytes moved. A bulk
+ * URB on endpoint EP moved BYTES from SUBMIT to END. */
+void twin_usbtime_account(struct twin_usb_dev *d, uint8_t ep, size_t bytes,
 			  uint64_t submit, uint64_t end)
 {
 	uint64_t from = submit > d->bulk_busy_until ? submit : d->bulk_busy_until;
 
-	if (x->control)
-		return;
 	if (end > from)
 		d->bulk_ns += end - from;
 	if (end > d->bulk_busy_until)
 		d->bulk_busy_until = end;
-	if (x->ep & 0x80)
-		d->bytes_in += x->actual;
-	else if (!x->status)
-		d->bytes_out += x->len;
+	if (ep & 0x80)
+		d->bytes_in += bytes;
+	else
+		d->bytes_out += bytes;
 	d->urbs++;
 }
 
