@@ -7,6 +7,7 @@
 #include "flash.h"
 #include "progress.h"
 #include "board/turingpi2/gpio.h"
+#include "rockchip/rockusb.h"
 #include "common/cancel.h"
 #include "common/slots.h"
 
@@ -19,6 +20,10 @@
 #define CONFIG_TPKIT_RK1_ENUM_TIMEOUT_MS 10000
 #endif
 #define LOADER_TIMEOUT_MS 15000
+#ifndef CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS
+#define CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS 240
+#endif
+enum { OPT_RK_SECTORS = 0x100 };	/* long-only options */
 
 static void help(void)
 {
@@ -46,6 +51,7 @@ static void help(void)
 	       "  --force            write an image whose layout says it is for the other\n"
 	       "                     module (an RK1 image to a CM4, or the reverse)\n"
 	       "  --loader FILE      RK3588 loader (default %s)\n"
+	       "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n"
 	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
 	       "                     mass-storage-gadget64 files (default %s)\n"
 	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
@@ -61,6 +67,7 @@ static void help(void)
 #else
 	       "none",
 #endif
+	       TP_ROCKUSB_SECTORS_MAX, CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS,
 #ifdef CONFIG_TPKIT_RPIBOOT_DIR
 	       CONFIG_TPKIT_RPIBOOT_DIR,
 #else
@@ -213,6 +220,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "usb", required_argument, NULL, 'U' },
 		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "rk-sectors", required_argument, NULL, OPT_RK_SECTORS },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -242,6 +250,19 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		case 'U': usb = optarg; break;
 		case 'R': o.rpiboot_dir = optarg; break;
 		case 'F': o.force = true; break;
+		case OPT_RK_SECTORS: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || optarg[0] == '-' || v < 1 ||
+			    v > TP_ROCKUSB_SECTORS_MAX)
+				return tp_cli_usage(c, "--rk-sectors takes 1-%u (sectors of 512 bytes "
+						    "per USB command; %u is the most an RK1's loader is "
+						    "known to take), not \"%s\"", TP_ROCKUSB_SECTORS_MAX,
+						    TP_ROCKUSB_SECTORS_MAX, optarg);
+			o.rk_sectors = (unsigned)v;
+			break;
+		}
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
