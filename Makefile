@@ -142,6 +142,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 TWIN_SRCS  := $(wildcard tests/twin/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
+TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
 MKLDR      := $(O)/tests/tools/mkldr
 
 # ---- flags -----------------------------------------------------------------
@@ -238,6 +239,13 @@ $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
 		$(shell $(PKG) --cflags --libs $(TWIN_PKGS))
 
+# The twin's I/O counter, preloaded into its command (docs/twin.md, "Timing
+# model of the disk"); no sanitizer, as it goes into any program.
+$(TWIN_IO): tests/twin/preload/twin_iocount.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
+
 # Synthetic LDR loader files for tests (protocols.md 3); native only, like
 # the twin, and standalone so that it checks the parser rather than mirrors it.
 $(MKLDR): tests/tools/mkldr.c
@@ -247,7 +255,7 @@ $(MKLDR): tests/tools/mkldr.c
 
 unit: $(UNIT_BINS)
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR))
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR))
 
 # check and demo install what is missing first, then configure and build.
 deps:

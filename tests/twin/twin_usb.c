@@ -16,10 +16,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <umockdev.h>
@@ -367,15 +370,69 @@ int twin_usb_start(struct twin *t)
 	return 0;
 }
 
+/*
+ * The I/O counter the command gets preloaded (libtp-twin-io.so, beside
+ * tp-twin): a shared file of per-slot byte counts, and which files are the
+ * CM4s' eMMCs. Returns the library's path, or NULL after saying why.
+ */
+static char *twin_usb_io_setup(struct twin *t, char ***env)
+{
+	char *exe = g_file_read_link("/proc/self/exe", NULL);
+	char *dir = exe ? g_path_get_dirname(exe) : NULL;
+	char *lib = dir ? g_build_filename(dir, "libtp-twin-io.so", NULL) : NULL;
+	char *tb = umockdev_testbed_get_root_dir(t->usb->testbed);	/* gone with it */
+	char *file = g_build_filename(tb, "tp-twin-io", NULL);
+	size_t size = sizeof(uint64_t) * 2 * (TWIN_SLOTS + 1);
+	GString *disks = g_string_new(NULL);
+	int fd = -1;
+
+	if (!lib || access(lib, R_OK)) {
+		fprintf(stderr, "tp-twin: no %s (make tests builds it)\n", lib ? lib : "libtp-twin-io.so");
+		g_clear_pointer(&lib, g_free);
+		goto out;
+	}
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)size) ||
+	    (t->usb->io = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		fprintf(stderr, "tp-twin: %s: %s\n", file, g_strerror(errno));
+		t->usb->io = NULL;
+		g_clear_pointer(&lib, g_free);
+		goto out;
+	}
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
+		struct stat st;
+
+		if (t->opt.module[n] == TWIN_MOD_CM4 && !fstat(t->emmc_fd[n], &st))
+			g_string_append_printf(disks, "%s%u:%llu:%llu", disks->len ? " " : "", n,
+					       (unsigned long long)st.st_dev,
+					       (unsigned long long)st.st_ino);
+	}
+	*env = g_environ_setenv(*env, "TP_TWIN_IO", file, TRUE);
+	*env = g_environ_setenv(*env, "TP_TWIN_DISKS", disks->str, TRUE);
+out:
+	if (fd >= 0)
+		close(fd);
+	g_string_free(disks, TRUE);
+	g_free(file);
+	g_free(tb);
+	g_free(dir);
+	g_free(exe);
+	return lib;
+}
+
 /* The command's environment: the preload and the testbed, as
- * umockdev-wrapper would set them (toolchain.md §7.1, §7.4). */
+ * umockdev-wrapper would set them (toolchain.md §7.1, §7.4), and the twin's
+ * own I/O counter. */
 char **twin_usb_child_env(struct twin *t, char **env)
 {
 	const char *orig = g_environ_getenv(env, "TP_TWIN_ORIG_LD_PRELOAD");
 	const char *asan = g_environ_getenv(env, "ASAN_OPTIONS");
 	char *root = umockdev_testbed_get_root_dir(t->usb->testbed);
-	char *pre = g_strconcat("libumockdev-preload.so.0", orig && *orig ? " " : "",
-				orig ? orig : "", NULL);
+	char *io = twin_usb_io_setup(t, &env);
+	/* The counter first: umockdev's wrappers call libc directly, so only
+	 * a library before them sees the program's own calls. */
+	char *pre = g_strconcat(io ? io : "", io ? " " : "", "libumockdev-preload.so.0",
+				orig && *orig ? " " : "", orig ? orig : "", NULL);
 	/* An ASan-built command must accept the preload coming first. */
 	char *ao = g_strconcat(asan && *asan ? asan : "", asan && *asan ? ":" : "",
 			       "verify_asan_link_order=0", NULL);
@@ -387,6 +444,7 @@ char **twin_usb_child_env(struct twin *t, char **env)
 	env = g_environ_unsetenv(env, "TP_TWIN_REEXEC");
 	g_free(root);
 	g_free(pre);
+	g_free(io);
 	g_free(ao);
 	return env;
 }
@@ -442,6 +500,8 @@ void twin_usb_stop(struct twin *t)
 	}
 	g_ptr_array_free(u->devs, TRUE);
 	twin_emmc_close(t);
+	if (u->io)
+		munmap(u->io, sizeof(uint64_t) * 2 * (TWIN_SLOTS + 1));
 	g_free(u);
 	t->usb = NULL;
 }

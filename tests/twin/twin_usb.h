@@ -125,6 +125,9 @@ struct twin_usb {
 	struct twin_usbtime time;
 	GPtrArray *devs;		/* every device ever made, freed at exit */
 	bool started;
+	/* What the command read and wrote through each CM4's /dev/sdX: per
+	 * slot, bytes read and written (tests/twin/preload/twin_iocount.c) */
+	uint64_t (*io)[2];
 	/* A peer that waits in real time (twin_usb.c, twin_usb_peer_tick) */
 	bool peer;			/* USB used with no socket connection open */
 	int64_t peer_last;		/* its last usbdevfs call, monotonic us */
@@ -158,6 +161,7 @@ void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
 			   const struct twin_xfer *x, uint64_t earliest,
 			   uint64_t *start, uint64_t *end);
 uint64_t twin_usbtime_idle_start(struct twin *t, uint64_t submit_ns);
+uint64_t twin_usbtime_reserve(struct twin *t, uint64_t from, uint64_t packets);
 void twin_usbtime_account(struct twin_usb_dev *d, uint8_t ep, size_t bytes,
 			  uint64_t submit, uint64_t end);
 void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d,

@@ -103,6 +103,23 @@ void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
 	d->last_end = *end;
 }
 
+/*
+ * PACKETS bulk packets of traffic the model does not see one URB at a time
+ * (a CM4 disk's, twin_msd.c), no earlier than FROM and after every slot
+ * already given out: the shared bus is theirs for that long. Returns when
+ * the last of them ends.
+ */
+uint64_t twin_usbtime_reserve(struct twin *t, uint64_t from, uint64_t packets)
+{
+	struct twin_usbtime *m = &t->usb->time;
+	uint64_t s0 = twin_usbtime_slot_at(from);
+
+	if (s0 < m->next_slot)
+		s0 = m->next_slot;
+	m->next_slot = s0 + packets;
+	return twin_usbtime_slot_ns(m->next_slot);
+}
+
 /* Session figures: the time the host had a bulk transfer outstanding on
  * the device (overlaps counted once) and the payload bytes moved. A bulk
  * URB on endpoint EP moved BYTES from SUBMIT to END. */
