@@ -387,7 +387,7 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
 		return;
 	}
 	if (rk->op == 0x15)
-		take = twin_rkfault_out(d, &rk->fault, rk->lba, rk->count, len);
+		take = twin_rkfault_out(d, &rk->fault, rk->lba, rk->count, rk->done, len);
 	if (!rk->fail && rk->op == 0x15 &&
 	    twin_emmc_rw(t, rk->slot, true, rk->lba + rk->done / RK_SECTOR,
 			 x->buf, take / RK_SECTOR))

@@ -181,7 +181,7 @@ struct twin_rkfault {
 bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
 		      uint32_t count);
 size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
-			uint64_t lba, uint32_t count, size_t len);
+			uint64_t lba, uint32_t count, uint32_t done, size_t len);
 void twin_rkfault_in(struct twin_usb_dev *d, uint64_t lba, uint32_t count,
 		     uint64_t first, uint8_t *buf, size_t sectors);
 

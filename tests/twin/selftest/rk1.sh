@@ -219,7 +219,7 @@ out "out rc=0 n=512"
 out "out rc=-4 n=0"
 out "in rc=-4 n=0"
 noout "2207:350b bcdUSB=0201"
-tl "1052.134 rk node2 WRITE_LBA -> vanish (--rk-vanish-after 1024: LBA 0 +4, 512 of 1536 bytes taken)"
+tl "1052.134 rk node2 WRITE_LBA -> vanish (--rk-vanish-after 1024: LBA 0 +4, 1024 of 2048 bytes taken)"
 tl "1052.403 usbdev node2 loader -> none (bulk 0.000740 s, 543 B out, 0 B in, 3 URBs)"
 violations 0
 check "the eMMC got the sectors taken before the vanish" \
