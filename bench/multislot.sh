@@ -14,6 +14,7 @@
 #   env: SIZE_MIB=512 (a multiple of 16)  RUNS=1 (median of interleaved runs)
 #        MODULES="rk1 cm4"
 #        CACHE=/var/tmp/tpkit-multislot   EMMC_BASE=/dev/shm (the eMMC files)
+#        TWIN_OPTS="--cm4-write-rate 35 --cm4-read-rate 35" (more twin options)
 #
 # Targets: four-slot wall / one-slot wall <= 1.3 and peak RSS <= 48 MiB;
 # the exit status is 1 if a target is missed, as bench/usb.sh does.
@@ -107,7 +108,7 @@ flash() {
 	local m=$1 list=$2 tag=$3 img=$CACHE/$1-${SIZE_MIB}m.img.xz s n
 	rm -rf "${emmc:?}"/*
 	/usr/bin/time -f '%U %S' -o $tag.all "$TWIN" -q --rev 2.5 --slot 1=$m --slot 2=$m --slot 3=$m --slot 4=$m \
-		--emmc-dir "$emmc" --emmc-size $((SIZE_MIB * 2))M -- sh -c "
+		--emmc-dir "$emmc" --emmc-size $((SIZE_MIB * 2))M ${TWIN_OPTS:-} -- sh -c "
 		$NOW >$tag.now && /usr/bin/time -v -o $tag.time '$TPKIT' flash --slot $list \
 			--image '$img' --loader loader.bin --rpiboot-dir rpiboot --json >$tag.json 2>$tag.err
 		rc=\$?; $NOW >>$tag.now; exit \$rc" 2>$tag.twin || {
