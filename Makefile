@@ -166,6 +166,7 @@ tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/te
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 TWIN_SRCS  := $(wildcard tests/twin/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
+TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
 MKLDR      := $(O)/tests/tools/mkldr
 
 # ---- flags -----------------------------------------------------------------
@@ -262,6 +263,13 @@ $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
 		$(shell $(PKG) --cflags --libs $(TWIN_PKGS))
 
+# The twin's I/O counter, preloaded into its command (docs/twin.md, "Timing
+# model of the disk"); no sanitizer, as it goes into any program.
+$(TWIN_IO): tests/twin/preload/twin_iocount.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -shared -fPIC $< -o $@ -ldl
+
 # Synthetic LDR loader files for tests (protocols.md §3); native only, like
 # the twin, and standalone so that it checks the parser rather than mirrors it.
 $(MKLDR): tests/tools/mkldr.c
@@ -283,7 +291,7 @@ $(RPIBOOT_PEER): $(wildcard $(USBBOOT_SRC)/*.c $(USBBOOT_SRC)/*.h $(USBBOOT_SRC)
 
 unit: $(UNIT_BINS)
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(MKLDR) \
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) \
 	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.

@@ -7,13 +7,14 @@
 # simulated time of the whole command on the twin's virtual clock (NOW before
 # and after), each slot's simulated time (the "ms" of tpkit flash --json),
 # and the twin's bus figures (RK1: the loader sessions' bulk time and bytes;
-# CM4: the disks' charged time and bytes). The default read-back is on, as a
+# CM4: the disks' charged time and bytes written). The default read-back is on, as a
 # user runs it. Every eMMC is checked against the raw image's SHA-256.
 #
 #   bench/multislot.sh [BUILD_DIR]      (default build/; run `make tests` first)
 #   env: SIZE_MIB=512 (a multiple of 16)  RUNS=1 (median of interleaved runs)
 #        MODULES="rk1 cm4"
 #        CACHE=/var/tmp/tpkit-multislot   EMMC_BASE=/dev/shm (the eMMC files)
+#        TWIN_OPTS="--cm4-write-rate 35 --cm4-read-rate 35" (more twin options)
 #
 # Targets: four-slot wall / one-slot wall <= 1.3 and peak RSS <= 48 MiB;
 # the exit status is 1 if a target is missed, as bench/usb.sh does.
@@ -107,7 +108,7 @@ flash() {
 	local m=$1 list=$2 tag=$3 img=$CACHE/$1-${SIZE_MIB}m.img.xz s n
 	rm -rf "${emmc:?}"/*
 	/usr/bin/time -f '%U %S' -o $tag.all "$TWIN" -q --rev 2.5 --slot 1=$m --slot 2=$m --slot 3=$m --slot 4=$m \
-		--emmc-dir "$emmc" --emmc-size $((SIZE_MIB * 2))M -- sh -c "
+		--emmc-dir "$emmc" --emmc-size $((SIZE_MIB * 2))M ${TWIN_OPTS:-} -- sh -c "
 		$NOW >$tag.now && /usr/bin/time -v -o $tag.time '$TPKIT' flash --slot $list \
 			--image '$img' --loader loader.bin --rpiboot-dir rpiboot --json >$tag.json 2>$tag.err
 		rc=\$?; $NOW >>$tag.now; exit \$rc" 2>$tag.twin || {
@@ -139,16 +140,19 @@ d = json.loads(sys.stdin.read())
 print(",".join("%.1f" % (s["ms"] / 1000) for s in d["slots"]))'; }
 # the twin's figures: seconds and bytes, summed over devices
 # RK1: "tp-twin: usb node2 loader (1-1.2, dev 4): bulk 5.796000 s, 270660607 B out, ..."
-# CM4: "tp-twin: block node2 sda (1-1.2): 10485760 B written, 1.048576 s at 10 MB/s"
+# CM4: "tp-twin: block node2 sda (1-1.2): 10485760 B written, 10485760 B read, 2.001826 s at 10/11 MB/s"
 bus_of() { awk '/^tp-twin: usb node[0-9] loader / { for (i = 1; i <= NF; i++) {
 		if ($i == "bulk") s += $(i + 1); if ($i == "out,") b += $(i - 2) } }
 	/^tp-twin: block node[0-9] / { for (i = 1; i <= NF; i++) {
-		if ($i == "written,") { b += $(i - 2); s += $(i + 1) } } }
+		if ($i == "written,") b += $(i - 2); if ($i == "read,") s += $(i + 1) } }
 	END { printf "%.3f %.0f", s, b }' "$1"; }
-# usb_bytes FILE: bytes both ways over the RK1s' loader sessions (the
-# read-back shares the bus with the writes).
+# usb_bytes FILE: bytes both ways over the RK1s' loader sessions and the
+# CM4s' disks (the read-back shares the one link with the writes).
 usb_bytes() { awk '/^tp-twin: usb node[0-9] loader / { for (i = 1; i <= NF; i++) {
-		if ($i == "out," || $i == "in,") b += $(i - 2) } } END { printf "%.0f", b }' "$1"; }
+		if ($i == "out," || $i == "in,") b += $(i - 2) } }
+	/^tp-twin: block node[0-9] / { for (i = 1; i <= NF; i++) {
+		if ($i == "written," || $i == "read,") b += $(i - 2) } }
+	END { printf "%.0f", b }' "$1"; }
 
 declare -A WALLS FAILED W S R
 for ((r = 1; r <= RUNS; r++)); do
@@ -207,19 +211,20 @@ for m in $MODULES; do
 			(w4 / w1 <= wt) ? "met" : "MISSED", rt, (r <= rt) ? "met" : "MISSED"
 		exit (w4 / w1 > wt || r > rt)
 	}' || fail=1
-	# RK1s on a v2.5 board share one USB 2.0 link (the hub's upstream port):
-	# no client can take less simulated time than all their bytes at the
-	# link's bulk ceiling, so the simulated ratio has a floor.
-	[ $m = rk1 ] && awk -v b="$(usb_bytes $m-1-4-1.twin)" -v s1="${S[$m-1]}" -v s4="${S[$m-1-4]}" 'BEGIN {
+	# The nodes of a v2.5 board share one USB 2.0 link (the hub's upstream
+	# port), RK1s and CM4s alike: no client can take less simulated time
+	# than all their bytes at the link's bulk ceiling, so the simulated ratio
+	# has a floor.
+	awk -v m=$m -v b="$(usb_bytes $m-1-4-1.twin)" -v s1="${S[$m-1]}" -v s4="${S[$m-1-4]}" 'BEGIN {
 		f = b / 53248000
-		printf "rk1: the shared USB 2.0 link: four slots move %.0f bytes, %.1f s at the 53.248 MB/s bulk\n", b, f
-		printf "rk1: ceiling, so four slots take at least %.2fx one slot'"'"'s simulated time; tpkit: %.2fx (%.0f%% of the link)\n",
-			f / s1, s4 / s1, 100 * f / s4
+		printf "%s: the shared USB 2.0 link: four slots move %.0f bytes, %.1f s at the 53.248 MB/s bulk\n", m, b, f
+		printf "%s: ceiling, so four slots take at least %.2fx one slot'"'"'s simulated time; tpkit: %.2fx (%.0f%% of the link)\n",
+			m, f / s1, s4 / s1, 100 * f / s4
 	}'
 done
 echo "runs: $RUNS (wall: median); wall, CPU (user + system) and RSS (maximum resident set, largest"
 echo "of the runs) are tpkit's own; twin CPU is the twin's (and the clock probes'), which simulates"
 echo "the USB devices beside tpkit on the same CPUs. sim. s: the command on the twin's virtual clock;"
-echo "bus s: RK1 loader sessions' bulk time, CM4 disks' charged write time, summed over slots"
+echo "bus s: RK1 loader sessions' bulk time, CM4 disks' charged time (writes and reads), summed over slots"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(uname -r); eMMC files in $EMMC_BASE"
 exit $fail

@@ -6,6 +6,9 @@
 #include "cli.h"
 #include "flash.h"
 #include "progress.h"
+#ifdef CONFIG_TPKIT_RK1
+#include "rockchip/rockusb.h"
+#endif
 #include "common/cancel.h"
 #include "common/slots.h"
 
@@ -44,6 +47,7 @@ static void help(void)
 	       "                     another is left alone (default: told by what enumerates;\n"
 	       "                     a module's files are then needed once it shows up)\n"
 	       "  --loader FILE      RK3588 loader (default %s)\n"
+	       "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n"
 	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
 	       "                     mass-storage-gadget64 files (default %s)\n"
 	       "  --cm4-firmware F   CM4: msd, gadget or auto (default: gadget if the\n"
@@ -63,6 +67,7 @@ static void help(void)
 #else
 	       "none",
 #endif
+	       TP_ROCKUSB_SECTORS_MAX, CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS,
 #ifdef CONFIG_TPKIT_RPIBOOT_DIR
 	       CONFIG_TPKIT_RPIBOOT_DIR,
 #else
@@ -240,7 +245,7 @@ static int slot_exit_code(const struct tp_flash_result *r)
 }
 
 /* Long-only options: codes outside the character range. */
-enum { OPT_CM4_FIRMWARE = 0x100 };
+enum { OPT_CM4_FIRMWARE = 0x100, OPT_RK_SECTORS }; /* long-only options */
 
 int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 {
@@ -257,6 +262,9 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "force", no_argument, NULL, 'F' },
 		{ "module", required_argument, NULL, 'M' },
 		{ "cm4-firmware", required_argument, NULL, OPT_CM4_FIRMWARE },
+#ifdef CONFIG_TPKIT_RK1
+		{ "rk-sectors", required_argument, NULL, OPT_RK_SECTORS },
+#endif
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -297,6 +305,21 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 						    optarg);
 			o.cm4_firmware = optarg;
 			break;
+#ifdef CONFIG_TPKIT_RK1
+		case OPT_RK_SECTORS: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || end == optarg || optarg[0] == '-' || v < 1 ||
+			    v > TP_ROCKUSB_SECTORS_MAX)
+				return tp_cli_usage(c, "--rk-sectors takes 1-%u (sectors of 512 bytes "
+						    "per USB command; %u is the most an RK1's loader is "
+						    "known to take), not \"%s\"", TP_ROCKUSB_SECTORS_MAX,
+						    TP_ROCKUSB_SECTORS_MAX, optarg);
+			o.rk_sectors = (unsigned)v;
+			break;
+		}
+#endif
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);

@@ -29,6 +29,7 @@ struct tp_flash_opts {
 	const char *sha256;        /* expected, or NULL (discovered) */
 	bool verify;
 	const char *loader;        /* RK3588 LDR file, NULL for the Kconfig default */
+	unsigned rk_sectors;       /* RK1: sectors per READ/WRITE_LBA, 0 for the Kconfig default */
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
 	unsigned loader_timeout_ms;/* loader / second stage; 0: the Kconfig default */
 	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */

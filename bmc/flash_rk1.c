@@ -73,6 +73,8 @@ static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 		rc = tp_rockusb_wait_loader(dev, o->loader_timeout_ms
 						      ? o->loader_timeout_ms
 						      : CONFIG_TPKIT_RK1_LOADER_TIMEOUT_MS);
+	if (rc == 0 && o->rk_sectors)
+		rc = tp_rockusb_set_sectors(dev, o->rk_sectors);
 	if (rc == 0)
 		rc = tp_rockusb_sink_open(dev, &raw);
 	if (rc < 0) {

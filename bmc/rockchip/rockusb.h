@@ -26,6 +26,15 @@ struct tp_rockusb;
 #define TP_ROCKUSB_VID 0x2207
 #define TP_ROCKUSB_PID_RK3588 0x350b
 
+/*
+ * The most sectors per READ_LBA/WRITE_LBA the RK3588 usbplug is known to
+ * take: the kernel's rockusb.ko sends up to usb-storage's max_sectors, 240
+ * for a high-speed device, and bmcd flashes RK1s that way
+ * (docs/performance.md, "RK1 over USB"). The format allows 65535; more
+ * than 240 is unproven, so tpkit does not send it.
+ */
+#define TP_ROCKUSB_SECTORS_MAX 240u
+
 enum tp_rockusb_mode {
 	TP_ROCKUSB_MASKROM, /* boot ROM: only the vendor download (§4) */
 	TP_ROCKUSB_LOADER,  /* usbplug: rockusb commands (§5) */
@@ -80,15 +89,20 @@ int tp_rockusb_read_flash_info(struct tp_rockusb *d, struct tp_rk_flash_info *fi
 int tp_rockusb_read_chip_info(struct tp_rockusb *d, char chip[5]);
 
 /* Read count sectors at lba into buf (count * 512 bytes), in commands of at
- * most 128 sectors; queued writes complete first. */
+ * most tp_rockusb_sectors() sectors; queued writes complete first. */
 int tp_rockusb_read_lba(struct tp_rockusb *d, uint32_t lba, uint32_t count, void *buf);
 
 /* Queue one WRITE_LBA of count (1..tp_rockusb_write_max()) sectors; buf is
  * copied, so the caller may reuse it on return. */
 int tp_rockusb_write_lba(struct tp_rockusb *d, uint32_t lba, uint32_t count, const void *buf);
 
-/* Largest WRITE_LBA in sectors: CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS. */
+/* Sectors per READ_LBA/WRITE_LBA command: CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS
+ * until set. */
 uint32_t tp_rockusb_write_max(const struct tp_rockusb *d);
+
+/* Set them: 1..TP_ROCKUSB_SECTORS_MAX (-EINVAL otherwise, with a message);
+ * queued writes complete first. */
+int tp_rockusb_set_sectors(struct tp_rockusb *d, uint32_t sectors);
 
 /* Wait for every queued command and check every CSW. */
 int tp_rockusb_flush(struct tp_rockusb *d);

@@ -26,9 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* READ_LBA size: what the proven tools send (rkdeveloptool DEFAULT_RW_LBA,
- * rockchiprs MAXIO_SIZE, §5.5); reads are only for verification. */
-#define READ_SECTORS 128
+_Static_assert(CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS >= 1 &&
+		       CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS <= TP_ROCKUSB_SECTORS_MAX,
+	       "CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS: 1..TP_ROCKUSB_SECTORS_MAX");
+/* The sizes the proven tools send (rkdeveloptool DEFAULT_RW_LBA, rockchiprs
+ * MAXIO_SIZE, protocols.md §5.5): a failing command larger than this may be
+ * the loader's limit rather than the eMMC. */
+#define TOOLS_SECTORS 128u
 /* Per command; a queued transfer's clock starts at submission, so it gets
  * this once for every command ahead of it too. bmcd uses 5 s (§4.3). */
 #define CMD_TIMEOUT_MS 5000
@@ -63,7 +67,8 @@ static void LIBUSB_CALL on_done(struct libusb_transfer *x)
 
 int rk_engine_init(struct tp_rockusb *d)
 {
-	d->write_max = CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS;
+	if (!d->write_max)
+		d->write_max = CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS;
 	d->io_bytes = (size_t)d->write_max * TP_RK_SECTOR;
 	d->nslots = CONFIG_TPKIT_ROCKUSB_INFLIGHT;
 	d->head = d->inflight = 0;
@@ -183,6 +188,11 @@ static int slot_result(struct tp_rockusb *d, struct rk_slot *s, struct tp_rk_csw
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+		if ((s->cbw.op == TP_RK_WRITE_LBA || s->cbw.op == TP_RK_READ_LBA) &&
+		    s->cbw.count > TOOLS_SECTORS)
+			return tp_err_set(rc, "rockusb %s: %s: the command failed on the module; "
+					  "its loader may take fewer sectors per command: flash "
+					  "again with --rk-sectors %u", d->path, msg, TOOLS_SECTORS);
 		return tp_err_set(rc, "rockusb %s: %s: the command failed on the module; flash "
 				  "again, and if it recurs the eMMC may be failing", d->path, msg);
 	}
@@ -393,12 +403,38 @@ uint32_t tp_rockusb_write_max(const struct tp_rockusb *d)
 	return d->write_max;
 }
 
+int tp_rockusb_set_sectors(struct tp_rockusb *d, uint32_t sectors)
+{
+	size_t bytes = (size_t)sectors * TP_RK_SECTOR;
+	int rc;
+
+	if (sectors < 1 || sectors > TP_ROCKUSB_SECTORS_MAX)
+		return tp_err_set(-EINVAL, "rockusb %s: %u sectors per command: must be 1..%u",
+				  d->path, sectors, TP_ROCKUSB_SECTORS_MAX);
+	if (sectors == d->write_max)
+		return 0;
+	rc = tp_rockusb_flush(d);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < d->nslots; i++) {
+		uint8_t *p = realloc(d->slots[i].data, bytes);
+
+		if (!p)
+			return tp_err_set(-ENOMEM, "rockusb %s: out of memory for %u x %zu-byte "
+					  "buffers", d->path, d->nslots, bytes);
+		d->slots[i].data = p;
+	}
+	d->write_max = sectors;
+	d->io_bytes = bytes;
+	return 0;
+}
+
 int tp_rockusb_read_lba(struct tp_rockusb *d, uint32_t lba, uint32_t count, void *buf)
 {
 	uint8_t *p = buf;
 
 	while (count) {
-		uint32_t n = count < READ_SECTORS ? count : READ_SECTORS;
+		uint32_t n = count < d->write_max ? count : d->write_max;
 		struct tp_rk_cbw c;
 		int rc = tp_rk_cbw_make(&c, TP_RK_READ_LBA, tp_rk_tag_next(&d->tag_state), lba, n, 0);
 

@@ -45,6 +45,7 @@ struct twin_cm4_opts {
 	unsigned msd_ms;		/* Done -> mass storage on USB (0: per payload) */
 	unsigned scsi_ms;		/* mass storage on USB -> block device */
 	unsigned write_rate;		/* MB/s (0: per payload) */
+	unsigned read_rate;		/* MB/s (0: per payload) */
 	unsigned boot_ms;		/* power-on -> eMMC boot verdict */
 	unsigned faults;		/* TWIN_CM4_* bits (--cm4-fault) */
 	bool automount;			/* --cm4-automount: sdX1 mounted on add */
@@ -76,6 +77,8 @@ struct twin_opts {
 	unsigned rk_cmd_latency_us;
 	unsigned usb_turnaround_us;
 	unsigned emmc_write_rate;	/* MB/s (10^6 bytes) */
+	bool peer_clock;		/* --peer-clock: the clock moves on while
+					 * a real-time peer is quiet (twin_usb.c) */
 	/* Faults of a real loader or link (docs/twin.md, "Faults");
 	 * TWIN_NO_FAULT when not given. */
 	uint64_t rk_vanish_after;	/* WRITE_LBA bytes, then disconnect */
@@ -228,6 +231,7 @@ void twin_sched_add(struct twin *t, uint64_t at_ns, twin_sched_fn fn,
 		    void *obj, uint64_t arg);
 void twin_sched_cancel(struct twin *t, void *obj);
 int twin_sched_run_until(struct twin *t, uint64_t target_ns);
+bool twin_sched_next(struct twin *t, uint64_t *at_ns);
 void twin_sched_free(struct twin *t);
 
 /* twin_timeline.c: events with their virtual time. */

@@ -38,10 +38,12 @@ static const char twin_usage[] =
 	"  --rk-maskrom-delay MS         power-on to maskrom on USB (default 300)\n"
 	"  --rk-loader-delay MS          end of area 0x472 to loader on USB (default 400)\n"
 	"  --rk-boot-time MS             power-on to eMMC boot verdict (default 2000)\n"
-	"  --rk-max-sectors N            loader's largest READ/WRITE_LBA (default 128)\n"
+	"  --rk-max-sectors N            loader's largest READ/WRITE_LBA (default 240)\n"
 	"  --rk-cmd-latency-us US        loader time per command, CBW to CSW (default 150)\n"
 	"  --emmc-write-rate MBPS        eMMC write rate, MB/s (default 60)\n"
 	"  --usb-turnaround-us US        host turnaround on an idle bus (default 125)\n"
+	"  --peer-clock                  the clock moves on to the next event while a\n"
+	"                                real-time peer (rkdeveloptool) is quiet\n"
 	"Faults of a real RK1 (docs/twin.md, \"Faults\"):\n"
 	"  --rk-vanish-after BYTES       the loader disconnects after BYTES of WRITE_LBA data\n"
 	"  --rk-fail-lba LBA             READ/WRITE_LBA covering LBA fail (CSW status 1)\n"
@@ -57,6 +59,7 @@ static const char twin_usage[] =
 	"  --cm4-msd-delay MS            Done to mass storage on USB (default 1000; gadget 5000)\n"
 	"  --cm4-scsi-delay MS           mass storage on USB to /dev/sdX (default 1000)\n"
 	"  --cm4-write-rate MBPS         disk write rate, MB/s (default 10; gadget 35)\n"
+	"  --cm4-read-rate MBPS          disk read rate, MB/s (default 11; gadget 35)\n"
 	"  --cm4-boot-time MS            power-on to eMMC boot verdict (default 3000)\n"
 	"  --cm4-automount               an automounter mounts /dev/sdX1 when the disk appears\n"
 	"Faults of a real CM4 (docs/twin.md, \"Simulated CM4\"; repeatable):\n"
@@ -78,7 +81,7 @@ enum {
 	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
-	OPT_CM4_AUTOMOUNT, OPT_SIGNAL,
+	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK,
 };
 
 static const struct option twin_long_opts[] = {
@@ -120,6 +123,8 @@ static const struct option twin_long_opts[] = {
 	{ "cm4-fault", required_argument, NULL, OPT_CM4_FAULT },
 	{ "cm4-automount", no_argument, NULL, OPT_CM4_AUTOMOUNT },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
+	{ "cm4-read-rate", required_argument, NULL, OPT_CM4_READ_RATE },
+	{ "peer-clock", no_argument, NULL, OPT_PEER_CLOCK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -362,6 +367,11 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_SIGNAL:
 		return twin_signal_parse(o, arg);
+	case OPT_CM4_READ_RATE:
+		return twin_opts_uint(arg, 1, 100000, &o->cm4.read_rate);
+	case OPT_PEER_CLOCK:
+		o->peer_clock = true;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -377,7 +387,7 @@ static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
 	o->rk_maskrom_ms = 300;
 	o->rk_loader_ms = 400;
 	o->rk_boot_ms = 2000;
-	o->rk_max_sectors = 128;
+	o->rk_max_sectors = 240;
 	o->rk_cmd_latency_us = 150;
 	o->emmc_write_rate = 60;
 	o->usb_turnaround_us = 125;

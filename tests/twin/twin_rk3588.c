@@ -55,8 +55,18 @@ rk_ops[] = {
 	{ 0x00, 6, 0, 0, "TEST_UNIT_READY" },	{ 0x01, 6, 1, 5, "READ_FLASH_ID" },
 	{ 0x1A, 6, 1, 11, "READ_FLASH_INFO" },	{ 0x1B, 6, 1, 16, "READ_CHIP_INFO" },
 	{ 0x14, 10, 1, -1, "READ_LBA" },	{ 0x15, 10, 2, -1, "WRITE_LBA" },
-	{ 0x25, 10, 0, 0, "ERASE_LBA" },	{ 0xFF, 6, 0, 0, "DEVICE_RESET" },
+	{ 0x25, 10, 0, 0, "ERASE_LBA" },	{ 0xAA, 6, 1, 8, "READ_CAPABILITY" },
+	{ 0xFF, 6, 0, 0, "DEVICE_RESET" },
 };
+
+/*
+ * READ_CAPABILITY's 8 flag bytes (§5.4), as rockchip-linux/u-boot's rockusb
+ * function (which the RK3588 usbplug is built from, with NEW_IDB) answers
+ * for an eMMC on an RK3588: byte 0 = direct LBA | first 4 MiB access | new
+ * vendor storage (0x15); byte 1 = new IDB | switch storage | LBA-write
+ * parity | USB 3 capable (0x17); the rest 0. docs/twin.md, "Simulated RK1".
+ */
+static const uint8_t rk_capability[8] = { 0x15, 0x17 };
 
 static void rk_control(struct twin_usb_dev *d, struct twin_xfer *x);
 static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x);
@@ -337,6 +347,8 @@ static void rk_cbw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer 
 		rk->reply[10] = 1;				/* chip select 0 */
 	} else if (!rk->fail && rk->op == 0x1B) {
 		memcpy(rk->reply, "8853", 4);		/* RK3588, reversed */
+	} else if (!rk->fail && rk->op == 0xAA) {
+		memcpy(rk->reply, rk_capability, sizeof(rk_capability));
 	} else if (!rk->fail && rk->op == 0x25 &&
 		   twin_emmc_erase(t, rk->slot, rk->lba, rk->count)) {
 		rk->fail = true;
@@ -349,30 +361,43 @@ static void rk_cbw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer 
 	x->actual = x->len;
 }
 
+/*
+ * The data of a WRITE_LBA (or a failing command's OUT phase). The device
+ * takes the packets the command wants: a host transfer may run past the
+ * data phase (the rest is what follows: twin_usbfs.c), but not end it in
+ * the middle of a packet.
+ */
 static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer *x)
 {
 	struct twin *t = d->t;
 	uint32_t left = rk->dlen - rk->done;
 	uint64_t rate = t->usb->time.emmc_rate;
-	size_t take = x->len;
+	size_t len = x->len < left ? x->len : left, take = len;
 
-	if (x->len > left || (x->len < left && x->len % RK_SECTOR)) {
-		rk_violation(d, "a %zu-byte OUT transfer in a data phase with %" PRIu32 " bytes left (§5): STALL",
+	if (len % RK_SECTOR && len != left) {
+		rk_violation(d, "a %zu-byte OUT transfer in a data phase with %" PRIu32 " bytes left: a short packet inside the data (§5): STALL",
+			     x->len, left);
+		x->status = -EPIPE;
+		return;
+	}
+	if (len < x->len && left % RK_SECTOR) {
+		rk_violation(d, "a %zu-byte OUT transfer for the last %" PRIu32 " bytes of the data: the packet runs past the data phase (§5): STALL",
 			     x->len, left);
 		x->status = -EPIPE;
 		return;
 	}
 	if (rk->op == 0x15)
-		take = twin_rkfault_out(d, &rk->fault, rk->lba, rk->count, x->len);
+		take = twin_rkfault_out(d, &rk->fault, rk->lba, rk->count, rk->done, len);
 	if (!rk->fail && rk->op == 0x15 &&
 	    twin_emmc_rw(t, rk->slot, true, rk->lba + rk->done / RK_SECTOR,
 			 x->buf, take / RK_SECTOR))
 		rk->fail = true;
-	if (take < x->len) {
+	if (take < len) {
 		x->status = -ESHUTDOWN;	/* gone mid-transfer (rk_done) */
 		return;
 	}
-	rk->done += (uint32_t)x->len;
+	x->actual = len;
+	rk->done += (uint32_t)len;
 	/* The eMMC takes the data no faster than its write rate. */
 	if (rk->op == 0x15 && rate)
 		x->min_end = rk->cbw_end + (uint64_t)rk->done * 1000000000 / rate;
@@ -380,6 +405,11 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
 		rk->stage = RK_CSW;
 }
 
+/*
+ * The data of an IN command. The device sends what is left; when the host
+ * asked for more, the transfer ends there with a short packet, or, if the
+ * data filled whole packets, goes on with the CSW (twin_usbfs.c).
+ */
 static void rk_data_in(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer *x)
 {
 	uint32_t left = rk->dlen - rk->done;
@@ -389,13 +419,6 @@ static void rk_data_in(struct twin_usb_dev *d, struct rk_node *rk, struct twin_x
 		rk_violation(d, "an IN transfer of %zu bytes, not a multiple of 512, with %" PRIu32 " bytes to come: babble",
 			     x->len, left);
 		x->status = -EOVERFLOW;
-		return;
-	}
-	if (x->len > left && left % RK_SECTOR == 0) {
-		rk_violation(d, "an IN transfer of %zu bytes for the %" PRIu32 " the CBW announced: the CSW would run into the data (§5)",
-			     x->len, left);
-		x->status = -EPIPE;
-		twin_usb_dev_halt(d, d->desc.ep_in);
 		return;
 	}
 	memset(x->buf, 0, n);
@@ -458,8 +481,11 @@ static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 	else if (in && rk->stage == RK_CSW)
 		rk_csw(d, rk, x);
 	else if (in && rk->stage == RK_CBW) {
-		rk_violation(d, "bulk IN with no command: the loader waits for a CBW (§5): STALL");
-		x->status = -EPIPE;
+		/* Nothing to send: the device NAKs, as any USB device with
+		 * no data queued; a host draining stale data (rkdeveloptool
+		 * after a mismatched CSW, §5.2) times out. Not a deadlock. */
+		x->status = -EAGAIN;
+		x->nak_wait = true;
 	} else {
 		x->status = -EAGAIN;	/* NAK until the host reads (§5: one command at a time) */
 	}

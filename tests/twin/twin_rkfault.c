@@ -82,15 +82,15 @@ bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
 }
 
 /*
- * A WRITE_LBA data transfer of LEN bytes: how many of them reach the
- * device. Fewer than LEN (whole sectors) when --rk-vanish-after is reached
+ * LEN bytes of a WRITE_LBA's data, DONE of it already taken: how many of
+ * them reach the device. Fewer than LEN (whole sectors) when --rk-vanish-after is reached
  * inside it: the device takes those, then drops off the bus; the transfer
  * ends with ESHUTDOWN (the caller) and the disconnect happens at its end
  * (f->vanish_armed, twin_rk3588.c). Exactly LEN when the limit falls on its
  * last byte: it completes, and the device goes before the CSW.
  */
 size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
-			uint64_t lba, uint32_t count, size_t len)
+			uint64_t lba, uint32_t count, uint32_t done, size_t len)
 {
 	uint64_t limit = d->t->opt.rk_vanish_after;
 	size_t take = len;
@@ -109,8 +109,8 @@ size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
 	f->vanished = f->vanish_armed = true;
 	d->unresponsive = true;
 	twin_rkfault_event(d, "WRITE_LBA", "vanish",
-			   "--rk-vanish-after %" PRIu64 ": LBA %" PRIu64 " +%u, %zu of %zu bytes taken",
-			   limit, lba, count, take, len);
+			   "--rk-vanish-after %" PRIu64 ": LBA %" PRIu64 " +%u, %zu of %u bytes taken",
+			   limit, lba, count, done + take, count * 512u);
 	return take;
 }
 

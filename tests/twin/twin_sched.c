@@ -91,6 +91,15 @@ int twin_sched_run_until(struct twin *t, uint64_t target_ns)
 	return 0;
 }
 
+/* The time of the next pending event; false if there is none. */
+bool twin_sched_next(struct twin *t, uint64_t *at_ns)
+{
+	if (!t->sched)
+		return false;
+	*at_ns = ((struct twin_event *)t->sched->data)->at;
+	return true;
+}
+
 void twin_sched_free(struct twin *t)
 {
 	g_list_free_full(t->sched, g_free);

@@ -16,10 +16,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <umockdev.h>
@@ -253,6 +256,51 @@ void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d)
 
 
 
+/*
+ * Peers that wait in real time (docs/twin.md, "Virtual time"). tpkit and
+ * the test clients wait through the socket (SLEEP), so the virtual clock
+ * moves when they ask. A program that knows nothing of the twin (Debian's
+ * rkdeveloptool, upstream rpiboot) waits with sleep(): nothing moves the
+ * clock, and what it waits for (the loader re-enumerating after a
+ * download) would never come. So while such a program has the floor (it
+ * made a usbdevfs call while no socket connection was open) and has gone
+ * quiet for TWIN_USB_PEER_IDLE_US of real time, the clock jumps to the
+ * next pending event and runs it, one event per quiet spell. Virtual times
+ * stay exact (an event runs at its own time); only which events a peer
+ * sees before its next call depends on its sleeps, as on hardware. Only
+ * with --peer-clock: a client that speaks the socket now and then (the
+ * self-test's) must keep the clock to itself.
+ */
+#define TWIN_USB_PEER_IDLE_US	50000
+#define TWIN_USB_PEER_TICK_MS	10
+
+void twin_usb_peer_seen(struct twin *t)
+{
+	if (!t->conns)
+		t->usb->peer = true;
+	t->usb->peer_last = g_get_monotonic_time();
+}
+
+static gboolean twin_usb_peer_tick(gpointer data)
+{
+	struct twin *t = data;
+	struct twin_usb *u = t->usb;
+	int64_t now = g_get_monotonic_time();
+	uint64_t at;
+
+	if (t->conns) {
+		u->peer = false;	/* a client drives the clock itself */
+		return G_SOURCE_CONTINUE;
+	}
+	if (!u->peer || now - u->peer_last < TWIN_USB_PEER_IDLE_US ||
+	    !twin_sched_next(t, &at))
+		return G_SOURCE_CONTINUE;
+	u->peer_last = now;
+	if (twin_board_clock_advance(t, at > t->board.now_ns ? at - t->board.now_ns : 0))
+		twin_timeline_violation(t, "twin", "the virtual clock overflowed");
+	return G_SOURCE_CONTINUE;
+}
+
 /* Power and link edges go to the slot's module (hardware.md §6-§7). */
 void twin_usb_board_changed(struct twin *t)
 {
@@ -316,19 +364,75 @@ int twin_usb_start(struct twin *t)
 		if (t->opt.module[n] == TWIN_MOD_CM4 && u->node[n].powered)
 			twin_bcm2711_power(t, n, true, true);
 	}
+	if (t->opt.peer_clock)
+		u->peer_src = g_timeout_add(TWIN_USB_PEER_TICK_MS, twin_usb_peer_tick, t);
 	u->started = true;
 	return 0;
 }
 
+/*
+ * The I/O counter the command gets preloaded (libtp-twin-io.so, beside
+ * tp-twin): a shared file of per-slot byte counts, and which files are the
+ * CM4s' eMMCs. Returns the library's path, or NULL after saying why.
+ */
+static char *twin_usb_io_setup(struct twin *t, char ***env)
+{
+	char *exe = g_file_read_link("/proc/self/exe", NULL);
+	char *dir = exe ? g_path_get_dirname(exe) : NULL;
+	char *lib = dir ? g_build_filename(dir, "libtp-twin-io.so", NULL) : NULL;
+	char *tb = umockdev_testbed_get_root_dir(t->usb->testbed);	/* gone with it */
+	char *file = g_build_filename(tb, "tp-twin-io", NULL);
+	size_t size = sizeof(uint64_t) * 2 * (TWIN_SLOTS + 1);
+	GString *disks = g_string_new(NULL);
+	int fd = -1;
+
+	if (!lib || access(lib, R_OK)) {
+		fprintf(stderr, "tp-twin: no %s (make tests builds it)\n", lib ? lib : "libtp-twin-io.so");
+		g_clear_pointer(&lib, g_free);
+		goto out;
+	}
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)size) ||
+	    (t->usb->io = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		fprintf(stderr, "tp-twin: %s: %s\n", file, g_strerror(errno));
+		t->usb->io = NULL;
+		g_clear_pointer(&lib, g_free);
+		goto out;
+	}
+	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
+		struct stat st;
+
+		if (t->opt.module[n] == TWIN_MOD_CM4 && !fstat(t->emmc_fd[n], &st))
+			g_string_append_printf(disks, "%s%u:%llu:%llu", disks->len ? " " : "", n,
+					       (unsigned long long)st.st_dev,
+					       (unsigned long long)st.st_ino);
+	}
+	*env = g_environ_setenv(*env, "TP_TWIN_IO", file, TRUE);
+	*env = g_environ_setenv(*env, "TP_TWIN_DISKS", disks->str, TRUE);
+out:
+	if (fd >= 0)
+		close(fd);
+	g_string_free(disks, TRUE);
+	g_free(file);
+	g_free(tb);
+	g_free(dir);
+	g_free(exe);
+	return lib;
+}
+
 /* The command's environment: the preload and the testbed, as
- * umockdev-wrapper would set them (toolchain.md §7.1, §7.4). */
+ * umockdev-wrapper would set them (toolchain.md §7.1, §7.4), and the twin's
+ * own I/O counter. */
 char **twin_usb_child_env(struct twin *t, char **env)
 {
 	const char *orig = g_environ_getenv(env, "TP_TWIN_ORIG_LD_PRELOAD");
 	const char *asan = g_environ_getenv(env, "ASAN_OPTIONS");
 	char *root = umockdev_testbed_get_root_dir(t->usb->testbed);
-	char *pre = g_strconcat("libumockdev-preload.so.0", orig && *orig ? " " : "",
-				orig ? orig : "", NULL);
+	char *io = twin_usb_io_setup(t, &env);
+	/* The counter first: umockdev's wrappers call libc directly, so only
+	 * a library before them sees the program's own calls. */
+	char *pre = g_strconcat(io ? io : "", io ? " " : "", "libumockdev-preload.so.0",
+				orig && *orig ? " " : "", orig ? orig : "", NULL);
 	/* An ASan-built command must accept the preload coming first. */
 	char *ao = g_strconcat(asan && *asan ? asan : "", asan && *asan ? ":" : "",
 			       "verify_asan_link_order=0", NULL);
@@ -340,6 +444,7 @@ char **twin_usb_child_env(struct twin *t, char **env)
 	env = g_environ_unsetenv(env, "TP_TWIN_REEXEC");
 	g_free(root);
 	g_free(pre);
+	g_free(io);
 	g_free(ao);
 	return env;
 }
@@ -372,6 +477,8 @@ void twin_usb_stop(struct twin *t)
 
 	if (!u)
 		return;
+	if (u->peer_src)
+		g_source_remove(u->peer_src);
 	/* Calls handed over before the command ended, while umockdev's
 	 * worker can still answer them. */
 	while (g_main_context_iteration(NULL, FALSE))
@@ -393,6 +500,8 @@ void twin_usb_stop(struct twin *t)
 	}
 	g_ptr_array_free(u->devs, TRUE);
 	twin_emmc_close(t);
+	if (u->io)
+		munmap(u->io, sizeof(uint64_t) * 2 * (TWIN_SLOTS + 1));
 	g_free(u);
 	t->usb = NULL;
 }

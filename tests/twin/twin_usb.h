@@ -21,6 +21,9 @@
 #define TWIN_USB_PKTS_PER_UF	13u	/* bulk 512-byte packets (protocols.md §9.1) */
 #define TWIN_USB_EP0_PACKET	64u
 #define TWIN_USB_BULK_PACKET	512u
+/* The most of a bulk URB the layer hands a device at once (whole packets):
+ * a device sees packets, not the host's transfers (twin_usbfs.c). */
+#define TWIN_USB_PIECE		16384u
 
 struct twin_usb_dev;
 
@@ -30,10 +33,15 @@ struct twin_xfer {
 	uint8_t ep;		/* endpoint address, 0x80 = IN */
 	const uint8_t *setup;	/* control only: the 8-byte setup packet */
 	uint8_t *buf;		/* OUT: the data; IN: room for the reply */
-	size_t len;		/* OUT: bytes sent; IN: room */
-	size_t actual;		/* bytes moved (the device sets it for IN) */
+	size_t len;		/* OUT: bytes offered; IN: room */
+	size_t actual;		/* bytes moved: IN, the device sets it; bulk
+				 * OUT, preset to len, the device may take
+				 * fewer (whole packets), the rest follows */
 	int status;		/* 0, -EPIPE (STALL), -EAGAIN (NAK: not now),
 				 * -EOVERFLOW (babble) */
+	bool nak_wait;		/* with -EAGAIN: a host may wait here on
+				 * purpose (its timeout ends it), so a host
+				 * reaping meanwhile is not a deadlock */
 	/* Set by the device for the timing model (twin_usbtime.c): */
 	uint64_t not_before;	/* data not ready / no room before this (ns) */
 	uint64_t min_end;	/* cannot complete before this (eMMC rate) */
@@ -117,6 +125,13 @@ struct twin_usb {
 	struct twin_usbtime time;
 	GPtrArray *devs;		/* every device ever made, freed at exit */
 	bool started;
+	/* What the command read and wrote through each CM4's /dev/sdX: per
+	 * slot, bytes read and written (tests/twin/preload/twin_iocount.c) */
+	uint64_t (*io)[2];
+	/* A peer that waits in real time (twin_usb.c, twin_usb_peer_tick) */
+	bool peer;			/* USB used with no socket connection open */
+	int64_t peer_last;		/* its last usbdevfs call, monotonic us */
+	guint peer_src;
 };
 
 /* twin_usb.c */
@@ -131,6 +146,7 @@ struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
 void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d);
 void twin_usb_dev_halt(struct twin_usb_dev *d, uint8_t ep);
 void twin_usb_finish(struct twin *t);
+void twin_usb_peer_seen(struct twin *t);
 void twin_usb_stop(struct twin *t);
 size_t twin_usb_desc_build(const struct twin_usb_desc *s, uint8_t *out);
 
@@ -145,7 +161,8 @@ void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
 			   const struct twin_xfer *x, uint64_t earliest,
 			   uint64_t *start, uint64_t *end);
 uint64_t twin_usbtime_idle_start(struct twin *t, uint64_t submit_ns);
-void twin_usbtime_account(struct twin_usb_dev *d, const struct twin_xfer *x,
+uint64_t twin_usbtime_reserve(struct twin *t, uint64_t from, uint64_t packets);
+void twin_usbtime_account(struct twin_usb_dev *d, uint8_t ep, size_t bytes,
 			  uint64_t submit, uint64_t end);
 void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d,
 			 char *note, size_t len);
@@ -164,7 +181,7 @@ struct twin_rkfault {
 bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
 		      uint32_t count);
 size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
-			uint64_t lba, uint32_t count, size_t len);
+			uint64_t lba, uint32_t count, uint32_t done, size_t len);
 void twin_rkfault_in(struct twin_usb_dev *d, uint64_t lba, uint32_t count,
 		     uint64_t first, uint8_t *buf, size_t sectors);
 

@@ -34,6 +34,9 @@ struct twin_urb {
 	uint64_t submit;
 	bool idle;			/* nothing of the device was queued */
 	uint64_t end;
+	size_t done;			/* bulk: bytes moved so far */
+	unsigned pieces;		/* bulk: pieces the device has taken */
+	bool wait_ok;			/* NAKed where a host may wait (xfer.nak_wait) */
 };
 
 struct twin_usb_call {
@@ -143,6 +146,71 @@ static void twin_usb_std_request(struct twin_usb_dev *d, struct twin_xfer *x)
 	x->status = 0;
 }
 
+/*
+ * A bulk URB as the device sees it: not as one transfer but as a stream of
+ * packets on its endpoint, of which the host's transfer boundaries are
+ * invisible (USB 2.0 §5.8; docs/twin.md, "Simulated USB devices"). The
+ * layer hands the device the URB in pieces of at most TWIN_USB_PIECE
+ * bytes (whole packets), the next piece where the device stopped:
+ *
+ * - OUT: the device takes a piece or the packets it wants of it
+ *   (x->actual, a multiple of 512 when less than offered); the rest goes
+ *   on as the next piece, so a host transfer may hold more than one of
+ *   the device's units (any number of 16 KiB ep_write chunks, say).
+ * - IN: the device fills a piece with what it has; the transfer goes on
+ *   while the device ended on a packet boundary, since no short packet
+ *   told the host the data had ended, and ends with a short packet (or a
+ *   zero-length one), or when it is full. So an IN longer than the data
+ *   left gets the data, and what the device sends next (a CSW) follows
+ *   in the same transfer only if the data filled whole packets.
+ *
+ * A piece the device NAKs leaves the URB queued with what it has moved;
+ * it goes on when the device can. Each piece takes its own bus time.
+ */
+static bool twin_usb_bulk_run(struct twin_usb_dev *d, struct twin_urb *r,
+			      bool *halt, int *status)
+{
+	struct twin *t = d->t;
+	struct usbdevfs_urb *u = twin_urb_u(r);
+	uint8_t *b = r->buf ? r->buf->data : NULL;
+	size_t total = (size_t)u->buffer_length;
+	bool in = u->endpoint & 0x80;
+	uint64_t earliest, start;
+
+	for (;;) {
+		struct twin_xfer x = { .ep = u->endpoint, .buf = b ? b + r->done : NULL };
+
+		x.len = total - r->done < TWIN_USB_PIECE ? total - r->done : TWIN_USB_PIECE;
+		x.actual = in ? 0 : x.len;	/* OUT: all of it, unless it says */
+		if (*halt)
+			x.status = -EPIPE;	/* until CLEAR_HALT */
+		else if (d->ops->bulk)
+			d->ops->bulk(d, &x);
+		else
+			x.status = -EPIPE;
+		if (!in && !x.status && x.len && !x.actual)
+			x.status = -EAGAIN;	/* took nothing: not now */
+		if (x.status == -EAGAIN) {
+			r->wait_ok = x.nak_wait;
+			return false;
+		}
+		earliest = r->pieces ? r->end :
+			   r->idle ? twin_usbtime_idle_start(t, r->submit) : r->submit;
+		twin_usbtime_schedule(t, d, &x, earliest, &start, &r->end);
+		r->pieces++;
+		if (x.status == -EPIPE)
+			*halt = true;
+		if (in || !x.status)
+			r->done += x.actual;
+		if (d->ops->done)
+			d->ops->done(d, &x, r->end);
+		*status = x.status;
+		if (x.status || r->done == total ||
+		    (in && (!x.actual || x.actual % TWIN_USB_BULK_PACKET)))
+			return true;
+	}
+}
+
 /* Run one URB against the device. Returns false if the device NAKs it
  * (it stays queued); otherwise fills in the URB's result and time. */
 static bool twin_usb_urb_run(struct twin_usb_dev *d, struct twin_urb *r)
@@ -153,26 +221,25 @@ static bool twin_usb_urb_run(struct twin_usb_dev *d, struct twin_urb *r)
 	struct twin_xfer x = { .ep = u->endpoint };
 	uint64_t earliest, start;
 	bool *halt = twin_usb_halt_flag(d, u->endpoint);
+	int status = 0;
 
-	if (u->type == USBDEVFS_URB_TYPE_CONTROL) {
-		x.control = true;
-		x.setup = b;
-		x.buf = b + 8;
-		x.len = (size_t)(b[6] | b[7] << 8);
-		x.ep = b[0] & 0x80;
-	} else {
-		x.buf = b;
-		x.len = (size_t)u->buffer_length;
+	if (u->type != USBDEVFS_URB_TYPE_CONTROL) {
+		if (!twin_usb_bulk_run(d, r, halt, &status))
+			return false;
+		twin_usbtime_account(d, u->endpoint, r->done, r->submit, r->end);
+		u->status = status;
+		u->actual_length = (int)r->done;
+		return true;
 	}
-
-	if (!x.control && *halt)
-		x.status = -EPIPE;	/* until CLEAR_HALT */
-	else if (x.control && (x.setup[0] & 0x60) == 0)
+	x.control = true;
+	x.setup = b;
+	x.buf = b + 8;
+	x.len = (size_t)(b[6] | b[7] << 8);
+	x.ep = b[0] & 0x80;
+	if ((x.setup[0] & 0x60) == 0)
 		twin_usb_std_request(d, &x);
-	else if (x.control && d->ops->control)
+	else if (d->ops->control)
 		d->ops->control(d, &x);
-	else if (!x.control && d->ops->bulk)
-		d->ops->bulk(d, &x);
 	else
 		x.status = -EPIPE;
 	if (x.status == -EAGAIN)
@@ -180,9 +247,6 @@ static bool twin_usb_urb_run(struct twin_usb_dev *d, struct twin_urb *r)
 
 	earliest = r->idle ? twin_usbtime_idle_start(t, r->submit) : r->submit;
 	twin_usbtime_schedule(t, d, &x, earliest, &start, &r->end);
-	twin_usbtime_account(d, &x, r->submit, r->end);
-	if (x.status == -EPIPE && !x.control)
-		*halt = true;
 	u->status = x.status;
 	u->actual_length = x.status ? (int)((x.ep & 0x80) ? x.actual : 0) :
 			   (int)((x.ep & 0x80) ? x.actual : x.len);
@@ -286,15 +350,27 @@ einval:
  * would hang; the twin STALLs the oldest one and says so. */
 static void twin_usb_deadlock(struct twin_usb_dev *d)
 {
-	struct twin_urb *r = g_queue_pop_head(&d->pending);
-	struct usbdevfs_urb *u = twin_urb_u(r);
+	struct twin_urb *r = NULL;
+	struct usbdevfs_urb *u;
+
+	/* A URB NAKed where a host may wait on purpose (xfer.nak_wait) is
+	 * the host's to time out; only the others deadlock. */
+	for (GList *l = d->pending.head; l; l = l->next)
+		if (!((struct twin_urb *)l->data)->wait_ok) {
+			r = l->data;
+			g_queue_delete_link(&d->pending, l);
+			break;
+		}
+	if (!r)
+		return;
+	u = twin_urb_u(r);
 
 	twin_usb_violation(d, "cannot take the %s transfer the host waits for on endpoint 0x%02x (wrong direction or stage): STALL",
 			   u->endpoint & 0x80 ? "IN" : "OUT", u->endpoint);
 	if (u->type != USBDEVFS_URB_TYPE_CONTROL)
 		*twin_usb_halt_flag(d, u->endpoint) = true;
 	u->status = -EPIPE;
-	u->actual_length = 0;
+	u->actual_length = (int)r->done;
 	r->end = d->t->board.now_ns;
 	g_queue_push_tail(&d->done, r);
 }
@@ -360,7 +436,7 @@ static void twin_usb_discard(struct twin_usb_dev *d, UMockdevIoctlClient *c,
 		if (r->data->client_addr != addr)
 			continue;
 		twin_urb_u(r)->status = -ENOENT;
-		twin_urb_u(r)->actual_length = 0;
+		twin_urb_u(r)->actual_length = (int)r->done;	/* what moved */
 		r->end = d->t->board.now_ns;
 		g_queue_delete_link(&d->pending, l);
 		g_queue_push_tail(&d->done, r);
@@ -477,6 +553,7 @@ static gboolean twin_usb_call_run(gpointer data)
 	struct twin_usb_call *call = data;
 
 	twin_msd_tick(call->d->t);	/* disk writes since the last request */
+	twin_usb_peer_seen(call->d->t);
 	twin_usb_ioctl(call->d, call->client);
 	g_object_unref(call->client);
 	g_free(call);
@@ -490,7 +567,7 @@ void twin_usbfs_shutdown(struct twin_usb_dev *d)
 
 	while ((r = g_queue_pop_head(&d->pending))) {
 		twin_urb_u(r)->status = -ESHUTDOWN;
-		twin_urb_u(r)->actual_length = 0;
+		twin_urb_u(r)->actual_length = (int)r->done;
 		r->end = d->t->board.now_ns;
 		g_queue_push_tail(&d->done, r);
 	}

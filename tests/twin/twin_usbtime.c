@@ -64,7 +64,7 @@ uint64_t twin_usbtime_idle_start(struct twin *t, uint64_t submit_ns)
 
 static uint64_t twin_usbtime_packets(const struct twin_xfer *x)
 {
-	size_t bytes = (x->ep & 0x80) ? x->actual : x->len;
+	size_t bytes = x->control && !(x->ep & 0x80) ? x->len : x->actual;
 
 	if (x->status == -EPIPE)
 		return 1;	/* the handshake that says STALL */
@@ -103,23 +103,39 @@ void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
 	d->last_end = *end;
 }
 
+/*
+ * PACKETS bulk packets of traffic the model does not see one URB at a time
+ * (a CM4 disk's, twin_msd.c), no earlier than FROM and after every slot
+ * already given out: the shared bus is theirs for that long. Returns when
+ * the last of them ends.
+ */
+uint64_t twin_usbtime_reserve(struct twin *t, uint64_t from, uint64_t packets)
+{
+	struct twin_usbtime *m = &t->usb->time;
+	uint64_t s0 = twin_usbtime_slot_at(from);
+
+	if (s0 < m->next_slot)
+		s0 = m->next_slot;
+	m->next_slot = s0 + packets;
+	return twin_usbtime_slot_ns(m->next_slot);
+}
+
 /* Session figures: the time the host had a bulk transfer outstanding on
- * the device (overlaps counted once) and the payload bytes moved. */
-void twin_usbtime_account(struct twin_usb_dev *d, const struct twin_xfer *x,
+ * the device (overlaps counted once) and the payload bytes moved. A bulk
+ * URB on endpoint EP moved BYTES from SUBMIT to END. */
+void twin_usbtime_account(struct twin_usb_dev *d, uint8_t ep, size_t bytes,
 			  uint64_t submit, uint64_t end)
 {
 	uint64_t from = submit > d->bulk_busy_until ? submit : d->bulk_busy_until;
 
-	if (x->control)
-		return;
 	if (end > from)
 		d->bulk_ns += end - from;
 	if (end > d->bulk_busy_until)
 		d->bulk_busy_until = end;
-	if (x->ep & 0x80)
-		d->bytes_in += x->actual;
-	else if (!x->status)
-		d->bytes_out += x->len;
+	if (ep & 0x80)
+		d->bytes_in += bytes;
+	else
+		d->bytes_out += bytes;
 	d->urbs++;
 }
 

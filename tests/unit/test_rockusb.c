@@ -387,7 +387,8 @@ static int teardown(void **state)
 
 /* ---- tests -------------------------------------------------------------- */
 
-static struct tp_sink *open_sink(void)
+/* A sink over the loader at 1-1.2; sectors per command if not 0. */
+static struct tp_sink *open_sink_n(uint32_t sectors)
 {
 	struct tp_rockusb *d;
 	struct tp_sink *s;
@@ -395,8 +396,16 @@ static struct tp_sink *open_sink(void)
 	assert_int_equal(tp_rockusb_open("1-1.2", &d), 0);
 	assert_int_equal(tp_rockusb_mode(d), TP_ROCKUSB_LOADER);
 	assert_string_equal(tp_rockusb_path(d), "1-1.2");
+	assert_int_equal(tp_rockusb_write_max(d), CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS);
+	if (sectors)
+		assert_int_equal(tp_rockusb_set_sectors(d, sectors), 0);
 	assert_int_equal(tp_rockusb_sink_open(d, &s), 0);
 	return s;
+}
+
+static struct tp_sink *open_sink(void)
+{
+	return open_sink_n(128);
 }
 
 static uint8_t *pattern(size_t len, unsigned seed)
@@ -435,6 +444,39 @@ static void write_pipelined(void **state)
 	assert_int_equal(m.max_cbws, CONFIG_TPKIT_ROCKUSB_INFLIGHT);
 	assert_int_equal(tp_sink_pread(s, back, len, 65536), 0);
 	assert_memory_equal(back, data, len);
+	tp_sink_close(s);
+	free(data);
+	free(back);
+}
+
+/* --rk-sectors: 1..240 per command, for writes and reads alike. */
+static void sectors_option(void **state)
+{
+	struct tp_rockusb *d;
+	struct tp_sink *s;
+	size_t len = 1 << 20;
+	uint8_t *data = pattern(len, 3), *back = malloc(len);
+
+	(void)state;
+	assert_int_equal(tp_rockusb_open("1-1.2", &d), 0);
+	assert_int_equal(tp_rockusb_set_sectors(d, 0), -EINVAL);
+	assert_int_equal(tp_rockusb_set_sectors(d, TP_ROCKUSB_SECTORS_MAX + 1), -EINVAL);
+	assert_non_null(strstr(tp_err_msg(), "must be 1..240"));
+	assert_int_equal(tp_rockusb_set_sectors(d, 240), 0);
+	assert_int_equal(tp_rockusb_sink_open(d, &s), 0);
+	assert_int_equal(s->max_io, 240 * 512);
+	assert_int_equal(tp_sink_pwrite(s, data, len, 0), 0);
+	assert_int_equal(tp_sink_flush(s), 0);
+	assert_memory_equal(m.disk, data, len);
+	assert_int_equal(tp_sink_pread(s, back, len, 0), 0);
+	assert_memory_equal(back, data, len);
+	/* 2048 sectors: 8 x 240 + 128, written, then read the same way. */
+	assert_int_equal(m.ncmd, 1 + 9 + 9); /* READ_FLASH_INFO first */
+	for (int i = 0; i < 18; i++) {
+		assert_int_equal(m.cbw[2 + i].op, i < 9 ? TP_RK_WRITE_LBA : TP_RK_READ_LBA);
+		assert_int_equal(m.cbw[2 + i].count, i % 9 < 8 ? 240 : 128);
+		assert_int_equal(m.cbw[2 + i].lba, 240 * (uint32_t)(i % 9));
+	}
 	tp_sink_close(s);
 	free(data);
 	free(back);
@@ -634,6 +676,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(write_pipelined, setup, teardown),
+		cmocka_unit_test_setup_teardown(sectors_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_range_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(csw_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(tag_mismatch, setup, teardown),

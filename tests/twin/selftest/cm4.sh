@@ -47,7 +47,7 @@ noout "0a5c:2711"
 
 # --- the whole flow, legacy msd: stage 1, stage 2, disk, writes, power off -
 urun cm4_msd --rev 2.5 --slot 2=cm4 --emmc-size 64M --emmc-dir "$W/emmcA" -- \
-	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:2000 list block:1.2 now write:sda:0:10485760 now off:2 list && ls /sys/block /dev/sda 2>&1; true"
+	"$CPWR && $RPIC sleep:500 rpiboot:$F:bootcode4.bin sleep:2000 list block:1.2 now write:sda:0:10485760 now read:sda:0:10485760 now off:2 list && ls /sys/block /dev/sda 2>&1; true"
 rc 0
 violations 0
 out "stage1 msg=24 data=105984 read=4 ret=00000000"
@@ -67,14 +67,16 @@ out "dev 1-1.2 0a5c:0001 addr=5 serial=0"
 out "block sda vendor=RPi-MSD- model=eMMC size=131072 removable=1 path=/usb1/1-1/1-1.2/1-1.2:1.0/host0/target0:0:0/0:0:0:0/block/sda"
 check "10 MiB at 10 MB/s moves the clock 1.048576 s" bash -c \
 	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 1048576000 ]' _ "$W/$CUR.out"
-tl "5215.220 block node2 sda -> none (10485760 B written, 1.048576 s at 10 MB/s)"
-tl "5215.220 usbdev node2 msd -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
+check "reading it back at 11 MB/s moves the clock 0.953250909 s" bash -c \
+	'set -- $(sed -n "s/^now //p" "$1"); [ $(($3 - $2)) = 953250909 ]' _ "$W/$CUR.out"
+tl "6168.471 block node2 sda -> none (10485760 B written, 10485760 B read, 2.001826 s at 10/11 MB/s)"
+tl "6168.471 usbdev node2 msd -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 URBs)"
 check "the writes landed in slot2.emmc" [ "$(emmc_sha "$W/emmcA/slot2.emmc" 10485760)" = "$(pat_sha 10485760)" ]
 check "power off: USB device gone (uevent seen by the same libusb context)" \
 	[ "$(grep -c '0a5c:0001' "$W/$CUR.out")" = 1 ]
 check "power off: /sys/block empty, /dev/sda gone" bash -c \
 	'tail -n 2 "$1" | grep -q "^ls: cannot access .*/dev/sda" && ! tail -n 2 "$1" | grep -q "^sda"' _ "$W/$CUR.out"
-err "tp-twin: block node2 sda (1-1.2): 10485760 B written, 1.048576 s at 10 MB/s"
+err "tp-twin: block node2 sda (1-1.2): 10485760 B written, 10485760 B read, 2.001826 s at 10/11 MB/s"
 
 # --- the gadget payload: its own files, vendor and rate ------------------
 # The second stage from bootfiles.bin (73,120 B) is the gadget's: it asks
@@ -98,7 +100,7 @@ out "block sda vendor=Linux    model=File-Stor Gadget size=131072 removable=1 pa
 check "10 MiB at 35 MB/s moves the clock 0.299593142 s" bash -c \
 	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 299593142 ]' _ "$W/$CUR.out"
 check "gadget: USB device after --cm4-msd-delay 5000" grep -q "usbdev node2 none -> gadget (1d6b:0104 at 1-1.2" "$W/$CUR.tln"
-tl "8610.237 block node2 sda -> end (10485760 B written, 0.299593 s at 35 MB/s)"
+tl "8610.237 block node2 sda -> end (10485760 B written, 0 B read, 0.299593 s at 35/35 MB/s)"
 
 # --- v2.4: the node the mux selects is 1-1; ROM serial index 3 -----------
 mux2="'REQUEST gpiochip0 197 t' 'SET gpiochip0 197 1' 'REQUEST gpiochip0 193 t' 'SET gpiochip0 193 1' 'REQUEST gpiochip0 194 t' 'REQUEST gpiochip0 192 t' 'SET gpiochip0 192 1' 'REQUEST gpiochip0 195 t' 'SET gpiochip0 195 1' 'REQUEST gpiochip1 6 t' 'SET gpiochip1 6 1' 'REQUEST gpiochip1 7 t' 'SET gpiochip1 7 1'"
@@ -118,6 +120,27 @@ rc 0
 violations 0
 out "block sda vendor=RPi-MSD- model=eMMC size=32768 removable=1 path=/usb1/1-1/1-1.3/1-1.3:1.0/host0/target0:0:0/0:0:0:0/block/sda"
 out "block sdb vendor=RPi-MSD- model=eMMC size=32768 removable=1 path=/usb1/1-1/1-1.1/1-1.1:1.0/host1/target1:0:0/1:0:0:0/block/sdb"
+
+# --- a bulk transfer is not a unit the device sees (issue 8) ------------
+# ep_write's chunks are 16 KiB in usbboot, but the ROM takes a stream of
+# packets: the second stage in 64 KiB transfers is no violation.
+urun cm4_bigchunk --rev 2.5 --slot 2=cm4 -- "$CPWR && $RPIC sleep:500 open \
+	ew:24:009e01000000000000000000000000000000000000000000 ewchunk:65536 ew:105984"
+rc 0
+violations 0
+check "the ROM took the second stage" grep -qF "rpi node2 bootcode4.bin -> ok (105984 bytes)" "$W/$CUR.tln"
+
+# --- the disks share the one USB link with each other and the RK1s -----
+# Two gadget disks written at once (no request between the writes): each
+# could take 10 MiB in 0.2996 s at 35 MB/s, but the hub's link carries both,
+# 2 x (20480 data + 2 x 86 CBW/CSW) packets at 13 per 125 us: 0.39715 s.
+urun cm4_link --rev 2.5 --slot 1=cm4 --slot 3=cm4 --cm4-msd-delay 1000 --emmc-size 16M -- \
+	"$GP 'HELLO t' $route $on13 >/dev/null && $RPIC sleep:500 rpiboot:$G:bootcode4.bin:1.3 sleep:2000 \
+	rpiboot:$G:bootcode4.bin:1.1 sleep:6000 block:1.3 block:1.1 now write:sda:0:10485760 write:sdb:0:10485760 now"
+rc 0
+violations 0
+check "two disks at once take the link's time, not one disk's" bash -c \
+	'set -- $(sed -n "s/^now //p" "$1"); [ $(($2 - $1)) = 397153846 ]' _ "$W/$CUR.out"
 
 # --- violations: each one alone, exit 90, no disk where the boot stops ---
 cvio() { # cvio NAME [TWIN-OPTIONS...] -- RPIC-STEPS (after power-on + 500 ms)

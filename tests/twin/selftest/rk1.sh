@@ -74,7 +74,7 @@ tl "650.000 usbdev node2 maskrom -> none (bulk 0.000000 s, 0 B out, 0 B in, 0 UR
 # --- download, re-enumeration as the loader, commands, timing ------------
 urun rk_loader --rev 2.5 --slot 2=rk1 -- "$PWR && $USBC sleep:300 $LDR list open now \
 	cbw:0:0:0:0:0x80 in:13 now cbw:0x15:0:128:65536:0 out:zero65536 in:13 now \
-	cbw:0x1a:0:0:11:0x80 in:512 in:13 cbw:0x15:0:129:66048:0 out:zero66048 in:13"
+	cbw:0x1a:0:0:11:0x80 in:512 in:13 cbw:0x15:0:241:123392:0 out:zero123392 in:13"
 rc 0
 out "area 0x471 rc=2050"
 out "area 0x472 rc=906"
@@ -87,10 +87,11 @@ out "in rc=0 n=11 0000000400040400280001"
 out "now 1051663461"
 out "now 1052134615"
 out "now 1054019230"
-# Over --rk-max-sectors: a failing CSW (status 1, residue 66048), no violation.
-out "in rc=0 n=13 55534253443322110002010001"
-tl "1054.759 rk node2 WRITE_LBA -> fail (129 sectors > --rk-max-sectors 128)"
-err "tp-twin: usb node2 loader (1-1.2, dev 4): bulk 0.004990 s, 131708 B out, 63 B in, 11 URBs"
+# Over --rk-max-sectors (240 by default): a failing CSW (status 1, residue
+# 123392), no violation; its data phase still runs, in one 120 KiB transfer.
+out "in rc=0 n=13 555342534433221100e2010001"
+tl "1054.759 rk node2 WRITE_LBA -> fail (241 sectors > --rk-max-sectors 240)"
+err "tp-twin: usb node2 loader (1-1.2, dev 4): bulk 0.006096 s, 189052 B out, 63 B in, 11 URBs"
 
 # DEVICE_RESET with the strap still asserted: back to the maskrom.
 urun rk_reset --rev 2.5 --slot 2=rk1 -- "$PWR && $USBC sleep:300 $LDR open \
@@ -130,8 +131,36 @@ vio v_lba $LDR open cbw:0x14:2048:1:512:0x80 in:512 in:13
 vio v_cblen $LDR open cbw:0:0:0:0:0x80:10 in:13
 vio v_dir $LDR open cbw:0x15:0:1:512:0 in:13
 out "in rc=-9 n=0"
-vio v_in_first $LDR open in:13
 vio v_len $LDR open cbw:0x14:0:2:512:0x80 in:512 in:13
+
+# --- the loader as a USB device, whatever the host sends (issue 8) -----
+# READ_CAPABILITY (0xAA): 8 flag bytes as the RK3588 usbplug's U-Boot
+# rockusb gives them for an eMMC; rkdeveloptool reads them with a 13-byte
+# IN, which ends with the 8 (a short packet), the CSW following alone.
+# 240 sectors per READ_LBA/WRITE_LBA are the usbplug's, not a violation.
+# An IN longer than the data gets the data; when the data filled whole
+# packets nothing ended the transfer, so the CSW runs into it.
+# An IN before any CBW is NAKed: the host's timeout ends it, and the loader
+# goes on as if nothing happened (no STALL, no violation).
+mkdir -p "$W/emmcL"
+$PY -c "import sys; f=open(sys.argv[1],'wb'); f.write(bytes(range(256))*8); f.seek(524288); f.write(b'\xab'*122880)" "$W/emmcL/slot2.emmc"
+urun rk_device --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcL" --emmc-size 1M -- \
+	"$PWR && $USBC sleep:300 $LDR open timeout:200 in:13 timeout:5000 \
+	cbw:0xaa:0:0:8:0x80 in:13 in:13 \
+	cbw:0x15:1024:240:122880:0 out:zero122880 in:13 \
+	cbw:0x14:1024:240:122880:0x80 in:122880 in:13 \
+	cbw:0x14:1:1:512:0x80 in:4096 \
+	cbw:0x1a:0:0:11:0x80 in:4096 in:13"
+rc 0
+violations 0
+out "in rc=-7 n=0"
+out "in rc=0 n=8 1517000000000000"
+check "READ_CAPABILITY's CSW follows alone, status 0" \
+	[ "$(grep -c '^in rc=0 n=13 55534253443322110000000000$' "$W/$CUR.out")" -ge 3 ]
+out "in rc=0 n=525 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+out "in rc=0 n=11 0008000000040400280001"
+noout "rc=-9"
+check "the 240-sector write reached the eMMC" cmp -s -n 122880 -i 524288 "$W/emmcL/slot2.emmc" /dev/zero
 
 # --- faults (docs/twin.md, "Faults"): no violation, the host sees them ---
 # A WRITE_LBA covering --rk-fail-lba: data phase, then CSW status 1 with
@@ -190,7 +219,7 @@ out "out rc=0 n=512"
 out "out rc=-4 n=0"
 out "in rc=-4 n=0"
 noout "2207:350b bcdUSB=0201"
-tl "1052.134 rk node2 WRITE_LBA -> vanish (--rk-vanish-after 1024: LBA 0 +4, 512 of 1536 bytes taken)"
+tl "1052.134 rk node2 WRITE_LBA -> vanish (--rk-vanish-after 1024: LBA 0 +4, 1024 of 2048 bytes taken)"
 tl "1052.403 usbdev node2 loader -> none (bulk 0.000740 s, 543 B out, 0 B in, 3 URBs)"
 violations 0
 check "the eMMC got the sectors taken before the vanish" \

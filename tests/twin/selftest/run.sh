@@ -17,7 +17,7 @@ HERE=$(dirname "$(realpath "$0")")
 CLIENT=$HERE/client.py
 PY=/usr/bin/python3
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"' EXIT
 
 checks=0
 fails=0
