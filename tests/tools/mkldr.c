@@ -252,6 +252,7 @@ static int parse_entry(char *arg, int type, struct mkldr_entry *e)
 {
 	char *size = strchr(arg, ':'), *delay, *end;
 
+	*e = (struct mkldr_entry){ 0 }; /* no payload file unless @FILE says so */
 	if (!size)
 		return -1;
 	*size++ = '\0';
