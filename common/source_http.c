@@ -241,7 +241,7 @@ static int finished(struct hsrc *h, CURLcode c)
 		h->eof = true;
 		return 0;
 	}
-	if (h->attempts == 1 && !h->checked && h->recv == h->o.offset)
+	if (h->attempts == 1 && !code && h->recv == h->o.offset)
 		return first_contact_failed(h, c);
 	if (retryable(c, code) && h->attempts <= h->o.retries) {
 		TP_WARN("%s: %s at byte %" PRIu64 "; resuming (retry %u of %u)", h->s.desc,
