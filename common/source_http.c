@@ -204,8 +204,8 @@ static int first_contact_failed(struct hsrc *h, CURLcode c)
 		return tp_err_set(-EPROTO, "%s: the TLS handshake failed (%s)%s", h->s.desc, why,
 				  contact_hint(h->s.desc, c));
 	if (c == CURLE_OPERATION_TIMEDOUT)
-		return tp_err_set(-ETIMEDOUT, "%s: no answer within %u s (%s)%s", h->s.desc,
-				  h->o.connect_timeout, why, contact_hint(h->s.desc, c));
+		return tp_err_set(-ETIMEDOUT, "%s: no answer (%s)%s", h->s.desc, why,
+				  contact_hint(h->s.desc, c));
 	if (c == CURLE_UNSUPPORTED_PROTOCOL)
 		return tp_err_set(-EPROTONOSUPPORT, "%s: %s; tpkit fetches http:// and https:// "
 				  "URLs", h->s.desc, why);
