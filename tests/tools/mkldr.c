@@ -358,6 +358,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	free(f);
+	for (size_t i = 0; o.e == e && i < o.n; i++) /* @FILE payloads (LeakSanitizer) */
+		free((void *)e[i].data);
 	return 0;
 usage:
 	fprintf(stderr, "usage: mkldr [--chip XXXX] [--tag LDR|BOOT] [--471 NAME:SIZE[:MS]]...\n"
