@@ -6,6 +6,7 @@
 #   make CROSS_COMPILE=arm-linux-gnueabi- [SYSROOT=...]   the BMC, into build-armel/
 #   make TPKIT_ARCH=armhf        the same, hard-float
 #   make check | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
+#   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
 #   SANITIZE=1 builds with ASan + UBSan; SANITIZE=thread with TSan.
 
@@ -85,7 +86,7 @@ KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
-NOCONFIG_GOALS := check check-cross check-configs demo deps ci clean distclean help
+NOCONFIG_GOALS := check check-cross check-configs demo deps ci fuzz clean distclean help
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
 SKIP_CONFIG := 1
@@ -164,6 +165,9 @@ tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/tests/fuzz/%)
+FUZZ_TIME  ?= 60
 TWIN_SRCS  := $(wildcard tests/twin/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
 TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
@@ -175,6 +179,10 @@ OPT      ?= -O2
 # truncation warning would flag every such use, so it is off.
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	    -Wno-missing-field-initializers -Wno-format-truncation
+# clang (the fuzz build) does not know gcc's -Wno-format-truncation.
+ifneq ($(findstring clang,$(CC)),)
+WARN     += -Wno-unknown-warning-option
+endif
 # CI treats warnings as errors (.ci/run sets CI=true); WERROR=0 overrides.
 ifeq ($(CI),true)
 WERROR ?= 1
@@ -188,6 +196,12 @@ endif
 ifeq ($(SANITIZE),thread)
 SAN      := -fsanitize=thread
 endif
+# The fuzz build (make fuzz): clang's libFuzzer instrumentation, ASan, and
+# UBSan that stops at the first finding.
+ifeq ($(SANITIZE),fuzz)
+SAN      := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+endif
 PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG) --cflags $(pkgs-y)))
 PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG) --libs $(pkgs-y)))
 CFLAGS   ?= $(OPT) -g
@@ -200,6 +214,7 @@ ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
 .PHONY: all tests unit check check-run check-unit check-cross check-configs demo deps ci install \
+	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
 
@@ -291,6 +306,22 @@ $(RPIBOOT_PEER): $(wildcard $(USBBOOT_SRC)/*.c $(USBBOOT_SRC)/*.h $(USBBOOT_SRC)
 
 unit: $(UNIT_BINS)
 
+# libFuzzer targets (tests/fuzz/): built by `make fuzz` only, with clang.
+$(O)/tests/fuzz/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $< $(LIB) -o $@ $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_BINS) $(MKLDR)
+
+fuzz-run: fuzz-bins
+	$(Q)tests/fuzz/run.sh --time $(FUZZ_TIME) $(O)
+
+# Each target FUZZ_TIME seconds (default 60) in build-fuzz/; findings go to
+# build-fuzz/fuzz/crash/, the growing corpus stays in build-fuzz/fuzz/corpus/.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=fuzz fuzz-run
+
 tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) \
 	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
@@ -350,6 +381,6 @@ distclean:
 	rm -rf build build-*
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,13p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_BINS:=.d)

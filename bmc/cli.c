@@ -6,13 +6,58 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+
+/* NULL if the table is sound, else what is wrong with it. */
+static const char *options_clash(const struct option *o, char *msg, size_t size)
+{
+	bool common = false;
+
+	for (size_t i = 0; o[i].name; i++) {
+		if (!strcmp(o[i].name, "board-rev") && o[i].val == TP_CLI_OPT_BOARD_REV)
+			common = true;
+		for (size_t k = i + 1; o[k].name; k++) {
+			if (!strcmp(o[i].name, o[k].name)) {
+				snprintf(msg, size, "the option --%s is listed twice", o[i].name);
+				return msg;
+			}
+			if (!o[i].flag && !o[k].flag && o[i].val == o[k].val) {
+				snprintf(msg, size, "the options --%s and --%s share the code %d",
+					 o[i].name, o[k].name, o[i].val);
+				return msg;
+			}
+		}
+	}
+	if (!common) {
+		snprintf(msg, size, "the common options are missing from the table");
+		return msg;
+	}
+	return NULL;
+}
+
+int tp_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	static const struct option *checked;
+
+	if (checked != longopts) {
+		char msg[200];
+
+		if (options_clash(longopts, msg, sizeof(msg))) {
+			fprintf(stderr, "tpkit %s: internal error: %s\n", argv[0], msg);
+			exit(TP_EXIT_SOFTWARE);
+		}
+		checked = longopts;
+	}
+	return getopt_long(argc, argv, shortopts, longopts, NULL);
+}
 
 bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
-	case 'J':
+	case TP_CLI_OPT_JSON:
 		c->json = true;
 		return true;
 	case 'v':
@@ -21,10 +66,10 @@ bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
 	case 'q':
 		c->verbosity = -1;
 		return true;
-	case 'R':
+	case TP_CLI_OPT_BOARD_REV:
 		c->board_rev = arg;
 		return true;
-	case 'G':
+	case TP_CLI_OPT_GPIO:
 		c->gpio = arg;
 		return true;
 	}

@@ -19,6 +19,7 @@ enum tp_exit {
 	TP_EXIT_USAGE = 2, /* bad command line */
 	TP_EXIT_BOARD = 3, /* not a supported board, or the board cannot do that */
 	TP_EXIT_BUSY = 4,  /* a GPIO line or the board is held by another process */
+	TP_EXIT_SOFTWARE = 70, /* a bug in tpkit itself (sysexits.h EX_SOFTWARE) */
 };
 
 struct tp_cli {
@@ -29,12 +30,23 @@ struct tp_cli {
 	const char *gpio;
 };
 
+/* Codes of the long-only options every command accepts: above any
+ * character and any command's own enum (those start at 256), so a command
+ * option can never take one over (--rpiboot-dir once used 'R', the code of
+ * --board-rev, and `flash --board-rev 2.5` set the rpiboot directory). */
+enum {
+	TP_CLI_OPT_JSON = 0x1000,
+	TP_CLI_OPT_BOARD_REV,
+	TP_CLI_OPT_GPIO,
+};
+
 /* Long options every command accepts; append to a command's table. */
 #define TP_CLI_COMMON_LONGOPTS                                                               \
-	{ "json", no_argument, NULL, 'J' }, { "verbose", no_argument, NULL, 'v' },           \
-		{ "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },     \
-		{ "board-rev", required_argument, NULL, 'R' },                              \
-		{ "gpio", required_argument, NULL, 'G' }
+	{ "json", no_argument, NULL, TP_CLI_OPT_JSON },                                     \
+		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },  \
+		{ "help", no_argument, NULL, 'h' },                                          \
+		{ "board-rev", required_argument, NULL, TP_CLI_OPT_BOARD_REV },              \
+		{ "gpio", required_argument, NULL, TP_CLI_OPT_GPIO }
 #define TP_CLI_COMMON_SHORTOPTS "vqh"
 
 #define TP_CLI_COMMON_HELP                                                                   \
@@ -44,6 +56,15 @@ struct tp_cli {
 	"  --board-rev REV    skip detection: 2.4, 2.5, 2.5.1 or 2.5.2\n"                        \
 	"  --gpio SPEC        GPIO backend: gpiod (default) or sim:SOCKET (TPKIT_GPIO)\n"       \
 	"  -h, --help         this help\n"
+
+/*
+ * getopt_long() over a command's table, which must hold
+ * TP_CLI_COMMON_LONGOPTS. The first call checks the table: two options with
+ * one name or one code would make one of them act as the other, so that is
+ * reported as an internal error (exit 70) on every run, which every test of
+ * the command then catches.
+ */
+int tp_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* Handle a common option; returns true if it was one. */
 bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg);

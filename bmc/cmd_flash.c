@@ -279,7 +279,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 	int opt, rc, first = 0;
 	bool mixed = false;
 
-	while ((opt = getopt_long(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			help();

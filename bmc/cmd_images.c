@@ -232,7 +232,7 @@ int cmd_images_main(struct tp_cli *c, int argc, char **argv)
 	const char *catalogue = NULL, *cache_dir = NULL, *action;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			help();

@@ -163,7 +163,7 @@ int cmd_info_main(struct tp_cli *c, int argc, char **argv)
 	bool lines = true;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		if (opt == 'h') {
 			help();
 			return TP_EXIT_OK;

@@ -142,7 +142,7 @@ int cmd_power_main(struct tp_cli *c, int argc, char **argv)
 	struct tp_board *b = NULL;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		if (opt == 'h') {
 			help();
 			return TP_EXIT_OK;

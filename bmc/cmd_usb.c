@@ -133,7 +133,7 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	bool status;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "s:r:" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) !=
+	while ((opt = tp_cli_getopt(argc, argv, "s:r:" TP_CLI_COMMON_SHORTOPTS, longopts)) !=
 	       -1) {
 		if (opt == 'h') {
 			help();

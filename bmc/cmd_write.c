@@ -8,6 +8,8 @@
 #include "common/log.h"
 #include "common/sink_file.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +51,16 @@ static void help(void)
 static int parse_size(const char *s, uint64_t *out)
 {
 	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long v;
 	unsigned shift = 0;
 
-	if (end == s)
+	/* strtoull takes "-5" as 2^64 - 5 and saturates on overflow: only
+	 * digits, and ERANGE is an error. */
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
 		return -1;
 	switch (*end) {
 	case 'K': case 'k': shift = 10; end++; break;
@@ -176,7 +184,7 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 	int opt, rc, code;
 
 	tp_image_opts_init(&o);
-	while ((opt = getopt_long(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		switch (opt) {
 		case 'h':
 			help();

@@ -98,14 +98,20 @@ int tp_cache_file(const struct tp_cache *c, const char *name, const char *suffix
 static bool sidecar_matches(const struct tp_cache *c, const struct tp_catalogue_entry *e)
 {
 	char p[TP_PATH_MAX], buf[160];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
 	if (tp_cache_file(c, e->name, ".sha256", p, sizeof(p)) < 0)
 		return false;
-	fd = open(p, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK and a type check: a FIFO in the cache must not hang. */
+	fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	return n >= 64 && !strncmp(buf, e->sha256, 64);
@@ -170,11 +176,15 @@ int tp_cache_hash_file(const char *path, tp_progress_fn progress, void *cookie, 
 	*bytes = 0;
 	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		TP_FAIL(-ENOMEM, "out of memory hashing %s", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the open; fstat refuses it. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		TP_FAIL(-errno, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0)
-		p.total = (uint64_t)st.st_size;
+	if (fstat(fd, &st) < 0)
+		TP_FAIL(-errno, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		TP_FAIL(-EINVAL, "%s is not a regular file", path);
+	p.total = (uint64_t)st.st_size;
 	/* The file is read once, front to back: tell the kernel so it reads
 	 * ahead and does not keep gigabytes in the BMC's page cache. */
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

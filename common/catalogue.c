@@ -313,7 +313,9 @@ int tp_catalogue_load_file(struct tp_catalogue *cat, const char *path, bool opti
 	size_t len = 0;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as the catalogue must not hang the open;
+	 * fstat then refuses it. It changes nothing for a regular file. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT && optional)
 			return 0;

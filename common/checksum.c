@@ -5,10 +5,16 @@
 #include "source.h"
 
 #include <ctype.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SUMS_MAX (256 * 1024) /* a distribution's SHA256SUMS is a few KiB */
 
@@ -86,64 +92,116 @@ static const char *parse_line(const char *l, size_t len, const char **file, size
 
 int tp_checksum_find_in(const char *text, const char *name, int single, char out[65])
 {
-	const char *lone = NULL;
+	const char *lone = NULL, *match = NULL;
+	unsigned line = 0, match_line = 0;
 	int hashes = 0;
 	size_t nl = strlen(name);
 
 	for (const char *l = text; *l;) {
 		const char *e = strchr(l, '\n');
-		size_t len = e ? (size_t)(e - l) : strlen(l);
+		size_t whole = e ? (size_t)(e - l) : strlen(l), len = whole;
 		const char *file, *h;
 		size_t flen;
 
+		line++;
 		while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
 			len--;
 		h = parse_line(l, len, &file, &flen);
-		if (h) {
-			hashes++;
-			lone = h;
-			if (flen >= 2 && !strncmp(file, "./", 2)) {
-				file += 2;
-				flen -= 2;
-			}
-			/* Match the base name: SHA256SUMS may list "images/x.img.xz". */
-			if (flen >= nl && !strncmp(file + flen - nl, name, nl) &&
-			    (flen == nl || file[flen - nl - 1] == '/')) {
-				memcpy(out, h, 64);
-				out[64] = '\0';
-				return tp_checksum_parse_hex(out, out);
-			}
+		/* Step over the whole line, trimmed or not: a last line that
+		 * ends in CR would otherwise be read again forever. */
+		l += whole + (e ? 1 : 0);
+		if (!h)
+			continue;
+		hashes++;
+		lone = h;
+		if (flen >= 2 && !strncmp(file, "./", 2)) {
+			file += 2;
+			flen -= 2;
 		}
-		l = e ? e + 1 : l + len;
+		/* Match the base name: SHA256SUMS may list "images/x.img.xz". */
+		if (flen < nl || strncmp(file + flen - nl, name, nl) ||
+		    (flen != nl && file[flen - nl - 1] != '/'))
+			continue;
+		if (!match) {
+			match = h;
+			match_line = line;
+		} else if (strncasecmp(match, h, 64)) {
+			/* Two answers: picking one would make the check
+			 * depend on the order of lines. */
+			return tp_err_set(-ENOTUNIQ, "lines %u and %u give %s different SHA-256s "
+					  "(%.8s... and %.8s...)", match_line, line, name, match,
+					  h);
+		}
 	}
-	if (single && hashes == 1) {
-		memcpy(out, lone, 64);
-		out[64] = '\0';
-		return tp_checksum_parse_hex(out, out);
-	}
-	return hashes ? -ENOENT : -EBADMSG;
+	if (!match && single && hashes == 1)
+		match = lone;
+	if (!match)
+		return hashes ? -ENOENT : -EBADMSG;
+	memcpy(out, match, 64);
+	out[64] = '\0';
+	return tp_checksum_parse_hex(out, out);
 }
 
+/* A local checksum file: -ENOENT only when there is none; one that exists
+ * but is not a readable regular file of sane size is an error, or a wrong
+ * hash in an unreadable file would be skipped silently. O_NONBLOCK: a FIFO
+ * must not hang the open; fstat then refuses it. */
 static int read_local(const char *path, char *buf, size_t size)
 {
-	FILE *f = fopen(path, "r");
-	size_t n;
+	struct stat st;
+	size_t len = 0;
+	int fd, rc;
 
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, size - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return n == size - 1 ? -EFBIG : 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return -ENOENT;
+		return tp_err_set(-errno, "cannot read the checksum file %s: %s; fix it, remove it "
+				  "or pass --sha256", path, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0)
+		TP_FAIL(-errno, "cannot stat the checksum file %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		TP_FAIL(-EINVAL, "the checksum file %s is not a regular file; remove it or pass "
+			"--sha256", path);
+	if ((uint64_t)st.st_size >= size)
+		TP_FAIL(-EFBIG, "the checksum file %s is %" PRIu64 " bytes; more than %zu is not a "
+			"checksum file: fix it, remove it or pass --sha256", path,
+			(uint64_t)st.st_size, size - 1);
+	for (;;) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			TP_FAIL(-errno, "cannot read the checksum file %s: %s; fix it, remove it or "
+				"pass --sha256", path, strerror(errno));
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == size - 1) /* grew since fstat */
+			TP_FAIL(-EFBIG, "the checksum file %s is larger than %zu bytes; fix it, "
+				"remove it or pass --sha256", path, size - 1);
+	}
+	buf[len] = '\0';
+	rc = 0;
+out:
+	close(fd);
+	return rc;
 }
 
 static int fetch(const char *where, bool url, char *buf, size_t size)
 {
 #ifdef CONFIG_TPKIT_SOURCE_HTTP
 	size_t len;
+	int rc;
 
-	if (url)
-		return tp_http_get_small(where, buf, size, &len);
+	if (url) {
+		rc = tp_http_get_small(where, buf, size, &len);
+		if (rc < 0 && rc != -ENOENT)
+			tp_err_prefix(rc, "cannot fetch the checksum file: ");
+		return rc;
+	}
 #else
 	if (url)
 		return -ENOENT;
@@ -151,7 +209,8 @@ static int fetch(const char *where, bool url, char *buf, size_t size)
 	return read_local(where, buf, size);
 }
 
-/* Try one candidate file; 0 found, -ENOENT absent or not listing name. */
+/* Try one candidate file; 0 found, -ENOENT absent or not listing name,
+ * another -errno (with a message) when it exists but is unusable. */
 static int try_file(const char *where, bool url, const char *name, int single, char out[65],
 		    char *from, size_t from_size)
 {
@@ -166,13 +225,14 @@ static int try_file(const char *where, bool url, const char *name, int single, c
 		if (rc == -EBADMSG)
 			rc = tp_err_set(-EBADMSG, "%s holds no SHA-256 line; fix or remove it, or "
 					"pass --sha256", where);
+		else if (rc == -ENOTUNIQ)
+			rc = tp_err_prefix(rc, "%s: ", where);
 		else if (rc == -ENOENT)
 			TP_INFO("%s does not list %s", where, name);
 		else if (rc == 0)
 			snprintf(from, from_size, "%s", where);
-	} else {
-		TP_DBG("no checksum at %s (%s)", where, strerror(-rc));
-		rc = -ENOENT;
+	} else if (rc == -ENOENT) {
+		TP_DBG("no checksum at %s", where);
 	}
 	free(buf);
 	return rc;

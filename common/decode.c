@@ -116,9 +116,17 @@ static int detect(struct tp_decoder *d, const unsigned char *b, size_t n, bool f
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (has(b, n, refused[i].m.off, refused[i].m.bytes, refused[i].m.len))
 			return tp_err_set(-ENOEXEC, "the image is %s", refused[i].what);
-	if (looks_text(b, n))
+	if (looks_text(b, n)) {
+		/* b holds n bytes, no NUL: quote at most 40, up to the first
+		 * line break, so the message stays one line. */
+		int q = 0;
+
+		while ((size_t)q < n && q < 40 && b[q] >= 0x20)
+			q++;
 		return tp_err_set(-ENOEXEC, "the image is text, not a disk image (an HTML error "
-				  "page or a checksum file?); starts with \"%.40s\"", (const char *)b);
+				  "page or a checksum file?); starts with \"%.*s\"", q,
+				  (const char *)b);
+	}
 	return tp_err_set(-ENOEXEC,
 			  "unknown image format: not xz, gzip, zstd, bzip2, zip or tar, and no "
 			  "partition table or file system in the first %zu bytes (first bytes "

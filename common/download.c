@@ -223,6 +223,10 @@ out:
 	r->bytes = d.have;
 	if (d.fd >= 0)
 		close(d.fd);
+	/* Nothing received and nothing there before: an empty file would only
+	 * show up as a "partial" download of 0 bytes. */
+	if (rc < 0 && d.fd >= 0 && !d.have)
+		unlink(o->path);
 	if (d.md)
 		EVP_MD_CTX_free(d.md);
 	free(d.buf);

@@ -29,6 +29,7 @@ struct fsink {
 	bool direct;      /* O_DIRECT usable on this descriptor */
 	bool direct_now;  /* O_DIRECT currently set */
 	bool tried;       /* a direct write succeeded (EINVAL later is real) */
+	bool truncate;    /* a regular file to empty before the first write */
 	size_t dio_align; /* buffer, offset and length alignment for O_DIRECT */
 };
 
@@ -51,13 +52,22 @@ static bool aligned(const struct fsink *f, const void *buf, size_t len, uint64_t
 	return !(((uintptr_t)buf | len | off) & (f->dio_align - 1));
 }
 
-static const char *hint(int e)
+static const char *hint(const struct fsink *f, int e)
 {
 	switch (e) {
 	case EIO:
 		return "; the device may be failing, or its USB connection is flaky";
 	case ENOSPC:
+		/* A file's size is what its file system has left, not what
+		 * the target can hold. */
+		if (f && !f->blockdev)
+			return "; the file system holding it is full: free space there or "
+			       "write elsewhere";
+		return "; the target is too small for the image";
 	case EFBIG:
+		if (f && !f->blockdev)
+			return "; the file is larger than this file system or the file size "
+			       "limit (ulimit -f) allows";
 		return "; the target is too small for the image";
 	case EROFS:
 	case EPERM:
@@ -96,7 +106,7 @@ static int io(struct fsink *f, bool wr, void *buf, size_t len, uint64_t off)
 
 			return tp_err_set(-e, "%s %zu bytes at byte %" PRIu64 " of %s: %s%s",
 					  wr ? "writing" : "reading back", len - done, off + done,
-					  f->s.desc, strerror(e), hint(e));
+					  f->s.desc, strerror(e), hint(f, e));
 		}
 		if (n == 0) /* only reads: the file or device ends here */
 			return tp_err_set(-EIO, "reading back %s at byte %" PRIu64 ": it ends there "
@@ -112,7 +122,18 @@ static int io(struct fsink *f, bool wr, void *buf, size_t len, uint64_t off)
 
 static int fsink_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off)
 {
-	return io(s->priv, true, (void *)buf, len, off);
+	struct fsink *f = s->priv;
+
+	/* Replaced at the first write, not at open: a target the pipeline
+	 * refuses before writing (an image too big for --size) keeps its
+	 * content, as the message "nothing was written" promises. */
+	if (f->truncate) {
+		if (ftruncate(f->fd, 0) < 0)
+			return tp_err_set(-errno, "cannot truncate %s: %s", s->desc,
+					  strerror(errno));
+		f->truncate = false;
+	}
+	return io(f, true, (void *)buf, len, off);
 }
 
 static int fsink_pread(struct tp_sink *s, void *buf, size_t len, uint64_t off)
@@ -126,7 +147,7 @@ static int fsink_flush(struct tp_sink *s)
 
 	if (fsync(f->fd) < 0)
 		return tp_err_set(-errno, "flushing %s: %s%s", s->desc, strerror(errno),
-				  hint(errno));
+				  hint(f, errno));
 	/* Drop the drive-side and buffer-cache copies where we can (root
 	 * only; harmless otherwise), and the page cache of a buffered file,
 	 * so the read-back comes from the medium. */
@@ -181,7 +202,8 @@ int tp_sink_file_open(struct tp_sink **sp, const char *path, const struct tp_sin
 		free(f);
 		return tp_err_set(-EINVAL, "%s is neither a regular file nor a block device", path);
 	} else {
-		flags |= O_CREAT | O_TRUNC;
+		flags |= O_CREAT;
+		f->truncate = true;
 	}
 	f->direct = !o->no_direct;
 	f->fd = open(path, flags | (f->direct ? O_DIRECT : 0), 0644);
@@ -195,7 +217,7 @@ int tp_sink_file_open(struct tp_sink **sp, const char *path, const struct tp_sin
 		return tp_err_set(-e, "cannot open target %s: %s%s", path, strerror(e),
 				  e == EBUSY ? "; it is in use (mounted? see findmnt), unmount it "
 					       "first"
-					     : hint(e));
+					     : hint(NULL, e));
 	}
 	f->direct_now = f->direct;
 	if (f->blockdev) {

@@ -22,7 +22,9 @@ struct tp_sink_file_opts {
 
 /*
  * Block devices: O_EXCL (fails with EBUSY while mounted) and O_DIRECT, size
- * from BLKGETSIZE64. Regular files are created or truncated. O_DIRECT falls
+ * from BLKGETSIZE64. Regular files are created if missing, and emptied at the
+ * first write (so a target refused before any write keeps its content); a
+ * full file system is reported as such, not as a small target. O_DIRECT falls
  * back to buffered I/O where the file system refuses it (EINVAL on open or on
  * the first write, as tmpfs does).
  */

@@ -94,8 +94,17 @@ int tp_source_file_open(struct tp_source **sp, const char *path)
 		f->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (f->fd < 0) {
 			int e = errno;
+			const char *colon = strstr(path, "://");
 
 			free(f);
+			/* "ftp://host/x" is a URL of a kind tpkit does not
+			 * fetch, not a missing file. */
+			if (e == ENOENT && colon && colon > path &&
+			    strspn(path, "abcdefghijklmnopqrstuvwxyz0123456789+.-") ==
+				    (size_t)(colon - path))
+				return tp_err_set(-EPROTONOSUPPORT, "%s: tpkit does not fetch %.*s:// "
+						  "URLs, only http:// and https://; download the "
+						  "image first", path, (int)(colon - path), path);
 			return tp_err_set(-e, "cannot open image %s: %s%s", path, strerror(e),
 					  e == ENOENT ? "; check the path" : "");
 		}

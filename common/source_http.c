@@ -22,6 +22,12 @@
 #include <string.h>
 
 #define HTTP_BUFSIZE (64 * 1024)
+/* Seconds for the TCP connection and the TLS handshake together (libcurl's
+ * connect phase): a server on a LAN or the internet answers in one or two;
+ * one that does not speak TLS on an https port may never answer at all. */
+#define HTTP_CONNECT_TIMEOUT 10
+/* A checksum file is a few KiB: this is the whole GET. */
+#define HTTP_SMALL_TIMEOUT 30
 
 struct hsrc {
 	struct tp_source s;
@@ -138,8 +144,15 @@ static int start(struct hsrc *h)
 	curl_easy_setopt(h->e, CURLOPT_LOW_SPEED_TIME, (long)h->o.stall_timeout);
 	h->resume_at = h->recv;
 	h->skip = 0;
-	if (h->recv)
-		curl_easy_setopt(h->e, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)h->recv);
+	if (h->recv) {
+		char range[32];
+
+		/* A plain Range header, not CURLOPT_RESUME_FROM: with that,
+		 * libcurl itself fails a 200 answer ("Cannot resume") before
+		 * on_data() can skip the part already delivered. */
+		snprintf(range, sizeof(range), "%" PRIu64 "-", h->recv);
+		curl_easy_setopt(h->e, CURLOPT_RANGE, range);
+	}
 	h->checked = false;
 	h->attempts++;
 	curl_multi_add_handle(h->m, h->e);
@@ -163,6 +176,41 @@ static bool retryable(CURLcode c, long code)
 	default:
 		return false;
 	}
+}
+
+/* What a failure to get an answer at all may mean, for messages. */
+static const char *contact_hint(const char *url, CURLcode c)
+{
+	bool tls = !strncmp(url, "https:", 6);
+
+	if (c == CURLE_SSL_CONNECT_ERROR)
+		return "; does the server speak https on that port? try http://";
+	if (c == CURLE_OPERATION_TIMEDOUT && tls)
+		return "; if the server speaks plain http on that port, use http://";
+	if (c == CURLE_OPERATION_TIMEDOUT || c == CURLE_COULDNT_CONNECT ||
+	    c == CURLE_COULDNT_RESOLVE_HOST)
+		return "; check the address and the network";
+	return "";
+}
+
+/* The server never answered the first request: nothing to resume, and
+ * asking again the same way (a TLS handshake with a plain-http server, a
+ * host that is down) fails the same way; retries are for dropped transfers. */
+static int first_contact_failed(struct hsrc *h, CURLcode c)
+{
+	const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(c);
+
+	if (c == CURLE_SSL_CONNECT_ERROR)
+		return tp_err_set(-EPROTO, "%s: the TLS handshake failed (%s)%s", h->s.desc, why,
+				  contact_hint(h->s.desc, c));
+	if (c == CURLE_OPERATION_TIMEDOUT)
+		return tp_err_set(-ETIMEDOUT, "%s: no answer (%s)%s", h->s.desc, why,
+				  contact_hint(h->s.desc, c));
+	if (c == CURLE_UNSUPPORTED_PROTOCOL)
+		return tp_err_set(-EPROTONOSUPPORT, "%s: %s; tpkit fetches http:// and https:// "
+				  "URLs", h->s.desc, why);
+	return tp_err_set(-EIO, "downloading %s failed: %s%s", h->s.desc, why,
+			  contact_hint(h->s.desc, c));
 }
 
 /* The transfer ended: EOF, a resume, or an error. */
@@ -193,6 +241,8 @@ static int finished(struct hsrc *h, CURLcode c)
 		h->eof = true;
 		return 0;
 	}
+	if (h->attempts == 1 && !code && h->recv == h->o.offset)
+		return first_contact_failed(h, c);
 	if (retryable(c, code) && h->attempts <= h->o.retries) {
 		TP_WARN("%s: %s at byte %" PRIu64 "; resuming (retry %u of %u)", h->s.desc,
 			h->errbuf[0] ? h->errbuf : curl_easy_strerror(c), h->recv, h->attempts,
@@ -288,7 +338,7 @@ int tp_source_http_open(struct tp_source **sp, const char *url,
 	h->s.remote = true;
 	h->o = *o;
 	if (!h->o.connect_timeout)
-		h->o.connect_timeout = 20;
+		h->o.connect_timeout = HTTP_CONNECT_TIMEOUT;
 	if (!h->o.stall_timeout)
 		h->o.stall_timeout = 60;
 	snprintf(h->s.desc, sizeof(h->s.desc), "%s", url);
@@ -342,8 +392,8 @@ int tp_http_get_small(const char *url, char *buf, size_t size, size_t *len)
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_small);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &sm);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 20L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)HTTP_SMALL_TIMEOUT);
 	c = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(e);
@@ -354,6 +404,7 @@ int tp_http_get_small(const char *url, char *buf, size_t size, size_t *len)
 	if (c == CURLE_HTTP_RETURNED_ERROR && (code == 404 || code == 410))
 		return -ENOENT;
 	if (c != CURLE_OK)
-		return tp_err_set(-EIO, "GET %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(c));
+		return tp_err_set(c == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "GET %s: %s%s",
+				  url, errbuf[0] ? errbuf : curl_easy_strerror(c), contact_hint(url, c));
 	return 0;
 }

@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: MIT
 # A tiny HTTP server for tpkit's resume test: serves files from ROOT,
 # honours "Range: bytes=N-", and on the first GET of each file sends the
-# full Content-Length but drops the connection after DROP bytes.
-# Usage: drop_server.py PORT ROOT DROP   (binds 127.0.0.1; prints "ready")
+# full Content-Length but drops the connection after DROP bytes. With
+# ignore-range it answers every request with 200 and the whole file, as
+# servers without Range support do (the request's Range is still logged).
+# Usage: drop_server.py PORT ROOT DROP [ignore-range]
+#        (binds 127.0.0.1; prints "ready")
 import http.server, os, sys
 
 port, root, drop = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ignore_range = sys.argv[4:] == ["ignore-range"]
 seen = set()
 
 
@@ -24,7 +28,7 @@ class H(http.server.BaseHTTPRequestHandler):
         data = open(p, "rb").read()
         start, code = 0, 200
         r = self.headers.get("Range")
-        if r and r.startswith("bytes=") and r.endswith("-"):
+        if r and r.startswith("bytes=") and r.endswith("-") and not ignore_range:
             start, code = int(r[6:-1]), 206
         self.send_response(code)
         self.send_header("Content-Length", str(len(data) - start))

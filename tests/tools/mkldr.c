@@ -252,6 +252,7 @@ static int parse_entry(char *arg, int type, struct mkldr_entry *e)
 {
 	char *size = strchr(arg, ':'), *delay, *end;
 
+	*e = (struct mkldr_entry){ 0 }; /* no payload file unless @FILE says so */
 	if (!size)
 		return -1;
 	*size++ = '\0';
@@ -357,6 +358,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	free(f);
+	for (size_t i = 0; o.e == e && i < o.n; i++) /* @FILE payloads (LeakSanitizer) */
+		free((void *)e[i].data);
 	return 0;
 usage:
 	fprintf(stderr, "usage: mkldr [--chip XXXX] [--tag LDR|BOOT] [--471 NAME:SIZE[:MS]]...\n"

@@ -278,6 +278,10 @@ static void two_files_refused(void **state)
 	struct tp_image_result r;
 
 	(void)state;
+	/* The target is emptied at the first write only (a refused image
+	 * leaves it as it was): start from none, so what is checked below
+	 * is what this write left, not the previous test's image. */
+	unlink(path("out"));
 	la_write(path("two.tar"), "ustar", 0, "disk.img", img, IMG_SIZE, true);
 	assert_int_equal(write_err(path("two.tar"), &r), -ENOTUNIQ);
 	assert_string_equal(tp_err_msg(), "the tar holds more than one file (\"disk.img\", then "
@@ -312,6 +316,19 @@ static void bad_inputs(void **state)
 	write_file(path("page"), "<html><body>404</body></html>\n", 30);
 	assert_int_equal(open_err(path("page"), 0), -ENOEXEC);
 	assert_non_null(strstr(tp_err_msg(), "the image is text, not a disk image"));
+	/* The quote ends with the data (the peek buffer holds no NUL) or at
+	 * the first line break, whichever comes first. */
+	assert_non_null(strstr(tp_err_msg(), "starts with \"<html><body>404</body></html>\""));
+	write_file(path("short"), "abc", 3);
+	assert_int_equal(open_err(path("short"), 0), -ENOEXEC);
+	assert_non_null(strstr(tp_err_msg(), "starts with \"abc\""));
+	{
+		static const char page[] = "<!DOCTYPE html>\r\n<html lang=\"en\">\n<body>";
+
+		write_file(path("lines"), page, sizeof(page) - 1);
+	}
+	assert_int_equal(open_err(path("lines"), 0), -ENOEXEC);
+	assert_non_null(strstr(tp_err_msg(), "starts with \"<!DOCTYPE html>\""));
 	write_file(path("lz4"), lz4, sizeof(lz4));
 	assert_int_equal(open_err(path("lz4"), 0), -ENOEXEC);
 	assert_non_null(strstr(tp_err_msg(), "the image is an lz4 stream"));
@@ -402,6 +419,20 @@ static void checksum_files(void **state)
 	assert_int_equal(tp_checksum_find_in(text, "x.img", 1, out), 0);
 	assert_int_equal(tp_checksum_find_in(text, "x.img", 0, out), -ENOENT);
 	assert_int_equal(tp_checksum_find_in("not a hash\n", "x.img", 1, out), -EBADMSG);
+	/* A last line ending in CR (no newline) is read once: this used to
+	 * loop forever. */
+	snprintf(text, sizeof(text), "%s *other.img.xz\r", h);
+	assert_int_equal(tp_checksum_find_in(text, "x.img", 0, out), -ENOENT);
+	snprintf(text, sizeof(text), "%s *x.img \r \r", h);
+	assert_int_equal(tp_checksum_find_in(text, "x.img", 0, out), 0);
+	assert_int_equal(tp_checksum_find_in("\r", "x.img", 0, out), -EBADMSG);
+	/* The same name twice: the same hash is fine, two hashes are not. */
+	snprintf(text, sizeof(text), "%s  x.img\n%s  y.img\n%s  ./x.img\n", h, h, h);
+	assert_int_equal(tp_checksum_find_in(text, "x.img", 0, out), 0);
+	snprintf(text, sizeof(text), "%s  x.img\n%.63s0  y.img\n%.63s0  dir/x.img\n", h, h, h);
+	assert_int_equal(tp_checksum_find_in(text, "x.img", 0, out), -ENOTUNIQ);
+	assert_non_null(strstr(tp_err_msg(), "lines 1 and 3 give x.img different SHA-256s"));
+	assert_int_equal(tp_checksum_find_in(text, "x.img", 1, out), -ENOTUNIQ);
 	assert_int_equal(tp_checksum_parse_hex("0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
 					       "0123456789ABCDEF", out), 0);
 	assert_string_equal(out, h);

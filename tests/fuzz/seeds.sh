@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Seed inputs for the fuzz targets, generated at each run (nothing binary is
+# kept in the repository): tests/fuzz/seeds.sh BUILD_DIR OUT_DIR makes
+# OUT_DIR/<target>/ for every target. Byte 0 of most inputs is the target's
+# control byte (see each fuzz_*.c).
+set -euo pipefail
+build=$1 out=$2
+src=$(cd "$(dirname "$0")/../.." && pwd)
+rm -rf "$out"
+mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# ldr: mkldr's shapes; control byte 0 (CRC as built) and 1 (CRC patched)
+mk=$build/tests/tools/mkldr
+i=0
+for opts in "--small" "--small --rc4" "--small --tag BOOT" "--corrupt crc --small" \
+	"--small --corrupt entry-outside"; do
+	# shellcheck disable=SC2086
+	"$mk" $opts "$work/l.bin"
+	{ printf '\000'; cat "$work/l.bin"; } >"$out/ldr/mkldr$i"
+	{ printf '\003'; cat "$work/l.bin"; } >"$out/ldr/mkldr$i-crc"
+	i=$((i + 1))
+done
+
+# catalogue: the shipped one and a small override
+cp "$src/images/images.conf" "$out/catalogue/shipped"
+cat >"$out/catalogue/small" <<X
+[a-rk1]
+module = rk1
+url = https://example.com/a.img.xz
+sha256 = $(printf '%064d' 1)
+size = 100
+default = yes
+X
+
+# checksum: GNU, BSD, bare, CR endings; control byte picks name and mode
+h=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+printf '\000%s  x.img\n%s *other\n' "$h" "$h" >"$out/checksum/gnu"
+printf '\001SHA256 (disk.img.xz) = %s\r\n' "$h" >"$out/checksum/bsd"
+printf '\004%s\n' "$h" >"$out/checksum/bare"
+printf '\000%s *x.img\r' "$h" >"$out/checksum/cr"
+
+# slots
+printf '\004%s' "1-4" >"$out/slots/range"
+printf '\004%s' "1,3" >"$out/slots/list"
+printf '\040%s' "1-2,4,31-32" >"$out/slots/wide"
+
+# family and decode: a small disk head with an MBR (FAT, bootable), and
+# the same with a Rockchip ID block at sector 64
+python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+d = bytearray(70000)
+d[446:462] = bytes([0x80, 0, 0, 0, 0x0c, 0, 0, 0]) + (2048).to_bytes(4, 'little') + (4096).to_bytes(4, 'little')
+d[510:512] = b'\x55\xaa'
+open(w + '/cm4.img', 'wb').write(d)
+d[0x8000:0x8004] = b'RKNS'
+open(w + '/rk1.img', 'wb').write(d)
+PY
+cp "$work/cm4.img" "$out/family/cm4"
+cp "$work/rk1.img" "$out/family/rk1"
+for f in rk1 cm4; do
+	{ printf '\003'; cat "$work/$f.img"; } >"$out/decode/raw-$f"
+done
+(cd "$work" && xz -1 -c rk1.img >rk1.img.xz && gzip -1 -c rk1.img >rk1.img.gz &&
+	zstd -q -1 -c rk1.img >rk1.img.zst && bzip2 -1 -c rk1.img >rk1.img.bz2 &&
+	tar -cf rk1.tar rk1.img && zip -q rk1.zip rk1.img && xz -1 -c rk1.tar >rk1.tar.xz)
+for f in rk1.img.xz rk1.img.gz rk1.img.zst rk1.img.bz2 rk1.tar rk1.zip rk1.tar.xz; do
+	{ printf '\005'; cat "$work/$f"; } >"$out/decode/$f"
+done
+
+# rockusb: 9 control bytes (op, lba, count), then a reply
+printf '\000\000\000\000\000\000\000\000\000USBS\001\000\000\000\000\000\000\000\000' >"$out/rockusb/csw"
+printf '\004\000\010\000\000\200\000\000\000\000\000\250\003\000\004\001\010\000\000\001' >"$out/rockusb/flash-info"
+printf '\005\000\000\000\000\000\000\000\0008853\000\000\000\000\000\000\000\000\000\000\000\000' >"$out/rockusb/chip-info"
+printf '\001\000\000\000\000\000\000\000\000EMMC ' >"$out/rockusb/flash-id"
+
+# rpiboot: GetFileSize, ReadFile, Done, metadata
+for r in '\000\000\000\000start4.elf' '\001\000\000\000config.txt' '\002\000\000\000' \
+	'\000\000\000\000SERIAL*12345678' '\001\000\000\000../etc/passwd'; do
+	# shellcheck disable=SC2059
+	printf "$r" >"$out/rpiboot/req$(( $(ls "$out/rpiboot" | wc -l) ))"
+done
