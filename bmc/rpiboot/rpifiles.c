@@ -231,7 +231,7 @@ static unsigned set_missing(const struct tp_rpi_files *f, const char *second,
 static void set_init(struct tp_rpi_files *f, const char *dir, enum tp_rpi_fw fw, uint16_t pid)
 {
 	snprintf(f->dir, sizeof(f->dir), "%s", dir);
-	/* usbboot's folder per chip; only the 2711 is a CM4 (§7.1). */
+	/* usbboot's folder per chip; only the 2711 is a CM4 (protocols.md §7.1). */
 	snprintf(f->prefix, sizeof(f->prefix), "%s", pid == 0x2712 ? "2712" : "2711");
 	f->fw = fw;
 	if (fw == TP_RPI_FW_GADGET)

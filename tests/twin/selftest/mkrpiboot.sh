@@ -13,7 +13,7 @@
 #           order and sizes (bootcode4.bin 73,120 B, mcb.bin, memsys00-08.bin,
 #           bootmain, logo.bin, font.bin), DIR/config.txt (boot_ramdisk=1,
 #           uart_2ndstage=1) and DIR/boot.img (4 MiB + 512 B: "more than
-#           4 MiB", §7.5); no top-level bootcode4.bin
+#           4 MiB", protocols.md §7.5); no top-level bootcode4.bin
 #   both:   the two sets in one directory
 set -eu
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
