@@ -11,6 +11,7 @@
 
 #include <et/com_err.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,32 +244,48 @@ static errcode_t create(struct tp_seedfs *f, ext2_ino_t dir, const char *name, m
 	return ext2fs_write_new_inode(f->fs, *ino, &in);
 }
 
+/*
+ * Make room for a new dir/leaf: what is there goes (freed with its last
+ * link), unless keep_file is set and it is a regular file, which *ino then
+ * names; *ino is 0 when nothing is left there. A directory in the way is an
+ * error: seeding never replaces one.
+ */
+static int clear_way(struct tp_seedfs *f, const char *path, ext2_ino_t dir, const char *leaf,
+		     bool keep_file, ext2_ino_t *ino)
+{
+	struct ext2_inode in;
+	errcode_t e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, ino);
+
+	if (e == EXT2_ET_FILE_NOT_FOUND) {
+		*ino = 0;
+		return 0;
+	}
+	if (!e)
+		e = ext2fs_read_inode(f->fs, *ino, &in);
+	if (e)
+		return fail(f, e, "looking up %s", path);
+	if (LINUX_S_ISDIR(in.i_mode))
+		return tp_err_set(-EISDIR, "%s: %s is a directory", f->desc, path);
+	if (keep_file && LINUX_S_ISREG(in.i_mode))
+		return 0;
+	e = remove_ino(f, dir, leaf, *ino);
+	*ino = 0;
+	return e ? fail(f, e, "removing %s", path) : 0;
+}
+
 int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, size_t len,
 		    mode_t mode, uid_t uid, gid_t gid)
 {
-	struct ext2_inode in;
 	ext2_file_t file;
-	ext2_ino_t dir, ino = 0;
+	ext2_ino_t dir, ino;
 	char leaf[256];
 	unsigned int wrote = 0;
-	errcode_t e;
+	errcode_t e = 0;
 	int rc = parent_of(f, path, &dir, leaf, sizeof(leaf));
 
-	if (rc < 0)
+	if (rc < 0 || (rc = clear_way(f, path, dir, leaf, true, &ino)) < 0)
 		return rc;
-	e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, &ino);
-	if (!e && !(e = ext2fs_read_inode(f->fs, ino, &in))) {
-		if (LINUX_S_ISDIR(in.i_mode))
-			return tp_err_set(-EISDIR, "%s: %s is a directory", f->desc, path);
-		if (!LINUX_S_ISREG(in.i_mode)) {
-			e = remove_ino(f, dir, leaf, ino);
-			ino = 0;
-		}
-	} else if (e == EXT2_ET_FILE_NOT_FOUND) {
-		e = 0;
-		ino = 0;
-	}
-	if (!e && !ino)
+	if (!ino)
 		e = create(f, dir, leaf, mode, uid, gid, &ino);
 	if (!e)
 		e = ext2fs_file_open(f->fs, ino, EXT2_FILE_WRITE, &file);
@@ -296,27 +313,16 @@ int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, siz
 
 int tp_seedfs_symlink(struct tp_seedfs *f, const char *path, const char *target)
 {
-	struct ext2_inode in;
 	ext2_ino_t dir, ino;
 	char leaf[256];
 	errcode_t e;
 	int rc = parent_of(f, path, &dir, leaf, sizeof(leaf));
 
-	if (rc < 0)
+	if (rc < 0 || (rc = clear_way(f, path, dir, leaf, false, &ino)) < 0)
 		return rc;
-	e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, &ino);
-	if (!e && !(e = ext2fs_read_inode(f->fs, ino, &in))) {
-		if (LINUX_S_ISDIR(in.i_mode))
-			return tp_err_set(-EISDIR, "%s: %s is a directory", f->desc, path);
-		e = remove_ino(f, dir, leaf, ino);
-	} else if (e == EXT2_ET_FILE_NOT_FOUND) {
-		e = 0;
-	}
-	if (!e) {
+	e = ext2fs_symlink(f->fs, dir, 0, leaf, target);
+	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(f->fs, dir)))
 		e = ext2fs_symlink(f->fs, dir, 0, leaf, target);
-		if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(f->fs, dir)))
-			e = ext2fs_symlink(f->fs, dir, 0, leaf, target);
-	}
 	return e ? fail(f, e, "symlink %s -> %s", path, target) : 0;
 }
 
