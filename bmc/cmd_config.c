@@ -220,17 +220,8 @@ static int do_unset(struct tp_cli *c, struct tp_config *cfg, const char *name)
 static void summary(const struct tp_config_item *it, const char *val, char *out, size_t size)
 {
 	if (it->key->type == TP_CT_SSH_KEYS) {
-		unsigned n = 0;
+		unsigned n = tp_config_count_keys(val);
 
-		for (const char *p = val; *p;) {
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p && *p != '\n' && *p != '#')
-				n++;
-			p += strcspn(p, "\n");
-			if (*p)
-				p++;
-		}
 		snprintf(out, size, "%u key%s", n, n == 1 ? "" : "s");
 		return;
 	}
@@ -415,7 +406,7 @@ int cmd_config_main(struct tp_cli *c, int argc, char **argv)
 	unsigned mask = TP_SLOTS_ALL;
 	int opt, rc, nargs;
 
-	while ((opt = getopt_long(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		if (opt == 'h') {
 			help();
 			return TP_EXIT_OK;

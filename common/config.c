@@ -335,8 +335,7 @@ int tp_config_unset(struct tp_config *c, struct tp_config_item *it)
 	return 0;
 }
 
-/* Key lines in an authorized_keys text (not blank, not a comment). */
-static unsigned count_keys(const char *text)
+unsigned tp_config_count_keys(const char *text)
 {
 	unsigned n = 0;
 
@@ -431,7 +430,7 @@ int tp_config_check(const struct tp_config *c)
 					  "file or set admin/keys", strcmp(tp_root_get(), "/") ?
 					  tp_root_get() : "", TP_CONFIG_ROOT_KEYS, why);
 	}
-	if (servers + agents && count_keys(keys) == 0)
+	if (servers + agents && tp_config_count_keys(keys) == 0)
 		return tp_err_set(-EINVAL, "admin/keys is empty and the BMC root has no %s: "
 				  "nobody could log in to the nodes; set admin/keys (tpkit "
 				  "config set admin/keys - < ~/.ssh/id_ed25519.pub)",

@@ -149,6 +149,9 @@ int tp_config_check(const struct tp_config *c);
  */
 int tp_config_read_value(const char *file, size_t max, char **out);
 
+/* Key lines in an authorized_keys text (not blank, not a comment). */
+unsigned tp_config_count_keys(const char *text);
+
 /* Validators (config_check.c), exposed for unit tests and for the node:
  * 0 when valid, else -EINVAL with the reason in why. */
 int tp_config_check_type(enum tp_config_type t, const char *value, char *why, size_t size);
