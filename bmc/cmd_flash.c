@@ -9,6 +9,9 @@
 #ifdef CONFIG_TPKIT_RK1
 #include "rockchip/rockusb.h"
 #endif
+#ifdef CONFIG_TPKIT_CM4
+#include "rpiboot/rpifiles.h"
+#endif
 #include "common/cancel.h"
 #include "common/slots.h"
 
@@ -45,14 +48,20 @@ static void help(void)
 	       "  --module NAME      the slots hold this module (rk1 or cm4): its files are\n"
 	       "                     checked before any node is touched, and a slot holding\n"
 	       "                     another is left alone (default: told by what enumerates;\n"
-	       "                     a module's files are then needed once it shows up)\n"
-	       "  --loader FILE      RK3588 loader (default %s)\n"
-	       "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n"
-	       "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
+	       "                     a module's files are then needed once it shows up)\n");
+#ifdef CONFIG_TPKIT_RK1
+	printf("  --loader FILE      RK3588 loader (default %s)\n"
+	       "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n",
+	       CONFIG_TPKIT_RK1_LOADER, TP_ROCKUSB_SECTORS_MAX, CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS);
+#endif
+#ifdef CONFIG_TPKIT_CM4
+	printf("  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
 	       "                     mass-storage-gadget64 files (default %s)\n"
 	       "  --cm4-firmware F   CM4: msd, gadget or auto (default: gadget if the\n"
-	       "                     directory holds bootfiles.bin, config.txt, boot.img)\n"
-	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
+	       "                     directory holds bootfiles.bin, config.txt, boot.img)\n",
+	       CONFIG_TPKIT_RPIBOOT_DIR);
+#endif
+	printf("  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
 	       "                     maskrom, loader or boot ROM mode (an RK1 or a CM4 on\n"
 	       "                     any Linux machine)\n"
@@ -62,17 +71,6 @@ static void help(void)
 	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere;\n"
 	       "cancelled (the slots put back): 130 SIGINT, 143 SIGTERM, 129 SIGHUP, 141\n"
 	       "the output closed. 1 whenever a boot area could not be blanked again.\n",
-#ifdef CONFIG_TPKIT_RK1_LOADER
-	       CONFIG_TPKIT_RK1_LOADER,
-#else
-	       "none",
-#endif
-	       TP_ROCKUSB_SECTORS_MAX, CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS,
-#ifdef CONFIG_TPKIT_RPIBOOT_DIR
-	       CONFIG_TPKIT_RPIBOOT_DIR,
-#else
-	       "none",
-#endif
 	       CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
 }
 
@@ -261,7 +259,9 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "module", required_argument, NULL, 'M' },
+#ifdef CONFIG_TPKIT_CM4
 		{ "cm4-firmware", required_argument, NULL, OPT_CM4_FIRMWARE },
+#endif
 #ifdef CONFIG_TPKIT_RK1
 		{ "rk-sectors", required_argument, NULL, OPT_RK_SECTORS },
 #endif
@@ -299,12 +299,17 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 				return tp_cli_usage(c, "--module is one of %s, not \"%s\"",
 						    tp_flash_module_names(), optarg);
 			break;
-		case OPT_CM4_FIRMWARE:
-			if (strcmp(optarg, "msd") && strcmp(optarg, "gadget") && strcmp(optarg, "auto"))
+#ifdef CONFIG_TPKIT_CM4
+		case OPT_CM4_FIRMWARE: {
+			enum tp_rpi_fw fw;
+
+			if (tp_rpi_fw_parse(optarg, &fw) < 0)
 				return tp_cli_usage(c, "--cm4-firmware is msd, gadget or auto, not \"%s\"",
 						    optarg);
 			o.cm4_firmware = optarg;
 			break;
+		}
+#endif
 #ifdef CONFIG_TPKIT_RK1
 		case OPT_RK_SECTORS: {
 			char *end;
