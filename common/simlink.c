@@ -73,9 +73,9 @@ static int call_locked(struct tp_simlink *l, char *reply, size_t size, const cha
 
 	if (!strncmp(reply, "OK", 2)) {
 		/* Hand back what follows "OK ". */
-		const char *rest = reply + (reply[2] ? 3 : 2);
+		size_t n = strlen(reply), skip = reply[2] ? 3 : 2;
 
-		memmove(reply, rest, strlen(rest) + 1);
+		memmove(reply, reply + skip, n - skip + 1);
 		return 0;
 	}
 	if (!strncmp(reply, "ERR ", 4)) {
