@@ -99,6 +99,9 @@ struct tp_image_result {
 	 * a blanking was cut short) and blanking it again failed: the target
 	 * may boot a half-written image. The message says so too. */
 	bool head_blank_failed;
+	/* The target's before_head step failed (the body was written and
+	 * verified; the boot area stays blank). */
+	bool before_head_failed;
 };
 
 struct tp_image;
@@ -143,6 +146,16 @@ int tp_image_write(struct tp_image *img, struct tp_sink *s, struct tp_image_resu
 /* One target of tp_image_write_multi(). */
 struct tp_image_target {
 	struct tp_sink *sink;
+	/*
+	 * Optional, called on the target's writer thread once the body is
+	 * written, flushed and read back, and before the head goes out: the
+	 * place to change files inside the image (seeding, docs/seeding.md),
+	 * since a failure here still leaves the boot area blank. head holds
+	 * the image's first len bytes (its partition table). 0, or -errno
+	 * with a message; the target then fails.
+	 */
+	int (*before_head)(void *cookie, struct tp_sink *s, const void *head, size_t len);
+	void *before_head_cookie;
 	/* Out: 0 or the target's own failure, with its message. */
 	int rc;
 	char msg[TP_ERR_MAX];

@@ -10,6 +10,8 @@
  *   3. at the end of the stream, wait until the reader has checked the
  *      input's SHA-256, then flush;
  *   4. read the body back and compare CRCs (offset of the bad MiB);
+ *      then the target's own before_head step, if any (seeding), and a
+ *      flush;
  *   5. write the head (held in memory): all of it but its first 64 KiB,
  *      flush, then the first 64 KiB — the partition table and the RK3588
  *      boot ROM's ID block at sector 64 — alone, as the last command;

@@ -4,7 +4,8 @@
  * it takes the chunks the decoder queued for it, zeroes the target's head
  * before the first (step 1), writes the body and keeps a CRC32 per chunk
  * (2), and once the decoder says the input was complete and good, flushes
- * (3), reads the body back (4), and writes and reads back the head (5).
+ * (3), reads the body back (4), runs the target's before_head step if it
+ * has one (4a: seeding), and writes and reads back the head (5).
  * A failure marks only this target; it then drops its chunks unwritten so
  * the others never wait for it.
  */
@@ -333,6 +334,16 @@ static void finish(struct writer *w)
 		if (verify_body(w, vbuf->data) < 0)
 			goto out;
 		w->vbody_ns = tp_mono_ns() - v0;
+	}
+	if (w->t->before_head) {
+		rc = w->t->before_head(w->t->before_head_cookie, s, f->head, f->hlen);
+		if (rc == 0)
+			rc = tp_sink_flush(s);
+		if (rc < 0) {
+			r->before_head_failed = true;
+			tp_fan_writer_fail(w, rc, TP_PHASE_WRITE, 0);
+			goto out;
+		}
 	}
 	w->head_dirty = true;
 	rc = write_head(w, f->head, hpad);

@@ -678,6 +678,110 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The before_head step (seeding, docs/seeding.md): runs once the body is
+ * written and read back, before any byte of the head; what it writes is in
+ * the result, and the head still goes out last. */
+struct hook {
+	int rc;
+	int calls;
+	int log_at_call;     /* writes logged when the hook ran */
+	int preads_at_call;  /* read-back done by then */
+	size_t head_len;
+	unsigned char head0;
+};
+
+static int hook_run(void *cookie, struct tp_sink *s, const void *head, size_t len)
+{
+	struct hook *h = cookie;
+	struct fault *f = s->priv;
+	static const char mark[] = "seeded";
+
+	h->calls++;
+	h->log_at_call = f->n;
+	h->preads_at_call = f->preads;
+	h->head_len = len;
+	h->head0 = *(const unsigned char *)head;
+	if (h->rc)
+		return tp_err_set(h->rc, "the hook failed on purpose");
+	return tp_sink_pwrite(s, mark, sizeof(mark), 3 * MiB);
+}
+
+static int run_hooked(const char *src, struct fault *f, struct hook *h,
+		      struct tp_image_target *t)
+{
+	struct tp_image_opts o;
+	struct tp_image *img;
+	int rc;
+
+	tp_image_opts_init(&o);
+	o.src = src;
+	o.discover_sha256 = false;
+	*t = (struct tp_image_target){ .sink = &f->s, .before_head = hook_run,
+				       .before_head_cookie = h };
+	rc = tp_image_open(&img, &o);
+	if (rc == 0)
+		rc = tp_image_write_multi(img, t, 1);
+	tp_image_close(img);
+	tp_sink_close(f->inner);
+	return rc;
+}
+
+static void before_head_between_body_and_head(void **state)
+{
+	size_t n = 6 * MiB, got;
+	unsigned char *img = make_image(n, 31), *b;
+	struct tp_image_target t;
+	struct hook h = { 0 };
+	struct fault f;
+
+	(void)state;
+	write_file(path("h.img"), img, n);
+	fault_open(&f, path("h.out"), 0);
+	assert_int_equal(run_hooked(path("h.img"), &f, &h, &t), 0);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.head_len, MiB);
+	assert_int_equal(h.head0, img[0]);
+	assert_true(h.preads_at_call > 0); /* the body was read back first */
+	/* Before the hook: no image byte below 1 MiB; after it, its write,
+	 * then the rest of the head, then the boot block. */
+	for (int i = 0; i < h.log_at_call; i++)
+		assert_false(f.log[i].off < MiB && f.log[i].nonzero);
+	assert_int_equal(f.log[h.log_at_call].off, 3 * MiB);
+	assert_int_equal(f.log[f.n - 1].off, 0);
+	assert_int_equal(f.n, h.log_at_call + 3);
+	assert_true(t.res.verified);
+	b = read_all(path("h.out"), &got);
+	assert_int_equal(got, n);
+	assert_memory_equal(b + 3 * MiB, "seeded", 7);
+	assert_memory_equal(b, img, 3 * MiB);
+	free(b);
+	free(img);
+}
+
+static void before_head_failure_keeps_head_blank(void **state)
+{
+	size_t n = 6 * MiB, got;
+	unsigned char *img = make_image(n, 32), *b;
+	struct tp_image_target t;
+	struct hook h = { .rc = -EIO };
+	struct fault f;
+
+	(void)state;
+	write_file(path("i.img"), img, n);
+	fault_open(&f, path("i.out"), 0);
+	assert_int_equal(run_hooked(path("i.img"), &f, &h, &t), -EIO);
+	assert_int_equal(t.rc, -EIO);
+	assert_non_null(strstr(t.msg, "the hook failed on purpose"));
+	assert_true(t.res.before_head_failed);
+	assert_true(t.res.head_zeroed);
+	assert_false(t.res.verified);
+	b = read_all(path("i.out"), &got);
+	assert_true(all_zero(b, MiB));
+	assert_memory_equal(b + MiB, img + MiB, n - MiB);
+	free(b);
+	free(img);
+}
+
 /* A signal while the head goes out (through the cancellable wrapper, as
  * tpkit flash writes): the writes after it are refused, and the head and
  * the GPT backup area are blanked again all the same — under the wrapper,
@@ -745,6 +849,8 @@ int main(void)
 		cmocka_unit_test(fanout_failures_are_per_target),
 		cmocka_unit_test(fanout_image_failure_fails_all),
 		cmocka_unit_test(fanout_all_failed_stops_decoding),
+		cmocka_unit_test(before_head_between_body_and_head),
+		cmocka_unit_test(before_head_failure_keeps_head_blank),
 		cmocka_unit_test(cancel_in_head_reblanks), /* last: see there */
 	};
 
