@@ -124,6 +124,8 @@ flash-$(CONFIG_TPKIT_CM4) += flash_cm4
 bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_probe flash_image $(flash-y)
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
+# The seeding step, for flash --seed, seed and write --seed.
+bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
 # RK1 flashing (bmc/rockchip/): a library, so unit tests link it too.
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * tpkit flash --slot LIST --image SRC      (board control)
+ * tpkit flash --slot LIST --image SRC [--seed]  (board control)
  * tpkit flash --board none --usb PATH|auto --image SRC
+ * tpkit seed --slot LIST                         (the image already there)
  */
 #include "cli.h"
 #include "flash.h"
@@ -61,6 +62,11 @@ static void help(void)
 	       "                     directory holds bootfiles.bin, config.txt, boot.img)\n",
 	       CONFIG_TPKIT_RPIBOOT_DIR);
 #endif
+#ifdef CONFIG_TPKIT_SEED
+	printf("  --seed             write the slot's first-boot files (hostname, admin user\n"
+	       "                     and keys, host keys, k3s and node config; tpkit config)\n"
+	       "                     into the image before its boot area goes out\n");
+#endif
 	printf("  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
 	       "                     maskrom, loader or boot ROM mode (an RK1 or a CM4 on\n"
@@ -73,6 +79,30 @@ static void help(void)
 	       "the output closed. 1 whenever a boot area could not be blanked again.\n",
 	       CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
 }
+
+#ifdef CONFIG_TPKIT_SEED
+static void help_seed(void)
+{
+	printf("Usage: tpkit seed --slot LIST [OPTIONS]\n\n"
+	       "Write each slot's first-boot files into the image already on its eMMC, as\n"
+	       "tpkit flash --seed does after writing one: a cloud-init seed with a fresh\n"
+	       "instance-id (so the node runs its first boot again), the hostname, the admin\n"
+	       "user and keys, the slot's stable host keys, the k3s and node configuration\n"
+	       "(tpkit config). The node is put into flash mode as for a flash; its boot\n"
+	       "block is blanked before the first file is written and put back once every\n"
+	       "file is written and read back, so an interrupted seeding leaves a node that\n"
+	       "does not boot, never one that boots half-seeded. Afterwards the node is off,\n"
+	       "its strap released and the USB routing as it was.\n\n"
+	       "  --slot LIST        slots to seed: 2, 1-4, 1,3\n"
+	       "  --module NAME      the slots hold this module (rk1 or cm4)\n"
+	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
+	       TP_CLI_COMMON_HELP
+	       "\nExit codes: 0 every slot seeded, 1 a slot failed (the summary says which and\n"
+	       "why; flash it again if its boot block was left blank), 2 usage, 3 unknown\n"
+	       "board, 4 a GPIO line is held elsewhere; 130/143 cancelled.\n",
+	       CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
+}
+#endif
 
 struct ui {
 	struct tp_cli *c;
@@ -96,6 +126,7 @@ static const char *step_text(unsigned slot, const char *what)
 		{ "rpiboot", "booting the CM4 over USB (rpiboot)" },
 		{ "disk", "waiting for the CM4's eMMC as a USB disk" },
 		{ "write", "writing" },
+		{ "seed", "writing the first-boot files" },
 		{ "done", "done; node off, strap released, USB routing restored" },
 	};
 
@@ -143,7 +174,8 @@ static const char *result_word(const struct tp_flash_result *r, bool json)
 	return json ? "failed" : "FAILED";
 }
 
-static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t n)
+static void summary(struct tp_cli *c, const struct tp_flash_opts *o,
+		    const struct tp_flash_result *res, size_t n)
 {
 	if (c->json && !tp_cancel_out_closed()) {
 		struct tp_json j;
@@ -151,7 +183,7 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 		tp_json_init(&j, stdout);
 		tp_json_obj_begin(&j, NULL);
 		tp_json_str(&j, "event", "result");
-		tp_json_str(&j, "command", "flash");
+		tp_json_str(&j, "command", c->cmd);
 		tp_json_arr_begin(&j, "slots");
 		for (size_t i = 0; i < n; i++) {
 			const struct tp_flash_result *r = &res[i];
@@ -173,6 +205,11 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 			tp_json_str(&j, "sha256", r->sha256);
 			tp_json_bool(&j, "restored", r->restored);
 			tp_json_bool(&j, "boot_area_unsafe", r->head_blank_failed);
+			if (o->seed || o->seed_only) {
+				tp_json_bool(&j, "seeded", r->seeded);
+				tp_json_str(&j, "root_uuid", r->root_uuid);
+				tp_json_str(&j, "instance_id", r->instance_id);
+			}
 			if (r->rc < 0)
 				tp_json_str(&j, "error", r->msg);
 			tp_json_obj_end(&j);
@@ -202,12 +239,13 @@ static void summary(struct tp_cli *c, const struct tp_flash_result *res, size_t 
 		if (r->write_ns)
 			snprintf(rate, sizeof(rate), "%.1f MB/s",
 				 (double)r->bytes * 1e3 / (double)r->write_ns);
-		printf("%-5s %-7s %-*s  %-7s %-11s %-8s %-11s %s%s%s\n", slot,
+		printf("%-5s %-7s %-*s  %-7s %-11s %-8s %-11s %s%s%s%s\n", slot,
 		       r->module[0] ? r->module : "-", iw, r->image[0] ? r->image : "-",
 		       result_word(r, false), tp_fmt_bytes(r->bytes, b, sizeof(b)),
 		       tp_fmt_duration(s, t, sizeof(t)), rate, r->sum_checked ? "sha256 " : "",
 		       r->verified ? "read-back" : r->head_blank_failed ? "BOOT AREA NOT BLANK" :
 		       r->rc ? "" : "not verified",
+		       r->seeded ? (r->verified ? ", seeded" : "seeded") : "",
 		       r->shared ? " (shared stream)" : "");
 	}
 	printf("* over writing and reading back\n");
@@ -243,9 +281,9 @@ static int slot_exit_code(const struct tp_flash_result *r)
 }
 
 /* Long-only options: codes outside the character range. */
-enum { OPT_CM4_FIRMWARE = 0x100, OPT_RK_SECTORS }; /* long-only options */
+enum { OPT_CM4_FIRMWARE = 0x100, OPT_RK_SECTORS, OPT_SEED }; /* long-only options */
 
-int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
+static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 {
 	static const struct option longopts[] = {
 		{ "slot", required_argument, NULL, 's' },
@@ -259,6 +297,9 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "module", required_argument, NULL, 'M' },
+#ifdef CONFIG_TPKIT_SEED
+		{ "seed", no_argument, NULL, OPT_SEED },
+#endif
 #ifdef CONFIG_TPKIT_CM4
 		{ "cm4-firmware", required_argument, NULL, OPT_CM4_FIRMWARE },
 #endif
@@ -268,7 +309,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
-	struct tp_flash_opts o = { .verify = true,
+	struct tp_flash_opts o = { .verify = true, .seed_only = seed_only,
 				   .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
 	struct tp_flash_result res[TP_BOARD_SLOTS];
 	const char *slots = NULL, *board = "turingpi2", *usb = NULL;
@@ -282,8 +323,15 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		switch (opt) {
 		case 'h':
+#ifdef CONFIG_TPKIT_SEED
+			if (seed_only) {
+				help_seed();
+				return TP_EXIT_OK;
+			}
+#endif
 			help();
 			return TP_EXIT_OK;
+		case OPT_SEED: o.seed = true; break;
 		case 's': slots = optarg; break;
 		case 'i': o.image = optarg; break;
 		case 'H': o.sha256 = optarg; break;
@@ -342,8 +390,16 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (!o.image)
+	if (seed_only && (o.image || o.sha256 || !o.verify || o.force || o.seed ||
+			  strcmp(board, "turingpi2")))
+		return tp_cli_usage(c, "tpkit seed writes no image and needs the board: --image, "
+				    "--sha256, --no-verify, --force, --seed and --board are for "
+				    "tpkit flash (tpkit flash --seed writes an image and seeds it)");
+	if (!o.image && !seed_only)
 		return tp_cli_usage(c, "which image? --image FILE|URL|-");
+	if (o.seed && !strcmp(board, "none"))
+		return tp_cli_usage(c, "--seed needs the board: a slot's first-boot files come "
+				    "from its configuration (tpkit config)");
 	if (strcmp(board, "none") && strcmp(board, "turingpi2"))
 		return tp_cli_usage(c, "--board is turingpi2 (default) or none, not \"%s\"", board);
 	if (!strcmp(board, "none")) {
@@ -388,7 +444,7 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 		tp_board_close(b);
 	}
 	tp_progress_ui_end(&u.prog);
-	summary(c, res, n);
+	summary(c, &o, res, n);
 	/* A boot area that may hold half an image outweighs everything: 1. A
 	 * cancel exits as the signal would have (130 SIGINT, 143 SIGTERM, 141
 	 * a closed output), once the slots are put back. */
@@ -410,3 +466,15 @@ int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
 	 * code; a mix is a plain failure. */
 	return mixed ? TP_EXIT_FAIL : first;
 }
+
+int cmd_flash_main(struct tp_cli *c, int argc, char **argv)
+{
+	return run(c, argc, argv, false);
+}
+
+#ifdef CONFIG_TPKIT_SEED
+int cmd_seed_main(struct tp_cli *c, int argc, char **argv)
+{
+	return run(c, argc, argv, true);
+}
+#endif

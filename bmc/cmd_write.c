@@ -6,7 +6,12 @@
 #include "common/err.h"
 #include "common/image.h"
 #include "common/log.h"
+#include "common/family.h"
 #include "common/sink_file.h"
+#include "common/slots.h"
+#ifdef CONFIG_TPKIT_SEED
+#include "flash_seed.h"
+#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +43,13 @@ static void help(void)
 	       "  --xz-memlimit MIB  memory the xz decoder may use (default %d; xz -9 images\n"
 	       "                     need 65)\n"
 	       "  --retries N        resume a dropped download up to N times (default %d)\n"
+#ifdef CONFIG_TPKIT_SEED
+	       "  --seed SLOT        write slot SLOT's first-boot files (tpkit config) into\n"
+	       "                     the image before its first MiB goes out, as tpkit flash\n"
+	       "                     --seed does: for an image to be put in that slot later\n"
+	       "  --module NAME      with --seed: the module it is for, rk1 or cm4 (default:\n"
+	       "                     told from the image's layout)\n"
+#endif
 	       "  --json             progress and result as JSON objects, one per line\n"
 	       "  -v, --verbose      say what is found and done\n"
 	       "  -q, --quiet        print nothing but errors\n"
@@ -112,8 +124,12 @@ static int fail(const struct tp_cli *c, int rc, const struct tp_image_result *r,
 	return tp_cli_exit_code(rc);
 }
 
+#ifndef CONFIG_TPKIT_SEED
+struct tp_flash_seed;
+#endif
+
 static void summary(const struct tp_cli *c, const char *target, const struct tp_image_info *in,
-		    const struct tp_image_result *r)
+		    const struct tp_image_result *r, const struct tp_flash_seed *seed)
 {
 	char raw[32], inb[32], rate[32], t[32];
 	uint64_t secs = r->total_ns / 1000000000u;
@@ -141,6 +157,11 @@ static void summary(const struct tp_cli *c, const char *target, const struct tp_
 		tp_json_bool(&j, "verified", r->verified);
 		tp_json_int(&j, "write_ms", (int64_t)(r->write_ns / 1000000));
 		tp_json_int(&j, "verify_ms", (int64_t)(r->verify_ns / 1000000));
+		if (seed) {
+			tp_json_bool(&j, "seeded", true);
+			tp_json_str(&j, "root_uuid", seed->res.root_uuid);
+			tp_json_str(&j, "instance_id", seed->res.instance_id);
+		}
 		tp_json_obj_end(&j);
 		return;
 	}
@@ -154,11 +175,42 @@ static void summary(const struct tp_cli *c, const char *target, const struct tp_
 	       rate, tp_format_name(in->format), inb,
 	       r->sum_checked ? "matches " : "not checked", r->sum_checked ? in->sum_source : "",
 	       r->verified ? "read back and verified" : "not verified");
+#ifdef CONFIG_TPKIT_SEED
+	if (seed)
+		printf("seeded the first-boot files (root filesystem %s, instance-id %s)\n",
+		       seed->res.root_uuid, seed->res.instance_id);
+#endif
 }
+
+#ifdef CONFIG_TPKIT_SEED
+/* --seed: plan the slot's seed for the module the image is for, from
+ * --module or its layout, before the target is touched. */
+static int seed_plan(struct tp_image *img, unsigned slot, const char *module,
+		     struct tp_flash_seed *fs)
+{
+	const void *head;
+	size_t len;
+	char why[160];
+	int rc;
+
+	if (!module) {
+		if ((rc = tp_image_head(img, &head, &len)) < 0)
+			return rc;
+		module = tp_family_module(tp_family_detect(head, len, why, sizeof(why)));
+		if (!module)
+			return tp_err_set(-EINVAL, "--seed: the image's layout does not say which "
+					  "module it is for (%s); add --module rk1 or --module cm4",
+					  why);
+	}
+	rc = tp_flash_seed_plan(fs, slot, module);
+	return rc < 0 ? tp_err_prefix(rc, "first-boot seed for slot %u: ", slot) : 0;
+}
+#endif
 
 int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_TO = 256, O_SHA, O_REQ, O_NOVERIFY, O_SIZE, O_FORMAT, O_XZMEM, O_RETRIES };
+	enum { O_TO = 256, O_SHA, O_REQ, O_NOVERIFY, O_SIZE, O_FORMAT, O_XZMEM, O_RETRIES,
+	       O_SEED, O_MODULE };
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "sha256", required_argument, NULL, O_SHA },
@@ -168,6 +220,10 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "xz-memlimit", required_argument, NULL, O_XZMEM },
 		{ "retries", required_argument, NULL, O_RETRIES },
+#ifdef CONFIG_TPKIT_SEED
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "module", required_argument, NULL, O_MODULE },
+#endif
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 }
 	};
@@ -179,7 +235,13 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 	struct tp_sink *s = NULL;
 	const struct tp_image_info *in;
 	char hex[65];
-	const char *to = NULL;
+	const char *to = NULL, *module = NULL;
+	struct tp_image_target t = { 0 };
+	unsigned seed_slot = 0;
+#ifdef CONFIG_TPKIT_SEED
+	struct tp_flash_seed fs = { 0 };
+#endif
+	struct tp_flash_seed *seed = NULL;
 	uint64_t v;
 	int opt, rc, code;
 
@@ -225,6 +287,20 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 				return tp_cli_usage(c, "--retries takes 0-100, not \"%s\"", optarg);
 			o.retries = (unsigned)v;
 			break;
+		case O_SEED: {
+			unsigned mask;
+
+			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0 || mask & (mask - 1))
+				return tp_cli_usage(c, "--seed takes one slot, 1-%d, not \"%s\"",
+						    TP_SLOTS_MAX, optarg);
+			seed_slot = (unsigned)__builtin_ctz(mask) + 1;
+			break;
+		}
+		case O_MODULE:
+			if (strcmp(optarg, "rk1") && strcmp(optarg, "cm4"))
+				return tp_cli_usage(c, "--module is rk1 or cm4, not \"%s\"", optarg);
+			module = optarg;
+			break;
 		default:
 			if (!tp_cli_common_opt(c, opt, optarg))
 				return tp_cli_usage(c, "unknown option");
@@ -235,6 +311,8 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 						      : "give one image only");
 	if (!to)
 		return tp_cli_usage(c, "where to? give --to PATH (a block device or a file)");
+	if (module && !seed_slot)
+		return tp_cli_usage(c, "--module goes with --seed SLOT");
 	rc = tp_cli_ready(c);
 	if (rc)
 		return rc;
@@ -254,20 +332,37 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 	else
 		TP_INFO("expecting SHA-256 %s (from %s)", in->sum_expected, in->sum_source);
 
+#ifdef CONFIG_TPKIT_SEED
+	if (seed_slot) {
+		rc = seed_plan(img, seed_slot, module, &fs);
+		if (rc < 0) {
+			code = fail(c, rc, &r, false);
+			goto out;
+		}
+		seed = &fs;
+		t.before_head = tp_flash_seed_before_head;
+		t.before_head_cookie = seed;
+	}
+#endif
 	rc = tp_sink_file_open(&s, to, &so);
 	if (rc < 0) {
 		code = fail(c, rc, &r, false);
 		goto out;
 	}
-	rc = tp_image_write(img, s, &r);
+	t.sink = s;
+	rc = tp_image_write_multi(img, &t, 1);
+	r = t.res;
 	tp_progress_ui_end(&ui);
 	if (rc < 0)
 		code = fail(c, rc, &r, true);
 	else {
-		summary(c, to, in, &r);
+		summary(c, to, in, &r, seed);
 		code = TP_EXIT_OK;
 	}
 out:
+#ifdef CONFIG_TPKIT_SEED
+	tp_flash_seed_free(&fs);
+#endif
 	tp_sink_close(s);
 	tp_image_close(img);
 	return code;

@@ -28,6 +28,9 @@
 #include "common/log.h"
 #include "common/slots.h"
 #include "common/state.h"
+#ifdef CONFIG_TPKIT_SEED
+#include "flash_seed.h"
+#endif
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,6 +52,9 @@ struct job {
 	int strap_rc;                    /* releasing the strap failed */
 	uint64_t start;
 	struct tp_image_target *t;       /* while writing */
+#ifdef CONFIG_TPKIT_SEED
+	struct tp_flash_seed seed;
+#endif
 };
 
 struct mod {
@@ -296,6 +302,72 @@ static void enumerate(struct run *ru)
 	}
 }
 
+#ifdef CONFIG_TPKIT_SEED
+/* Plan the slot's seed for module m, or for the module it most likely
+ * holds (--module, the record of the last run, else the first this tpkit
+ * knows) before any node is touched, so a bad config or a missing key
+ * stops the slot before its node is powered. On the main thread: the plan
+ * reads the config and may make the slot's secrets. */
+static int seed_plan(struct job *j, const struct tp_flash_module *m)
+{
+	const char *name = m ? m->name : NULL;
+	char rec[32], text[16];
+	int rc;
+
+	if (!j->o->seed && !j->o->seed_only)
+		return 0;
+	if (!j->slot)
+		return tp_err_set(-EINVAL, "seeding needs a slot (its name, keys and role "
+				  "come from the slot's configuration): not with --board none");
+	if (!name && j->o->module)
+		name = j->o->module->name;
+	if (!name) {
+		record_name(j->slot, rec, sizeof(rec));
+		if (tp_state_load(rec, text, sizeof(text)) > 0 &&
+		    tp_flash_module_find((text[strcspn(text, "\n")] = '\0', text)))
+			name = text;
+	}
+	rc = tp_flash_seed_plan(&j->seed, j->slot, name ? name : modules[0]->name);
+	return rc < 0 ? tp_err_prefix(rc, "first-boot seed: ") : 0;
+}
+
+/* The seeding's outcome into the result, once the write is over. */
+static void seed_result(struct job *j)
+{
+	snprintf(j->r->instance_id, sizeof(j->r->instance_id), "%s", j->seed.res.instance_id);
+	snprintf(j->r->root_uuid, sizeof(j->r->root_uuid), "%s", j->seed.res.root_uuid);
+	j->r->seeded = true;
+	tp_flash_seed_record(&j->seed, j->slot);
+}
+
+/* tpkit seed: the image already on each live slot's eMMC. */
+static void seed_all(struct run *ru)
+{
+	for (size_t i = 0; i < ru->n; i++) {
+		struct job *j = &ru->job[i];
+		int rc;
+
+		if (!j->live)
+			continue;
+		step(j, "seed");
+		rc = tp_flash_seed_existing(&j->seed, j->sink);
+		j->r->boot_blank = j->seed.boot_blank;
+		if (rc < 0) {
+			job_fail(ru, j, rc);
+			continue;
+		}
+		seed_result(j);
+	}
+}
+#else
+static int seed_plan(struct job *j, const struct tp_flash_module *m)
+{
+	(void)m;
+	return j->o->seed || j->o->seed_only ?
+		tp_err_set(-ENOTSUP, "this tpkit was built without seeding (CONFIG_TPKIT_SEED)") : 0;
+}
+#endif
+
 /* The first half of bring-up: what the job's module needs of the host.
  * The slot's boot ROM is on the bus. */
 static void bring_up_start(struct run *ru, struct job *j)
@@ -309,6 +381,12 @@ static void bring_up_start(struct run *ru, struct job *j)
 			   md ? md->msg : "this tpkit was built without support for it");
 		return job_fail(ru, j, -ENODEV);
 	}
+	if ((rc = seed_plan(j, j->m)) < 0) {
+		step(j, "seed");
+		return job_fail(ru, j, rc);
+	}
+	if (j->o->seed_only)
+		goto start;
 	j->src = tp_flash_src_for(ru->srcs, j->m);
 	if (!j->src) {
 		tp_err_set(-ENOENT, "--image %s has no image for %s", j->o->image, j->m->a_title);
@@ -319,6 +397,7 @@ static void bring_up_start(struct run *ru, struct job *j)
 		snprintf(j->r->phase, sizeof(j->r->phase), "image");
 		return job_fail(ru, j, rc);
 	}
+start:
 	rc = j->m->start(md->ctx, j->o, j->r, j->path, module_step, j, &j->mstate);
 	if (rc < 0)
 		return job_fail(ru, j, rc);
@@ -338,7 +417,7 @@ static void bring_up_finish(struct run *ru, struct job *j)
 	if (rc < 0)
 		return job_fail(ru, j, rc);
 	j->r->capacity = j->sink->size;
-	need = tp_image_raw_size(j->src->img);
+	need = j->src ? tp_image_raw_size(j->src->img) : 0;
 	if (need && j->sink->size && need > j->sink->size) {
 		/* The error belongs to the write, not to the step before it;
 		 * no step event, as nothing is written. */
@@ -388,6 +467,12 @@ static void write_all(struct run *ru)
 				continue;
 			step(j, "write");
 			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink };
+#ifdef CONFIG_TPKIT_SEED
+			if (j->seed.plan) {
+				gr->t[gr->n].before_head = tp_flash_seed_before_head;
+				gr->t[gr->n].before_head_cookie = &j->seed;
+			}
+#endif
 			gr->job[gr->n++] = j;
 		}
 		if (gr->n)
@@ -415,9 +500,15 @@ static void write_all(struct run *ru)
 			r->shared = g[k].n > 1;
 			snprintf(r->sha256, sizeof(r->sha256), "%s", t->res.sha256);
 			r->head_blank_failed = t->res.head_blank_failed;
+#ifdef CONFIG_TPKIT_SEED
+			if (!t->rc && j->seed.plan)
+				seed_result(j);
+#endif
 			if (!t->rc)
 				continue;
-			if (t->res.fail_phase == TP_PHASE_VERIFY)
+			if (t->res.before_head_failed)
+				step(j, "seed");
+			else if (t->res.fail_phase == TP_PHASE_VERIFY)
 				step(j, "verify");
 			tp_err_set(t->rc, "%s", t->msg);
 			job_fail(ru, j, t->rc);
@@ -425,7 +516,7 @@ static void write_all(struct run *ru)
 }
 
 /* One run: the jobs set up by the caller, all in flash mode together. */
-static void run_jobs(struct run *ru)
+static void run_jobs_in(struct run *ru)
 {
 	unsigned mask = 0;
 	int rc;
@@ -437,6 +528,8 @@ static void run_jobs(struct run *ru)
 		j->r->restored = true; /* until a node is touched */
 		step(j, "prepare");
 		check_remembered(ru, j);
+		if (j->live && (rc = seed_plan(j, NULL)) < 0)
+			job_fail(ru, j, rc);
 		mask |= j->live && j->slot ? TP_SLOT_BIT(j->slot) : 0;
 	}
 	if (ru->b && !mask)
@@ -445,7 +538,8 @@ static void run_jobs(struct run *ru)
 	 * file, a 404 or an unknown format never reaches a node. A catalogue
 	 * image per module was resolved (its cached copy hashed) already, and
 	 * is opened once a slot is found to hold that module. */
-	if (tp_flash_srcs_single(ru->srcs) && (rc = tp_flash_src_open(&ru->srcs->s[0])) < 0)
+	if (ru->srcs && tp_flash_srcs_single(ru->srcs) &&
+	    (rc = tp_flash_src_open(&ru->srcs->s[0])) < 0)
 		return fail_all(ru, rc);
 	if (ru->b) {
 		for (size_t i = 0; i < ru->n; i++)
@@ -466,7 +560,12 @@ static void run_jobs(struct run *ru)
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live && ru->job[i].started)
 			bring_up_finish(ru, &ru->job[i]);
-	write_all(ru);
+#ifdef CONFIG_TPKIT_SEED
+	if (ru->o->seed_only)
+		seed_all(ru);
+	else
+#endif
+		write_all(ru);
 	/* Close the devices before the nodes lose power under them. */
 	for (size_t i = 0; i < ru->n; i++) {
 		tp_sink_close(ru->job[i].sink);
@@ -499,7 +598,17 @@ static void run_jobs(struct run *ru)
 			step(j, "done");
 		}
 	}
-	tp_flash_srcs_close(ru->srcs);
+	if (ru->srcs)
+		tp_flash_srcs_close(ru->srcs);
+}
+
+static void run_jobs(struct run *ru)
+{
+	run_jobs_in(ru);
+#ifdef CONFIG_TPKIT_SEED
+	for (size_t i = 0; i < ru->n; i++)
+		tp_flash_seed_free(&ru->job[i].seed);
+#endif
 }
 
 static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, const char *path)
@@ -572,6 +681,8 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		if (!want || md->m == want)
 			ready[nready++] = md->m;
 	}
+	if (nready && ru->o->seed_only)
+		return 0; /* no image */
 	if (nready) {
 		ru->srcs = srcs;
 		return tp_flash_srcs_init(srcs, ru->o, ready, nready);

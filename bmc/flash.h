@@ -40,6 +40,11 @@ struct tp_flash_opts {
 	 * said: its files must be ready before any node is touched, and a
 	 * slot that turns out to hold another is not flashed. */
 	const struct tp_flash_module *module;
+	/* Write the first-boot files into the image before its head goes
+	 * out (docs/seeding.md §4); with seed_only, write no image and seed
+	 * the one on the eMMC (tpkit seed). */
+	bool seed;
+	bool seed_only;
 	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
 	void *progress_cookie;
 	/* Report a step ("power", "enumerate", "write", ...) of a slot as it
@@ -69,6 +74,10 @@ struct tp_flash_result {
 	/* The eMMC's boot area may hold part of the image and could not be
 	 * blanked again: the node may boot a half-written image. */
 	bool head_blank_failed;
+	bool seeded;            /* the first-boot files are in the image */
+	char root_uuid[37];     /* the seeded root filesystem's UUID */
+	char instance_id[80];   /* cloud-init's instance-id of this seeding */
+	bool boot_blank;        /* seed only: failed with the boot block blank */
 };
 
 /* What the driver needs of a module kind. */

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The seeding step of a flash run, and of `tpkit seed` on a node already
+ * flashed (docs/seeding.md §4 says what goes into the image and why).
+ *
+ * In a flash the step runs on the slot's writer thread as the pipeline's
+ * before_head step: the body is on the eMMC and read back, the boot area
+ * is still blank, so a seeding that fails leaves a node that does not boot
+ * rather than one that boots the image's defaults (a known password).
+ *
+ * On a node already flashed the boot block is there. It is read, blanked
+ * and flushed before the first seeded byte goes out, and put back (and
+ * read back) only once the seed is on the eMMC and verified: a seeding cut
+ * short at any instant again leaves no boot block, never a half-seeded
+ * root that boots.
+ */
+#include "flash_seed.h"
+#include "common/image.h"
+#include "common/state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tp_flash_seed_plan(struct tp_flash_seed *fs, unsigned slot, const char *module)
+{
+	struct tp_seed_req req = { .slot = slot, .module = module };
+	int rc;
+
+	if (fs->plan && !strcmp(fs->module, module))
+		return 0;
+	tp_flash_seed_free(fs);
+	snprintf(fs->module, sizeof(fs->module), "%s", module);
+	rc = tp_seed_plan_make(&req, &fs->plan);
+	if (rc < 0)
+		fs->plan = NULL;
+	return rc;
+}
+
+int tp_flash_seed_before_head(void *cookie, struct tp_sink *s, const void *head, size_t len)
+{
+	struct tp_flash_seed *fs = cookie;
+
+	return tp_seed_apply(fs->plan, s, head, len, &fs->res);
+}
+
+/* The boot block back to front in pieces the sink takes, so LBA 0 goes
+ * last (as the pipeline writes it), then flushed and read back. */
+static int put_boot_block(struct tp_sink *s, const unsigned char *bb, size_t len)
+{
+	size_t max = s->max_io ? s->max_io : len;
+	unsigned char *back;
+	int rc = 0;
+
+	for (size_t end = len; rc == 0 && end;) {
+		size_t n = end < max ? end : end % max ? end % max : max;
+
+		end -= n;
+		rc = tp_sink_pwrite(s, bb + end, n, end);
+	}
+	if (rc == 0)
+		rc = tp_sink_flush(s);
+	if (rc < 0)
+		return rc;
+	back = malloc(len);
+	if (!back)
+		return tp_err_set(-ENOMEM, "out of memory reading back the boot block");
+	rc = tp_sink_pread(s, back, len, 0);
+	if (rc == 0 && memcmp(back, bb, len))
+		rc = tp_err_set(-EIO, "the boot block read back from %s differs from what was "
+				"written; the node will not boot. Flash the slot again", s->desc);
+	free(back);
+	return rc;
+}
+
+int tp_flash_seed_existing(struct tp_flash_seed *fs, struct tp_sink *s)
+{
+	static const unsigned char zero[TP_IMAGE_BOOT_BLOCK];
+	size_t hlen = 1u << 20;
+	unsigned char *head;
+	int rc;
+
+	if (s->size && s->size < hlen)
+		return tp_err_set(-ENOSPC, "%s holds only %llu bytes: no image there to seed",
+				  s->desc, (unsigned long long)s->size);
+	head = malloc(hlen);
+	if (!head)
+		return tp_err_set(-ENOMEM, "out of memory for the image's first MiB");
+	rc = tp_sink_pread(s, head, hlen, 0);
+	if (rc < 0) {
+		tp_err_prefix(rc, "reading the partition table from %s: ", s->desc);
+		goto out;
+	}
+	/* Nothing written yet: a bad table is refused with the eMMC as it was. */
+	rc = tp_seed_check_head(head, hlen);
+	if (rc < 0)
+		goto out;
+	rc = tp_sink_pwrite(s, zero, sizeof(zero), 0);
+	if (rc == 0)
+		rc = tp_sink_flush(s);
+	if (rc == 0)
+		rc = tp_seed_apply(fs->plan, s, head, hlen, &fs->res);
+	if (rc == 0)
+		rc = tp_sink_flush(s);
+	if (rc < 0) {
+		fs->boot_blank = true;
+		goto out;
+	}
+	rc = put_boot_block(s, head, TP_IMAGE_BOOT_BLOCK);
+	fs->boot_blank = rc < 0;
+out:
+	free(head);
+	return rc;
+}
+
+void tp_flash_seed_record(const struct tp_flash_seed *fs, unsigned slot)
+{
+	char name[32], text[48];
+
+	/* Kept for the migration to NVMe (commissioning.md §5.1): the root
+	 * that boots must be the one seeded here. A record that cannot be
+	 * written loses only that check; the seeding itself stands. */
+	snprintf(name, sizeof(name), "slot%u.root_uuid", slot);
+	snprintf(text, sizeof(text), "%s\n", fs->res.root_uuid);
+	(void)tp_state_save(name, text);
+}
+
+void tp_flash_seed_free(struct tp_flash_seed *fs)
+{
+	tp_seed_plan_free(fs->plan);
+	fs->plan = NULL;
+	fs->module[0] = '\0';
+}
