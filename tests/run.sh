@@ -25,6 +25,27 @@ passed=0 failed=0 failures=()
 
 note_fail() { failed=$((failed + 1)); failures+=("$1"); }
 
+# leaks DIR: no secret of any state directory a test made under DIR (its
+# secrets/) in the test's outputs and logs (tests/tools/leakcheck.py): what
+# tpkit printed (out, err, *.out, *.err, *.json), the twin's timeline and
+# state, and the nodes' console logs. Files the test took out of a seeded
+# image are not outputs: secrets belong there.
+leaks() {
+	local states outs
+	mapfile -t states < <(find "$1" -type d -name secrets 2>/dev/null)
+	[ ${#states[@]} -gt 0 ] || return 0
+	mapfile -t outs < <(find "$1" -type f \( -name out -o -name err -o -name '*.out' \
+		-o -name '*.err' -o -name '*.json' -o -name '*.log' -o -name timeline \
+		-o -name state -o -path '*/outputs/*' -o -path '*/console/*' \) \
+		-not -path '*/secrets/*' 2>/dev/null)
+	[ ${#outs[@]} -gt 0 ] || return 0
+	python3 "$here/tools/leakcheck.py" --states "${states[@]}" --outputs "${outs[@]}" >/dev/null &&
+		return 0
+	echo "secrets in the test's outputs:"
+	python3 "$here/tools/leakcheck.py" --states "${states[@]}" --outputs "${outs[@]}" | grep LEAK
+	return 1
+}
+
 for t in "$build"/tests/unit/test_*; do
 	[ -x "$t" ] && [ "${t%.[od]}" = "$t" ] || continue
 	name=$(basename "$t")
@@ -59,7 +80,7 @@ if [ "$unit_only" = 0 ]; then
 		TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-test.XXXXXX")
 		export TMP
 		start=$(date +%s.%N)
-		if out=$(cd "$TMP" && bash "$t" 2>&1); then
+		if out=$(cd "$TMP" && bash "$t" 2>&1) && out=$(leaks "$TMP" 2>&1); then
 			passed=$((passed + 1))
 			printf 'test  %-40s ok    %5.2fs\n' "$name" "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')"
 			rm -rf "$TMP"
