@@ -102,8 +102,8 @@ int tp_ci_user_data(const struct tp_ci_node *n, char **out, size_t *len)
 	struct tp_text t = { 0 };
 
 	tp_text_add(&t, "#cloud-config\n"
-			"# Written by tpkit (docs/seeding.md). Only this user is created: no\n"
-			"# \"default\" entry, so the image's ubuntu user is not.\n"
+			"# Written by tpkit (docs/seeding.md). The users list names the admin\n"
+			"# alone, so the image's own user is not created.\n"
 			"hostname: ");
 	tp_text_yaml(&t, n->hostname);
 	tp_text_add(&t, "\npreserve_hostname: false\n"
