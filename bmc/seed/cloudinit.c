@@ -23,7 +23,7 @@
  * the one ds-identify's parser reads (docs/seeding.md §5).
  */
 const char tp_ci_dropin[] =
-	"# Written by tpkit (docs/seeding.md, part 5 of its cloud-init section).\n"
+	"# Written by tpkit (tpkit docs/seeding.md §5).\n"
 	"# The seed is /var/lib/cloud/seed/nocloud on this root file system; no\n"
 	"# label search, so the image's own seed on its FAT partition is not read.\n"
 	"datasource_list: [ NoCloud, None ]\n"

@@ -94,7 +94,7 @@ int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len)
 	char label[64];
 	bool server = !strcmp(f->role, "server");
 
-	/* commissioning.md §6.7: keys are k3s's flag names; node-label and
+	/* docs/seeding.md §6: keys are k3s's flag names; node-label and
 	 * node-taint only apply when the node registers. */
 	tp_text_add(&t, "# Written by tpkit (docs/seeding.md). Holds the cluster token: 0600.\n");
 	if (!server) {
