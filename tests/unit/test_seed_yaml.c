@@ -96,7 +96,7 @@ static uint32_t hexval(const char *s, int n)
 static char *unquote(const char *q)
 {
 	size_t n = strlen(q);
-	char *out = malloc(n + 1), *o = out;
+	char *out = malloc(2 * n + 1), *o = out; /* "\\L" (2) decodes to 3 bytes */
 
 	assert_true(n >= 2 && q[0] == '"' && q[n - 1] == '"');
 	for (size_t i = 1; i < n - 1; i++) {
