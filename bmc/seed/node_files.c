@@ -80,6 +80,24 @@ int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len)
 	return rc;
 }
 
+int tp_node_conf_value(const char *text, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		size_t l = strcspn(p, "\n");
+
+		if (l > klen && p[klen] == '=' && !strncmp(p, key, klen)) {
+			if (l - klen - 1 >= size)
+				return -ENOSPC;
+			memcpy(buf, p + klen + 1, l - klen - 1);
+			buf[l - klen - 1] = '\0';
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* A YAML list of quoted items, one a line. */
 static void item(struct tp_text *t, const char *v)
 {

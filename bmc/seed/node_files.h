@@ -29,6 +29,10 @@ int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len);
 int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len);
 int tp_node_helper_script(unsigned slot, char **out, size_t *len);
 
+/* A value of node.conf's text (the node helper reads it so): 0 with buf
+ * filled, -ENOENT if the key is missing, -ENOSPC if buf is too small. */
+int tp_node_conf_value(const char *text, const char *key, char *buf, size_t size);
+
 #define TP_NODE_UNIT_NAME "tpkit-node.service"
 extern const char tp_node_unit[];
 
