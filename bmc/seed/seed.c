@@ -184,7 +184,6 @@ static int add_host_keys(struct tp_seed_plan *p, struct tp_secrets *s, const cha
 	return 0;
 }
 
-
 int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 {
 	struct facts *f = calloc(1, sizeof(*f));
@@ -261,8 +260,9 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 			TP_TRY(add(p, K_FILE, "/etc/rancher/k3s/config.yaml", d, l, 0600, true));
 			TP_TRY(add_dir(p, "/etc/rancher/node", 0700));
 			snprintf(line, sizeof(line), "%s\n", password);
-			TP_TRY(add_text(p, "/etc/rancher/node/password", line, 0600, true));
+			rc = add_text(p, "/etc/rancher/node/password", line, 0600, true);
 			OPENSSL_cleanse(line, sizeof(line));
+			TP_TRY(rc);
 		}
 		TP_TRY(add_dir(p, "/usr/local/sbin", 0755));
 		TP_TRY(tp_node_helper_script(n, &d, &l));
