@@ -193,6 +193,41 @@ static void python(const char *script)
 			     "k3s.yaml' root.fs 2>/dev/null && python3 check.py", dir), 0);
 }
 
+/*
+ * The unit's ordering, by systemd's own checker: a stand-in for cloud-init's
+ * cloud-final.service (ordered after multi-user.target, as cloud-init's is),
+ * the host's standard units, and the seeded unit and its enable link. No
+ * ordering cycle; and the same unit without DefaultDependencies=no must
+ * show one, or the check proves nothing (docs/seeding.md §6).
+ */
+static void unit_order(void)
+{
+	if (run("command -v systemd-analyze >/dev/null && test -d /lib/systemd/system")) {
+		print_message("systemd-analyze not found: unit ordering not checked\n");
+		return;
+	}
+	assert_int_equal(run("cd %s && rm -rf sd && e=sd/etc/systemd/system && "
+			     "mkdir -p $e/multi-user.target.wants $e/cloud-init.target.wants "
+			     "sd/lib/systemd sd/usr/local/sbin && cp -a /lib/systemd/system sd/lib/systemd/ && "
+			     "/sbin/debugfs -R 'dump /etc/systemd/system/tpkit-node.service "
+			     "sd/etc/systemd/system/tpkit-node.service' root.fs 2>/dev/null && "
+			     "/sbin/debugfs -R 'dump /usr/local/sbin/tpkit-node sd/usr/local/sbin/tpkit-node' "
+			     "root.fs 2>/dev/null && chmod 755 sd/usr/local/sbin/tpkit-node && "
+			     "ln -s ../tpkit-node.service $e/multi-user.target.wants/ && "
+			     "printf '[Unit]\\nAfter=multi-user.target\\n' >$e/cloud-init.target && "
+			     "printf '[Unit]\\nAfter=multi-user.target\\n[Service]\\nType=oneshot\\n"
+			     "ExecStart=/bin/true\\n' >$e/cloud-final.service && "
+			     "ln -s ../cloud-final.service $e/cloud-init.target.wants/ && "
+			     "ln -s ../cloud-init.target $e/multi-user.target.wants/ && "
+			     "grep -q ^DefaultDependencies=no $e/tpkit-node.service && "
+			     "systemd-analyze verify --root=$PWD/sd multi-user.target >verify.log 2>&1; "
+			     "! grep -q 'ordering cycle' verify.log || { cat verify.log; false; }", dir), 0);
+	assert_int_equal(run("cd %s && sed -i /^DefaultDependencies=no/d "
+			     "sd/etc/systemd/system/tpkit-node.service && "
+			     "systemd-analyze verify --root=$PWD/sd multi-user.target 2>&1 | "
+			     "grep -q 'ordering cycle'", dir), 0);
+}
+
 static void rk1_gpt(void **state)
 {
 	struct tp_seed_plan *p = plan(1, "rk1");
@@ -261,6 +296,7 @@ static void rk1_gpt(void **state)
 	assert_int_equal(run("cd %s && test \"$(stat -c %%a state/secrets/cluster-token "
 			     "state/secrets/slot1/node-password state/secrets/slot1/report-key "
 			     "state/secrets/slot1/ssh_host_rsa_key | sort -u)\" = 600", dir), 0);
+	unit_order();
 	/* cloud-init's parser: the server's config, DHCP. */
 	python("import yaml\n"
 	       "ud = yaml.safe_load(open('user-data'))\n"
