@@ -318,8 +318,8 @@ void tp_seed_plan_free(struct tp_seed_plan *p)
 		goto out;                                                                    \
 	} while (0)
 
-/* The partition seeding writes into, and why that one, for messages. */
-static const struct tp_part *pick_root(const struct tp_parttable *pt, char *why, size_t size)
+/* The root by what the table says, and why that one, for messages. */
+static const struct tp_part *by_table(const struct tp_parttable *pt, char *why, size_t size)
 {
 	static const char *const names[] = { "cloudimg-rootfs", "writable" };
 	const struct tp_part *best = NULL;
@@ -459,9 +459,9 @@ static int read_back(const struct tp_seed_plan *p, struct tp_seedfs *f, const ch
 	return 0;
 }
 
-/* Whether an ext4 (ext2/3) superblock is where the partition's should be:
- * its magic 0xEF53 at byte 1024 + 56. */
-static int has_ext4(struct tp_sink *s, uint64_t base, bool *yes)
+/* The superblock of the partition at base: whether it is ext2/3/4 (magic
+ * 0xEF53 at byte 1024 + 56) and its volume label (16 bytes at 1024 + 120). */
+static int read_super(struct tp_sink *s, uint64_t base, bool *ext4, char label[17])
 {
 	size_t align = s->align ? s->align : 512, span;
 	uint64_t start = (base + 1024) - (base + 1024) % align;
@@ -475,12 +475,42 @@ static int has_ext4(struct tp_sink *s, uint64_t base, bool *yes)
 	if (rc == 0)
 		rc = tp_sink_pread(s, buf, span, start);
 	if (rc == 0) {
-		const unsigned char *m = buf + (base + 1024 - start) + 56;
+		const unsigned char *sb = buf + (base + 1024 - start);
 
-		*yes = m[0] == 0x53 && m[1] == 0xEF;
+		*ext4 = sb[56] == 0x53 && sb[57] == 0xEF;
+		memcpy(label, sb + 120, 16);
+		label[16] = '\0';
 	}
 	free(buf);
 	return rc;
+}
+
+/*
+ * The root: first an ext4 file system labelled as the images label their
+ * roots (what their fstab and kernel command lines name), then by the
+ * table (by_table). *out NULL if neither finds one.
+ */
+static int pick_root(const struct tp_parttable *pt, struct tp_sink *s, size_t head_len,
+		     const struct tp_part **out, char *why, size_t size)
+{
+	for (unsigned i = 0; i < pt->n; i++) {
+		uint64_t base = pt->p[i].first_lba * TP_PT_SECTOR;
+		char label[17];
+		bool ext4 = false;
+		int rc;
+
+		if (base < head_len || pt->p[i].sectors < 4)
+			continue; /* not written yet: the head comes last */
+		if ((rc = read_super(s, base, &ext4, label)) < 0)
+			return rc;
+		if (ext4 && (!strcmp(label, "cloudimg-rootfs") || !strcmp(label, "writable"))) {
+			snprintf(why, size, "ext4 labelled %s", label);
+			*out = &pt->p[i];
+			return 0;
+		}
+	}
+	*out = by_table(pt, why, size);
+	return 0;
 }
 
 int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *head,
@@ -490,7 +520,7 @@ int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *h
 	struct tp_parttable *pt = calloc(1, sizeof(*pt));
 	const struct tp_part *root;
 	struct tp_seedfs *f = NULL;
-	char why[160], table[512], where[256];
+	char why[160], table[512], where[256], label[17];
 	uint64_t base, size;
 	bool ext4 = false;
 	int rc;
@@ -503,10 +533,12 @@ int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *h
 	if (pt->kind == TP_PT_NONE)
 		TP_FAIL(-EINVAL, "no ext4 root partition in the image's partition table: the "
 			"image has no partition table (no MBR signature in its first sector)");
-	if (!(root = pick_root(pt, why, sizeof(why))))
+	TP_TRY(pick_root(pt, s, head_len, &root, why, sizeof(why)));
+	if (!root)
 		TP_FAIL(-ENOENT, "no ext4 root partition in the image's partition table: %s; "
-			"seeding looks for a GPT partition named cloudimg-rootfs or writable, "
-			"an MBR partition 2 of type 0x83, or else the largest Linux partition",
+			"seeding looks for an ext4 file system labelled cloudimg-rootfs or "
+			"writable, a GPT partition of that name, an MBR partition 2 of type "
+			"0x83, or else the largest Linux partition",
 			table);
 	base = root->first_lba * TP_PT_SECTOR;
 	size = root->sectors * TP_PT_SECTOR;
@@ -518,7 +550,7 @@ int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *h
 		TP_FAIL(-EINVAL, "%s starts at byte %llu, inside the image's first %zu bytes, "
 			"which are written after seeding", where, (unsigned long long)base,
 			head_len);
-	TP_TRY(has_ext4(s, base, &ext4));
+	TP_TRY(read_super(s, base, &ext4, label));
 	if (!ext4)
 		TP_FAIL(-ENOENT, "no ext4 root partition in the image's partition table: %s "
 			"holds no ext4 file system (%s)", where, table);

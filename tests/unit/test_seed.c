@@ -90,17 +90,17 @@ static int teardown(void **state)
 	return run("rm -rf %s", dir);
 }
 
-/* A disk image: sfdisk's table, and an ext4 root at ROOT_LBA (unless
- * root_fs is false: the partition is left zero). */
-static void make_image(const char *name, const char *table, bool root_fs)
+/* A disk image: sfdisk's table, and an ext4 root at ROOT_LBA with that
+ * label ("" none; NULL: no file system, the partition is left zero). */
+static void make_image(const char *name, const char *table, const char *label)
 {
 	assert_int_equal(run("cd %s && rm -f %s && truncate -s %u %s && printf '%s' | "
 			     "/sbin/sfdisk -q --no-reread --no-tell-kernel %s >/dev/null",
 			     dir, name, DISK, name, table, name), 0);
-	if (root_fs)
-		assert_int_equal(run("cd %s && rm -f root.fs && /sbin/mke2fs -q -F -t ext4 -d tree "
-				     "root.fs 32M >/dev/null && dd if=root.fs of=%s bs=1M "
-				     "seek=%u conv=notrunc status=none", dir, name,
+	if (label)
+		assert_int_equal(run("cd %s && rm -f root.fs && /sbin/mke2fs -q -F -t ext4 "
+				     "-L '%s' -d tree root.fs 32M >/dev/null && dd if=root.fs of=%s "
+				     "bs=1M seek=%u conv=notrunc status=none", dir, label, name,
 				     ROOT_LBA * 512 / MIB), 0);
 }
 
@@ -237,7 +237,7 @@ static void rk1_gpt(void **state)
 	make_image("rk1.img", "label: gpt\\n"
 		   "start=2048, size=8192, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=CIDATA\\n"
 		   "start=20480, size=65536, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, "
-		   "name=cloudimg-rootfs\\n", true);
+		   "name=cloudimg-rootfs\\n", "");
 	if (apply(p, "rk1.img", &res) < 0)
 		fail_msg("apply: %s", tp_err_msg());
 	tp_seed_plan_free(p);
@@ -323,7 +323,7 @@ static void cm4_mbr(void **state)
 
 	(void)state;
 	make_image("cm4.img", "label: dos\\nstart=2048, size=18432, type=c\\n"
-		   "start=20480, size=65536, type=83\\n", true);
+		   "start=20480, size=65536, type=83\\n", "writable");
 	if (apply(p, "cm4.img", &res) < 0)
 		fail_msg("apply: %s", tp_err_msg());
 	/* Seeding the same root again replaces every file in place. */
@@ -373,16 +373,16 @@ static void no_root(void **state)
 	(void)state;
 	/* Only the FAT seed partition. */
 	make_image("fat.img", "label: gpt\\nstart=2048, size=8192, "
-		   "type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=CIDATA\\n", false);
+		   "type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=CIDATA\\n", NULL);
 	assert_int_equal(apply(p, "fat.img", &res), -ENOENT);
 	assert_string_equal(tp_err_msg(), "slot 1: seeding: no ext4 root partition in the image's "
 			    "partition table: GPT with 1 partition: p1 \"CIDATA\" FAT 4 MiB; "
-			    "seeding looks for a GPT partition named cloudimg-rootfs or "
-			    "writable, an MBR partition 2 of type 0x83, or else the largest "
-			    "Linux partition");
+			    "seeding looks for an ext4 file system labelled cloudimg-rootfs or "
+			    "writable, a GPT partition of that name, an MBR partition 2 of type "
+			    "0x83, or else the largest Linux partition");
 	/* A Linux partition 2 that holds no file system. */
 	make_image("empty.img", "label: dos\\nstart=2048, size=18432, type=c\\n"
-		   "start=20480, size=65536, type=83\\n", false);
+		   "start=20480, size=65536, type=83\\n", NULL);
 	assert_int_equal(apply(p, "empty.img", &res), -ENOENT);
 	assert_non_null(strstr(tp_err_msg(), "no ext4 root partition in the image's partition "
 			       "table: p2 (partition 2, type 0x83) of the image's MBR holds no "
@@ -438,10 +438,13 @@ static void parallel(void **state)
 	pthread_t t[2];
 
 	(void)state;
-	make_image("rk1.img", "label: gpt\\nstart=20480, size=65536, "
-		   "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=cloudimg-rootfs\\n", true);
+	/* RK1: found by its file system's label alone (the GPT entry has no
+	 * name and the ESP type); CM4: by the table alone (no label). */
+	make_image("rk1.img", "label: gpt\\nstart=2048, size=8192, type=L\\n"
+		   "start=20480, size=65536, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\\n",
+		   "cloudimg-rootfs");
 	make_image("cm4.img", "label: dos\\nstart=2048, size=18432, type=c\\n"
-		   "start=20480, size=65536, type=83\\n", true);
+		   "start=20480, size=65536, type=83\\n", "");
 	/* The keys exist by now: this is a plan's cost on a re-seed. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	j[0].plan = plan(1, "rk1");
