@@ -134,7 +134,7 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
-seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs
+seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files seed
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
@@ -164,7 +164,7 @@ TPKIT    := $(O)/tpkit
 tests-y :=
 tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
-tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs
+tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)

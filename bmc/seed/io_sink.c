@@ -86,13 +86,15 @@ void tp_seed_io_unbind(const char *name)
 
 int tp_seed_io_stats(const char *name, uint64_t *read, uint64_t *written)
 {
+	pthread_mutex_lock(&binds_lock);
 	struct binding *b = lookup(name);
 
-	if (!b)
-		return -ENOENT;
-	*read = b->nread;
-	*written = b->nwritten;
-	return 0;
+	if (b) {
+		*read = b->nread;
+		*written = b->nwritten;
+	}
+	pthread_mutex_unlock(&binds_lock);
+	return b ? 0 : -ENOENT;
 }
 
 /* libext2fs wants errcode_t; an errno is one (com_err's system errors). */
@@ -103,11 +105,17 @@ static errcode_t ec(int rc)
 
 static errcode_t sink_open(const char *name, int flags, io_channel *out)
 {
-	struct binding *b = lookup(name);
+	struct binding *b;
 	io_channel ch;
 	struct chan *c;
 
 	(void)flags;
+	/* Pipeline writer threads seed several slots at once: the table is
+	 * read under the lock that bind and unbind take. A binding's own
+	 * fields belong to the one thread that seeds through it. */
+	pthread_mutex_lock(&binds_lock);
+	b = lookup(name);
+	pthread_mutex_unlock(&binds_lock);
 	if (!b)
 		return EXT2_ET_BAD_DEVICE_NAME;
 	ch = calloc(1, sizeof(*ch));

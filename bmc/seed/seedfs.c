@@ -44,7 +44,8 @@ static int fail(struct tp_seedfs *f, errcode_t e, const char *fmt, ...)
 	return tp_err_set(err, "%s: %s: %s", f->desc, what, error_message(e));
 }
 
-int tp_seedfs_open(struct tp_sink *sink, uint64_t base, uint64_t size, struct tp_seedfs **out)
+static int open_fs(struct tp_sink *sink, uint64_t base, uint64_t size, int flags,
+		   struct tp_seedfs **out)
 {
 	struct tp_seedfs *f = calloc(1, sizeof(*f));
 	errcode_t e;
@@ -59,7 +60,7 @@ int tp_seedfs_open(struct tp_sink *sink, uint64_t base, uint64_t size, struct tp
 		free(f);
 		return rc;
 	}
-	e = ext2fs_open2(f->name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, tp_seed_io_manager,
+	e = ext2fs_open2(f->name, NULL, flags | EXT2_FLAG_64BITS, 0, 0, tp_seed_io_manager,
 			 &f->fs);
 	if (!e && ext2fs_has_feature_journal_needs_recovery(f->fs->super))
 		e = EXT2_ET_JOURNAL_FLAGS_WRONG;
@@ -77,6 +78,17 @@ int tp_seedfs_open(struct tp_sink *sink, uint64_t base, uint64_t size, struct tp
 	}
 	*out = f;
 	return 0;
+}
+
+int tp_seedfs_open(struct tp_sink *sink, uint64_t base, uint64_t size, struct tp_seedfs **out)
+{
+	return open_fs(sink, base, size, EXT2_FLAG_RW, out);
+}
+
+int tp_seedfs_open_ro(struct tp_sink *sink, uint64_t base, uint64_t size,
+		      struct tp_seedfs **out)
+{
+	return open_fs(sink, base, size, 0, out);
 }
 
 void tp_seedfs_uuid(const struct tp_seedfs *f, char out[37])
@@ -334,4 +346,62 @@ int tp_seedfs_close(struct tp_seedfs *f)
 	tp_seed_io_unbind(f->name);
 	free(f);
 	return rc;
+}
+
+int tp_seedfs_read(struct tp_seedfs *f, const char *path, struct tp_seedfs_stat *st, char **data,
+		   size_t *len)
+{
+	struct ext2_inode in;
+	ext2_file_t file;
+	ext2_ino_t dir, ino;
+	char leaf[256], *buf = NULL;
+	unsigned int got = 0;
+	uint64_t size;
+	errcode_t e;
+	int rc = parent_of(f, path, &dir, leaf, sizeof(leaf));
+
+	if (rc < 0)
+		return rc;
+	e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, &ino);
+	if (!e)
+		e = ext2fs_read_inode(f->fs, ino, &in);
+	if (e)
+		return fail(f, e, "reading %s", path);
+	size = EXT2_I_SIZE(&in);
+	st->mode = in.i_mode;
+	st->uid = (uid_t)in.i_uid | (uid_t)in.i_uid_high << 16;
+	st->gid = (gid_t)in.i_gid | (gid_t)in.i_gid_high << 16;
+	st->size = size;
+	if (!data)
+		return 0;
+	if (!LINUX_S_ISREG(in.i_mode) && !LINUX_S_ISLNK(in.i_mode))
+		return tp_err_set(-EISDIR, "%s: %s is not a file or symlink", f->desc, path);
+	if (size > TP_SEEDFS_READ_MAX)
+		return tp_err_set(-EFBIG, "%s: %s is larger than %u bytes", f->desc, path,
+				  TP_SEEDFS_READ_MAX);
+	if (!(buf = malloc(size + 1)))
+		return tp_err_set(-ENOMEM, "out of memory");
+	if (LINUX_S_ISLNK(in.i_mode) && ext2fs_is_fast_symlink(&in)) {
+		/* A short target lives in the inode's block map itself. */
+		memcpy(buf, (char *)in.i_block, size);
+	} else if (in.i_flags & EXT4_INLINE_DATA_FL) {
+		free(buf);
+		return tp_err_set(-EOPNOTSUPP, "%s: %s has inline data", f->desc, path);
+	} else {
+		e = ext2fs_file_open(f->fs, ino, 0, &file);
+		if (!e) {
+			e = ext2fs_file_read(file, buf, (unsigned int)size, &got);
+			ext2fs_file_close(file);
+		}
+		if (!e && got != size)
+			e = EXT2_ET_SHORT_READ;
+		if (e) {
+			free(buf);
+			return fail(f, e, "reading %s", path);
+		}
+	}
+	buf[size] = '\0';
+	*data = buf;
+	*len = (size_t)size;
+	return 0;
 }

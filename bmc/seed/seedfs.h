@@ -35,6 +35,25 @@ int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, siz
  * (systemd's "enable" is such a link). */
 int tp_seedfs_symlink(struct tp_seedfs *f, const char *path, const char *target);
 
+/* The same, read-only (to read back what seeding wrote). */
+int tp_seedfs_open_ro(struct tp_sink *sink, uint64_t base, uint64_t size,
+		      struct tp_seedfs **out);
+
+#define TP_SEEDFS_READ_MAX (16u << 20)
+
+struct tp_seedfs_stat {
+	unsigned mode; /* type and permission bits, as in the inode */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+};
+
+/* Read back path without following its last component: its inode facts
+ * and, with data non-NULL, the content of a regular file or the target of a
+ * symlink (malloc'ed, NUL-terminated; at most TP_SEEDFS_READ_MAX bytes). */
+int tp_seedfs_read(struct tp_seedfs *f, const char *path, struct tp_seedfs_stat *st, char **data,
+		   size_t *len);
+
 /* The file system's UUID as text (36 characters and a NUL). */
 void tp_seedfs_uuid(const struct tp_seedfs *f, char out[37]);
 

@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1 out=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$out"
-mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot}
+mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -41,6 +41,11 @@ printf '\000%s  x.img\n%s *other\n' "$h" "$h" >"$out/checksum/gnu"
 printf '\001SHA256 (disk.img.xz) = %s\r\n' "$h" >"$out/checksum/bsd"
 printf '\004%s\n' "$h" >"$out/checksum/bare"
 printf '\000%s *x.img\r' "$h" >"$out/checksum/cr"
+
+# yaml: configuration values as they come (a key line with a comment) and
+# the characters YAML treats specially
+printf '%s' 'ssh-ed25519 AAAAC3Nz me "at" c:\\laptop: #1' >"$out/yaml/key"
+printf 'a\nb\tc\302\205d\342\200\250e\357\273\277' >"$out/yaml/breaks"
 
 # slots
 printf '\004%s' "1-4" >"$out/slots/range"

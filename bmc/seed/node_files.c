@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The node's files besides the cloud-init seed (node_files.h). k3s reads
+ * YAML, so its values are quoted like the seed's; node.conf is key=value
+ * lines, whose values are validated configuration (labels, roles, hex), so
+ * a value with a line break is refused rather than escaped.
+ */
+#include "node_files.h"
+#include "text.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/*
+ * DefaultDependencies=no: cloud-final.service is ordered after
+ * multi-user.target, and a unit that target wants is otherwise ordered
+ * before it, which with After=cloud-final would be a cycle
+ * (docs/seeding.md §6). The usual dependencies are then spelled out.
+ */
+const char tp_node_unit[] =
+	"# Written by tpkit (docs/seeding.md). The node helper: reports to the BMC.\n"
+	"[Unit]\n"
+	"Description=tpkit node helper\n"
+	"DefaultDependencies=no\n"
+	"Requires=sysinit.target\n"
+	"Wants=network-online.target\n"
+	"After=sysinit.target basic.target network-online.target cloud-final.service\n"
+	"Conflicts=shutdown.target\n"
+	"Before=shutdown.target\n"
+	"ConditionPathExists=/etc/tpkit/node.conf\n"
+	"\n"
+	"[Service]\n"
+	"Type=oneshot\n"
+	"RemainAfterExit=yes\n"
+	"ExecStart=/usr/local/sbin/tpkit-node\n"
+	"StandardOutput=journal\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=multi-user.target\n";
+
+static int finish(struct tp_text *t, const char *what, char **out, size_t *len)
+{
+	int rc = tp_text_take(t, out, len);
+
+	if (rc == -EILSEQ)
+		return tp_err_set(rc, "%s: a configuration value is not UTF-8 text", what);
+	return rc < 0 ? tp_err_set(rc, "%s: out of memory", what) : 0;
+}
+
+static void kv(struct tp_text *t, const char *key, const char *value)
+{
+	if (strpbrk(value, "\r\n")) {
+		if (!t->err)
+			t->err = -EINVAL;
+		return;
+	}
+	tp_text_add(t, "%s=%s\n", key, value);
+}
+
+int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len)
+{
+	struct tp_text t = { 0 };
+	int rc;
+
+	tp_text_add(&t, "# Written by tpkit at seeding (docs/seeding.md). Secret: 0600.\n"
+			"slot=%u\n", f->slot);
+	kv(&t, "module", f->module);
+	kv(&t, "role", f->role);
+	kv(&t, "hostname", f->hostname);
+	kv(&t, "server", f->server_url);
+	kv(&t, "instance_id", f->instance_id);
+	kv(&t, "report_key", f->report_key);
+	if (t.err == -EINVAL) {
+		tp_text_wipe(&t);
+		return tp_err_set(-EINVAL, "node.conf: a value has a line break");
+	}
+	rc = finish(&t, "node.conf", out, len);
+	return rc;
+}
+
+int tp_node_conf_value(const char *text, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n') {
+		size_t l = strcspn(p, "\n");
+
+		if (l > klen && p[klen] == '=' && !strncmp(p, key, klen)) {
+			if (l - klen - 1 >= size)
+				return -ENOSPC;
+			memcpy(buf, p + klen + 1, l - klen - 1);
+			buf[l - klen - 1] = '\0';
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A YAML list of quoted items, one a line. */
+static void item(struct tp_text *t, const char *v)
+{
+	tp_text_add(t, "  - ");
+	tp_text_yaml(t, v);
+	tp_text_add(t, "\n");
+}
+
+int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len)
+{
+	struct tp_text t = { 0 };
+	char label[64];
+	bool server = !strcmp(f->role, "server");
+
+	/* docs/seeding.md §6: keys are k3s's flag names; node-label and
+	 * node-taint only apply when the node registers. */
+	tp_text_add(&t, "# Written by tpkit (docs/seeding.md). Holds the cluster token: 0600.\n");
+	if (!server) {
+		tp_text_add(&t, "server: ");
+		tp_text_yaml(&t, f->server_url);
+		tp_text_add(&t, "\n");
+	}
+	tp_text_add(&t, "token: ");
+	tp_text_yaml(&t, f->token);
+	tp_text_add(&t, "\nnode-name: ");
+	tp_text_yaml(&t, f->hostname);
+	tp_text_add(&t, "\n");
+	if (*f->node_ip) {
+		tp_text_add(&t, "node-ip: ");
+		tp_text_yaml(&t, f->node_ip);
+		tp_text_add(&t, "\n");
+	}
+	tp_text_add(&t, "node-label:\n");
+	snprintf(label, sizeof(label), "tpkit.io/slot=%u", f->slot);
+	item(&t, label);
+	snprintf(label, sizeof(label), "tpkit.io/module=%s", f->module);
+	item(&t, label);
+	if (server) {
+		tp_text_add(&t, "write-kubeconfig-mode: \"0600\"\ntls-san:\n");
+		item(&t, f->hostname);
+		if (*f->node_ip)
+			item(&t, f->node_ip);
+		if (f->has_agents) {
+			tp_text_add(&t, "node-taint:\n");
+			item(&t, "node-role.kubernetes.io/control-plane=true:NoSchedule");
+		}
+	}
+	return finish(&t, "k3s config.yaml", out, len);
+}
+
+int tp_node_helper_script(unsigned slot, char **out, size_t *len)
+{
+	struct tp_text t = { 0 };
+
+	/* A placeholder until the node helper exists: proves on the serial
+	 * console that the seeded root booted and ran our unit. */
+	tp_text_add(&t, "#!/bin/sh\n"
+			"# tpkit node helper (placeholder, written by tpkit; docs/seeding.md).\n"
+			"msg=\"tpkit-node: hello from slot %u\"\n"
+			"echo \"$msg\"\n"
+			"for tty in /dev/console /dev/ttyS0; do\n"
+			"\t[ -w \"$tty\" ] && echo \"$msg\" >\"$tty\" 2>/dev/null\n"
+			"done\n"
+			"exit 0\n", slot);
+	return finish(&t, "tpkit-node", out, len);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node's own files that seeding writes besides the cloud-init seed
+ * (docs/seeding.md §6): /etc/tpkit/node.conf, the k3s configuration, the
+ * node helper (a placeholder for now) and its systemd unit. Pure text.
+ */
+#ifndef TP_SEED_NODE_FILES_H
+#define TP_SEED_NODE_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct tp_node_facts {
+	unsigned slot;
+	const char *module;      /* "rk1", "cm4" */
+	const char *role;        /* "server", "agent", "none" */
+	const char *hostname;
+	const char *node_ip;     /* "" unless the address is static */
+	const char *server_url;  /* agents: https://HOST:6443 */
+	bool has_agents;         /* server: keep workloads off it */
+	const char *token;       /* the cluster token (secret) */
+	const char *report_key;  /* 64 hex digits (secret) */
+	const char *instance_id;
+};
+
+/* Each renders into *out (malloc'ed, NUL-terminated, *len bytes); 0 or
+ * -errno with a message. Secrets in the text are wiped on failure. */
+int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len);
+int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len);
+int tp_node_helper_script(unsigned slot, char **out, size_t *len);
+
+/* A value of node.conf's text (the node helper reads it so): 0 with buf
+ * filled, -ENOENT if the key is missing, -ENOSPC if buf is too small. */
+int tp_node_conf_value(const char *text, const char *key, char *buf, size_t size);
+
+#define TP_NODE_UNIT_NAME "tpkit-node.service"
+extern const char tp_node_unit[];
+
+#endif

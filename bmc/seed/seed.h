@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Seeding a flashed image (docs/seeding.md §4-§6): what goes where. A plan
+ * is made on the main thread from the cluster configuration and the slot's
+ * secrets, every file rendered into memory; applying it writes the files
+ * into the image's ext4 root through the sink that flashed it, then reads
+ * them back.
+ */
+#ifndef TP_SEED_H
+#define TP_SEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sink.h"
+
+struct tp_seed_req {
+	unsigned slot;            /* 1..4 */
+	const char *module;       /* "rk1" or "cm4" */
+	const char *config_dir;   /* NULL: TPKIT_CONFIG_DIR or the Kconfig default */
+	const char *state_dir;    /* NULL: tp_state_dir() */
+};
+
+struct tp_seed_result {
+	char root_uuid[37];       /* the seeded ext4 root's UUID */
+	char instance_id[80];
+	unsigned files;           /* files written */
+	uint64_t bytes_written;   /* bytes the seeding wrote to the sink */
+};
+
+struct tp_seed_plan;
+
+/* Main thread, before any sink is touched: load and check the config, ensure this slot's
+ * secrets exist (tp_secrets_ensure), render every file into memory. 0 or -errno + tp_err. */
+int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out);
+
+/* Any thread (one call per sink; plans for different slots may run concurrently on different
+ * sinks): find the root partition in head (the image's first bytes, holding the partition
+ * table: GPT or MBR; for GPT the entries are within head), open the ext4 root via seedfs on s,
+ * write every file, close (flushing), then read the seeded blocks back and compare
+ * (a fresh open + read of every file is fine), fill res. 0 or -errno + tp_err. */
+int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *head,
+		  size_t head_len, struct tp_seed_result *res);
+
+void tp_seed_plan_free(struct tp_seed_plan *p);
+
+#endif
