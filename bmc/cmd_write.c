@@ -202,8 +202,14 @@ static int seed_plan(struct tp_image *img, unsigned slot, const char *module,
 					  "module it is for (%s); add --module rk1 or --module cm4",
 					  why);
 	}
-	rc = tp_flash_seed_plan(fs, slot, module);
-	return rc < 0 ? tp_err_prefix(rc, "first-boot seed for slot %u: ", slot) : 0;
+	return tp_flash_seed_plan(fs, slot, module);
+}
+
+static int seed_before_head(void *cookie, struct tp_sink *s, const void *head, size_t len)
+{
+	int rc = tp_flash_seed_before_head(cookie, s, head, len);
+
+	return rc < 0 ? tp_err_prefix(rc, "seeding slot %u: ", ((struct tp_flash_seed *)cookie)->slot) : 0;
 }
 #endif
 
@@ -340,7 +346,7 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 			goto out;
 		}
 		seed = &fs;
-		t.before_head = tp_flash_seed_before_head;
+		t.before_head = seed_before_head;
 		t.before_head_cookie = seed;
 	}
 #endif

@@ -312,7 +312,6 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 {
 	const char *name = m ? m->name : NULL;
 	char rec[32], text[16];
-	int rc;
 
 	if (!j->o->seed && !j->o->seed_only)
 		return 0;
@@ -327,8 +326,7 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 		    tp_flash_module_find((text[strcspn(text, "\n")] = '\0', text)))
 			name = text;
 	}
-	rc = tp_flash_seed_plan(&j->seed, j->slot, name ? name : modules[0]->name);
-	return rc < 0 ? tp_err_prefix(rc, "first-boot seed: ") : 0;
+	return tp_flash_seed_plan(&j->seed, j->slot, name ? name : modules[0]->name);
 }
 
 /* The seeding's outcome into the result, once the write is over. */

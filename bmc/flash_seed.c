@@ -31,6 +31,7 @@ int tp_flash_seed_plan(struct tp_flash_seed *fs, unsigned slot, const char *modu
 	if (fs->plan && !strcmp(fs->module, module))
 		return 0;
 	tp_flash_seed_free(fs);
+	fs->slot = slot;
 	snprintf(fs->module, sizeof(fs->module), "%s", module);
 	rc = tp_seed_plan_make(&req, &fs->plan);
 	if (rc < 0)
@@ -79,6 +80,8 @@ int tp_flash_seed_existing(struct tp_flash_seed *fs, struct tp_sink *s)
 	static const unsigned char zero[TP_IMAGE_BOOT_BLOCK];
 	size_t hlen = 1u << 20;
 	unsigned char *head;
+	uint64_t base, size;
+	char where[256];
 	int rc;
 
 	if (s->size && s->size < hlen)
@@ -92,8 +95,9 @@ int tp_flash_seed_existing(struct tp_flash_seed *fs, struct tp_sink *s)
 		tp_err_prefix(rc, "reading the partition table from %s: ", s->desc);
 		goto out;
 	}
-	/* Nothing written yet: a bad table is refused with the eMMC as it was. */
-	rc = tp_seed_check_head(head, hlen);
+	/* Nothing written yet: an image without a root to seed is refused
+	 * with the eMMC as it was. */
+	rc = tp_seed_find_root(s, head, hlen, &base, &size, where, sizeof(where));
 	if (rc < 0)
 		goto out;
 	rc = tp_sink_pwrite(s, zero, sizeof(zero), 0);

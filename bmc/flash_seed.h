@@ -11,6 +11,7 @@
 /* One slot's seeding: planned on the main thread, applied on its own. */
 struct tp_flash_seed {
 	struct tp_seed_plan *plan;   /* NULL: not planned */
+	unsigned slot;
 	char module[8];              /* what it was planned for */
 	struct tp_seed_result res;
 	bool boot_blank;             /* seed: the boot block was left blank */

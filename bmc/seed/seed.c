@@ -283,7 +283,7 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 	rc = 0;
 out:
 	if (rc < 0)
-		tp_err_prefix(rc, "slot %u: seeding: ", n);
+		tp_err_prefix(rc, "seeding slot %u: ", n);
 	OPENSSL_cleanse(token, sizeof(token));
 	OPENSSL_cleanse(password, sizeof(password));
 	OPENSSL_cleanse(report, sizeof(report));
@@ -513,19 +513,15 @@ static int pick_root(const struct tp_parttable *pt, struct tp_sink *s, size_t he
 	return 0;
 }
 
-int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *head,
-		  size_t head_len, struct tp_seed_result *res)
+int tp_seed_find_root(struct tp_sink *s, const void *head, size_t head_len, uint64_t *base,
+		      uint64_t *size, char *where, size_t where_size)
 {
-	struct counted c = { .inner = s };
 	struct tp_parttable *pt = calloc(1, sizeof(*pt));
 	const struct tp_part *root;
-	struct tp_seedfs *f = NULL;
-	char why[160], table[512], where[256], label[17];
-	uint64_t base, size;
+	char why[160], table[512], label[17];
 	bool ext4 = false;
 	int rc;
 
-	memset(res, 0, sizeof(*res));
 	if (!pt)
 		TP_FAIL(-ENOMEM, "out of memory");
 	TP_TRY(tp_parttable_parse(head, head_len, pt));
@@ -540,21 +536,39 @@ int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *h
 			"writable, a GPT partition of that name, an MBR partition 2 of type "
 			"0x83, or else the largest Linux partition",
 			table);
-	base = root->first_lba * TP_PT_SECTOR;
-	size = root->sectors * TP_PT_SECTOR;
-	snprintf(where, sizeof(where), "p%u (%s) of the image's %s", root->index, why,
+	*base = root->first_lba * TP_PT_SECTOR;
+	*size = root->sectors * TP_PT_SECTOR;
+	snprintf(where, where_size, "p%u (%s) of the image's %s", root->index, why,
 		 pt->kind == TP_PT_GPT ? "GPT" : "MBR");
 	/* The pipeline writes the head last: a root inside it would be
 	 * overwritten after seeding. No image tpkit knows does that. */
-	if (base < head_len)
+	if (*base < head_len)
 		TP_FAIL(-EINVAL, "%s starts at byte %llu, inside the image's first %zu bytes, "
-			"which are written after seeding", where, (unsigned long long)base,
+			"which are written after seeding", where, (unsigned long long)*base,
 			head_len);
-	TP_TRY(read_super(s, base, &ext4, label));
+	TP_TRY(read_super(s, *base, &ext4, label));
 	if (!ext4)
 		TP_FAIL(-ENOENT, "no ext4 root partition in the image's partition table: %s "
 			"holds no ext4 file system (%s)", where, table);
+	rc = 0;
+out:
+	free(pt);
+	return rc;
+}
 
+int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *head,
+		  size_t head_len, struct tp_seed_result *res)
+{
+	struct counted c = { .inner = s };
+	struct tp_seedfs *f = NULL;
+	char where[256];
+	uint64_t base, size;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = tp_seed_find_root(s, head, head_len, &base, &size, where, sizeof(where));
+	if (rc < 0)
+		goto out;
 	c.sink = *s;
 	c.sink.ops = &counted_ops;
 	c.sink.priv = &c;
@@ -578,8 +592,5 @@ int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *h
 	snprintf(res->instance_id, sizeof(res->instance_id), "%s", p->instance_id);
 	rc = 0;
 out:
-	if (rc < 0)
-		tp_err_prefix(rc, "slot %u: seeding: ", p->slot);
-	free(pt);
 	return rc;
 }

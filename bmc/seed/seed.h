@@ -42,6 +42,13 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out);
 int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *head,
 		  size_t head_len, struct tp_seed_result *res);
 
+/* The ext4 root tp_seed_apply() would seed, read through s without writing
+ * anything: its byte range and, for messages, which partition and why
+ * ("p2 (ext4 labelled writable) of the image's MBR"). 0 or -errno with a
+ * message naming the partition table as read. */
+int tp_seed_find_root(struct tp_sink *s, const void *head, size_t head_len, uint64_t *base,
+		      uint64_t *size, char *where, size_t where_size);
+
 void tp_seed_plan_free(struct tp_seed_plan *p);
 
 #endif

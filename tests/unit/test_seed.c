@@ -375,7 +375,7 @@ static void no_root(void **state)
 	make_image("fat.img", "label: gpt\\nstart=2048, size=8192, "
 		   "type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name=CIDATA\\n", NULL);
 	assert_int_equal(apply(p, "fat.img", &res), -ENOENT);
-	assert_string_equal(tp_err_msg(), "slot 1: seeding: no ext4 root partition in the image's "
+	assert_string_equal(tp_err_msg(), "no ext4 root partition in the image's "
 			    "partition table: GPT with 1 partition: p1 \"CIDATA\" FAT 4 MiB; "
 			    "seeding looks for an ext4 file system labelled cloudimg-rootfs or "
 			    "writable, a GPT partition of that name, an MBR partition 2 of type "
@@ -403,12 +403,12 @@ static void bad_request(void **state)
 
 	(void)state;
 	assert_int_equal(tp_seed_plan_make(&req, &p), -EINVAL);
-	assert_string_equal(tp_err_msg(), "slot 5: seeding: there is no such slot (slots are 1 "
+	assert_string_equal(tp_err_msg(), "seeding slot 5: there is no such slot (slots are 1 "
 			    "to 4)");
 	req.slot = 1;
 	req.module = "pi5";
 	assert_int_equal(tp_seed_plan_make(&req, &p), -EINVAL);
-	assert_string_equal(tp_err_msg(), "slot 1: seeding: the modules are rk1 and cm4, not "
+	assert_string_equal(tp_err_msg(), "seeding slot 1: the modules are rk1 and cm4, not "
 			    "\"pi5\"");
 	assert_null(p);
 }
