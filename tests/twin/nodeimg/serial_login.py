@@ -90,7 +90,7 @@ def main():
     try:
         con = Console(a.fifo, a.log, t0 + a.timeout)
         step = "cloud-init's 'finished' line"
-        fin = con.expect(r"Cloud-init v\. \S+ finished at [^\r\n]*", step)
+        fin = con.expect(r"Cloud-init v\. \S+ finished at [^\r\n]*\r?\n", step)
         t_ci = time.monotonic() - t0
         # The getty may have printed its prompt before cloud-init made the
         # user: ask for a fresh one so the login comes after.
@@ -121,7 +121,7 @@ def main():
             if not re.search(rx, log):
                 print(f"{a.layout}: FAIL: {msg}", file=sys.stderr)
                 return 1
-        line = fin.group(0).decode(errors="replace")
+        line = fin.group(0).decode(errors="replace").strip()
         print(f"{a.layout}: PASS: cloud-init finished {t_ci:.1f} s after power-on, "
               f"fresh login prompt at {t_login:.1f} s; ubuntu/ubuntu accepted, "
               "password expired", file=sys.stderr)
