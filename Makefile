@@ -7,6 +7,7 @@
 #   make TPKIT_ARCH=armhf        the same, hard-float
 #   make check | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
+#   make nodeimg                 the twin nodes' Debian test images (tests/twin/nodeimg/, slow)
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
 #   SANITIZE=1 builds with ASan + UBSan; SANITIZE=thread with TSan.
 
@@ -215,7 +216,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all tests unit check check-run check-unit check-cross check-configs demo deps ci install \
+.PHONY: all tests unit check check-run check-unit check-cross check-configs demo deps ci nodeimg install \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -369,6 +370,10 @@ demo: deps
 ci:
 	$(Q)bash .ci/run
 
+# The twin nodes' boot images (docs/nodeimg.md); slow, so not part of check.
+nodeimg:
+	$(Q)tests/twin/nodeimg/build.sh
+
 PREFIX  ?= /usr
 DATADIR ?= $(PREFIX)/share/tpkit
 install: $(TPKIT)
@@ -383,6 +388,6 @@ distclean:
 	rm -rf build build-*
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,14p' Makefile
 
 -include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_BINS:=.d)

@@ -26,6 +26,7 @@ PKGS=(
 	gpiod rkdeveloptool
 	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
 	openssh-client
+	qemu-system-x86 vde2 mtools
 	xxd
 )
 
