@@ -168,7 +168,7 @@ UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/tests/fuzz/%)
 FUZZ_TIME  ?= 60
-TWIN_SRCS  := $(wildcard tests/twin/*.c)
+TWIN_SRCS  := $(wildcard tests/twin/*.c tests/twin/node/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
 TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
 MKLDR      := $(O)/tests/tools/mkldr
@@ -271,8 +271,9 @@ $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG) --cflags cmocka) -c $< -o $@
 
 # The twin is a test program for the build machine; it is never cross-built.
-TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0
-$(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
+# ext2fs: node VMs read kernels out of ext4 (tests/twin/node/disk.c).
+TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0 ext2fs com_err
+$(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h tests/twin/node/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
