@@ -221,7 +221,7 @@ static int twin_disk_fat_copy(const char *img, const struct twin_part *p,
 		/* mcopy says "File ... not found" for a missing file. */
 		rc = errout && strstr(errout, "not found") ? -ENOENT : -EIO;
 		snprintf(err, len, "%s", rc == -ENOENT ? "no such file" :
-			 g_strstrip(errout ? errout : g_strdup("mcopy failed")));
+			 errout ? g_strstrip(errout) : "mcopy failed");
 	}
 	g_free(errout);
 	g_strfreev(env);

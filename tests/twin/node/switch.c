@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +70,12 @@ out:
 	return rc;
 }
 
+static void twin_switch_child_setup(gpointer data)
+{
+	(void)data;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the twin */
+}
+
 int twin_switch_start(struct twin *t)
 {
 	char *dir = g_build_filename(t->root, "switch", NULL);
@@ -84,7 +92,7 @@ int twin_switch_start(struct twin *t)
 	}
 	if (!g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
 				      G_SPAWN_DO_NOT_REAP_CHILD |
-				      G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+				      G_SPAWN_STDOUT_TO_DEV_NULL, twin_switch_child_setup, NULL,
 				      &t->nodes->sw_pid, &t->nodes->sw_in,
 				      NULL, NULL, &err)) {
 		fprintf(stderr, "tp-twin: cannot run vde_switch: %s\n", err->message);
@@ -104,12 +112,21 @@ int twin_switch_start(struct twin *t)
 
 void twin_switch_stop(struct twin *t)
 {
+	GPid pid = t->nodes->sw_pid;
+
 	if (t->nodes->sw_in > 0)
 		close(t->nodes->sw_in);	/* EOF: the switch leaves */
 	t->nodes->sw_in = -1;
-	if (t->nodes->sw_pid > 0) {
-		kill(t->nodes->sw_pid, SIGTERM);
-		while (waitpid(t->nodes->sw_pid, NULL, 0) < 0 && errno == EINTR)
+	if (pid > 0) {
+		int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		/* Readable when it has exited; SIGKILL if it lingers. */
+		if (fd < 0 || poll(&p, 1, TWIN_SWITCH_WAIT_MS) <= 0)
+			kill(pid, SIGKILL);
+		if (fd >= 0)
+			close(fd);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
 	t->nodes->sw_pid = 0;

@@ -207,11 +207,26 @@ static void twin_node_child_setup(gpointer data)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the twin */
 }
 
+/* A file in a QEMU option: absolute, its commas doubled (QEMU's escape). */
+static char *twin_node_qpath(const char *path)
+{
+	char *abs = g_canonicalize_filename(path, NULL);
+	char **parts = g_strsplit(abs, ",", -1);
+	char *q = g_strjoinv(",,", parts);
+
+	g_strfreev(parts);
+	g_free(abs);
+	return q;
+}
+
 /* A stable MAC per slot (locally administered, 52:54:00 is QEMU's). */
 static char *twin_node_argv_net(struct twin *t, unsigned slot, GPtrArray *a)
 {
+	char *sock = twin_node_qpath(t->nodes->sw_dir);
+
 	g_ptr_array_add(a, g_strdup("-netdev"));
-	g_ptr_array_add(a, g_strdup_printf("vde,id=net0,sock=%s", t->nodes->sw_dir));
+	g_ptr_array_add(a, g_strdup_printf("vde,id=net0,sock=%s", sock));
+	g_free(sock);
 	g_ptr_array_add(a, g_strdup("-device"));
 	return g_strdup_printf("virtio-net-pci,netdev=net0,mac=52:54:00:74:70:%02x", slot);
 }
@@ -220,6 +235,8 @@ static GPtrArray *twin_node_argv(struct twin *t, unsigned slot,
 				 const struct twin_boot *b, const char *nvme)
 {
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+	char *emmc = twin_node_qpath(t->emmc_path[slot]);
+	char *nv = nvme ? twin_node_qpath(nvme) : NULL;
 	static const char *const fixed[] = {
 		/* The monitor stays off stdio, so no byte of the console
 		 * is taken for a QEMU escape (-nographic would mux it). */
@@ -233,11 +250,10 @@ static GPtrArray *twin_node_argv(struct twin *t, unsigned slot,
 	for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(a, g_strdup(fixed[i]));
 	g_ptr_array_add(a, g_strdup("-drive"));
-	g_ptr_array_add(a, g_strdup_printf("if=none,id=emmc,format=raw,file=%s",
-					   t->emmc_path[slot]));
+	g_ptr_array_add(a, g_strdup_printf("if=none,id=emmc,format=raw,file=%s", emmc));
 	if (nvme) {
 		g_ptr_array_add(a, g_strdup("-drive"));
-		g_ptr_array_add(a, g_strdup_printf("if=none,id=nvme,format=raw,file=%s", nvme));
+		g_ptr_array_add(a, g_strdup_printf("if=none,id=nvme,format=raw,file=%s", nv));
 		g_ptr_array_add(a, g_strdup("-device"));
 		g_ptr_array_add(a, g_strdup_printf("nvme,serial=tpkit-slot%u,drive=nvme", slot));
 	}
@@ -251,6 +267,8 @@ static GPtrArray *twin_node_argv(struct twin *t, unsigned slot,
 	g_ptr_array_add(a, g_strdup("-append"));
 	g_ptr_array_add(a, g_strdup(b->append));
 	g_ptr_array_add(a, NULL);
+	g_free(emmc);
+	g_free(nv);
 	return a;
 }
 
@@ -304,7 +322,7 @@ static int twin_node_spawn(struct twin *t, unsigned slot,
 					  twin_node_output, twin_node_ref(t, slot), g_free);
 	nd->pid_src = g_unix_fd_add_full(G_PRIORITY_LOW, nd->pidfd, G_IO_IN,
 					 twin_node_exited, twin_node_ref(t, slot), g_free);
-	twin_node_event(t, slot, true, b->note);
+	twin_node_event(t, slot, true, nvme ? "qemu, emmc + nvme" : "qemu, emmc");
 out:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
