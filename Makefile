@@ -213,7 +213,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all tests unit check check-run check-unit check-cross check-configs demo deps ci install \
+.PHONY: all tests unit check check-run check-vm check-unit check-cross check-configs demo deps ci install \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -335,6 +335,11 @@ check: deps
 
 check-run: tests
 	$(Q)tests/run.sh $(O)
+
+# Real node VMs booting test images under the twin (docs/twin.md, "Nodes
+# that boot"): minutes of CPU, so never part of check.
+check-vm: tests
+	$(Q)tests/run.sh --vm $(O)
 
 # Unit tests of a cross build, under qemu-user.
 check-unit: $(UNIT_BINS)

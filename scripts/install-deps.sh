@@ -27,6 +27,8 @@ PKGS=(
 	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
 	openssh-client
 	xxd
+	# the twin's nodes that boot (docs/twin.md, "Nodes that boot")
+	qemu-system-x86 vde2 mtools
 )
 
 missing=()

@@ -2,7 +2,7 @@
 /*
  * The RK1's U-Boot distro boot, as far as a node VM needs it (docs/twin.md,
  * "Nodes that boot"): scan the boot targets in the RK1's order (NVMe
- * before the eMMC, commissioning.md §5.1), find an extlinux.conf, read its
+ * before the eMMC), find an extlinux.conf, read its
  * default label and extract that kernel and initrd for QEMU.
  */
 #define _GNU_SOURCE
