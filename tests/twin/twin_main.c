@@ -561,6 +561,7 @@ static int twin_finish(struct twin *t)
 {
 	int rc = 0;
 
+	twin_node_stop_all(t);	/* their ends go into the timeline */
 	twin_gpio_flush(t);
 	twin_sysfs_drain(t);
 	twin_usb_finish(t);

@@ -92,7 +92,8 @@ int twin_switch_start(struct twin *t)
 	}
 	if (!g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
 				      G_SPAWN_DO_NOT_REAP_CHILD |
-				      G_SPAWN_STDOUT_TO_DEV_NULL, twin_switch_child_setup, NULL,
+				      G_SPAWN_STDOUT_TO_DEV_NULL |
+				      G_SPAWN_STDERR_TO_DEV_NULL, twin_switch_child_setup, NULL,
 				      &t->nodes->sw_pid, &t->nodes->sw_in,
 				      NULL, NULL, &err)) {
 		fprintf(stderr, "tp-twin: cannot run vde_switch: %s\n", err->message);

@@ -179,7 +179,7 @@ static gboolean twin_node_exited(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-void twin_node_power_off(struct twin *t, unsigned slot)
+static void twin_node_stop(struct twin *t, unsigned slot, const char *why)
 {
 	struct twin_node *nd;
 	struct pollfd p;
@@ -198,7 +198,12 @@ void twin_node_power_off(struct twin *t, unsigned slot)
 		kill(nd->pid, SIGKILL);
 	while (waitpid(nd->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	twin_node_forget(t, slot, status, "power off");
+	twin_node_forget(t, slot, status, why);
+}
+
+void twin_node_power_off(struct twin *t, unsigned slot)
+{
+	twin_node_stop(t, slot, "power off");
 }
 
 static void twin_node_child_setup(gpointer data)
@@ -406,7 +411,7 @@ void twin_node_stop_all(struct twin *t)
 	if (!t->nodes)
 		return;
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
-		twin_node_power_off(t, n);
+		twin_node_stop(t, n, "twin exit");
 		twin_console_close(t, n);
 	}
 	if (t->nodes->sw_pid)
