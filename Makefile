@@ -5,7 +5,7 @@
 #   make                         native build into build/
 #   make CROSS_COMPILE=arm-linux-gnueabi- [SYSROOT=...]   the BMC, into build-armel/
 #   make TPKIT_ARCH=armhf        the same, hard-float
-#   make check | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
+#   make check | check-vm | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
 #   SANITIZE=1 builds with ASan + UBSan; SANITIZE=thread with TSan.
