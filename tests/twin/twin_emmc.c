@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "twin_usb.h"
-#include "node/node.h"
 
 #define TWIN_SECTOR	512u
 
