@@ -5,7 +5,7 @@
 #   make                         native build into build/
 #   make CROSS_COMPILE=arm-linux-gnueabi- [SYSROOT=...]   the BMC, into build-armel/
 #   make TPKIT_ARCH=armhf        the same, hard-float
-#   make check | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
+#   make check | check-vm | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   make nodeimg                 the twin nodes' Debian test images (tests/twin/nodeimg/, slow)
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
@@ -171,7 +171,7 @@ UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/tests/fuzz/%)
 FUZZ_TIME  ?= 60
-TWIN_SRCS  := $(wildcard tests/twin/*.c)
+TWIN_SRCS  := $(wildcard tests/twin/*.c tests/twin/node/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
 TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
 MKLDR      := $(O)/tests/tools/mkldr
@@ -216,7 +216,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all tests unit check check-run check-unit check-cross check-configs demo deps ci nodeimg install \
+.PHONY: all tests unit check check-run check-vm check-unit check-cross check-configs demo deps ci nodeimg install \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -274,8 +274,9 @@ $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG) --cflags cmocka) -c $< -o $@
 
 # The twin is a test program for the build machine; it is never cross-built.
-TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0
-$(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h)
+# ext2fs: node VMs read kernels out of ext4 (tests/twin/node/disk.c).
+TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0 ext2fs com_err
+$(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h tests/twin/node/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $(TWIN_SRCS) -o $@ \
@@ -337,6 +338,11 @@ check: deps
 
 check-run: tests
 	$(Q)tests/run.sh $(O)
+
+# Real node VMs booting test images under the twin (docs/twin.md, "Nodes
+# that boot"): minutes of CPU, so never part of check.
+check-vm: tests
+	$(Q)tests/run.sh --vm $(O)
 
 # Unit tests of a cross build, under qemu-user.
 check-unit: $(UNIT_BINS)

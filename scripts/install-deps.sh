@@ -28,6 +28,8 @@ PKGS=(
 	openssh-client
 	qemu-system-x86 vde2 mtools
 	xxd
+	# the twin's nodes that boot (docs/twin.md, "Nodes that boot")
+	qemu-system-x86 vde2 mtools
 )
 
 missing=()

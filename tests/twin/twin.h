@@ -87,6 +87,10 @@ struct twin_opts {
 	uint64_t rk_hang_lba;		/* WRITE_LBA covering it never ends */
 	uint64_t rk_corrupt_lba;	/* READ_LBA flips a byte of it */
 	struct twin_cm4_opts cm4;
+	/* Nodes that boot (docs/twin.md, "Nodes that boot"). */
+	bool node_vm;			/* --node-vm */
+	char *nvme_dir;			/* --nvme-dir: slotN.nvme files */
+	char *qemu;			/* --qemu (default qemu-system-x86_64) */
 	/* --signal SIG@WHEN (twin_signal.c); sig 0: none. */
 	struct {
 		int sig;
@@ -183,6 +187,8 @@ struct twin {
 	int emmc_fd[TWIN_SLOTS + 1];
 	char *emmc_path[TWIN_SLOTS + 1];
 
+	struct twin_nodes *nodes;	/* --node-vm, node/node.h */
+
 	GPid child;
 	bool child_done;
 	int child_status;		/* exit status as a shell reports it */
@@ -233,6 +239,12 @@ void twin_sched_cancel(struct twin *t, void *obj);
 int twin_sched_run_until(struct twin *t, uint64_t target_ns);
 bool twin_sched_next(struct twin *t, uint64_t *at_ns);
 void twin_sched_free(struct twin *t);
+
+/* node/vm.c: nodes that boot (--node-vm); a no-op without it. */
+int twin_node_init(struct twin *t);
+int twin_node_boot(struct twin *t, unsigned slot);
+void twin_node_power_off(struct twin *t, unsigned slot);
+void twin_node_stop_all(struct twin *t);
 
 /* twin_timeline.c: events with their virtual time. */
 void twin_timeline_add(struct twin *t, const char *kind, const char *subject,

@@ -567,6 +567,7 @@ void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial)
 
 	twin_sched_cancel(t, b);
 	if (!on) {
+		twin_node_power_off(t, slot);
 		bcm_unplug(t, b);
 		b->state = BCM_OFF;
 		return;

@@ -159,6 +159,8 @@ int twin_emmc_boot(struct twin *t, unsigned slot)
 	char *text;
 	int rc;
 
+	if (t->opt.node_vm)	/* a real boot (docs/twin.md, "Nodes that boot") */
+		return twin_node_boot(t, slot);
 	snprintf(subject, sizeof(subject), "slot%u", slot);
 	if (t->opt.module[slot] == TWIN_MOD_CM4) {	/* BCM2711 EEPROM bootloader */
 		text = g_strdup_printf(

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,10 @@ static const char twin_usage[] =
 	"  --usb-turnaround-us US        host turnaround on an idle bus (default 125)\n"
 	"  --peer-clock                  the clock moves on to the next event while a\n"
 	"                                real-time peer (rkdeveloptool) is quiet\n"
+	"Nodes that boot (docs/twin.md, \"Nodes that boot\"):\n"
+	"  --node-vm                     a module booting from its disks runs them in QEMU\n"
+	"  --nvme-dir DIR                an RK1's NVMe drive is DIR/slotN.nvme, if present\n"
+	"  --qemu PATH                   the QEMU to run (default qemu-system-x86_64)\n"
 	"Faults of a real RK1 (docs/twin.md, \"Faults\"):\n"
 	"  --rk-vanish-after BYTES       the loader disconnects after BYTES of WRITE_LBA data\n"
 	"  --rk-fail-lba LBA             READ/WRITE_LBA covering LBA fail (CSW status 1)\n"
@@ -82,6 +87,7 @@ enum {
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
 	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK,
+	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU,
 };
 
 static const struct option twin_long_opts[] = {
@@ -125,6 +131,9 @@ static const struct option twin_long_opts[] = {
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "cm4-read-rate", required_argument, NULL, OPT_CM4_READ_RATE },
 	{ "peer-clock", no_argument, NULL, OPT_PEER_CLOCK },
+	{ "node-vm", no_argument, NULL, OPT_NODE_VM },
+	{ "nvme-dir", required_argument, NULL, OPT_NVME_DIR },
+	{ "qemu", required_argument, NULL, OPT_QEMU },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -301,6 +310,17 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_EMMC_SIZE:
 		return twin_opts_size(arg, &o->emmc_size);
+	case OPT_NODE_VM:
+		o->node_vm = true;
+		return 0;
+	case OPT_NVME_DIR:
+		g_free(o->nvme_dir);
+		o->nvme_dir = g_strdup(arg);
+		return 0;
+	case OPT_QEMU:
+		g_free(o->qemu);
+		o->qemu = g_strdup(arg);
+		return 0;
 	case OPT_EMMC_DIR:
 		g_free(o->emmc_dir);
 		o->emmc_dir = g_strdup(arg);
@@ -431,6 +451,16 @@ static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	/* QEMU's sd-card wants a power of two; its CSD holds at most 2 TiB
+	 * (docs/twin.md, "Nodes that boot"). */
+	if (o->node_vm && (o->emmc_size & (o->emmc_size - 1) ||
+			   o->emmc_size > UINT64_C(2) << 40)) {
+		fprintf(stderr, "tp-twin: --node-vm needs an --emmc-size that is a power of two, at most 2T (QEMU's SD card): %" PRIu64 " is not\n",
+			o->emmc_size);
+		return -EINVAL;
+	}
+	if (!o->qemu)
+		o->qemu = g_strdup("qemu-system-x86_64");
 	o->command = argv + optind;
 	return 0;
 }
@@ -446,6 +476,8 @@ static void twin_opts_free(struct twin_opts *o)
 	g_free(o->timeline_file);
 	g_free(o->state_file);
 	g_free(o->emmc_dir);
+	g_free(o->nvme_dir);
+	g_free(o->qemu);
 	g_free(o->sig.event);
 }
 
@@ -529,6 +561,7 @@ static int twin_finish(struct twin *t)
 {
 	int rc = 0;
 
+	twin_node_stop_all(t);	/* their ends go into the timeline */
 	twin_gpio_flush(t);
 	twin_sysfs_drain(t);
 	twin_usb_finish(t);
@@ -554,7 +587,7 @@ static int twin_run(struct twin *t)
 	if (rc)
 		return TWIN_EXIT_USAGE;	/* a --hold or --fail-set line */
 	if (twin_root_build(t) || twin_sysfs_watch(t) || twin_gpio_start(t) ||
-	    twin_usb_start(t))
+	    twin_usb_start(t) || twin_node_init(t))
 		return TWIN_EXIT_INTERNAL;
 	if (twin_child_spawn(t))
 		return TWIN_EXIT_NOEXEC;
@@ -600,6 +633,7 @@ int main(int argc, char **argv)
 	t.loop = g_main_loop_new(NULL, FALSE);
 	rc = twin_run(&t);
 
+	twin_node_stop_all(&t);	/* first: no VM outlives the twin */
 	twin_gpio_stop(&t);
 	twin_sysfs_stop(&t);
 	twin_usb_stop(&t);

@@ -541,6 +541,7 @@ static void rk_appear(struct twin *t, void *obj, uint64_t arg)
 		rk->state = RK_HALT;
 		break;
 	case RK_EV_RESET:
+		twin_node_power_off(t, rk->slot);
 		rk_unplug(t, rk);
 		rk->state = RK_HALT;
 		if (rk->reset_kind == 0 || rk->reset_kind == 3) {
@@ -608,6 +609,7 @@ void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial)
 
 	twin_sched_cancel(t, rk);
 	if (!on) {
+		twin_node_power_off(t, slot);
 		rk_unplug(t, rk);
 		rk->state = RK_OFF;
 		rk->area = 0;

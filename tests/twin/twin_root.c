@@ -216,7 +216,7 @@ static int twin_root_misc(struct twin *t)
 				   strlen(twin_os_release));
 	if (!rc)
 		rc = twin_root_mkdir(t, "dev");
-	/* Plain files for now: a later issue puts live UARTs here. */
+	/* Plain files; with --node-vm, links to live UARTs (node/console.c). */
 	for (unsigned n = 1; !rc && n <= TWIN_SLOTS; n++) {
 		char rel[32];
 
