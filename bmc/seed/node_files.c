@@ -153,14 +153,24 @@ int tp_node_helper_script(unsigned slot, char **out, size_t *len)
 	struct tp_text t = { 0 };
 
 	/* A placeholder until the node helper exists: proves on the serial
-	 * console that the seeded root booted and ran our unit. */
+	 * console that the seeded root booted and ran our unit, and says what
+	 * first boot made of the seed (the hostname, each login user with its
+	 * password state and key fingerprints, the host keys), which is what
+	 * the twin's boot tests check (docs/seeding.md §6). */
 	tp_text_add(&t, "#!/bin/sh\n"
 			"# tpkit node helper (placeholder, written by tpkit; docs/seeding.md).\n"
-			"msg=\"tpkit-node: hello from slot %u\"\n"
-			"echo \"$msg\"\n"
-			"for tty in /dev/console /dev/ttyS0; do\n"
-			"\t[ -w \"$tty\" ] && echo \"$msg\" >\"$tty\" 2>/dev/null\n"
+			"say() { echo \"tpkit-node: $*\"; echo \"tpkit-node: $*\" >/dev/console 2>/dev/null; }\n"
+			"say \"hello from slot %u\"\n"
+			"say \"hostname $(hostname)\"\n"
+			"getent passwd | awk -F: '$3 >= 1000 && $3 < 65534 { print $1, $6 }' |\n"
+			"while read -r u home; do\n"
+			"\tkeys=$(ssh-keygen -lf \"$home/.ssh/authorized_keys\" 2>/dev/null | awk '{ print $2 }' | tr '\\n' ' ')\n"
+			"\tsay \"user $u password $(passwd -S \"$u\" | cut -d' ' -f2) keys ${keys:-none}\"\n"
 			"done\n"
+			"for k in /etc/ssh/ssh_host_*_key.pub; do\n"
+			"\t[ -e \"$k\" ] && say \"hostkey $(ssh-keygen -lf \"$k\" | awk '{ print $2, $NF }')\"\n"
+			"done\n"
+			"say \"done\"\n"
 			"exit 0\n", slot);
 	return finish(&t, "tpkit-node", out, len);
 }
