@@ -71,24 +71,14 @@ struct run {
 	size_t probing[TP_BOARD_SLOTS];  /* enumerate: probe index -> job */
 };
 
-static const struct tp_flash_module *const modules[] = {
-#ifdef CONFIG_TPKIT_RK1
-	&tp_flash_rk1,
-#endif
-#ifdef CONFIG_TPKIT_CM4
-	&tp_flash_cm4,
-#endif
-};
-#define NMODULES (sizeof(modules) / sizeof(modules[0]))
-
-static void step(struct job *j, const char *what)
+static void step(struct job *j, enum tp_flash_phase what)
 {
-	snprintf(j->r->phase, sizeof(j->r->phase), "%s", what);
+	j->r->phase = what;
 	if (j->o->step)
 		j->o->step(j->o->step_cookie, j->r->slot, what);
 }
 
-static void module_step(void *cookie, const char *what)
+static void module_step(void *cookie, enum tp_flash_phase what)
 {
 	step(cookie, what);
 }
@@ -101,9 +91,10 @@ static void result_fail(struct tp_flash_result *r, int rc)
 
 	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
 	if (r->slot)
-		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot, r->phase, msg);
+		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot,
+			 tp_flash_phase_name(r->phase), msg);
 	else
-		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->phase, msg);
+		snprintf(r->msg, sizeof(r->msg), "%s: %s", tp_flash_phase_name(r->phase), msg);
 	r->rc = rc;
 	r->cancelled = rc == -ECANCELED && tp_cancel_signal();
 	tp_err_set(rc, "%s", r->msg);
@@ -259,7 +250,7 @@ static void enumerate(struct run *ru)
 	for (size_t i = 0; i < ru->n; i++) {
 		if (!ru->job[i].live)
 			continue;
-		step(&ru->job[i], "enumerate");
+		step(&ru->job[i], TP_FLASH_PHASE_ENUMERATE);
 		ru->probing[n] = i;
 		paths[n++] = ru->job[i].path;
 	}
@@ -316,7 +307,7 @@ static void bring_up_start(struct run *ru, struct job *j)
 	}
 	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
 	if ((rc = tp_flash_src_open(j->src)) < 0 || (rc = check_family(j)) < 0) {
-		snprintf(j->r->phase, sizeof(j->r->phase), "image");
+		j->r->phase = TP_FLASH_PHASE_IMAGE;
 		return job_fail(ru, j, rc);
 	}
 	rc = j->m->start(md->ctx, j->o, j->r, j->path, module_step, j, &j->mstate);
@@ -342,7 +333,7 @@ static void bring_up_finish(struct run *ru, struct job *j)
 	if (need && j->sink->size && need > j->sink->size) {
 		/* The error belongs to the write, not to the step before it;
 		 * no step event, as nothing is written. */
-		snprintf(j->r->phase, sizeof(j->r->phase), "write");
+		j->r->phase = TP_FLASH_PHASE_WRITE;
 		tp_err_set(-EFBIG, "the image is %" PRIu64 " bytes but the eMMC holds only %" PRIu64
 			   "; nothing was written", need, j->sink->size);
 		return job_fail(ru, j, -EFBIG);
@@ -374,7 +365,7 @@ static void *group_write(void *arg)
 /* One pipeline per image, all at once; results into each job. */
 static void write_all(struct run *ru)
 {
-	struct group g[TP_FLASH_MODULES_MAX] = { 0 };
+	struct group g[TP_FLASH_MODULES] = { 0 };
 	size_t ng = 0;
 
 	for (size_t s = 0; s < ru->srcs->n; s++) {
@@ -386,7 +377,7 @@ static void write_all(struct run *ru)
 
 			if (!j->live || j->src != gr->src)
 				continue;
-			step(j, "write");
+			step(j, TP_FLASH_PHASE_WRITE);
 			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink };
 			gr->job[gr->n++] = j;
 		}
@@ -418,7 +409,7 @@ static void write_all(struct run *ru)
 			if (!t->rc)
 				continue;
 			if (t->res.fail_phase == TP_PHASE_VERIFY)
-				step(j, "verify");
+				step(j, TP_FLASH_PHASE_VERIFY);
 			tp_err_set(t->rc, "%s", t->msg);
 			job_fail(ru, j, t->rc);
 		}
@@ -435,7 +426,7 @@ static void run_jobs(struct run *ru)
 
 		j->live = true;
 		j->r->restored = true; /* until a node is touched */
-		step(j, "prepare");
+		step(j, TP_FLASH_PHASE_PREPARE);
 		check_remembered(ru, j);
 		mask |= j->live && j->slot ? TP_SLOT_BIT(j->slot) : 0;
 	}
@@ -449,7 +440,7 @@ static void run_jobs(struct run *ru)
 		return fail_all(ru, rc);
 	if (ru->b) {
 		for (size_t i = 0; i < ru->n; i++)
-			step(&ru->job[i], "power");
+			step(&ru->job[i], TP_FLASH_PHASE_POWER);
 		rc = tp_flashmode_enter(ru->b, mask, &ru->fm);
 		if (rc < 0) /* enter undoes itself */
 			return fail_all(ru, rc);
@@ -483,7 +474,7 @@ static void run_jobs(struct run *ru)
 
 			j->r->restored = rc2 == 0 && !j->off_failed;
 			if (rc2 < 0 && j->live) {
-				step(j, "restore");
+				step(j, TP_FLASH_PHASE_RESTORE);
 				tp_err_set(rc2, "%s", why);
 				job_fail(ru, j, rc2);
 			}
@@ -496,7 +487,7 @@ static void run_jobs(struct run *ru)
 
 		if (j->live) {
 			job_time(j);
-			step(j, "done");
+			step(j, TP_FLASH_PHASE_DONE);
 		}
 	}
 	tp_flash_srcs_close(ru->srcs);
@@ -518,26 +509,6 @@ static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, c
 		j->path = snprintf(j->pattern, sizeof(j->pattern), "%s", path) ? j->pattern : NULL;
 }
 
-const struct tp_flash_module *tp_flash_module_find(const char *name)
-{
-	for (size_t i = 0; i < NMODULES; i++)
-		if (!strcmp(modules[i]->name, name))
-			return modules[i];
-	return NULL;
-}
-
-const char *tp_flash_module_names(void)
-{
-	static char names[64];
-	size_t len = 0;
-
-	if (!names[0])
-		for (size_t i = 0; i < NMODULES; i++)
-			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
-						i ? ", " : "", modules[i]->name);
-	return names;
-}
-
 /*
  * Before anything is touched: which modules' files are ready, and what
  * --image is for each. A module's files are needed only once its boot ROM
@@ -549,23 +520,23 @@ const char *tp_flash_module_names(void)
  */
 static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 {
-	const struct tp_flash_module *ready[NMODULES];
+	const struct tp_flash_module *ready[TP_FLASH_MODULES];
 	const struct tp_flash_module *want = ru->o->module;
 	char all[TP_ERR_MAX];
 	size_t nready = 0, len = 0;
 
 	ru->mods = mods;
-	ru->nmods = NMODULES;
-	for (size_t i = 0; i < NMODULES; i++) {
+	ru->nmods = TP_FLASH_MODULES;
+	for (size_t i = 0; i < TP_FLASH_MODULES; i++) {
 		struct mod *md = &mods[i];
 
-		md->m = modules[i];
+		md->m = tp_flash_modules[i];
 		md->rc = md->m->ready(ru->o, &md->ctx);
 		if (md->rc < 0) {
 			snprintf(md->msg, sizeof(md->msg), "%s", tp_err_msg());
 			if (md->m == want)
 				return tp_err_prefix(md->rc, "--module %s: ", want->name);
-			if (md->m->files_named(ru->o))
+			if (tp_flash_files_named(ru->o, md->m))
 				return md->rc;
 			continue;
 		}
@@ -576,9 +547,9 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		ru->srcs = srcs;
 		return tp_flash_srcs_init(srcs, ru->o, ready, nready);
 	}
-	if (NMODULES == 1)
+	if (TP_FLASH_MODULES == 1)
 		return tp_err_set(mods[0].rc, "%s", mods[0].msg);
-	for (size_t i = 0; i < NMODULES && len < sizeof(all) - 1; i++) {
+	for (size_t i = 0; i < TP_FLASH_MODULES && len < sizeof(all) - 1; i++) {
 		len += (size_t)snprintf(all + len, sizeof(all) - len, "%s%s: %s", i ? "; " : "",
 					mods[i].m->a_title, mods[i].msg);
 		len = len < sizeof(all) - 1 ? len : sizeof(all) - 1;
@@ -609,7 +580,7 @@ static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flas
 			continue; /* slot 0: --board none, for mask 0 */
 		ru->n = 0;
 		job_init(ru, &res[n], s, NULL);
-		step(&ru->job[0], "prepare");
+		step(&ru->job[0], TP_FLASH_PHASE_PREPARE);
 		res[n].restored = true;
 		tp_err_set(rc, "%s", msg);
 		result_fail(&res[n], rc);
@@ -622,7 +593,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 		      struct tp_flash_result *res)
 {
 	struct run ru = { .b = b, .o = o };
-	struct mod mods[NMODULES] = { 0 };
+	struct mod mods[TP_FLASH_MODULES] = { 0 };
 	struct tp_flash_srcs srcs;
 	size_t n = 0;
 	int rc;
@@ -645,7 +616,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 			 * does: the slots not begun say so, untouched. */
 			if (tp_cancelled()) {
 				job_init(&ru, &res[n++], s, NULL);
-				step(&ru.job[0], "prepare");
+				step(&ru.job[0], TP_FLASH_PHASE_PREPARE);
 				res[n - 1].restored = true;
 				result_fail(&res[n - 1], tp_cancel_check());
 				continue;
@@ -661,7 +632,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o, struct tp_flash_result *r)
 {
 	struct run ru = { .o = o };
-	struct mod mods[NMODULES] = { 0 };
+	struct mod mods[TP_FLASH_MODULES] = { 0 };
 	struct tp_flash_srcs srcs;
 	int rc;
 

@@ -68,7 +68,7 @@ int tp_flash_srcs_init(struct tp_flash_srcs *ss, const struct tp_flash_opts *o,
 	memset(ss, 0, sizeof(*ss));
 	ss->o = o;
 	pthread_mutex_init(&ss->lock, NULL);
-	for (size_t i = 0; i < nmods && i < TP_FLASH_MODULES_MAX; i++) {
+	for (size_t i = 0; i < nmods && i < TP_FLASH_MODULES; i++) {
 		struct tp_flash_src *src = &ss->s[ss->n];
 		int rc;
 

@@ -9,8 +9,6 @@
 #include "common/cache.h"
 #include "common/image.h"
 
-#define TP_FLASH_MODULES_MAX 2
-
 struct tp_flash_srcs;
 
 /* The image for one module kind — or for every module, when --image names
@@ -28,7 +26,7 @@ struct tp_flash_src {
 
 struct tp_flash_srcs {
 	const struct tp_flash_opts *o;
-	struct tp_flash_src s[TP_FLASH_MODULES_MAX];
+	struct tp_flash_src s[TP_FLASH_MODULES];
 	size_t n;
 	pthread_mutex_t lock;            /* progress from several pipelines */
 };
