@@ -54,8 +54,7 @@ struct job {
 struct mod {
 	const struct tp_flash_module *m;
 	void *ctx;
-	int rc;                          /* not ready: why */
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx err;           /* not ready: why */
 };
 
 struct run {
@@ -87,17 +86,13 @@ static void module_step(void *cookie, enum tp_flash_phase what)
  * the step it stopped at, and leave it current for the caller. */
 static void result_fail(struct tp_flash_result *r, int rc)
 {
-	char msg[TP_ERR_MAX];
-
-	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
 	if (r->slot)
-		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot,
-			 tp_flash_phase_name(r->phase), msg);
+		tp_err_prefix(rc, "slot %u: %s: ", r->slot, tp_flash_phase_name(r->phase));
 	else
-		snprintf(r->msg, sizeof(r->msg), "%s: %s", tp_flash_phase_name(r->phase), msg);
+		tp_err_prefix(rc, "%s: ", tp_flash_phase_name(r->phase));
+	snprintf(r->msg, sizeof(r->msg), "%s", tp_err_msg());
 	r->rc = rc;
 	r->cancelled = rc == -ECANCELED && tp_cancel_signal();
-	tp_err_set(rc, "%s", r->msg);
 }
 
 /* How long the job took, from its start to now. */
@@ -126,12 +121,12 @@ static void job_fail(struct run *ru, struct job *j, int rc)
 
 static void fail_all(struct run *ru, int rc)
 {
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx e;
 
-	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+	tp_err_save(&e, rc);
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live) {
-			tp_err_set(rc, "%s", msg);
+			tp_err_restore(&e);
 			job_fail(ru, &ru->job[i], rc);
 		}
 }
@@ -184,14 +179,14 @@ static void check_remembered(struct run *ru, struct job *j)
 	text[strcspn(text, "\n")] = '\0';
 	m = tp_flash_module_find(text);
 	md = m ? mod_of(ru, m) : NULL;
-	if (!md || !md->rc)
+	if (!md || !md->err.rc)
 		return;
 	if (tp_state_dir(dir, sizeof(dir)) < 0)
 		snprintf(dir, sizeof(dir), "the state directory");
-	tp_err_set(md->rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
+	tp_err_set(md->err.rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
 		   "them in place, or pass --module NAME if the slot now holds another module",
-		   m->a_title, dir, name, "that module's files are not ready", md->msg);
-	job_fail(ru, j, md->rc);
+		   m->a_title, dir, name, "that module's files are not ready", md->err.msg);
+	job_fail(ru, j, md->err.rc);
 }
 
 /* --image names a file for the other module? Told from the image's own
@@ -244,7 +239,7 @@ static void enumerate(struct run *ru)
 	int rc;
 
 	for (size_t i = 0; i < ru->nmods; i++)
-		if (!ru->mods[i].rc)
+		if (!ru->mods[i].err.rc)
 			len += (size_t)snprintf(looked + len, sizeof(looked) - len, "%s%s",
 						len ? " or " : "", ru->mods[i].m->usb_id);
 	for (size_t i = 0; i < ru->n; i++) {
@@ -294,10 +289,10 @@ static void bring_up_start(struct run *ru, struct job *j)
 	struct mod *md = mod_of(ru, j->m);
 	int rc;
 
-	if (!md || md->rc) {
+	if (!md || md->err.rc) {
 		tp_err_set(-ENODEV, "this slot holds %s (%s), but it cannot be flashed: %s",
 			   j->m->a_title, j->m->usb_id,
-			   md ? md->msg : "this tpkit was built without support for it");
+			   md ? md->err.msg : "this tpkit was built without support for it");
 		return job_fail(ru, j, -ENODEV);
 	}
 	j->src = tp_flash_src_for(ru->srcs, j->m);
@@ -384,12 +379,14 @@ static void write_all(struct run *ru)
 		if (gr->n)
 			ng++;
 	}
-	for (size_t k = 1; k < ng; k++)
+	/* Every image but the last on a thread of its own, the last on this
+	 * one (with one module kind built, there is only that one). */
+	for (size_t k = 0; k + 1 < ng; k++)
 		g[k].threaded = pthread_create(&g[k].th, NULL, group_write, &g[k]) == 0;
 	for (size_t k = 0; k < ng; k++)
-		if (!k || !g[k].threaded)
+		if (!g[k].threaded)
 			group_write(&g[k]);
-	for (size_t k = 1; k < ng; k++)
+	for (size_t k = 0; k + 1 < ng; k++)
 		if (g[k].threaded)
 			pthread_join(g[k].th, NULL);
 
@@ -464,10 +461,9 @@ static void run_jobs(struct run *ru)
 		ru->job[i].sink = NULL;
 	}
 	if (ru->in_flash_mode) {
-		int rc2 = tp_flashmode_leave(&ru->fm);
-		char why[TP_ERR_MAX];
+		struct tp_err_ctx why;
+		int rc2 = tp_err_save(&why, tp_flashmode_leave(&ru->fm));
 
-		snprintf(why, sizeof(why), "%s", tp_err_msg());
 		ru->in_flash_mode = false;
 		for (size_t i = 0; i < ru->n; i++) {
 			struct job *j = &ru->job[i];
@@ -475,12 +471,12 @@ static void run_jobs(struct run *ru)
 			j->r->restored = rc2 == 0 && !j->off_failed;
 			if (rc2 < 0 && j->live) {
 				step(j, TP_FLASH_PHASE_RESTORE);
-				tp_err_set(rc2, "%s", why);
+				tp_err_restore(&why);
 				job_fail(ru, j, rc2);
 			}
 		}
 		if (rc2 < 0)
-			TP_ERR("%s", why);
+			TP_ERR("%s", why.msg);
 	}
 	for (size_t i = 0; i < ru->n; i++) {
 		struct job *j = &ru->job[i];
@@ -531,13 +527,11 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		struct mod *md = &mods[i];
 
 		md->m = tp_flash_modules[i];
-		md->rc = md->m->ready(ru->o, &md->ctx);
-		if (md->rc < 0) {
-			snprintf(md->msg, sizeof(md->msg), "%s", tp_err_msg());
+		if (tp_err_save(&md->err, md->m->ready(ru->o, &md->ctx)) < 0) {
 			if (md->m == want)
-				return tp_err_prefix(md->rc, "--module %s: ", want->name);
+				return tp_err_prefix(md->err.rc, "--module %s: ", want->name);
 			if (tp_flash_files_named(ru->o, md->m))
-				return md->rc;
+				return md->err.rc;
 			continue;
 		}
 		if (!want || md->m == want)
@@ -548,20 +542,20 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		return tp_flash_srcs_init(srcs, ru->o, ready, nready);
 	}
 	if (TP_FLASH_MODULES == 1)
-		return tp_err_set(mods[0].rc, "%s", mods[0].msg);
+		return tp_err_restore(&mods[0].err);
 	for (size_t i = 0; i < TP_FLASH_MODULES && len < sizeof(all) - 1; i++) {
 		len += (size_t)snprintf(all + len, sizeof(all) - len, "%s%s: %s", i ? "; " : "",
-					mods[i].m->a_title, mods[i].msg);
+					mods[i].m->a_title, mods[i].err.msg);
 		len = len < sizeof(all) - 1 ? len : sizeof(all) - 1;
 	}
-	return tp_err_set(mods[0].rc, "no module can be flashed, each one's files are missing "
+	return tp_err_set(mods[0].err.rc, "no module can be flashed, each one's files are missing "
 			  "(%s)", all);
 }
 
 static void release(struct run *ru)
 {
 	for (size_t i = 0; i < ru->nmods; i++)
-		if (!ru->mods[i].rc && ru->mods[i].ctx)
+		if (!ru->mods[i].err.rc && ru->mods[i].ctx)
 			ru->mods[i].m->release(ru->mods[i].ctx);
 	if (ru->srcs)
 		tp_flash_srcs_free(ru->srcs);
@@ -570,10 +564,10 @@ static void release(struct run *ru)
 /* Every slot fails in prepare (the current error): nothing was touched. */
 static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flash_result *res)
 {
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx e;
 	size_t n = 0;
 
-	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+	tp_err_save(&e, rc);
 	release(ru);
 	for (unsigned s = 0; s <= TP_BOARD_SLOTS; s++) {
 		if (s ? !(mask & TP_SLOT_BIT(s)) : !!mask)
@@ -582,7 +576,7 @@ static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flas
 		job_init(ru, &res[n], s, NULL);
 		step(&ru->job[0], TP_FLASH_PHASE_PREPARE);
 		res[n].restored = true;
-		tp_err_set(rc, "%s", msg);
+		tp_err_restore(&e);
 		result_fail(&res[n], rc);
 		n++;
 	}

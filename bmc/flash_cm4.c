@@ -89,8 +89,8 @@ struct cm4_state {
 /* rpiboot: the boot ROM gets bootcode4.bin, the second stage its files;
  * the disk the payload makes is finish's to wait for. */
 static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		     const char *path, void (*step)(void *c, enum tp_flash_phase what), void *step_cookie,
-		     void **state)
+		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
+		     void *step_cookie, void **state)
 {
 	struct tp_rpiboot *rpi = NULL;
 	struct cm4_state *st;
@@ -117,8 +117,8 @@ static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 }
 
 static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		      void *state, void (*step)(void *c, enum tp_flash_phase what), void *step_cookie,
-		      struct tp_sink **sink)
+		      void *state, void (*step)(void *c, enum tp_flash_phase what),
+		      void *step_cookie, struct tp_sink **sink)
 {
 	struct cm4_state *st = state;
 	struct tp_sink *raw = NULL;

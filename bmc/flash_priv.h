@@ -18,8 +18,7 @@ struct tp_flash_src {
 	const struct tp_flash_module *m; /* NULL: for any module */
 	struct tp_image_opts io;         /* io.src may point into pick */
 	struct tp_image_pick pick;
-	int rc;                          /* resolving or opening failed: why */
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx err;           /* resolving or opening failed: why */
 	struct tp_image *img;            /* open for the current run, or NULL */
 	struct tp_progress last[3];      /* its latest progress, per phase */
 };

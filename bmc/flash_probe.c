@@ -42,7 +42,10 @@ static int probe_look(void *cookie, int *open_err)
 		const struct tp_flash_module *m;
 		char p[32];
 
-		if (libusb_get_device_descriptor(list[i], &dd) < 0 || !(m = tp_flash_module_by_id(dd.idVendor, dd.idProduct)))
+		if (libusb_get_device_descriptor(list[i], &dd) < 0)
+			continue;
+		m = tp_flash_module_by_id(dd.idVendor, dd.idProduct);
+		if (!m)
 			continue;
 		tp_usb_path(list[i], p, sizeof(p));
 		for (size_t k = 0; k < pr->n; k++)

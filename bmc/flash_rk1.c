@@ -83,8 +83,8 @@ static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
 
 /* The loader goes down now; its re-enumeration is finish's to wait for. */
 static int rk1_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		     const char *path, void (*step)(void *c, enum tp_flash_phase what), void *step_cookie,
-		     void **state)
+		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
+		     void *step_cookie, void **state)
 {
 	struct rk1_ctx *c = ctx;
 	struct tp_rockusb *dev;
@@ -109,8 +109,8 @@ static int rk1_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 }
 
 static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		      void *state, void (*step)(void *c, enum tp_flash_phase what), void *step_cookie,
-		      struct tp_sink **sink)
+		      void *state, void (*step)(void *c, enum tp_flash_phase what),
+		      void *step_cookie, struct tp_sink **sink)
 {
 	struct rk1_ctx *c = ctx;
 	struct tp_rockusb *dev = state;
