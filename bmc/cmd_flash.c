@@ -7,12 +7,6 @@
 #include "cli.h"
 #include "flash.h"
 #include "progress.h"
-#ifdef CONFIG_TPKIT_RK1
-#include "rockchip/rockusb.h"
-#endif
-#ifdef CONFIG_TPKIT_CM4
-#include "rpiboot/rpifiles.h"
-#endif
 #include "common/cancel.h"
 #include "common/slots.h"
 
@@ -50,18 +44,12 @@ static void help(void)
 	       "                     checked before any node is touched, and a slot holding\n"
 	       "                     another is left alone (default: told by what enumerates;\n"
 	       "                     a module's files are then needed once it shows up)\n");
-#ifdef CONFIG_TPKIT_RK1
-	printf("  --loader FILE      RK3588 loader (default %s)\n"
-	       "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n",
-	       CONFIG_TPKIT_RK1_LOADER, TP_ROCKUSB_SECTORS_MAX, CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS);
-#endif
-#ifdef CONFIG_TPKIT_CM4
-	printf("  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
-	       "                     mass-storage-gadget64 files (default %s)\n"
-	       "  --cm4-firmware F   CM4: msd, gadget or auto (default: gadget if the\n"
-	       "                     directory holds bootfiles.bin, config.txt, boot.img)\n",
-	       CONFIG_TPKIT_RPIBOOT_DIR);
-#endif
+	for (size_t i = 0; i < TP_FLASH_MODULES; i++) {
+		char lines[1024];
+
+		tp_flash_modules[i]->help(lines, sizeof(lines));
+		fputs(lines, stdout);
+	}
 #ifdef CONFIG_TPKIT_SEED
 	printf("  --seed             write the slot's first-boot files (hostname, admin user\n"
 	       "                     and keys, host keys, k3s and node config; tpkit config)\n"
@@ -94,13 +82,14 @@ static void help_seed(void)
 	       "does not boot, never one that boots half-seeded. Afterwards the node is off,\n"
 	       "its strap released and the USB routing as it was.\n\n"
 	       "  --slot LIST        slots to seed: 2, 1-4, 1,3\n"
-	       "  --module NAME      the slots hold this module (rk1 or cm4)\n"
+	       "  --module NAME      the slots hold this module (%s)\n"
 	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       TP_CLI_COMMON_HELP
-	       "\nExit codes: 0 every slot seeded, 1 a slot failed (the summary says which and\n"
+	       "\nThe modules' own options (tpkit flash --help) apply as for a flash.\n"
+	       "Exit codes: 0 every slot seeded, 1 a slot failed (the summary says which and\n"
 	       "why; flash it again if its boot block was left blank), 2 usage, 3 unknown\n"
 	       "board, 4 a GPIO line is held elsewhere; 130/143 cancelled.\n",
-	       CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
+	       tp_flash_module_names(), CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
 }
 #endif
 
@@ -109,34 +98,30 @@ struct ui {
 	struct tp_progress_ui prog;
 };
 
-/* What a step means to the user. With --board none (slot 0) no node is
- * powered, strapped or rerouted, so those steps read differently. */
-static const char *step_text(unsigned slot, const char *what)
-{
-	if (!slot && !strcmp(what, "done"))
-		return "done; the module is left powered, as it was found";
-	static const struct {
-		const char *step, *text;
-	} t[] = {
-		{ "prepare", "checking the modules' files and the image" },
-		{ "power", "entering flash mode (power off, USB to the BMC, strap, power on)" },
-		{ "enumerate", "waiting for the module's boot ROM on USB" },
-		{ "image", "checking the image is for this module" },
-		{ "loader", "starting the loader" },
-		{ "rpiboot", "booting the CM4 over USB (rpiboot)" },
-		{ "disk", "waiting for the CM4's eMMC as a USB disk" },
-		{ "write", "writing" },
-		{ "seed", "writing the first-boot files" },
-		{ "done", "done; node off, strap released, USB routing restored" },
-	};
+/* The phase table (flash_phases.def): what each means to the user, and
+ * whose failure it is. */
+enum cause { SLOT, BOARD };
 
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (!strcmp(t[i].step, what))
-			return t[i].text;
-	return what;
+static const struct {
+	const char *text;
+	enum cause cause;
+} phases[] = {
+#define PHASE(id, name, text, cause) [TP_FLASH_PHASE_##id] = { text, cause },
+#include "flash_phases.def"
+#undef PHASE
+};
+
+/* What a step means to the user, NULL if it is not shown. With --board
+ * none (slot 0) no node is powered, strapped or rerouted, so those steps
+ * read differently. */
+static const char *step_text(unsigned slot, enum tp_flash_phase what)
+{
+	if (!slot && what == TP_FLASH_PHASE_DONE)
+		return "done; the module is left powered, as it was found";
+	return phases[what].text;
 }
 
-static void on_step(void *cookie, unsigned slot, const char *what)
+static void on_step(void *cookie, unsigned slot, enum tp_flash_phase what)
 {
 	struct ui *u = cookie;
 
@@ -149,12 +134,12 @@ static void on_step(void *cookie, unsigned slot, const char *what)
 		tp_json_obj_begin(&j, NULL);
 		tp_json_str(&j, "event", "step");
 		tp_json_int(&j, "slot", slot);
-		tp_json_str(&j, "step", what);
+		tp_json_str(&j, "step", tp_flash_phase_name(what));
 		tp_json_obj_end(&j);
 		fflush(stdout);
 		tp_cancel_out_ok(stdout);
-	} else if (u->c->verbosity >= 0 && strcmp(what, "verify")) {
-		if (!strcmp(what, "write"))
+	} else if (u->c->verbosity >= 0 && step_text(slot, what)) {
+		if (what == TP_FLASH_PHASE_WRITE)
 			tp_progress_ui_init(&u->prog, u->prog.mode);
 		if (slot)
 			fprintf(stderr, "slot %u: %s\n", slot, step_text(slot, what));
@@ -192,7 +177,7 @@ static void summary(struct tp_cli *c, const struct tp_flash_opts *o,
 			tp_json_int(&j, "slot", r->slot);
 			tp_json_bool(&j, "ok", r->rc == 0);
 			tp_json_str(&j, "result", result_word(r, true));
-			tp_json_str(&j, "phase", r->phase);
+			tp_json_str(&j, "phase", tp_flash_phase_name(r->phase));
 			tp_json_str(&j, "module", r->module);
 			tp_json_str(&j, "image", r->image);
 			tp_json_bool(&j, "shared", r->shared);
@@ -275,40 +260,62 @@ errors:
  */
 static int slot_exit_code(const struct tp_flash_result *r)
 {
-	if (!strcmp(r->phase, "power") || !strcmp(r->phase, "restore"))
+	if (phases[r->phase].cause == BOARD)
 		return tp_cli_exit_code(r->rc);
 	return TP_EXIT_FAIL;
 }
 
-/* Long-only options: codes outside the character range. */
-enum { OPT_CM4_FIRMWARE = 0x100, OPT_RK_SECTORS, OPT_SEED }; /* long-only options */
+/* The modules' own options (--loader, --cm4-firmware, ...), taken from
+ * the module table: long-only, with codes from OPT_MODULE up. */
+enum { OPT_SEED = 0xff, OPT_MODULE = 0x100 };
 
-static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
+struct mopts {
+	struct option longopts[32 + TP_FLASH_MOPTS_MAX];
+	const struct tp_flash_module *m[TP_FLASH_MOPTS_MAX];
+	const struct tp_flash_mopt *opt[TP_FLASH_MOPTS_MAX];
+};
+
+/* The command's options: every module's, its own, the common ones. */
+static const struct option *flash_longopts(struct mopts *mo)
 {
-	static const struct option longopts[] = {
+	static const struct option own[] = {
 		{ "slot", required_argument, NULL, 's' },
 		{ "image", required_argument, NULL, 'i' },
 		{ "sha256", required_argument, NULL, 'H' },
 		{ "no-verify", no_argument, NULL, 'N' },
-		{ "loader", required_argument, NULL, 'L' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "board", required_argument, NULL, 'B' },
 		{ "usb", required_argument, NULL, 'U' },
-		{ "rpiboot-dir", required_argument, NULL, 'R' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "module", required_argument, NULL, 'M' },
 #ifdef CONFIG_TPKIT_SEED
 		{ "seed", no_argument, NULL, OPT_SEED },
 #endif
-#ifdef CONFIG_TPKIT_CM4
-		{ "cm4-firmware", required_argument, NULL, OPT_CM4_FIRMWARE },
-#endif
-#ifdef CONFIG_TPKIT_RK1
-		{ "rk-sectors", required_argument, NULL, OPT_RK_SECTORS },
-#endif
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
+	const size_t max = sizeof(mo->longopts) / sizeof(mo->longopts[0]);
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < TP_FLASH_MODULES; i++) {
+		const struct tp_flash_module *m = tp_flash_modules[i];
+
+		for (size_t j = 0; j < m->nopts && k < TP_FLASH_MOPTS_MAX; j++, k++) {
+			mo->m[k] = m;
+			mo->opt[k] = &m->opts[j];
+			mo->longopts[n++] = (struct option){ m->opts[j].name, required_argument, NULL,
+							     OPT_MODULE + (int)k };
+		}
+	}
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) && n < max; i++)
+		mo->longopts[n++] = own[i];
+	return mo->longopts;
+}
+
+static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
+{
+	static struct mopts mo;
+	const struct option *longopts = flash_longopts(&mo);
 	struct tp_flash_opts o = { .verify = true, .seed_only = seed_only,
 				   .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
 	struct tp_flash_result res[TP_BOARD_SLOTS];
@@ -336,10 +343,8 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 		case 'i': o.image = optarg; break;
 		case 'H': o.sha256 = optarg; break;
 		case 'N': o.verify = false; break;
-		case 'L': o.loader = optarg; break;
 		case 'B': board = optarg; break;
 		case 'U': usb = optarg; break;
-		case 'R': o.rpiboot_dir = optarg; break;
 		case 'F': o.force = true; break;
 		case 'M':
 			o.module = tp_flash_module_find(optarg);
@@ -347,32 +352,6 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 				return tp_cli_usage(c, "--module is one of %s, not \"%s\"",
 						    tp_flash_module_names(), optarg);
 			break;
-#ifdef CONFIG_TPKIT_CM4
-		case OPT_CM4_FIRMWARE: {
-			enum tp_rpi_fw fw;
-
-			if (tp_rpi_fw_parse(optarg, &fw) < 0)
-				return tp_cli_usage(c, "--cm4-firmware is msd, gadget or auto, not \"%s\"",
-						    optarg);
-			o.cm4_firmware = optarg;
-			break;
-		}
-#endif
-#ifdef CONFIG_TPKIT_RK1
-		case OPT_RK_SECTORS: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || optarg[0] == '-' || v < 1 ||
-			    v > TP_ROCKUSB_SECTORS_MAX)
-				return tp_cli_usage(c, "--rk-sectors takes 1-%u (sectors of 512 bytes "
-						    "per USB command; %u is the most an RK1's loader is "
-						    "known to take), not \"%s\"", TP_ROCKUSB_SECTORS_MAX,
-						    TP_ROCKUSB_SECTORS_MAX, optarg);
-			o.rk_sectors = (unsigned)v;
-			break;
-		}
-#endif
 		case 'T': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -384,6 +363,13 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 			break;
 		}
 		default:
+			if (opt >= OPT_MODULE && opt < OPT_MODULE + TP_FLASH_MOPTS_MAX) {
+				size_t k = (size_t)(opt - OPT_MODULE);
+
+				if (tp_flash_opt_set(&o, mo.m[k], mo.opt[k], optarg) < 0)
+					return tp_cli_usage(c, "%s", tp_err_msg());
+				break;
+			}
 			if (!tp_cli_common_opt(c, opt, optarg))
 				return tp_cli_usage(c, "unknown option");
 		}

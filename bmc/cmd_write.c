@@ -7,6 +7,9 @@
 #include "common/image.h"
 #include "common/log.h"
 #include "common/family.h"
+#ifdef CONFIG_TPKIT_CMD_FLASH
+#include "flash.h"
+#endif
 #include "common/sink_file.h"
 #include "common/slots.h"
 #ifdef CONFIG_TPKIT_SEED
@@ -196,7 +199,14 @@ static int seed_plan(struct tp_image *img, unsigned slot, const char *module,
 	if (!module) {
 		if ((rc = tp_image_head(img, &head, &len)) < 0)
 			return rc;
-		module = tp_family_module(tp_family_detect(head, len, why, sizeof(why)));
+#ifdef CONFIG_TPKIT_CMD_FLASH
+		const struct tp_flash_module *m =
+			tp_flash_module_for(tp_family_detect(head, len, why, sizeof(why)));
+
+		module = m ? m->name : NULL;
+#else
+		snprintf(why, sizeof(why), "this tpkit has no flashing to tell");
+#endif
 		if (!module)
 			return tp_err_set(-EINVAL, "--seed: the image's layout does not say which "
 					  "module it is for (%s); add --module rk1 or --module cm4",

@@ -60,8 +60,7 @@ struct job {
 struct mod {
 	const struct tp_flash_module *m;
 	void *ctx;
-	int rc;                          /* not ready: why */
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx err;           /* not ready: why */
 };
 
 struct run {
@@ -77,24 +76,14 @@ struct run {
 	size_t probing[TP_BOARD_SLOTS];  /* enumerate: probe index -> job */
 };
 
-static const struct tp_flash_module *const modules[] = {
-#ifdef CONFIG_TPKIT_RK1
-	&tp_flash_rk1,
-#endif
-#ifdef CONFIG_TPKIT_CM4
-	&tp_flash_cm4,
-#endif
-};
-#define NMODULES (sizeof(modules) / sizeof(modules[0]))
-
-static void step(struct job *j, const char *what)
+static void step(struct job *j, enum tp_flash_phase what)
 {
-	snprintf(j->r->phase, sizeof(j->r->phase), "%s", what);
+	j->r->phase = what;
 	if (j->o->step)
 		j->o->step(j->o->step_cookie, j->r->slot, what);
 }
 
-static void module_step(void *cookie, const char *what)
+static void module_step(void *cookie, enum tp_flash_phase what)
 {
 	step(cookie, what);
 }
@@ -103,16 +92,13 @@ static void module_step(void *cookie, const char *what)
  * the step it stopped at, and leave it current for the caller. */
 static void result_fail(struct tp_flash_result *r, int rc)
 {
-	char msg[TP_ERR_MAX];
-
-	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
 	if (r->slot)
-		snprintf(r->msg, sizeof(r->msg), "slot %u: %s: %s", r->slot, r->phase, msg);
+		tp_err_prefix(rc, "slot %u: %s: ", r->slot, tp_flash_phase_name(r->phase));
 	else
-		snprintf(r->msg, sizeof(r->msg), "%s: %s", r->phase, msg);
+		tp_err_prefix(rc, "%s: ", tp_flash_phase_name(r->phase));
+	snprintf(r->msg, sizeof(r->msg), "%s", tp_err_msg());
 	r->rc = rc;
 	r->cancelled = rc == -ECANCELED && tp_cancel_signal();
-	tp_err_set(rc, "%s", r->msg);
 }
 
 /* How long the job took, from its start to now. */
@@ -141,12 +127,12 @@ static void job_fail(struct run *ru, struct job *j, int rc)
 
 static void fail_all(struct run *ru, int rc)
 {
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx e;
 
-	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+	tp_err_save(&e, rc);
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live) {
-			tp_err_set(rc, "%s", msg);
+			tp_err_restore(&e);
 			job_fail(ru, &ru->job[i], rc);
 		}
 }
@@ -199,14 +185,14 @@ static void check_remembered(struct run *ru, struct job *j)
 	text[strcspn(text, "\n")] = '\0';
 	m = tp_flash_module_find(text);
 	md = m ? mod_of(ru, m) : NULL;
-	if (!md || !md->rc)
+	if (!md || !md->err.rc)
 		return;
 	if (tp_state_dir(dir, sizeof(dir)) < 0)
 		snprintf(dir, sizeof(dir), "the state directory");
-	tp_err_set(md->rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
+	tp_err_set(md->err.rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
 		   "them in place, or pass --module NAME if the slot now holds another module",
-		   m->a_title, dir, name, "that module's files are not ready", md->msg);
-	job_fail(ru, j, md->rc);
+		   m->a_title, dir, name, "that module's files are not ready", md->err.msg);
+	job_fail(ru, j, md->err.rc);
 }
 
 /* --image names a file for the other module? Told from the image's own
@@ -259,13 +245,13 @@ static void enumerate(struct run *ru)
 	int rc;
 
 	for (size_t i = 0; i < ru->nmods; i++)
-		if (!ru->mods[i].rc)
+		if (!ru->mods[i].err.rc)
 			len += (size_t)snprintf(looked + len, sizeof(looked) - len, "%s%s",
 						len ? " or " : "", ru->mods[i].m->usb_id);
 	for (size_t i = 0; i < ru->n; i++) {
 		if (!ru->job[i].live)
 			continue;
-		step(&ru->job[i], "enumerate");
+		step(&ru->job[i], TP_FLASH_PHASE_ENUMERATE);
 		ru->probing[n] = i;
 		paths[n++] = ru->job[i].path;
 	}
@@ -326,7 +312,7 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 		    tp_flash_module_find((text[strcspn(text, "\n")] = '\0', text)))
 			name = text;
 	}
-	return tp_flash_seed_plan(&j->seed, j->slot, name ? name : modules[0]->name);
+	return tp_flash_seed_plan(&j->seed, j->slot, name ? name : tp_flash_modules[0]->name);
 }
 
 /* The seeding's outcome into the result, once the write is over. */
@@ -347,7 +333,7 @@ static void seed_all(struct run *ru)
 
 		if (!j->live)
 			continue;
-		step(j, "seed");
+		step(j, TP_FLASH_PHASE_SEED);
 		rc = tp_flash_seed_existing(&j->seed, j->sink);
 		j->r->boot_blank = j->seed.boot_blank;
 		if (rc < 0) {
@@ -373,14 +359,14 @@ static void bring_up_start(struct run *ru, struct job *j)
 	struct mod *md = mod_of(ru, j->m);
 	int rc;
 
-	if (!md || md->rc) {
+	if (!md || md->err.rc) {
 		tp_err_set(-ENODEV, "this slot holds %s (%s), but it cannot be flashed: %s",
 			   j->m->a_title, j->m->usb_id,
-			   md ? md->msg : "this tpkit was built without support for it");
+			   md ? md->err.msg : "this tpkit was built without support for it");
 		return job_fail(ru, j, -ENODEV);
 	}
 	if ((rc = seed_plan(j, j->m)) < 0) {
-		step(j, "seed");
+		step(j, TP_FLASH_PHASE_SEED);
 		return job_fail(ru, j, rc);
 	}
 	if (j->o->seed_only)
@@ -392,7 +378,7 @@ static void bring_up_start(struct run *ru, struct job *j)
 	}
 	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
 	if ((rc = tp_flash_src_open(j->src)) < 0 || (rc = check_family(j)) < 0) {
-		snprintf(j->r->phase, sizeof(j->r->phase), "image");
+		j->r->phase = TP_FLASH_PHASE_IMAGE;
 		return job_fail(ru, j, rc);
 	}
 start:
@@ -419,7 +405,7 @@ static void bring_up_finish(struct run *ru, struct job *j)
 	if (need && j->sink->size && need > j->sink->size) {
 		/* The error belongs to the write, not to the step before it;
 		 * no step event, as nothing is written. */
-		snprintf(j->r->phase, sizeof(j->r->phase), "write");
+		j->r->phase = TP_FLASH_PHASE_WRITE;
 		tp_err_set(-EFBIG, "the image is %" PRIu64 " bytes but the eMMC holds only %" PRIu64
 			   "; nothing was written", need, j->sink->size);
 		return job_fail(ru, j, -EFBIG);
@@ -451,7 +437,7 @@ static void *group_write(void *arg)
 /* One pipeline per image, all at once; results into each job. */
 static void write_all(struct run *ru)
 {
-	struct group g[TP_FLASH_MODULES_MAX] = { 0 };
+	struct group g[TP_FLASH_MODULES] = { 0 };
 	size_t ng = 0;
 
 	for (size_t s = 0; s < ru->srcs->n; s++) {
@@ -463,7 +449,7 @@ static void write_all(struct run *ru)
 
 			if (!j->live || j->src != gr->src)
 				continue;
-			step(j, "write");
+			step(j, TP_FLASH_PHASE_WRITE);
 			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink };
 #ifdef CONFIG_TPKIT_SEED
 			if (j->seed.plan) {
@@ -476,12 +462,14 @@ static void write_all(struct run *ru)
 		if (gr->n)
 			ng++;
 	}
-	for (size_t k = 1; k < ng; k++)
+	/* Every image but the last on a thread of its own, the last on this
+	 * one (with one module kind built, there is only that one). */
+	for (size_t k = 0; k + 1 < ng; k++)
 		g[k].threaded = pthread_create(&g[k].th, NULL, group_write, &g[k]) == 0;
 	for (size_t k = 0; k < ng; k++)
-		if (!k || !g[k].threaded)
+		if (!g[k].threaded)
 			group_write(&g[k]);
-	for (size_t k = 1; k < ng; k++)
+	for (size_t k = 0; k + 1 < ng; k++)
 		if (g[k].threaded)
 			pthread_join(g[k].th, NULL);
 
@@ -505,9 +493,9 @@ static void write_all(struct run *ru)
 			if (!t->rc)
 				continue;
 			if (t->res.before_head_failed)
-				step(j, "seed");
+				step(j, TP_FLASH_PHASE_SEED);
 			else if (t->res.fail_phase == TP_PHASE_VERIFY)
-				step(j, "verify");
+				step(j, TP_FLASH_PHASE_VERIFY);
 			tp_err_set(t->rc, "%s", t->msg);
 			job_fail(ru, j, t->rc);
 		}
@@ -524,7 +512,7 @@ static void run_jobs_in(struct run *ru)
 
 		j->live = true;
 		j->r->restored = true; /* until a node is touched */
-		step(j, "prepare");
+		step(j, TP_FLASH_PHASE_PREPARE);
 		check_remembered(ru, j);
 		if (j->live && (rc = seed_plan(j, NULL)) < 0)
 			job_fail(ru, j, rc);
@@ -541,7 +529,7 @@ static void run_jobs_in(struct run *ru)
 		return fail_all(ru, rc);
 	if (ru->b) {
 		for (size_t i = 0; i < ru->n; i++)
-			step(&ru->job[i], "power");
+			step(&ru->job[i], TP_FLASH_PHASE_POWER);
 		rc = tp_flashmode_enter(ru->b, mask, &ru->fm);
 		if (rc < 0) /* enter undoes itself */
 			return fail_all(ru, rc);
@@ -570,30 +558,29 @@ static void run_jobs_in(struct run *ru)
 		ru->job[i].sink = NULL;
 	}
 	if (ru->in_flash_mode) {
-		int rc2 = tp_flashmode_leave(&ru->fm);
-		char why[TP_ERR_MAX];
+		struct tp_err_ctx why;
+		int rc2 = tp_err_save(&why, tp_flashmode_leave(&ru->fm));
 
-		snprintf(why, sizeof(why), "%s", tp_err_msg());
 		ru->in_flash_mode = false;
 		for (size_t i = 0; i < ru->n; i++) {
 			struct job *j = &ru->job[i];
 
 			j->r->restored = rc2 == 0 && !j->off_failed;
 			if (rc2 < 0 && j->live) {
-				step(j, "restore");
-				tp_err_set(rc2, "%s", why);
+				step(j, TP_FLASH_PHASE_RESTORE);
+				tp_err_restore(&why);
 				job_fail(ru, j, rc2);
 			}
 		}
 		if (rc2 < 0)
-			TP_ERR("%s", why);
+			TP_ERR("%s", why.msg);
 	}
 	for (size_t i = 0; i < ru->n; i++) {
 		struct job *j = &ru->job[i];
 
 		if (j->live) {
 			job_time(j);
-			step(j, "done");
+			step(j, TP_FLASH_PHASE_DONE);
 		}
 	}
 	if (ru->srcs)
@@ -625,26 +612,6 @@ static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, c
 		j->path = snprintf(j->pattern, sizeof(j->pattern), "%s", path) ? j->pattern : NULL;
 }
 
-const struct tp_flash_module *tp_flash_module_find(const char *name)
-{
-	for (size_t i = 0; i < NMODULES; i++)
-		if (!strcmp(modules[i]->name, name))
-			return modules[i];
-	return NULL;
-}
-
-const char *tp_flash_module_names(void)
-{
-	static char names[64];
-	size_t len = 0;
-
-	if (!names[0])
-		for (size_t i = 0; i < NMODULES; i++)
-			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
-						i ? ", " : "", modules[i]->name);
-	return names;
-}
-
 /*
  * Before anything is touched: which modules' files are ready, and what
  * --image is for each. A module's files are needed only once its boot ROM
@@ -656,24 +623,22 @@ const char *tp_flash_module_names(void)
  */
 static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 {
-	const struct tp_flash_module *ready[NMODULES];
+	const struct tp_flash_module *ready[TP_FLASH_MODULES];
 	const struct tp_flash_module *want = ru->o->module;
 	char all[TP_ERR_MAX];
 	size_t nready = 0, len = 0;
 
 	ru->mods = mods;
-	ru->nmods = NMODULES;
-	for (size_t i = 0; i < NMODULES; i++) {
+	ru->nmods = TP_FLASH_MODULES;
+	for (size_t i = 0; i < TP_FLASH_MODULES; i++) {
 		struct mod *md = &mods[i];
 
-		md->m = modules[i];
-		md->rc = md->m->ready(ru->o, &md->ctx);
-		if (md->rc < 0) {
-			snprintf(md->msg, sizeof(md->msg), "%s", tp_err_msg());
+		md->m = tp_flash_modules[i];
+		if (tp_err_save(&md->err, md->m->ready(ru->o, &md->ctx)) < 0) {
 			if (md->m == want)
-				return tp_err_prefix(md->rc, "--module %s: ", want->name);
-			if (md->m->files_named(ru->o))
-				return md->rc;
+				return tp_err_prefix(md->err.rc, "--module %s: ", want->name);
+			if (tp_flash_files_named(ru->o, md->m))
+				return md->err.rc;
 			continue;
 		}
 		if (!want || md->m == want)
@@ -685,21 +650,21 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 		ru->srcs = srcs;
 		return tp_flash_srcs_init(srcs, ru->o, ready, nready);
 	}
-	if (NMODULES == 1)
-		return tp_err_set(mods[0].rc, "%s", mods[0].msg);
-	for (size_t i = 0; i < NMODULES && len < sizeof(all) - 1; i++) {
+	if (TP_FLASH_MODULES == 1)
+		return tp_err_restore(&mods[0].err);
+	for (size_t i = 0; i < TP_FLASH_MODULES && len < sizeof(all) - 1; i++) {
 		len += (size_t)snprintf(all + len, sizeof(all) - len, "%s%s: %s", i ? "; " : "",
-					mods[i].m->a_title, mods[i].msg);
+					mods[i].m->a_title, mods[i].err.msg);
 		len = len < sizeof(all) - 1 ? len : sizeof(all) - 1;
 	}
-	return tp_err_set(mods[0].rc, "no module can be flashed, each one's files are missing "
+	return tp_err_set(mods[0].err.rc, "no module can be flashed, each one's files are missing "
 			  "(%s)", all);
 }
 
 static void release(struct run *ru)
 {
 	for (size_t i = 0; i < ru->nmods; i++)
-		if (!ru->mods[i].rc && ru->mods[i].ctx)
+		if (!ru->mods[i].err.rc && ru->mods[i].ctx)
 			ru->mods[i].m->release(ru->mods[i].ctx);
 	if (ru->srcs)
 		tp_flash_srcs_free(ru->srcs);
@@ -708,19 +673,19 @@ static void release(struct run *ru)
 /* Every slot fails in prepare (the current error): nothing was touched. */
 static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flash_result *res)
 {
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx e;
 	size_t n = 0;
 
-	snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+	tp_err_save(&e, rc);
 	release(ru);
 	for (unsigned s = 0; s <= TP_BOARD_SLOTS; s++) {
 		if (s ? !(mask & TP_SLOT_BIT(s)) : !!mask)
 			continue; /* slot 0: --board none, for mask 0 */
 		ru->n = 0;
 		job_init(ru, &res[n], s, NULL);
-		step(&ru->job[0], "prepare");
+		step(&ru->job[0], TP_FLASH_PHASE_PREPARE);
 		res[n].restored = true;
-		tp_err_set(rc, "%s", msg);
+		tp_err_restore(&e);
 		result_fail(&res[n], rc);
 		n++;
 	}
@@ -731,7 +696,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 		      struct tp_flash_result *res)
 {
 	struct run ru = { .b = b, .o = o };
-	struct mod mods[NMODULES] = { 0 };
+	struct mod mods[TP_FLASH_MODULES] = { 0 };
 	struct tp_flash_srcs srcs;
 	size_t n = 0;
 	int rc;
@@ -754,7 +719,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 			 * does: the slots not begun say so, untouched. */
 			if (tp_cancelled()) {
 				job_init(&ru, &res[n++], s, NULL);
-				step(&ru.job[0], "prepare");
+				step(&ru.job[0], TP_FLASH_PHASE_PREPARE);
 				res[n - 1].restored = true;
 				result_fail(&res[n - 1], tp_cancel_check());
 				continue;
@@ -770,7 +735,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o, struct tp_flash_result *r)
 {
 	struct run ru = { .o = o };
-	struct mod mods[NMODULES] = { 0 };
+	struct mod mods[TP_FLASH_MODULES] = { 0 };
 	struct tp_flash_srcs srcs;
 	int rc;
 

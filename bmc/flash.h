@@ -10,8 +10,9 @@
  *
  * On a board whose nodes sit on a USB hub (v2.5+) every slot is flashed at
  * once; on v2.4 the mux reaches one node at a time, so slots go one after
- * another. The module-specific steps live behind struct tp_flash_module
- * (flash_rk1.c, flash_cm4.c); flash.c drives them.
+ * another. Each module kind is a struct tp_flash_module in its own
+ * flash_NAME.c, listed in modules.def (flash_table.c collects them);
+ * flash.c drives them.
  */
 #ifndef TP_FLASH_H
 #define TP_FLASH_H
@@ -24,17 +25,42 @@
 #include "common/family.h"
 #include "common/sink.h"
 
+/* Where a flash job is (flash_phases.def has the table). */
+enum tp_flash_phase {
+#define PHASE(id, name, text, cause) TP_FLASH_PHASE_##id,
+#include "flash_phases.def"
+#undef PHASE
+};
+
+/* The phase's name in --json and in messages: "prepare", "write", ... */
+const char *tp_flash_phase_name(enum tp_flash_phase p);
+
+/* An option of one module kind (--loader, --cm4-firmware, ...). */
+struct tp_flash_mopt {
+	const char *name;          /* the long option, without "--" */
+	/* Giving it names the module's files (--loader, --rpiboot-dir):
+	 * then they must be ready, whatever the slots hold. */
+	bool names_files;
+};
+
+/* An option given for a module: its value as typed, checked by the
+ * module's check_opt when it was given. */
+struct tp_flash_mopt_val {
+	const struct tp_flash_mopt *opt;
+	const char *val;
+};
+
+#define TP_FLASH_MOPTS_MAX 16
+
 struct tp_flash_opts {
 	const char *image;         /* file, URL, "-", catalogue name or "auto" */
 	const char *sha256;        /* expected, or NULL (discovered) */
 	bool verify;
-	const char *loader;        /* RK3588 LDR file, NULL for the Kconfig default */
-	unsigned rk_sectors;       /* RK1: sectors per READ/WRITE_LBA, 0 for the Kconfig default */
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
-	unsigned loader_timeout_ms;/* loader / second stage; 0: the Kconfig default */
-	const char *rpiboot_dir;   /* CM4: rpiboot files, NULL for the Kconfig default */
-	const char *cm4_firmware;  /* CM4: "msd", "gadget", "auto" or NULL (auto) */
-	unsigned disk_timeout_ms;  /* CM4: to its USB disk; 0: the Kconfig default */
+	/* The modules' own options that were given (tp_flash_opt_set());
+	 * each module reads its own, the rest take its Kconfig defaults. */
+	struct tp_flash_mopt_val mopt[TP_FLASH_MOPTS_MAX];
+	size_t nmopt;
 	bool force;                /* write even an image meant for the other module */
 	/* The module the user says the slots hold (--module), NULL if not
 	 * said: its files must be ready before any node is touched, and a
@@ -47,16 +73,16 @@ struct tp_flash_opts {
 	bool seed_only;
 	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
 	void *progress_cookie;
-	/* Report a step ("power", "enumerate", "write", ...) of a slot as it
-	 * starts; may be NULL. Never called concurrently. */
-	void (*step)(void *cookie, unsigned slot, const char *what);
+	/* Report a step (a phase) of a slot as it starts; may be NULL.
+	 * Never called concurrently. */
+	void (*step)(void *cookie, unsigned slot, enum tp_flash_phase what);
 	void *step_cookie;
 };
 
 struct tp_flash_result {
 	unsigned slot;          /* 0 for --board none */
 	int rc;
-	char phase[16];         /* where it stopped, or "done" */
+	enum tp_flash_phase phase; /* where it stopped, or TP_FLASH_PHASE_DONE */
 	char msg[TP_ERR_MAX];
 	char module[8];         /* "rk1", "cm4", "" if none was found */
 	char image[64];         /* the catalogue entry written, "" for a file */
@@ -80,19 +106,37 @@ struct tp_flash_result {
 	bool boot_blank;        /* seed only: failed with the boot block blank */
 };
 
-/* What the driver needs of a module kind. */
+/* A USB id a module shows while tpkit can take it over: its boot ROM,
+ * and for some its loader or second stage under the same id. */
+struct tp_flash_usb_id {
+	uint16_t vid, pid;
+	const char *stage;         /* "boot ROM", "loader", ...: for messages */
+};
+
+/*
+ * A module kind: everything tpkit knows of it, in its own flash_NAME.c,
+ * listed in modules.def. The driver (flash.c), the probe, prepare, the
+ * image sources and tpkit flash's options and --help walk that table.
+ */
 struct tp_flash_module {
 	const char *name;          /* the catalogue's module name: "rk1", "cm4" */
 	const char *title;         /* "RK1", "CM4" */
 	const char *a_title;       /* "an RK1", "a CM4": for messages */
 	const char *usb_id;        /* its boot ROM on USB, for messages */
+	const struct tp_flash_usb_id *ids; /* what the probe looks for */
+	size_t nids;
 	enum tp_family family;     /* the images it boots */
-	/* Did the command line name this module's files (--loader,
-	 * --rpiboot-dir)? Then they must be ready, whatever the slots hold. */
-	bool (*files_named)(const struct tp_flash_opts *o);
+	const struct tp_flash_mopt *opts; /* its own options */
+	size_t nopts;
+	/* The --help lines of its options, defaults included, into buf. */
+	void (*help)(char *buf, size_t size);
+	/* Is val a valid value for its option opt? 0, or -EINVAL with the
+	 * message a usage error shows. NULL: any value is. */
+	int (*check_opt)(const struct tp_flash_mopt *opt, const char *val);
 	/* Before any node is touched: are the module's own files (loader,
-	 * rpiboot directory) there and sound? 0, or -errno with a message.
-	 * *ctx is the module's to keep until release. */
+	 * rpiboot directory) there and sound? Its options are read here.
+	 * 0, or -errno with a message. *ctx is the module's to keep until
+	 * release. */
 	int (*ready)(const struct tp_flash_opts *o, void **ctx);
 	/*
 	 * Bring-up, from the boot ROM on the bus at path (flash mode entered,
@@ -104,26 +148,52 @@ struct tp_flash_module {
 	 * happens. Steps are reported through step(); start sets r->usb_path.
 	 */
 	int (*start)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		     const char *path, void (*step)(void *c, const char *what),
+		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
 		     void *step_cookie, void **state);
 	int (*finish)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		      void *state, void (*step)(void *c, const char *what), void *step_cookie,
-		      struct tp_sink **sink);
+		      void *state, void (*step)(void *c, enum tp_flash_phase what),
+		      void *step_cookie, struct tp_sink **sink);
 	void (*release)(void *ctx);
 };
 
-#ifdef CONFIG_TPKIT_RK1
-extern const struct tp_flash_module tp_flash_rk1;
-#endif
-#ifdef CONFIG_TPKIT_CM4
-extern const struct tp_flash_module tp_flash_cm4;
-#endif
+#define MODULE(name) extern const struct tp_flash_module tp_flash_##name;
+#include "modules.def"
+#undef MODULE
+
+/* How many module kinds this tpkit has (modules.def). */
+enum {
+#define MODULE(name) TP_FLASH_MODULE_##name,
+#include "modules.def"
+#undef MODULE
+	TP_FLASH_MODULES
+};
+
+/* The table: tp_flash_modules[0..TP_FLASH_MODULES), in modules.def order. */
+extern const struct tp_flash_module *const tp_flash_modules[];
 
 /* The module called name ("rk1", "cm4"), NULL if this tpkit has none. */
 const struct tp_flash_module *tp_flash_module_find(const char *name);
 
 /* The names of the modules this tpkit can flash, "rk1, cm4", for messages. */
 const char *tp_flash_module_names(void);
+
+/* The module whose boot ROM (or loader) has this USB id, NULL if none. */
+const struct tp_flash_module *tp_flash_module_by_id(uint16_t vid, uint16_t pid);
+
+/* The module that boots images of family f, NULL if none is built. */
+const struct tp_flash_module *tp_flash_module_for(enum tp_family f);
+
+/* Give module option opt the value val (checked by its module first):
+ * 0, or -EINVAL with a message. A later value replaces an earlier one. */
+int tp_flash_opt_set(struct tp_flash_opts *o, const struct tp_flash_module *m,
+		     const struct tp_flash_mopt *opt, const char *val);
+
+/* The value given for module option opt, NULL if none (its default). */
+const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mopt *opt);
+
+/* Did the options name module m's files (an option with names_files)?
+ * Then they must be ready, whatever the slots hold. */
+bool tp_flash_files_named(const struct tp_flash_opts *o, const struct tp_flash_module *m);
 
 /*
  * Flash the slots in mask (TP_SLOT_BIT()s) of board b. res gets one result
@@ -139,8 +209,8 @@ int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o,
 		 struct tp_flash_result *r);
 
 /*
- * Poll until every path in paths[0..n) shows an RK3588 (2207:350b) or a
- * Broadcom boot ROM, or timeout_ms passes; which[i] gets the module found
+ * Poll until every path in paths[0..n) shows one of the modules' USB ids
+ * (tp_flash_module_by_id()), or timeout_ms passes; which[i] gets the module found
  * there or NULL. A NULL path means "any device". found, if not NULL, is
  * called as soon as a path's module is seen (to release its strap then).
  * Returns 0 if all were found, -ETIMEDOUT if not (which[] says which were),

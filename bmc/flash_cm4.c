@@ -19,9 +19,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *rpi_dir(const struct tp_flash_opts *o)
+enum { OPT_DIR, OPT_FIRMWARE };
+
+static const struct tp_flash_mopt cm4_opts[] = {
+	[OPT_DIR] = { .name = "rpiboot-dir", .names_files = true },
+	[OPT_FIRMWARE] = { .name = "cm4-firmware" },
+};
+
+/* The second stage comes back under the boot ROM's id (protocols.md §7). */
+static const struct tp_flash_usb_id cm4_ids[] = {
+	{ TP_RPI_VID, TP_RPI_PID_2711, "boot ROM or second stage" },
+};
+
+static void cm4_help(char *buf, size_t size)
 {
-	return o->rpiboot_dir ? o->rpiboot_dir : CONFIG_TPKIT_RPIBOOT_DIR;
+	snprintf(buf, size,
+		 "  --rpiboot-dir DIR  CM4 rpiboot files: bootcode4.bin, start4.elf or the\n"
+		 "                     mass-storage-gadget64 files (default %s)\n"
+		 "  --cm4-firmware F   CM4: msd, gadget or auto (default: gadget if the\n"
+		 "                     directory holds bootfiles.bin, config.txt, boot.img)\n",
+		 CONFIG_TPKIT_RPIBOOT_DIR);
+}
+
+static int cm4_check_opt(const struct tp_flash_mopt *opt, const char *val)
+{
+	enum tp_rpi_fw fw;
+
+	if (opt == &cm4_opts[OPT_FIRMWARE] && tp_rpi_fw_parse(val, &fw) < 0)
+		return tp_err_set(-EINVAL, "--cm4-firmware is msd, gadget or auto, not \"%s\"",
+				  val);
+	return 0;
 }
 
 /* The rpiboot directory, checked as a set before any node is powered
@@ -29,18 +56,19 @@ static const char *rpi_dir(const struct tp_flash_opts *o)
  * comes); the set chosen is the context start serves from. */
 static int cm4_ready(const struct tp_flash_opts *o, void **ctx)
 {
+	const char *dir = tp_flash_opt(o, &cm4_opts[OPT_DIR]);
+	const char *firmware = tp_flash_opt(o, &cm4_opts[OPT_FIRMWARE]);
 	struct tp_rpi_files *f;
 	enum tp_rpi_fw fw;
 	int rc;
 
 	*ctx = NULL;
-	if (tp_rpi_fw_parse(o->cm4_firmware, &fw) < 0)
-		return tp_err_set(-EINVAL, "--cm4-firmware is msd, gadget or auto, not \"%s\"",
-				  o->cm4_firmware);
+	if (tp_rpi_fw_parse(firmware, &fw) < 0)
+		return cm4_check_opt(&cm4_opts[OPT_FIRMWARE], firmware);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return tp_err_set(-ENOMEM, "out of memory");
-	rc = tp_rpi_files_check(f, rpi_dir(o), fw, TP_RPI_PID_2711);
+	rc = tp_rpi_files_check(f, dir ? dir : CONFIG_TPKIT_RPIBOOT_DIR, fw, TP_RPI_PID_2711);
 	if (rc < 0) {
 		free(f);
 		return rc;
@@ -48,11 +76,6 @@ static int cm4_ready(const struct tp_flash_opts *o, void **ctx)
 	TP_INFO("rpiboot: %s firmware from %s", tp_rpi_fw_title(f->fw), f->dir);
 	*ctx = f;
 	return 0;
-}
-
-static bool cm4_files_named(const struct tp_flash_opts *o)
-{
-	return o->rpiboot_dir != NULL;
 }
 
 /* What start learned for finish. The files the second stage asked for
@@ -66,21 +89,19 @@ struct cm4_state {
 /* rpiboot: the boot ROM gets bootcode4.bin, the second stage its files;
  * the disk the payload makes is finish's to wait for. */
 static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		     const char *path, void (*step)(void *c, const char *what), void *step_cookie,
-		     void **state)
+		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
+		     void *step_cookie, void **state)
 {
 	struct tp_rpiboot *rpi = NULL;
 	struct cm4_state *st;
-	unsigned tmo = o->loader_timeout_ms ? o->loader_timeout_ms
-					    : CONFIG_TPKIT_CM4_STAGE2_TIMEOUT_MS;
 	int rc;
 
-	step(step_cookie, "rpiboot");
+	step(step_cookie, TP_FLASH_PHASE_RPIBOOT);
 	rc = tp_rpiboot_wait(path, o->enum_timeout_ms, &rpi);
 	if (rc < 0)
 		return rc;
 	snprintf(r->usb_path, sizeof(r->usb_path), "%s", tp_rpiboot_path(rpi));
-	rc = tp_rpiboot_boot(rpi, ctx, tmo);
+	rc = tp_rpiboot_boot(rpi, ctx, CONFIG_TPKIT_CM4_STAGE2_TIMEOUT_MS);
 	st = calloc(1, sizeof(*st));
 	if (st)
 		st->served = tp_rpiboot_served(rpi, NULL);
@@ -96,21 +117,19 @@ static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 }
 
 static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		      void *state, void (*step)(void *c, const char *what), void *step_cookie,
-		      struct tp_sink **sink)
+		      void *state, void (*step)(void *c, enum tp_flash_phase what),
+		      void *step_cookie, struct tp_sink **sink)
 {
 	struct cm4_state *st = state;
 	struct tp_sink *raw = NULL;
 	struct tp_msd_disk disk;
 	int rc;
 
-	(void)ctx;
-	step(step_cookie, "disk");
+	(void)ctx, (void)o;
+	step(step_cookie, TP_FLASH_PHASE_DISK);
 	/* The disk is under the port the boot ROM was on (v2.4: the only
 	 * one), so its exact path, not the pattern, is what to look for. */
-	rc = tp_msd_wait(r->usb_path,
-			 o->disk_timeout_ms ? o->disk_timeout_ms : CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS,
-			 &disk);
+	rc = tp_msd_wait(r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, &disk);
 	free(st);
 	if (rc == 0)
 		rc = tp_msd_check_unmounted(&disk);
@@ -136,8 +155,13 @@ const struct tp_flash_module tp_flash_cm4 = {
 	.title = "CM4",
 	.a_title = "a CM4",
 	.usb_id = "BCM2711 boot ROM (0a5c:2711)",
+	.ids = cm4_ids,
+	.nids = sizeof(cm4_ids) / sizeof(cm4_ids[0]),
 	.family = TP_FAMILY_RPI,
-	.files_named = cm4_files_named,
+	.opts = cm4_opts,
+	.nopts = sizeof(cm4_opts) / sizeof(cm4_opts[0]),
+	.help = cm4_help,
+	.check_opt = cm4_check_opt,
 	.ready = cm4_ready,
 	.start = cm4_start,
 	.finish = cm4_finish,

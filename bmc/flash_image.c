@@ -68,7 +68,7 @@ int tp_flash_srcs_init(struct tp_flash_srcs *ss, const struct tp_flash_opts *o,
 	memset(ss, 0, sizeof(*ss));
 	ss->o = o;
 	pthread_mutex_init(&ss->lock, NULL);
-	for (size_t i = 0; i < nmods && i < TP_FLASH_MODULES_MAX; i++) {
+	for (size_t i = 0; i < nmods && i < TP_FLASH_MODULES; i++) {
 		struct tp_flash_src *src = &ss->s[ss->n];
 		int rc;
 
@@ -84,19 +84,18 @@ int tp_flash_srcs_init(struct tp_flash_srcs *ss, const struct tp_flash_opts *o,
 		}
 		ss->n++;
 		if (rc < 0) {
-			src->rc = rc;
-			snprintf(src->msg, sizeof(src->msg), "%s", tp_err_msg());
+			tp_err_save(&src->err, rc);
 			first = first ? first : rc;
 		} else {
 			TP_INFO("%s: --image %s is %s", mods[i]->title, o->image, src->pick.name);
 		}
 	}
 	for (size_t i = 0; i < ss->n; i++)
-		if (!ss->s[i].rc)
+		if (!ss->s[i].err.rc)
 			return 0;
 	for (size_t i = 0; i < ss->n; i++)
-		if (ss->s[i].rc == first)
-			return tp_err_set(first, "%s", ss->s[i].msg);
+		if (ss->s[i].err.rc == first)
+			return tp_err_restore(&ss->s[i].err);
 	return tp_err_set(-ENOENT, "no image to flash");
 }
 
@@ -104,8 +103,8 @@ int tp_flash_src_open(struct tp_flash_src *src)
 {
 	int rc;
 
-	if (src->rc < 0)
-		return tp_err_set(src->rc, "%s", src->msg);
+	if (src->err.rc < 0)
+		return tp_err_restore(&src->err);
 	if (src->img)
 		return 0;
 	memset(src->last, 0, sizeof(src->last));
@@ -114,8 +113,7 @@ int tp_flash_src_open(struct tp_flash_src *src)
 	rc = tp_image_open(&src->img, &src->io);
 	if (rc < 0) {
 		src->img = NULL;
-		src->rc = rc;
-		snprintf(src->msg, sizeof(src->msg), "%s", tp_err_msg());
+		tp_err_save(&src->err, rc);
 	}
 	return rc;
 }

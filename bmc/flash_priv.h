@@ -9,8 +9,6 @@
 #include "common/cache.h"
 #include "common/image.h"
 
-#define TP_FLASH_MODULES_MAX 2
-
 struct tp_flash_srcs;
 
 /* The image for one module kind — or for every module, when --image names
@@ -20,15 +18,14 @@ struct tp_flash_src {
 	const struct tp_flash_module *m; /* NULL: for any module */
 	struct tp_image_opts io;         /* io.src may point into pick */
 	struct tp_image_pick pick;
-	int rc;                          /* resolving or opening failed: why */
-	char msg[TP_ERR_MAX];
+	struct tp_err_ctx err;           /* resolving or opening failed: why */
 	struct tp_image *img;            /* open for the current run, or NULL */
 	struct tp_progress last[3];      /* its latest progress, per phase */
 };
 
 struct tp_flash_srcs {
 	const struct tp_flash_opts *o;
-	struct tp_flash_src s[TP_FLASH_MODULES_MAX];
+	struct tp_flash_src s[TP_FLASH_MODULES];
 	size_t n;
 	pthread_mutex_t lock;            /* progress from several pipelines */
 };

@@ -2,19 +2,14 @@
 /*
  * Which module is in a slot. bmcd drives the same flash-mode sequence for
  * RK1 and CM4 and then looks at what enumerates (hardware.md §7.1): so does
- * tpkit, polling each slot's USB port for either boot ROM (§7.2, item 4).
+ * tpkit, polling each slot's USB port for any module's USB id (the module
+ * table, modules.def) (§7.2, item 4).
  * All the slots of a run are polled together, so empty slots cost one
  * timeout between them, not one each.
  */
 #include "bmc/usbpath.h"
 #include "flash.h"
 #include "common/log.h"
-#ifdef CONFIG_TPKIT_RK1
-#include "rockchip/rockusb.h"
-#endif
-#ifdef CONFIG_TPKIT_CM4
-#include "rpiboot/rpiboot_proto.h"
-#endif
 
 #include <libusb.h>
 #include <stdio.h>
@@ -27,19 +22,6 @@ struct probe {
 	void (*found)(void *cookie, size_t i);
 	void *cookie;
 };
-
-static const struct tp_flash_module *module_of(const struct libusb_device_descriptor *dd)
-{
-#ifdef CONFIG_TPKIT_RK1
-	if (dd->idVendor == TP_ROCKUSB_VID && dd->idProduct == TP_ROCKUSB_PID_RK3588)
-		return &tp_flash_rk1;
-#endif
-#ifdef CONFIG_TPKIT_CM4
-	if (tp_rpi_is_bootrom(dd->idVendor, dd->idProduct))
-		return &tp_flash_cm4;
-#endif
-	return NULL;
-}
 
 /* One look with a fresh context (tp_usb_ctx_renew() says why); nothing is
  * opened. A context that cannot be made counts as nothing there yet. */
@@ -60,7 +42,10 @@ static int probe_look(void *cookie, int *open_err)
 		const struct tp_flash_module *m;
 		char p[32];
 
-		if (libusb_get_device_descriptor(list[i], &dd) < 0 || !(m = module_of(&dd)))
+		if (libusb_get_device_descriptor(list[i], &dd) < 0)
+			continue;
+		m = tp_flash_module_by_id(dd.idVendor, dd.idProduct);
+		if (!m)
 			continue;
 		tp_usb_path(list[i], p, sizeof(p));
 		for (size_t k = 0; k < pr->n; k++)

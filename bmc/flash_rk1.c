@@ -13,32 +13,80 @@
 #include "rockchip/rockusb.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
-static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
-{
+enum { OPT_LOADER, OPT_SECTORS };
+
+static const struct tp_flash_mopt rk1_opts[] = {
+	[OPT_LOADER] = { .name = "loader", .names_files = true },
+	[OPT_SECTORS] = { .name = "rk-sectors" },
+};
+
+static const struct tp_flash_usb_id rk1_ids[] = {
+	{ TP_ROCKUSB_VID, TP_ROCKUSB_PID_RK3588, "boot ROM (maskrom) or loader" },
+};
+
+/* What ready found, for start and finish. */
+struct rk1_ctx {
 	struct tp_ldr *ldr;
-	int rc = tp_ldr_open(o->loader ? o->loader : CONFIG_TPKIT_RK1_LOADER, "3588", &ldr);
+	unsigned sectors; /* per READ/WRITE_LBA, 0 for the Kconfig default */
+};
 
-	if (rc < 0 && o->loader)
-		return tp_err_prefix(rc, "RK3588 loader: ");
-	if (rc < 0)
-		return tp_err_prefix(rc, "RK3588 loader (Rockchip's rk3588_spl_loader*.bin: put "
-				     "it there or pass --loader FILE): ");
-	*ctx = ldr;
+static void rk1_help(char *buf, size_t size)
+{
+	snprintf(buf, size,
+		 "  --loader FILE      RK3588 loader (default %s)\n"
+		 "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n",
+		 CONFIG_TPKIT_RK1_LOADER, TP_ROCKUSB_SECTORS_MAX,
+		 CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS);
+}
+
+static int rk1_check_opt(const struct tp_flash_mopt *opt, const char *val)
+{
+	char *end;
+	unsigned long v;
+
+	if (opt != &rk1_opts[OPT_SECTORS])
+		return 0;
+	v = strtoul(val, &end, 10);
+	if (*end || end == val || val[0] == '-' || v < 1 || v > TP_ROCKUSB_SECTORS_MAX)
+		return tp_err_set(-EINVAL, "--rk-sectors takes 1-%u (sectors of 512 bytes per USB "
+				  "command; %u is the most an RK1's loader is known to take), not "
+				  "\"%s\"", TP_ROCKUSB_SECTORS_MAX, TP_ROCKUSB_SECTORS_MAX, val);
 	return 0;
 }
 
-static bool rk1_files_named(const struct tp_flash_opts *o)
+static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
 {
-	return o->loader != NULL;
+	const char *loader = tp_flash_opt(o, &rk1_opts[OPT_LOADER]);
+	const char *sectors = tp_flash_opt(o, &rk1_opts[OPT_SECTORS]);
+	struct rk1_ctx *c;
+	int rc;
+
+	if (sectors && (rc = rk1_check_opt(&rk1_opts[OPT_SECTORS], sectors)) < 0)
+		return rc;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return tp_err_set(-ENOMEM, "out of memory");
+	c->sectors = sectors ? (unsigned)strtoul(sectors, NULL, 10) : 0;
+	rc = tp_ldr_open(loader ? loader : CONFIG_TPKIT_RK1_LOADER, "3588", &c->ldr);
+	if (rc < 0) {
+		free(c);
+		if (loader)
+			return tp_err_prefix(rc, "RK3588 loader: ");
+		return tp_err_prefix(rc, "RK3588 loader (Rockchip's rk3588_spl_loader*.bin: put "
+				     "it there or pass --loader FILE): ");
+	}
+	*ctx = c;
+	return 0;
 }
 
 /* The loader goes down now; its re-enumeration is finish's to wait for. */
 static int rk1_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		     const char *path, void (*step)(void *c, const char *what), void *step_cookie,
-		     void **state)
+		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
+		     void *step_cookie, void **state)
 {
-	struct tp_ldr *ldr = ctx;
+	struct rk1_ctx *c = ctx;
 	struct tp_rockusb *dev;
 	int rc;
 
@@ -49,8 +97,8 @@ static int rk1_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 		return rc;
 	snprintf(r->usb_path, sizeof(r->usb_path), "%s", tp_rockusb_path(dev));
 	if (tp_rockusb_mode(dev) == TP_ROCKUSB_MASKROM) {
-		step(step_cookie, "loader");
-		rc = tp_rockusb_download(dev, ldr);
+		step(step_cookie, TP_FLASH_PHASE_LOADER);
+		rc = tp_rockusb_download(dev, c->ldr);
 		if (rc < 0) {
 			tp_rockusb_close(dev);
 			return rc;
@@ -61,20 +109,19 @@ static int rk1_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 }
 
 static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		      void *state, void (*step)(void *c, const char *what), void *step_cookie,
-		      struct tp_sink **sink)
+		      void *state, void (*step)(void *c, enum tp_flash_phase what),
+		      void *step_cookie, struct tp_sink **sink)
 {
+	struct rk1_ctx *c = ctx;
 	struct tp_rockusb *dev = state;
 	struct tp_sink *raw;
 	int rc = 0;
 
-	(void)ctx, (void)r, (void)step, (void)step_cookie;
+	(void)o, (void)r, (void)step, (void)step_cookie;
 	if (tp_rockusb_mode(dev) == TP_ROCKUSB_MASKROM)
-		rc = tp_rockusb_wait_loader(dev, o->loader_timeout_ms
-						      ? o->loader_timeout_ms
-						      : CONFIG_TPKIT_RK1_LOADER_TIMEOUT_MS);
-	if (rc == 0 && o->rk_sectors)
-		rc = tp_rockusb_set_sectors(dev, o->rk_sectors);
+		rc = tp_rockusb_wait_loader(dev, CONFIG_TPKIT_RK1_LOADER_TIMEOUT_MS);
+	if (rc == 0 && c->sectors)
+		rc = tp_rockusb_set_sectors(dev, c->sectors);
 	if (rc == 0)
 		rc = tp_rockusb_sink_open(dev, &raw);
 	if (rc < 0) {
@@ -90,7 +137,10 @@ static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 
 static void rk1_release(void *ctx)
 {
-	tp_ldr_free(ctx);
+	struct rk1_ctx *c = ctx;
+
+	tp_ldr_free(c->ldr);
+	free(c);
 }
 
 const struct tp_flash_module tp_flash_rk1 = {
@@ -98,8 +148,13 @@ const struct tp_flash_module tp_flash_rk1 = {
 	.title = "RK1",
 	.a_title = "an RK1",
 	.usb_id = "RK3588 (2207:350b)",
+	.ids = rk1_ids,
+	.nids = sizeof(rk1_ids) / sizeof(rk1_ids[0]),
 	.family = TP_FAMILY_ROCKCHIP,
-	.files_named = rk1_files_named,
+	.opts = rk1_opts,
+	.nopts = sizeof(rk1_opts) / sizeof(rk1_opts[0]),
+	.help = rk1_help,
+	.check_opt = rk1_check_opt,
 	.ready = rk1_ready,
 	.start = rk1_start,
 	.finish = rk1_finish,

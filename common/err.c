@@ -39,3 +39,21 @@ void tp_err_clear(void)
 {
 	err_buf[0] = '\0';
 }
+
+int tp_err_save(struct tp_err_ctx *e, int rc)
+{
+	e->rc = rc;
+	snprintf(e->msg, sizeof(e->msg), "%s", err_buf);
+	return rc;
+}
+
+int tp_err_save_first(struct tp_err_ctx *e, int rc)
+{
+	return rc < 0 && !e->rc ? tp_err_save(e, rc) : rc;
+}
+
+int tp_err_restore(const struct tp_err_ctx *e)
+{
+	snprintf(err_buf, sizeof(err_buf), "%s", e->msg);
+	return e->rc;
+}

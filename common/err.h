@@ -22,6 +22,30 @@ const char *tp_err_msg(void);
 
 void tp_err_clear(void);
 
+/*
+ * An error kept aside: the one pattern for error context that must outlive
+ * other calls. The message is per thread and the next tp_err_set() replaces
+ * it, so a failure that is reported after cleanup (powering off, restoring
+ * the routing, blanking the head: each may set a message of its own) or that
+ * is recorded for later (a module's files, an image source, a sticky device
+ * error) is saved at the failure site and made current again where it is
+ * reported. rc 0: nothing saved.
+ */
+struct tp_err_ctx {
+	int rc;
+	char msg[TP_ERR_MAX];
+};
+
+/* Save the current message as e with rc; returns rc. */
+int tp_err_save(struct tp_err_ctx *e, int rc);
+
+/* Save rc and the current message unless e holds a failure already (the
+ * first of several is the one to report); returns rc. */
+int tp_err_save_first(struct tp_err_ctx *e, int rc);
+
+/* Make e's message current again; returns e->rc. */
+int tp_err_restore(const struct tp_err_ctx *e);
+
 /* Jump to the function's out: label with rc set; the caller declares int rc. */
 #define TP_TRY(expr)                                                                         \
 	do {                                                                                 \

@@ -146,15 +146,3 @@ const char *tp_family_name(enum tp_family f)
 		return "unknown";
 	}
 }
-
-const char *tp_family_module(enum tp_family f)
-{
-	switch (f) {
-	case TP_FAMILY_ROCKCHIP:
-		return "rk1";
-	case TP_FAMILY_RPI:
-		return "cm4";
-	default:
-		return NULL;
-	}
-}

@@ -37,7 +37,4 @@ enum tp_family tp_family_detect(const void *head, size_t len, char *why, size_t 
 /* "RK1 (Rockchip)", "Raspberry Pi (CM4)" or "unknown". */
 const char *tp_family_name(enum tp_family f);
 
-/* The catalogue's module name ("rk1", "cm4"), or NULL for unknown. */
-const char *tp_family_module(enum tp_family f);
-
 #endif

@@ -217,8 +217,7 @@ static int check_target(struct fan *f, struct writer *w)
 static int results(struct fan *f, int img_rc, uint64_t t0)
 {
 	struct tp_image *img = f->img;
-	int first = 0;
-	char msg[TP_ERR_MAX] = "";
+	struct tp_err_ctx first = { 0 }; /* the first target's failure, reported */
 
 	for (size_t i = 0; i < f->n; i++) {
 		struct writer *w = &f->w[i];
@@ -246,9 +245,9 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 					 "blank: it does not boot)");
 			}
 			r->head_zeroed = w->head_zeroed && !w->head_dirty;
-			if (!first) {
-				first = w->t->rc;
-				snprintf(msg, sizeof(msg), "%s", w->t->msg);
+			if (!first.rc) {
+				first.rc = w->t->rc;
+				snprintf(first.msg, sizeof(first.msg), "%s", w->t->msg);
 			}
 		}
 		r->raw_bytes = f->raw;
@@ -257,7 +256,7 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 		r->sum_checked = !w->failed && img->info.sum_expected[0];
 		r->total_ns = tp_mono_ns() - t0;
 	}
-	return first ? tp_err_set(first, "%s", msg) : 0;
+	return first.rc ? tp_err_restore(&first) : 0;
 }
 
 /* Before anything started: the current error is every target's. */

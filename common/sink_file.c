@@ -193,10 +193,14 @@ int tp_sink_file_open(struct tp_sink **sp, const char *path, const struct tp_sin
 		 * exclusively (etcher-sdk does the same). */
 		flags |= O_EXCL;
 	} else if (o->existing) {
-		/* A disk that is not a block device: the board twin's /dev/sdX
-		 * is a link to a regular file, which umockdev's preload shows
-		 * as a character device. It keeps its content beyond the
-		 * image and its size, so no O_CREAT, no O_TRUNC. */
+		/* A disk the caller found in /sys/block whose node does not
+		 * stat as a block device (a device-mapper or FUSE-backed node,
+		 * a node still being set up). It is still that disk: never
+		 * created (a node gone with its disk must not become a file
+		 * under /dev that swallows the image), never truncated (a
+		 * disk's size is fixed and what lies past the image stays),
+		 * and its capacity is the one /sys/block gave (o->size).
+		 * O_EXCL asks for it exclusively wherever the kernel can. */
 		flags |= O_EXCL;
 	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		free(f);

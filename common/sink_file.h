@@ -16,8 +16,8 @@ struct tp_sink_file_opts {
 	uint64_t size;  /* capacity of a regular file (0: unknown, it grows) */
 	bool no_direct; /* never O_DIRECT (tests of the buffered path) */
 	bool existing;  /* a disk found in /sys/block (a CM4's /dev/sdX): must
-			 * exist, never created or truncated; if it is not a
-			 * block device, size is its capacity */
+			 * exist, never created or truncated; where its node
+			 * cannot tell its size, size is its capacity */
 };
 
 /*

@@ -54,8 +54,7 @@ struct tp_rockusb {
 	uint32_t write_max;  /* sectors per WRITE_LBA */
 	uint32_t tag_state;
 	bool failed;         /* a transfer ended badly: cancel the rest */
-	int sticky;          /* first failure; every later call returns it */
-	char sticky_msg[TP_ERR_MAX];
+	struct tp_err_ctx sticky; /* first failure; every later call returns it */
 };
 
 /* rockusb_cmd.c: set up and tear down the engine on a claimed loader. */

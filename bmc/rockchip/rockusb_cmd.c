@@ -72,7 +72,7 @@ int rk_engine_init(struct tp_rockusb *d)
 	d->io_bytes = (size_t)d->write_max * TP_RK_SECTOR;
 	d->nslots = CONFIG_TPKIT_ROCKUSB_INFLIGHT;
 	d->head = d->inflight = 0;
-	d->sticky = 0;
+	d->sticky.rc = 0;
 	d->failed = false;
 	/* Tags only need to differ from one command to the next (§5.1). */
 	d->tag_state = (uint32_t)(tp_clock_now_ns() ^ ((uint64_t)getpid() << 16));
@@ -185,16 +185,16 @@ static int slot_result(struct tp_rockusb *d, struct rk_slot *s, struct tp_rk_csw
 	}
 	rc = tp_rk_csw_check(&csw, &s->cbw);
 	if (rc == -EIO) {
-		char msg[256];
+		struct tp_err_ctx why;
 
-		snprintf(msg, sizeof(msg), "%s", tp_err_msg());
+		tp_err_save(&why, rc);
 		if ((s->cbw.op == TP_RK_WRITE_LBA || s->cbw.op == TP_RK_READ_LBA) &&
 		    s->cbw.count > TOOLS_SECTORS)
 			return tp_err_set(rc, "rockusb %s: %s: the command failed on the module; "
 					  "its loader may take fewer sectors per command: flash "
-					  "again with --rk-sectors %u", d->path, msg, TOOLS_SECTORS);
+					  "again with --rk-sectors %u", d->path, why.msg, TOOLS_SECTORS);
 		return tp_err_set(rc, "rockusb %s: %s: the command failed on the module; flash "
-				  "again, and if it recurs the eMMC may be failing", d->path, msg);
+				  "again, and if it recurs the eMMC may be failing", d->path, why.msg);
 	}
 	if (rc < 0)
 		return tp_err_prefix(rc, "rockusb %s: ", d->path);
@@ -228,17 +228,15 @@ static int abort_all(struct tp_rockusb *d, int err)
 		d->slots[i].busy = false;
 	d->head = d->inflight = 0;
 	d->failed = false;
-	d->sticky = err;
-	snprintf(d->sticky_msg, sizeof(d->sticky_msg), "%s", tp_err_msg());
-	return err;
+	return tp_err_save(&d->sticky, err);
 }
 
 static int check_sticky(struct tp_rockusb *d)
 {
 	if (!d->h)
 		return tp_err_set(-ENODEV, "rockusb %s: device not open", d->path);
-	if (d->sticky)
-		return tp_err_set(d->sticky, "%s", d->sticky_msg);
+	if (d->sticky.rc)
+		return tp_err_restore(&d->sticky);
 	if (d->mode != TP_ROCKUSB_LOADER)
 		return tp_err_set(-EINVAL, "rockusb %s: in maskrom: download a loader first", d->path);
 	return 0;
@@ -552,15 +550,16 @@ int tp_rockusb_reset(struct tp_rockusb *d, enum tp_rk_reset kind)
 		rc = 0;
 	}
 	if (rc == 0) {
-		d->sticky = -ENODEV;
-		snprintf(d->sticky_msg, sizeof(d->sticky_msg), "rockusb %s: device was reset", d->path);
+		d->sticky.rc = -ENODEV;
+		snprintf(d->sticky.msg, sizeof(d->sticky.msg), "rockusb %s: device was reset",
+			 d->path);
 	}
 	return rc;
 }
 
 void rk_engine_free(struct tp_rockusb *d)
 {
-	if (d->slots && d->h && d->inflight && !d->sticky) {
+	if (d->slots && d->h && d->inflight && !d->sticky.rc) {
 		int rc = tp_rockusb_flush(d);
 
 		if (rc < 0)

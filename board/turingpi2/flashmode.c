@@ -92,13 +92,14 @@ static int plan_slots(const struct tp_board_desc *d, unsigned mask, struct tp_us
 
 static int fail_enter(struct tp_flashmode *fm, int rc)
 {
-	char why[TP_ERR_MAX], name[32];
+	struct tp_err_ctx why;
+	char name[32];
 
-	snprintf(why, sizeof(why), "%s", tp_err_msg());
+	tp_err_save(&why, rc);
 	tp_flashmode_leave(fm);
 	return tp_err_set(rc, "%s: entering flash mode failed: %s; %s powered off and the USB "
 			  "routing restored",
-			  slots_name(fm->mask, name, sizeof(name)), why,
+			  slots_name(fm->mask, name, sizeof(name)), why.msg,
 			  fm->mask & (fm->mask - 1) ? "the slots were" : "the slot was");
 }
 
@@ -364,31 +365,22 @@ int tp_flashmode_slot_off(struct tp_flashmode *fm, unsigned slot)
 
 int tp_flashmode_leave(struct tp_flashmode *fm)
 {
-	int rc, first = 0;
-	char first_msg[TP_ERR_MAX] = "", name[32];
-
-#define NOTE(expr)                                                                           \
-	do {                                                                                 \
-		rc = (expr);                                                                 \
-		if (rc < 0 && !first) {                                                      \
-			first = rc;                                                          \
-			snprintf(first_msg, sizeof(first_msg), "%s", tp_err_msg());          \
-		}                                                                            \
-	} while (0)
+	struct tp_err_ctx first = { 0 }; /* every step is tried; the first failure is told */
+	char name[32];
 
 	if (!fm->held)
 		return 0;
 	/* Straps first, then power, then routing. */
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (fm->strapped & TP_SLOT_BIT(s))
-			NOTE(tp_flashmode_release_strap(fm, s));
+			tp_err_save_first(&first, tp_flashmode_release_strap(fm, s));
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 		struct tp_power_result r;
 
 		if (!(fm->mask & TP_SLOT_BIT(s)))
 			continue;
 		memset(&r, 0, sizeof(r));
-		NOTE(tp_power_slot_set(&fm->ls, s, false, &r));
+		tp_err_save_first(&first, tp_power_slot_set(&fm->ls, s, false, &r));
 	}
 	fm->live = 0;
 	if (fm->routed) {
@@ -401,20 +393,19 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 			if (!(p.step[i].regulator && p.step[i].value < 0))
 				p.step[k++] = p.step[i];
 		p.n = k;
-		NOTE(tp_usb_apply_lines(&fm->ls, &p));
+		tp_err_save_first(&first, tp_usb_apply_lines(&fm->ls, &p));
 		fm->routed = false;
 	}
 	tp_lines_release(&fm->ls);
 	fm->held = false;
 	/* Put back: the record has done its job. Kept after a failure, so
 	 * that a later run tries again. */
-	if (!first && fm->recorded && tp_state_remove(RECORD) < 0)
+	if (!first.rc && fm->recorded && tp_state_remove(RECORD) < 0)
 		TP_WARN("%s", tp_err_msg());
 	fm->recorded = false;
-#undef NOTE
-	if (first)
-		return tp_err_set(first, "%s: leaving flash mode: %s",
-				  slots_name(fm->mask, name, sizeof(name)), first_msg);
+	if (first.rc)
+		return tp_err_set(first.rc, "%s: leaving flash mode: %s",
+				  slots_name(fm->mask, name, sizeof(name)), first.msg);
 	TP_INFO("%s: left flash mode: strap released, node off, USB routing restored",
 		slots_name(fm->mask, name, sizeof(name)));
 	return 0;

@@ -161,14 +161,14 @@ int tp_power_slot_set(struct tp_lines *ls, unsigned slot, bool on, struct tp_pow
 	r->changed = true;
 	rc = slot_sequence(ls, slot, on, &step);
 	if (rc < 0) {
-		char why[TP_ERR_MAX];
+		struct tp_err_ctx why;
 
-		snprintf(why, sizeof(why), "%s", tp_err_msg());
+		tp_err_save(&why, rc);
 		slot_make_safe(ls, slot);
 		tp_power_slot_read(ls, slot, &r->after);
 		describe_left(left, sizeof(left), slot, &r->after);
 		return tp_err_set(rc, "slot %u: power %s failed at the %s step: %s; %s", slot,
-				  on ? "on" : "off", step_name[step], why, left);
+				  on ? "on" : "off", step_name[step], why.msg, left);
 	}
 	tp_power_slot_read(ls, slot, &r->after);
 	return 0;
@@ -202,6 +202,7 @@ int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsig
 		   struct tp_power_result res[TP_BOARD_SLOTS])
 {
 	struct tp_lines ls;
+	struct tp_err_ctx first_slot = { 0 }; /* the message to leave current */
 	int rc, first = 0;
 	bool any_on = false;
 
@@ -224,6 +225,7 @@ int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsig
 			r->rc = tp_power_slot_set(&ls, s, false, r);
 			if (r->rc < 0) {
 				snprintf(r->msg, sizeof(r->msg), "%s", tp_err_msg());
+				tp_err_save_first(&first_slot, r->rc);
 				first = first ? first : r->rc;
 			}
 		}
@@ -253,6 +255,7 @@ int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsig
 			r->rc = tp_power_slot_set(&ls, s, true, r);
 			if (r->rc < 0) {
 				snprintf(r->msg, sizeof(r->msg), "%s", tp_err_msg());
+				tp_err_save_first(&first_slot, r->rc);
 				first = first ? first : r->rc;
 			}
 			any_on |= r->changed;
@@ -260,13 +263,8 @@ int tp_power_apply(struct tp_board *b, unsigned mask, enum tp_power_op op, unsig
 	}
 out:
 	tp_lines_release(&ls);
-	if (first < 0) {
-		/* Leave the first slot's message current for the caller. */
-		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
-			if (res[s - 1].rc < 0) {
-				tp_err_set(res[s - 1].rc, "%s", res[s - 1].msg);
-				break;
-			}
-	}
+	/* Leave the first slot's message current for the caller. */
+	if (first_slot.rc)
+		tp_err_restore(&first_slot);
 	return first;
 }

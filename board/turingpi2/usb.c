@@ -183,10 +183,11 @@ int tp_usb_apply_lines(struct tp_lines *ls, const struct tp_usb_plan *plan)
 			break;
 	}
 	if (rc < 0) {
-		char why[TP_ERR_MAX], left[512] = "";
+		struct tp_err_ctx why;
+		char left[512] = "";
 		size_t len = 0;
 
-		snprintf(why, sizeof(why), "%s", tp_err_msg());
+		tp_err_save(&why, rc);
 		/* Undo in reverse, then report what each line really is. */
 		for (size_t i = done; i-- > 0;) {
 			const struct tp_usb_step *s = &plan->step[i];
@@ -207,7 +208,7 @@ int tp_usb_apply_lines(struct tp_lines *ls, const struct tp_usb_plan *plan)
 						len ? " " : "", s->name, tp_lines_get(ls, s->name));
 		}
 		rc = tp_err_set(rc, "USB routing failed: %s; the steps made were undone; lines "
-				"now: %s", why, left);
+				"now: %s", why.msg, left);
 	}
 	return rc;
 }

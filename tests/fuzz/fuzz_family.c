@@ -22,7 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strnlen(why, sizeof(why)) == sizeof(why))
 		abort(); /* the reason is always a terminated string */
 	(void)tp_family_name(f);
-	(void)tp_family_module(f);
 	(void)tp_family_detect(head, size, NULL, 0);
 	free(head);
 	return 0;

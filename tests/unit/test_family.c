@@ -287,9 +287,6 @@ static void names(void **state)
 	assert_string_equal(tp_family_name(TP_FAMILY_RPI), "Raspberry Pi (CM4)");
 	assert_string_equal(tp_family_name(TP_FAMILY_UNKNOWN), "unknown");
 	assert_string_equal(tp_family_name((enum tp_family)42), "unknown");
-	assert_string_equal(tp_family_module(TP_FAMILY_ROCKCHIP), "rk1");
-	assert_string_equal(tp_family_module(TP_FAMILY_RPI), "cm4");
-	assert_null(tp_family_module(TP_FAMILY_UNKNOWN));
 }
 
 int main(void)
