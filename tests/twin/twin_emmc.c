@@ -23,7 +23,8 @@
 
 int twin_emmc_open(struct twin *t, unsigned slot)
 {
-	char *dir = t->opt.emmc_dir ? g_strdup(t->opt.emmc_dir) :
+	/* Absolute: a CM4's /dev/sdX in the fake root links to the file. */
+	char *dir = t->opt.emmc_dir ? g_canonicalize_filename(t->opt.emmc_dir, NULL) :
 				      g_build_filename(t->root, "emmc", NULL);
 	char name[16];
 	struct stat st;
