@@ -102,9 +102,11 @@ done
 
 t0=$(date +%s)
 W=$DIR/work
-rm -rf "$W"
+rm -rf --one-file-system "$W"
 mkdir -p "$W"
-trap 'rm -rf "$W"' EXIT
+# --one-file-system: an interrupted mmdebstrap may leave /proc and /sys
+# mounted inside the tree; never reach through them.
+trap 'rm -rf --one-file-system "$W"' EXIT
 R=$W/root
 
 # 1. The root tree, with the packages of packages.list.
@@ -169,7 +171,7 @@ place() {
 pack() {
 	local l=$1 raw=$W/$1.img
 	log "$l: xz"
-	xz -T2 -6 -c "$raw" >"$W/$l.img.xz"
+	xz -T2 -3 -c "$raw" >"$W/$l.img.xz"
 	(cd "$W" && sha256sum "$l.img.xz") >"$W/$l.img.xz.sha256"
 	{
 		echo "raw-size=$(stat -c %s "$raw")"

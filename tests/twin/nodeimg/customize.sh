@@ -39,6 +39,17 @@ system_info:
     renderers: [netplan]
 X
 
+# The twin's Ethernet switch has no DHCP server (twin.md, "Nodes that
+# boot"), so systemd-networkd-wait-online would wait its whole two minutes
+# on every boot before cloud-init's last stages run; on the board a DHCP
+# server answers in seconds. Capped at 5 s (nodeimg.md §8).
+mkdir -p "$r/etc/systemd/system/systemd-networkd-wait-online.service.d"
+cat >"$r/etc/systemd/system/systemd-networkd-wait-online.service.d/tpkit-twin.conf" <<X
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --timeout=5
+X
+
 # Every image written from this file would otherwise share one set of SSH
 # host keys; cloud-init makes them on first boot, as on a cloud image.
 rm -f "$r"/etc/ssh/ssh_host_*
