@@ -171,24 +171,33 @@ static void remember(const struct job *j)
  * not ready fails now, not after its node was powered up and its boot ROM
  * seen (--module says what the slots hold instead, and wins).
  */
+/* The module the state record says slot held, NULL if none (or unknown). */
+static const struct tp_flash_module *remembered(unsigned slot)
+{
+	char name[32], text[16];
+
+	record_name(slot, name, sizeof(name));
+	if (tp_state_load(name, text, sizeof(text)) <= 0)
+		return NULL;
+	text[strcspn(text, "\n")] = '\0';
+	return tp_flash_module_find(text);
+}
+
 static void check_remembered(struct run *ru, struct job *j)
 {
 	const struct tp_flash_module *m;
 	struct mod *md;
-	char name[32], text[16], dir[256];
+	char name[32], dir[256];
 
 	if (!ru->b || !j->slot || ru->o->module)
 		return;
-	record_name(j->slot, name, sizeof(name));
-	if (tp_state_load(name, text, sizeof(text)) <= 0)
-		return;
-	text[strcspn(text, "\n")] = '\0';
-	m = tp_flash_module_find(text);
+	m = remembered(j->slot);
 	md = m ? mod_of(ru, m) : NULL;
 	if (!md || !md->err.rc)
 		return;
 	if (tp_state_dir(dir, sizeof(dir)) < 0)
 		snprintf(dir, sizeof(dir), "the state directory");
+	record_name(j->slot, name, sizeof(name));
 	tp_err_set(md->err.rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
 		   "them in place, or pass --module NAME if the slot now holds another module",
 		   m->a_title, dir, name, "that module's files are not ready", md->err.msg);
@@ -296,23 +305,13 @@ static void enumerate(struct run *ru)
  * reads the config and may make the slot's secrets. */
 static int seed_plan(struct job *j, const struct tp_flash_module *m)
 {
-	const char *name = m ? m->name : NULL;
-	char rec[32], text[16];
-
 	if (!j->o->seed && !j->o->seed_only)
 		return 0;
 	if (!j->slot)
 		return tp_err_set(-EINVAL, "seeding needs a slot (its name, keys and role "
 				  "come from the slot's configuration): not with --board none");
-	if (!name && j->o->module)
-		name = j->o->module->name;
-	if (!name) {
-		record_name(j->slot, rec, sizeof(rec));
-		if (tp_state_load(rec, text, sizeof(text)) > 0 &&
-		    tp_flash_module_find((text[strcspn(text, "\n")] = '\0', text)))
-			name = text;
-	}
-	return tp_flash_seed_plan(&j->seed, j->slot, name ? name : tp_flash_modules[0]->name);
+	m = m ? m : j->o->module ? j->o->module : remembered(j->slot);
+	return tp_flash_seed_plan(&j->seed, j->slot, (m ? m : tp_flash_modules[0])->name);
 }
 
 /* The seeding's outcome into the result, once the write is over. */

@@ -46,22 +46,12 @@ int tp_flash_seed_before_head(void *cookie, struct tp_sink *s, const void *head,
 	return tp_seed_apply(fs->plan, s, head, len, &fs->res);
 }
 
-/* The boot block back to front in pieces the sink takes, so LBA 0 goes
- * last (as the pipeline writes it), then flushed and read back. */
+/* The boot block put back as the pipeline writes it, then read back. */
 static int put_boot_block(struct tp_sink *s, const unsigned char *bb, size_t len)
 {
-	size_t max = s->max_io ? s->max_io : len;
 	unsigned char *back;
-	int rc = 0;
+	int rc = tp_image_put_boot_block(s, bb, len);
 
-	for (size_t end = len; rc == 0 && end;) {
-		size_t n = end < max ? end : end % max ? end % max : max;
-
-		end -= n;
-		rc = tp_sink_pwrite(s, bb + end, n, end);
-	}
-	if (rc == 0)
-		rc = tp_sink_flush(s);
 	if (rc < 0)
 		return rc;
 	back = malloc(len);
@@ -78,7 +68,7 @@ static int put_boot_block(struct tp_sink *s, const unsigned char *bb, size_t len
 int tp_flash_seed_existing(struct tp_flash_seed *fs, struct tp_sink *s)
 {
 	static const unsigned char zero[TP_IMAGE_BOOT_BLOCK];
-	size_t hlen = 1u << 20;
+	size_t hlen = TP_IMAGE_HEAD_SIZE;
 	unsigned char *head;
 	uint64_t base, size;
 	char where[256];

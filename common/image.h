@@ -176,6 +176,14 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 /* Stops the reader if still running, frees everything. NULL is fine. */
 void tp_image_close(struct tp_image *img);
 
+/*
+ * Write a boot block (the first len bytes of a target, at most
+ * TP_IMAGE_BOOT_BLOCK) as the pipeline's last step does: in pieces the sink
+ * takes, back to front so that LBA 0 goes last, then flush. For a caller
+ * that blanked a target's boot block and puts it back (tpkit seed).
+ */
+int tp_image_put_boot_block(struct tp_sink *s, const void *bb, size_t len);
+
 const char *tp_format_name(enum tp_format f);
 
 const char *tp_phase_name(enum tp_phase p);

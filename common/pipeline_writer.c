@@ -286,7 +286,6 @@ static int write_head(struct writer *w, const unsigned char *head, size_t hpad)
 {
 	struct tp_sink *s = w->s;
 	size_t bb = hpad < TP_IMAGE_BOOT_BLOCK ? hpad : TP_IMAGE_BOOT_BLOCK;
-	size_t max = s->max_io ? s->max_io : bb;
 	int rc = 0;
 
 	/* The sinks do not change the data they are given. */
@@ -294,15 +293,22 @@ static int write_head(struct writer *w, const unsigned char *head, size_t hpad)
 		rc = sink_io(s, true, (void *)(head + bb), hpad - bb, bb);
 	if (rc == 0)
 		rc = tp_sink_flush(s);
-	/* A sink that cannot take 64 KiB at once gets the boot block back to
-	 * front, so LBA 0 (what any firmware looks at first) still goes
-	 * last. */
 	w->boot_dirty = rc == 0;
-	for (size_t end = bb; rc == 0 && end;) {
+	return rc ?: tp_image_put_boot_block(s, head, bb);
+}
+
+/* A sink that cannot take 64 KiB at once gets the boot block back to
+ * front, so LBA 0 (what any firmware looks at first) still goes last. */
+int tp_image_put_boot_block(struct tp_sink *s, const void *bb, size_t len)
+{
+	size_t max = s->max_io ? s->max_io : len;
+	int rc = 0;
+
+	for (size_t end = len; rc == 0 && end;) {
 		size_t n = end < max ? end : end % max ? end % max : max;
 
 		end -= n;
-		rc = tp_sink_pwrite(s, head + end, n, end);
+		rc = tp_sink_pwrite(s, (const unsigned char *)bb + end, n, end);
 	}
 	return rc ?: tp_sink_flush(s);
 }
