@@ -26,10 +26,10 @@ PKGS=(
 	gpiod rkdeveloptool
 	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
 	openssh-client
-	qemu-system-x86 vde2 mtools
 	xxd
-	# the twin's nodes that boot (docs/twin.md, "Nodes that boot")
-	qemu-system-x86 vde2 mtools
+	# the twin's nodes that boot (docs/twin.md, "Nodes that boot"), and
+	# their test images (docs/nodeimg.md: eatmydata spares dpkg's fsyncs)
+	qemu-system-x86 vde2 mtools eatmydata
 )
 
 missing=()

@@ -84,8 +84,16 @@ if [ "$unit_only" = 0 ]; then
 		TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-test.XXXXXX")
 		export TMP
 		start=$(date +%s.%N)
-		out=$(cd "$TMP" && bash "$t" 2>&1)
-		rc=$?
+		if [ "$suite" = vm ]; then
+			# Minutes long: its lines go out as they come (a CI log that
+			# is cut short still shows how far it got).
+			(cd "$TMP" && bash "$t") 2>&1 | tee "$TMP/output.log" | sed -u "s/^/    $name: /"
+			rc=${PIPESTATUS[0]}
+			out=$(cat "$TMP/output.log")
+		else
+			out=$(cd "$TMP" && bash "$t" 2>&1)
+			rc=$?
+		fi
 		[ $rc != 0 ] || out=$(leaks "$TMP" 2>&1) || rc=1
 		if [ $rc = 77 ]; then
 			skipped=$((skipped + 1))

@@ -9,7 +9,7 @@
 #
 # The result is cached in /var/tmp/tpkit-nodeimg/<recipe-hash>/ (override
 # with TPKIT_NODEIMG_CACHE); the hash covers this script, customize.sh,
-# packages.list and seed/, so an unchanged recipe reuses the cache at once.
+# initramfs.modules, packages.list and seed/, so an unchanged recipe reuses the cache at once.
 # --print-dir prints only that directory on stdout (progress goes to stderr).
 # --url-base sets the URL the catalogue entries point at (default
 # http://127.0.0.1:8321, i.e. the cache directory served over HTTP).
@@ -54,7 +54,8 @@ for t in mmdebstrap mkfs.ext4 mkfs.vfat mcopy sfdisk xz sha256sum dumpe2fs; do
 	command -v "$t" >/dev/null || die "$t missing (scripts/install-deps.sh installs it)"
 done
 
-hash=$(cd "$HERE" && sha256sum build.sh customize.sh packages.list seed/* | sha256sum | cut -c1-16)
+hash=$(cd "$HERE" && sha256sum build.sh customize.sh initramfs.modules packages.list seed/* |
+	sha256sum | cut -c1-16)
 DIR=$CACHE_BASE/$hash
 mkdir -p "$DIR"
 # One builder per recipe at a time; a second run waits and then finds the cache.
@@ -112,7 +113,16 @@ R=$W/root
 # 1. The root tree, with the packages of packages.list.
 pkgs=$(grep -v '^[[:space:]]*\(#\|$\)' "$HERE/packages.list" | tr -s ' \n' ',' | sed 's/,$//')
 log "mmdebstrap $SUITE ($pkgs)"
-mmdebstrap --mode=root --variant=minbase --include="$pkgs" \
+# eatmydata: dpkg in the new tree skips its fsyncs (the tree is thrown away
+# if the build stops halfway, so they buy nothing). The essential hook puts
+# our initramfs modules in place before the kernel package makes the one
+# initramfs (a second update-initramfs would cost a minute).
+eatmydata=()
+[ -d /usr/share/mmdebstrap/hooks/eatmydata ] && command -v eatmydata >/dev/null &&
+	eatmydata=(--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata)
+mmdebstrap --mode=root --variant=minbase --include="$pkgs" "${eatmydata[@]}" \
+	--essential-hook="mkdir -p \"\$1/usr/share/initramfs-tools/modules.d\" &&
+		cp '$HERE/initramfs.modules' \"\$1/usr/share/initramfs-tools/modules.d/tpkit-twin\"" \
 	--customize-hook="'$HERE/customize.sh' \"\$1\"" \
 	"$SUITE" "$R" "$MIRROR" >"$W/mmdebstrap.log" 2>&1 ||
 	{ tail -n 30 "$W/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
@@ -171,7 +181,9 @@ place() {
 pack() {
 	local l=$1 raw=$W/$1.img
 	log "$l: xz"
-	xz -T2 -3 -c "$raw" >"$W/$l.img.xz"
+	# -0: four times faster than -3 here, 10 % larger; the images live in a
+	# local cache and are read once per flash.
+	xz -T2 -0 -c "$raw" >"$W/$l.img.xz"
 	(cd "$W" && sha256sum "$l.img.xz") >"$W/$l.img.xz.sha256"
 	{
 		echo "raw-size=$(stat -c %s "$raw")"
