@@ -109,6 +109,8 @@ simlink-$(CONFIG_TPKIT_CLOCK_SIM) := simlink
 common-y += $(simlink-y)
 # The cluster configuration tree (docs/config.md) and atomic file writes.
 common-y += atomic base64 config config_keys config_check
+# Node report lines (docs/report-protocol.md), shared with the node helper.
+common-y += report
 
 board-y := desc detect gpio lines board power usb flashmode
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
