@@ -127,6 +127,7 @@ flash-$(CONFIG_TPKIT_CM4) += flash_cm4
 bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_image $(flash-y)
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
+bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -158,6 +159,9 @@ LIB_OBJS += $(sort $(usb-y:%=$(O)/bmc/%.o))
 # tests link them; seeding and commissioning use them, not only a command.
 secrets-y := secrets sshkey
 LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
+# A node's console and its report lines (docs/report-protocol.md §8): for
+# tpkit console and, later, the commissioning monitor; unit-testable.
+LIB_OBJS += $(O)/bmc/console.o
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
