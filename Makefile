@@ -181,6 +181,7 @@ TWIN_SRCS  := $(wildcard tests/twin/*.c tests/twin/node/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
 TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
 MKLDR      := $(O)/tests/tools/mkldr
+REPORT_LINE := $(O)/tests/tools/report_line
 
 # ---- flags -----------------------------------------------------------------
 OPT      ?= -O2
@@ -302,6 +303,13 @@ $(MKLDR): tests/tools/mkldr.c
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
 
+# Node report lines for tests (docs/report-protocol.md), made by the
+# library's own writer, as the node helper makes them.
+$(REPORT_LINE): tests/tools/report_line.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS)
+
 # Upstream rpiboot, a real peer for the CM4 tests (docs/twin.md, "Simulated
 # CM4"): built from a copy of ../shared/peers/usbboot/src (never part of
 # tpkit), once, into the build directory.
@@ -332,7 +340,7 @@ fuzz-run: fuzz-bins
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=fuzz fuzz-run
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) \
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) $(REPORT_LINE) \
 	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.

@@ -25,6 +25,7 @@
 
 struct ctx {
 	const struct tp_cli *c;
+	unsigned slot;
 	bool reports_only;
 };
 
@@ -70,7 +71,6 @@ static int show(void *cookie, const struct tp_console_line *l)
 {
 	const struct ctx *x = cookie;
 	char text[4 * TP_CONSOLE_LINE_MAX + 1];
-	unsigned slot = l->report.slot;
 	struct tp_json j;
 
 	if (l->kind == TP_CONSOLE_LINE && x->reports_only)
@@ -82,12 +82,12 @@ static int show(void *cookie, const struct tp_console_line *l)
 		tp_json_str(&j, "type", l->kind == TP_CONSOLE_LINE     ? "line" :
 					l->kind == TP_CONSOLE_REPORT ? "report" :
 								       "rejected");
+		tp_json_int(&j, "slot", x->slot);
 		if (l->kind == TP_CONSOLE_REPORT) {
 			char r_text[4 * sizeof(l->report.text)];
 
 			tp_console_printable(l->report.text, strlen(l->report.text), r_text,
 					     sizeof(r_text));
-			tp_json_int(&j, "slot", slot);
 			tp_json_str(&j, "id", l->report.id);
 			if (l->report.seq <= INT64_MAX) {
 				tp_json_int(&j, "seq", (int64_t)l->report.seq);
@@ -114,7 +114,7 @@ static int show(void *cookie, const struct tp_console_line *l)
 		char r_text[4 * sizeof(l->report.text)];
 
 		tp_console_printable(l->report.text, strlen(l->report.text), r_text, sizeof(r_text));
-		printf("report: slot %u %s #%" PRIu64 " %s %s: %s\n", slot, l->report.id,
+		printf("report: slot %u %s #%" PRIu64 " %s %s: %s\n", x->slot, l->report.id,
 		       l->report.seq, l->report.step, l->report.event, r_text);
 	} else if (l->kind == TP_CONSOLE_LINE) {
 		printf("%s\n", text);
@@ -217,6 +217,7 @@ int cmd_console_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
 	if (!slot)
 		return tp_cli_usage(c, "which console? --slot N");
+	x.slot = (unsigned)slot;
 	rc = tp_cli_ready(c);
 	if (rc)
 		return rc;
