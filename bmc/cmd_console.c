@@ -75,7 +75,7 @@ static int show(void *cookie, const struct tp_console_line *l)
 
 	if (l->kind == TP_CONSOLE_LINE && x->reports_only)
 		return 0;
-	tp_console_printable(l->text, l->len, text, sizeof(text));
+	tp_console_printable(l->text, l->len, text, sizeof(text), x->c->json);
 	if (x->c->json) {
 		tp_json_init(&j, stdout);
 		tp_json_obj_begin(&j, NULL);
@@ -87,7 +87,7 @@ static int show(void *cookie, const struct tp_console_line *l)
 			char r_text[4 * sizeof(l->report.text)];
 
 			tp_console_printable(l->report.text, strlen(l->report.text), r_text,
-					     sizeof(r_text));
+					     sizeof(r_text), true);
 			tp_json_str(&j, "id", l->report.id);
 			if (l->report.seq <= INT64_MAX) {
 				tp_json_int(&j, "seq", (int64_t)l->report.seq);
@@ -113,7 +113,8 @@ static int show(void *cookie, const struct tp_console_line *l)
 	} else if (l->kind == TP_CONSOLE_REPORT) {
 		char r_text[4 * sizeof(l->report.text)];
 
-		tp_console_printable(l->report.text, strlen(l->report.text), r_text, sizeof(r_text));
+		tp_console_printable(l->report.text, strlen(l->report.text), r_text, sizeof(r_text),
+				     false);
 		printf("report: slot %u %s #%" PRIu64 " %s %s: %s\n", x->slot, l->report.id,
 		       l->report.seq, l->report.step, l->report.event, r_text);
 	} else if (l->kind == TP_CONSOLE_LINE) {

@@ -62,7 +62,7 @@ fail:
 	return rc;
 }
 
-void tp_console_printable(const char *in, size_t len, char *out, size_t size)
+void tp_console_printable(const char *in, size_t len, char *out, size_t size, bool keep_ctl)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = 0;
@@ -71,7 +71,8 @@ void tp_console_printable(const char *in, size_t len, char *out, size_t size)
 		return;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)in[i];
-		bool plain = (ch >= 0x20 && ch <= 0x7e) || ch == '\t';
+		bool plain = (ch >= 0x20 && ch <= 0x7e) || ch == '\t' ||
+			     (keep_ctl && ch && ch < 0x20);
 
 		if (n + (plain ? 1 : 4) >= size)
 			break;
@@ -110,7 +111,7 @@ size_t tp_console_recent(const struct tp_console *c, unsigned n, char *buf, size
 		char line[4 * TP_CONSOLE_LINE_MAX + 1];
 		int w;
 
-		tp_console_printable(c->ring[at], strlen(c->ring[at]), line, sizeof(line));
+		tp_console_printable(c->ring[at], strlen(c->ring[at]), line, sizeof(line), false);
 		w = snprintf(buf + used, size - used, "%s\n", line);
 		if (w < 0 || (size_t)w >= size - used) {
 			buf[used] = '\0';
@@ -137,6 +138,11 @@ static int emit(struct tp_console *c, bool cut, tp_console_fn fn, void *cookie)
 	remember(c, c->part, len);
 	c->lines++;
 	rc = tp_report_parse(c->part, len, &c->key, &l.report);
+	/* Only slot N's node holds slot N's key, so this is a node whose
+	 * node.conf disagrees with its key: not to be believed either. */
+	if (rc == 0 && l.report.slot != c->slot)
+		rc = tp_err_set(-EPERM, "report line: says slot %u, on slot %u's console",
+				l.report.slot, c->slot);
 	if (rc == 0) {
 		if (tp_report_window_accept(&c->window, &l.report) == 0) {
 			l.kind = TP_CONSOLE_REPORT;

@@ -81,8 +81,11 @@ int tp_console_flush(struct tp_console *c, tp_console_fn fn, void *cookie);
  * as "slot 2 stopped reporting; its console said: ...". Returns the length. */
 size_t tp_console_recent(const struct tp_console *c, unsigned n, char *buf, size_t size);
 
-/* Bytes outside 0x20..0x7e (but tab) as \xNN, NUL-terminated, cut to fit. */
-void tp_console_printable(const char *in, size_t len, char *out, size_t size);
+/* Bytes outside 0x20..0x7e (but tab) as \xNN, NUL-terminated, cut to
+ * fit. keep_ctl: control bytes stay as they are, only 0x7f and up are
+ * written \xNN (for JSON, whose writer escapes controls but would pass on
+ * bytes that are not UTF-8). */
+void tp_console_printable(const char *in, size_t len, char *out, size_t size, bool keep_ctl);
 
 /* Put the tty back as it was, close, wipe the key. */
 void tp_console_close(struct tp_console *c);
