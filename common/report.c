@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -348,6 +349,27 @@ int tp_report_parse(const char *line, size_t len, const struct tp_report_key *ke
 	if (CRYPTO_memcmp(want, f[8], TP_REPORT_MAC_HEX))
 		return tp_err_set(-EPERM, "report line: bad HMAC (another key, or an altered line)");
 	*out = r;
+	return 0;
+}
+
+int tp_report_id_new(char *id, size_t size)
+{
+	unsigned char r[8];
+	ssize_t n;
+
+	if (size < 2 * sizeof(r) + 1)
+		return tp_err_set(-EINVAL, "report: a run id takes %zu bytes", 2 * sizeof(r) + 1);
+	do
+		n = getrandom(r, sizeof(r), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r))
+		return tp_err_set(n < 0 ? -errno : -EIO, "report: no random run id: %s",
+				  n < 0 ? strerror(errno) : "short read");
+	for (size_t i = 0; i < sizeof(r); i++) {
+		id[2 * i] = hexlow[r[i] >> 4];
+		id[2 * i + 1] = hexlow[r[i] & 15];
+	}
+	id[2 * sizeof(r)] = '\0';
 	return 0;
 }
 

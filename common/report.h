@@ -75,6 +75,11 @@ struct tp_report_window {
  * message. A new id starts over (report-protocol.md §6). */
 int tp_report_window_accept(struct tp_report_window *w, const struct tp_report *r);
 
+/* A fresh run id for a helper that starts (§6): 16 random lower-case hex
+ * digits from the kernel's RNG (getrandom). size must be at least 17.
+ * 0 or -errno with a message. */
+int tp_report_id_new(char *id, size_t size);
+
 /* Is event one of the five (§3)? */
 int tp_report_event_valid(const char *event);
 

@@ -321,6 +321,19 @@ static void replay_window(void **state)
 	assert_int_equal(w.seq, 2);
 }
 
+static void run_ids(void **state)
+{
+	char a[40], b[40], small[16];
+
+	(void)state;
+	assert_int_equal(tp_report_id_new(a, sizeof(a)), 0);
+	assert_int_equal(tp_report_id_new(b, sizeof(b)), 0);
+	assert_int_equal(strlen(a), 16);
+	assert_int_equal(strspn(a, "0123456789abcdef"), 16);
+	assert_string_not_equal(a, b);
+	assert_int_equal(tp_report_id_new(small, sizeof(small)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,7 +342,7 @@ int main(void)
 		cmocka_unit_test(overlong_text), cmocka_unit_test(wrong_key),
 		cmocka_unit_test(flipped_bytes), cmocka_unit_test(truncated),
 		cmocka_unit_test(noisy_console), cmocka_unit_test(non_canonical),
-		cmocka_unit_test(replay_window),
+		cmocka_unit_test(replay_window), cmocka_unit_test(run_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
