@@ -109,6 +109,8 @@ simlink-$(CONFIG_TPKIT_CLOCK_SIM) := simlink
 common-y += $(simlink-y)
 # The cluster configuration tree (docs/config.md) and atomic file writes.
 common-y += atomic base64 config config_keys config_check
+# Node report lines (docs/report-protocol.md), shared with the node helper.
+common-y += report
 
 board-y := desc detect gpio lines board power usb flashmode
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
@@ -125,6 +127,7 @@ flash-$(CONFIG_TPKIT_CM4) += flash_cm4
 bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_image $(flash-y)
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
+bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -156,6 +159,9 @@ LIB_OBJS += $(sort $(usb-y:%=$(O)/bmc/%.o))
 # tests link them; seeding and commissioning use them, not only a command.
 secrets-y := secrets sshkey
 LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
+# A node's console and its report lines (docs/report-protocol.md §8): for
+# tpkit console and, later, the commissioning monitor; unit-testable.
+LIB_OBJS += $(O)/bmc/console.o
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
@@ -175,6 +181,7 @@ TWIN_SRCS  := $(wildcard tests/twin/*.c tests/twin/node/*.c)
 TWIN       := $(O)/tests/twin/tp-twin
 TWIN_IO    := $(O)/tests/twin/libtp-twin-io.so
 MKLDR      := $(O)/tests/tools/mkldr
+REPORT_LINE := $(O)/tests/tools/report_line
 
 # ---- flags -----------------------------------------------------------------
 OPT      ?= -O2
@@ -296,6 +303,13 @@ $(MKLDR): tests/tools/mkldr.c
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
 
+# Node report lines for tests (docs/report-protocol.md), made by the
+# library's own writer, as the node helper makes them.
+$(REPORT_LINE): tests/tools/report_line.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS)
+
 # Upstream rpiboot, a real peer for the CM4 tests (docs/twin.md, "Simulated
 # CM4"): built from a copy of ../shared/peers/usbboot/src (never part of
 # tpkit), once, into the build directory.
@@ -326,7 +340,7 @@ fuzz-run: fuzz-bins
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=fuzz fuzz-run
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) \
+tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) $(REPORT_LINE) \
 	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.

@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1 out=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$out"
-mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml}
+mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -51,6 +51,25 @@ printf 'a\nb\tc\302\205d\342\200\250e\357\273\277' >"$out/yaml/breaks"
 printf '\004%s' "1-4" >"$out/slots/range"
 printf '\004%s' "1,3" >"$out/slots/list"
 printf '\040%s' "1-2,4,31-32" >"$out/slots/wide"
+
+# report: authentic lines (key 00 01 .. 1f, control byte 0; HMAC made here
+# with Python's hmac, not tpkit's), on a noisy console, cut, with CR LF
+python3 - "$out/report" <<'PY'
+import hashlib, hmac, sys
+key = bytes(range(32))
+def line(body):
+    body = "TPKR|" + body + "|"
+    return body + hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]
+lines = [line("1|2|b7e1c2d4a9f00e11|17|migrate|progress|copying / to nvme0n1p2: 41%25"),
+         line("1|4|run.7_x-1|18446744073709551615|k3s|fail|exit 1%0A%7Cdone%FF"),
+         line("1|1|a|0|done|done|")]
+seeds = [b"\0" + l.encode() for l in lines]
+seeds += [b"\0[   3.1] kernel: x\x1b[0m" + lines[0].encode() + b"\r\n",
+          b"\0" + lines[1][:40].encode() + lines[2].encode(),
+          b"\1" + lines[0].encode()]
+for i, s in enumerate(seeds):
+    open("%s/line%d" % (sys.argv[1], i), "wb").write(s)
+PY
 
 # family and decode: a small disk head with an MBR (FAT, bootable), and
 # the same with a Rockchip ID block at sector 64

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tpkit console --slot N: follow a node's serial console, the node's
+ * authenticated report lines picked out and checked
+ * (docs/report-protocol.md §8). The slot's report key is read from the
+ * secrets and never printed; lines are printed as read, made printable.
+ */
+#include "cli.h"
+#include "console.h"
+#include "secrets.h"
+#include "common/cancel.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/slots.h"
+
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How often the UART is looked at when it had nothing: at 115200 baud
+ * 50 ms is about 580 bytes, far below the tty's 4 KiB buffer. */
+#define POLL_MS 50
+
+struct ctx {
+	const struct tp_cli *c;
+	unsigned slot;
+	bool reports_only;
+};
+
+static void help(void)
+{
+	printf("Usage: tpkit console --slot N [--json] [--reports-only] [--timeout S]\n\n"
+	       "Follow node N's serial console (/dev/ttyS<N>) and print its lines. The node\n"
+	       "helper's report lines (docs/report-protocol.md) are checked with the slot's\n"
+	       "report key and window: an authentic one is printed as\n"
+	       "  report: slot N <run id> #<seq> <step> <event>: <text>\n"
+	       "one that fails as\n"
+	       "  rejected: garbled|forged|replayed: <reason>: <line>\n"
+	       "Other bytes that are not printable are shown as \\xNN. The key is read from\n"
+	       "the slot's secrets (created if missing) and never printed. Stop bmcd first:\n"
+	       "two readers of one UART split its bytes.\n\n"
+	       "  --slot N           the slot, 1-%d\n"
+	       "  --reports-only     print report lines (accepted and rejected) only\n"
+	       "  --timeout S        stop after S seconds (default: follow until Ctrl-C)\n"
+	       "  --json             one JSON object per line: type line, report or rejected;\n"
+	       "                     a summary object at the end\n"
+	       "  -q, --quiet        no summary on stderr\n"
+	       "  -h, --help         this help\n\n"
+	       "Exit codes: 0 ok, 1 a forged or replayed report line was seen (or the UART\n"
+	       "failed), 2 usage.\n",
+	       TP_SLOTS_MAX);
+}
+
+static const char *kind_word(enum tp_console_kind k)
+{
+	switch (k) {
+	case TP_CONSOLE_GARBLED:
+		return "garbled";
+	case TP_CONSOLE_FORGED:
+		return "forged";
+	case TP_CONSOLE_REPLAYED:
+		return "replayed";
+	default:
+		return "";
+	}
+}
+
+static int show(void *cookie, const struct tp_console_line *l)
+{
+	const struct ctx *x = cookie;
+	char text[4 * TP_CONSOLE_LINE_MAX + 1];
+	struct tp_json j;
+
+	if (l->kind == TP_CONSOLE_LINE && x->reports_only)
+		return 0;
+	tp_console_printable(l->text, l->len, text, sizeof(text), x->c->json);
+	if (x->c->json) {
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "type", l->kind == TP_CONSOLE_LINE     ? "line" :
+					l->kind == TP_CONSOLE_REPORT ? "report" :
+								       "rejected");
+		tp_json_int(&j, "slot", x->slot);
+		if (l->kind == TP_CONSOLE_REPORT) {
+			char r_text[4 * sizeof(l->report.text)];
+
+			tp_console_printable(l->report.text, strlen(l->report.text), r_text,
+					     sizeof(r_text), true);
+			tp_json_str(&j, "id", l->report.id);
+			if (l->report.seq <= INT64_MAX) {
+				tp_json_int(&j, "seq", (int64_t)l->report.seq);
+			} else {
+				char seq[24];
+
+				snprintf(seq, sizeof(seq), "%" PRIu64, l->report.seq);
+				tp_json_str(&j, "seq", seq); /* past the writer's int64 */
+			}
+			tp_json_str(&j, "step", l->report.step);
+			tp_json_str(&j, "event", l->report.event);
+			tp_json_str(&j, "text", r_text);
+		} else if (l->kind == TP_CONSOLE_LINE) {
+			tp_json_str(&j, "text", text);
+		} else {
+			tp_json_str(&j, "kind", kind_word(l->kind));
+			tp_json_str(&j, "reason", l->reason);
+			tp_json_str(&j, "line", text);
+		}
+		if (l->cut)
+			tp_json_bool(&j, "cut", true);
+		tp_json_obj_end(&j);
+	} else if (l->kind == TP_CONSOLE_REPORT) {
+		char r_text[4 * sizeof(l->report.text)];
+
+		tp_console_printable(l->report.text, strlen(l->report.text), r_text, sizeof(r_text),
+				     false);
+		printf("report: slot %u %s #%" PRIu64 " %s %s: %s\n", x->slot, l->report.id,
+		       l->report.seq, l->report.step, l->report.event, r_text);
+	} else if (l->kind == TP_CONSOLE_LINE) {
+		printf("%s\n", text);
+	} else {
+		printf("rejected: %s: %s: %s\n", kind_word(l->kind), l->reason, text);
+	}
+	fflush(stdout);
+	return tp_cancel_out_ok(stdout) ? 0 : -ECANCELED;
+}
+
+static void summary(const struct ctx *x, const struct tp_console *con, const char *end)
+{
+	struct tp_json j;
+
+	if (x->c->json) {
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "type", "summary");
+		tp_json_int(&j, "slot", con->slot);
+		tp_json_int(&j, "lines", (int64_t)con->lines);
+		tp_json_int(&j, "reports", (int64_t)con->reports);
+		tp_json_int(&j, "rejected",
+			    (int64_t)(con->garbled + con->forged + con->replayed));
+		tp_json_int(&j, "forged", (int64_t)con->forged);
+		tp_json_int(&j, "replayed", (int64_t)con->replayed);
+		tp_json_int(&j, "garbled", (int64_t)con->garbled);
+		tp_json_str(&j, "end", end);
+		tp_json_obj_end(&j);
+		fflush(stdout);
+	}
+	if (x->c->verbosity >= 0)
+		fprintf(stderr,
+			"tpkit console: slot %u: %lu lines, %lu reports, %lu forged, %lu replayed, "
+			"%lu garbled (%s)\n",
+			con->slot, con->lines, con->reports, con->forged, con->replayed,
+			con->garbled, end);
+}
+
+/* The slot's report key out of the secrets, never anywhere else. */
+static int load_key(unsigned slot, struct tp_report_key *key)
+{
+	unsigned char raw[TP_SECRET_REPORT_KEY_BYTES];
+	struct tp_secrets s;
+	int rc = tp_secrets_init(&s, NULL);
+
+	if (rc == 0)
+		rc = tp_secrets_report_key(&s, slot, raw);
+	tp_secrets_close(&s);
+	if (rc == 0)
+		memcpy(key->b, raw, sizeof(key->b));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+int cmd_console_main(struct tp_cli *c, int argc, char **argv)
+{
+	enum { O_SLOT = 256, O_REPORTS, O_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "slot", required_argument, NULL, O_SLOT },
+		{ "reports-only", no_argument, NULL, O_REPORTS },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		TP_CLI_COMMON_LONGOPTS,
+		{ 0 }
+	};
+	struct ctx x = { .c = c };
+	struct tp_console *con;
+	struct tp_report_key key;
+	unsigned long slot = 0, timeout = 0;
+	uint64_t deadline = 0;
+	const char *end = "closed";
+	int opt, rc, ret;
+	char *e;
+
+	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
+		switch (opt) {
+		case 'h':
+			help();
+			return TP_EXIT_OK;
+		case O_SLOT:
+			slot = strtoul(optarg, &e, 10);
+			if (*e || e == optarg || slot < 1 || slot > TP_SLOTS_MAX)
+				return tp_cli_usage(c, "--slot takes one slot, 1-%d, not \"%s\"",
+						    TP_SLOTS_MAX, optarg);
+			break;
+		case O_REPORTS:
+			x.reports_only = true;
+			break;
+		case O_TIMEOUT:
+			timeout = strtoul(optarg, &e, 10);
+			if (*e || e == optarg || timeout < 1 || timeout > 86400 * 365)
+				return tp_cli_usage(c, "--timeout takes seconds, 1 or more, not \"%s\"",
+						    optarg);
+			break;
+		default:
+			if (!tp_cli_common_opt(c, opt, optarg))
+				return tp_cli_usage(c, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	if (!slot)
+		return tp_cli_usage(c, "which console? --slot N");
+	x.slot = (unsigned)slot;
+	rc = tp_cli_ready(c);
+	if (rc)
+		return rc;
+	rc = tp_cancel_install();
+	if (rc == 0)
+		rc = load_key((unsigned)slot, &key);
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	con = malloc(sizeof(*con)); /* 33 KiB of ring: not on the stack */
+	if (!con) {
+		tp_report_key_wipe(&key);
+		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
+	}
+	rc = tp_console_open(con, (unsigned)slot, &key);
+	tp_report_key_wipe(&key);
+	if (rc < 0) {
+		free(con);
+		return tp_cli_fail(c, rc);
+	}
+	if (timeout)
+		deadline = tp_clock_now_ns() + (uint64_t)timeout * 1000000000u;
+	for (;;) {
+		uint64_t now;
+
+		rc = tp_console_read(con, show, &x);
+		if (rc < 0)
+			break;
+		now = tp_clock_now_ns();
+		if (deadline && now >= deadline) {
+			end = "timeout";
+			rc = 0;
+			break;
+		}
+		if (rc > 0)
+			continue; /* more may be waiting */
+		rc = tp_clock_sleep_ms(deadline && deadline - now < POLL_MS * 1000000u ?
+					       (unsigned)((deadline - now + 999999) / 1000000) :
+					       POLL_MS);
+		if (rc < 0)
+			break;
+	}
+	if (rc == -EPIPE) {
+		end = "hangup";
+		rc = 0;
+	} else if (rc == -ECANCELED) {
+		end = tp_cancel_out_closed() ? "output closed" : "interrupted";
+		rc = 0;
+	}
+	if (rc == 0 && !tp_cancel_out_closed())
+		rc = tp_console_flush(con, show, &x);
+	if (rc < 0 && rc != -ECANCELED) {
+		ret = tp_cli_fail(c, rc);
+	} else {
+		if (!tp_cancel_out_closed())
+			summary(&x, con, end);
+		ret = con->forged || con->replayed ? TP_EXIT_FAIL : TP_EXIT_OK;
+	}
+	tp_console_close(con);
+	free(con);
+	return ret;
+}
