@@ -156,6 +156,10 @@ pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_SEED) += ext2fs com_err
+# The aarch64 build is the node helper alone: libc only (docs/node-helper.md §7).
+ifeq ($(TPKIT_ARCH),aarch64)
+pkgs-y :=
+endif
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
