@@ -48,7 +48,7 @@ static int not_built(struct tp_node_ctx *c, const char *what)
 
 /* ---- cloudinit ------------------------------------------------------------ */
 
-static const char cloudinit_fail[] = "cloud-init did not finish: nothing else was started";
+static const char cloudinit_fail[] = "nothing else was started";
 
 /* Is any of apt's timers still active? 1, 0 or -errno. */
 static int apt_timer_active(void)
@@ -131,7 +131,7 @@ static int cloudinit_run(struct tp_node_ctx *c)
 		tp_node_report(c->rep, "cloudinit", "progress",
 			       "cloud-init finished with errors (see %s)", CLOUDINIT_RESULT);
 	/* Commissioning installs packages itself later; apt's daily runs
-	 * would take the dpkg lock in the middle (commissioning.md §10.3). */
+	 * would take the dpkg lock in the middle (docs/node-helper.md §2). */
 	return tp_node_run_ok(hold);
 }
 
@@ -173,7 +173,8 @@ static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size)
 	int nvme, rc;
 
 	if (strcmp(nc->module, "rk1")) {
-		snprintf(why, size, "not applicable: module %s (commissioning.md §5.2)", nc->module);
+		/* A CM4 on this board has no NVMe lane (docs/node-helper.md §2). */
+		snprintf(why, size, "not applicable: module %s", nc->module);
 		return MIG_NA;
 	}
 	if (!strcmp(nc->nvme, "never")) {
