@@ -448,6 +448,6 @@ distclean:
 	rm -rf build build-*
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,16p' Makefile
 
 -include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(NODE_LIB_OBJS:.o=.d) $(O)/node/main.d $(UNIT_BINS:=.d) $(FUZZ_BINS:=.d)
