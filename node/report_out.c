@@ -134,7 +134,8 @@ int tp_node_reporter_plain(struct tp_node_reporter *r, const struct tp_node_conf
  *      sequence number from the journal directory, so a restart never
  *      reuses one (the BMC's replay window rejects it).
  *
- * main.c picks the backend in one place (pick_reporter()).
+ * main.c picks the backend in one place (pick_reporter()), after node.conf
+ * is read; a node.conf error is reported by the plain backend.
  */
 
 void tp_node_reporter_close(struct tp_node_reporter *r)
