@@ -55,7 +55,9 @@ NODE_LDFLAGS  := -static
 else ifneq ($(TPKIT_ARCH),native)
 $(error TPKIT_ARCH must be native, armel, armhf or aarch64, not "$(TPKIT_ARCH)")
 endif
+ifneq ($(TPKIT_ARCH),native)
 QEMU_BIN ?= qemu-arm -cpu cortex-a7
+endif
 
 ifneq ($(TPKIT_ARCH),native)
 SYSROOT   ?= /opt/tpkit-sysroot-$(TPKIT_ARCH)
@@ -394,10 +396,10 @@ check-vm: tests
 check-unit: $(UNIT_BINS)
 	$(Q)tests/run.sh --unit-only --runner "$(QEMU)" $(O)
 
-# The node helper's aarch64 build and its unit tests under qemu-aarch64.
+# The node helper's aarch64 build: its unit tests, and the static binary
+# itself through the fake-root test 150, under qemu-aarch64.
 check-node-unit: $(NODE) $(NODE_UNIT_BINS)
-	$(Q)$(QEMU_BIN) $(NODE) --help >/dev/null
-	$(Q)tests/run.sh --unit-only --runner "$(QEMU)" $(O)
+	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '150_*' $(O)
 
 check-node-cross: deps
 	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=aarch64 check-node-unit
