@@ -5,7 +5,9 @@
 #   make                         native build into build/
 #   make CROSS_COMPILE=arm-linux-gnueabi- [SYSROOT=...]   the BMC, into build-armel/
 #   make TPKIT_ARCH=armhf        the same, hard-float
-#   make check | check-vm | check-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
+#   make node                    the node helper alone (build/tpkit-node)
+#   make TPKIT_ARCH=aarch64 node the node helper, static, for RK1 and CM4 (build-aarch64/)
+#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   make nodeimg                 the twin nodes' Debian test images (tests/twin/nodeimg/, slow)
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
@@ -40,8 +42,21 @@ CROSS_COMPILE ?= arm-linux-gnueabihf-
 MULTIARCH     := arm-linux-gnueabihf
 ARCH_CFLAGS   := -mcpu=cortex-a7 -mfpu=neon-vfpv4 -mthumb
 QEMU_LOADER   := /lib/ld-linux-armhf.so.3
+else ifeq ($(TPKIT_ARCH),aarch64)
+# The node helper only (RK1: Cortex-A76/A55, CM4: Cortex-A72), linked
+# statically so one binary runs on any Ubuntu release (docs/node-helper.md §7).
+CROSS_COMPILE ?= aarch64-linux-gnu-
+MULTIARCH     := aarch64-linux-gnu
+ARCH_CFLAGS   :=
+QEMU_LOADER   := /lib/ld-linux-aarch64.so.1
+QEMU_BIN      := qemu-aarch64
+SYSROOT       ?= /opt/tpkit-sysroot-arm64
+NODE_LDFLAGS  := -static
 else ifneq ($(TPKIT_ARCH),native)
-$(error TPKIT_ARCH must be native, armel or armhf, not "$(TPKIT_ARCH)")
+$(error TPKIT_ARCH must be native, armel, armhf or aarch64, not "$(TPKIT_ARCH)")
+endif
+ifneq ($(TPKIT_ARCH),native)
+QEMU_BIN ?= qemu-arm -cpu cortex-a7
 endif
 
 ifneq ($(TPKIT_ARCH),native)
@@ -57,7 +72,7 @@ ARCH_CFLAGS += --sysroot=$(SYSROOT)
 ARCH_LDFLAGS := --sysroot=$(SYSROOT)
 # Run cross-built programs with the sysroot's own loader (toolchain.md §7.6:
 # -L breaks libudev's view of / for umockdev; this form works for both).
-QEMU := qemu-arm -cpu cortex-a7 $(SYSROOT)$(QEMU_LOADER) --library-path \
+QEMU := $(QEMU_BIN) $(SYSROOT)$(QEMU_LOADER) --library-path \
 	$(SYSROOT)/lib/$(MULTIARCH):$(SYSROOT)/usr/lib/$(MULTIARCH)
 else
 O         ?= build
@@ -87,7 +102,7 @@ KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
-NOCONFIG_GOALS := check check-cross check-configs demo deps ci fuzz clean distclean help
+NOCONFIG_GOALS := check check-cross check-node-cross check-configs demo deps ci fuzz clean distclean help
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
 SKIP_CONFIG := 1
@@ -108,7 +123,7 @@ simlink-$(CONFIG_TPKIT_GPIO_SIM) := simlink
 simlink-$(CONFIG_TPKIT_CLOCK_SIM) := simlink
 common-y += $(simlink-y)
 # The cluster configuration tree (docs/config.md) and atomic file writes.
-common-y += atomic base64 config config_keys config_check
+common-y += atomic base64 config config_keys config_check kvconf
 # Node report lines (docs/report-protocol.md), shared with the node helper.
 common-y += report
 
@@ -146,6 +161,10 @@ pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_SEED) += ext2fs com_err
+# The aarch64 build is the node helper alone: libc only (docs/node-helper.md §7).
+ifeq ($(TPKIT_ARCH),aarch64)
+pkgs-y :=
+endif
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
@@ -165,6 +184,16 @@ LIB_OBJS += $(O)/bmc/console.o
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
+
+# The node helper (node/, docs/node-helper.md): its own small library of the
+# common/ objects it needs, so it links no BMC library (and no OpenSSL yet).
+node-common-y := err log path atomic json kvconf
+node-y        := conf journal run report_out steps
+NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
+NODE_LIB      := $(O)/libtpkit-node.a
+NODE          := $(O)/tpkit-node
+NODE_TESTS    := journal node_conf
+NODE_UNIT_BINS := $(NODE_TESTS:%=$(O)/tests/unit/test_%)
 
 # Unit tests, selected like the objects they test (tests/unit/test_NAME.c).
 # A test not named here needs only what every configuration builds.
@@ -223,12 +252,31 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all tests unit check check-run check-vm check-unit check-cross check-configs demo deps ci nodeimg install \
+.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo deps ci nodeimg install \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
 
-all: $(TPKIT)
+ifeq ($(TPKIT_ARCH),aarch64)
+all: $(NODE)
+else
+all: $(TPKIT) $(NODE)
+endif
+
+node: $(NODE)
+
+$(NODE_LIB): $(NODE_LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(NODE): $(O)/node/main.o $(NODE_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) $(NODE_LDFLAGS) $< $(NODE_LIB) -o $@
+
+# The node helper's unit tests link its library, not the BMC's.
+$(NODE_UNIT_BINS): $(O)/tests/unit/%: $(O)/tests/unit/%.o $(NODE_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) $< $(NODE_LIB) -o $@ $(shell $(PKG) --libs cmocka)
 
 $(KCONFIG_OUT):
 	@mkdir -p $(O)
@@ -340,7 +388,7 @@ fuzz-run: fuzz-bins
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=fuzz fuzz-run
 
-tests: $(TPKIT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) $(REPORT_LINE) \
+tests: $(TPKIT) $(NODE) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) $(REPORT_LINE) \
 	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.
@@ -361,6 +409,14 @@ check-vm: tests
 # Unit tests of a cross build, under qemu-user.
 check-unit: $(UNIT_BINS)
 	$(Q)tests/run.sh --unit-only --runner "$(QEMU)" $(O)
+
+# The node helper's aarch64 build: its unit tests, and the static binary
+# itself through the fake-root test 150, under qemu-aarch64.
+check-node-unit: $(NODE) $(NODE_UNIT_BINS)
+	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '150_*' $(O)
+
+check-node-cross: deps
+	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=aarch64 check-node-unit
 
 check-cross: deps
 	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=armel check-unit
@@ -408,6 +464,6 @@ distclean:
 	rm -rf build build-*
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,16p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(NODE_LIB_OBJS:.o=.d) $(O)/node/main.d $(UNIT_BINS:=.d) $(FUZZ_BINS:=.d)

@@ -19,6 +19,8 @@ PKGS=(
 	libcmocka-dev liblzma-dev zlib1g-dev libext2fs-dev
 	libglib2.0-dev umockdev libumockdev-dev
 	crossbuild-essential-armel crossbuild-essential-armhf
+	# the node helper, static for the RK1 and CM4 (docs/node-helper.md §7)
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	qemu-user mmdebstrap
 	kconfig-frontends-nox python3-kconfiglib
 	clang libclang-rt-14-dev valgrind
@@ -69,4 +71,17 @@ for arch in $ARCHES; do
 		--include="$DEVPKGS" bookworm "$sr" "$src"
 	echo "$DEVPKGS" >"$sr/.done"
 done
+
+# The node helper's aarch64 sysroot: only the C library and cmocka, for its
+# unit tests under qemu-aarch64 (docs/node-helper.md §7); the helper itself
+# needs no library beyond libc yet.
+NODE_DEVPKGS=libc6-dev,libcmocka-dev
+sr=$SYSROOT_BASE/tpkit-sysroot-arm64
+if [ "$(cat "$sr/.done" 2>/dev/null)" != "$NODE_DEVPKGS" ]; then
+	echo "install-deps: building arm64 sysroot in $sr" >&2
+	rm -rf "$sr"
+	mmdebstrap --quiet --variant=extract --architectures=arm64 \
+		--include="$NODE_DEVPKGS" bookworm "$sr" "$src"
+	echo "$NODE_DEVPKGS" >"$sr/.done"
+fi
 echo "install-deps: done" >&2

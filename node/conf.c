@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * node.conf: what seeding told this node (docs/seeding.md, the node files;
+ * docs/node-helper.md §3). It holds the slot's report key, so it must be
+ * readable and writable by root alone: a node.conf anyone else could have
+ * written could make the helper sign lines it never meant.
+ */
+#include "node.h"
+#include "common/err.h"
+#include "common/kvconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Every key seeding writes; nvme is optional (default auto). */
+static const char *const known[] = { "slot", "module", "role", "hostname", "server",
+				     "instance_id", "report_key", "nvme" };
+#define NREQUIRED 7
+
+static int check_mode(const char *file)
+{
+	struct stat st;
+
+	if (lstat(file, &st) < 0)
+		return tp_err_set(-errno, "cannot read %s: %s", file, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return tp_err_set(-EPERM, "%s is not a regular file: refused", file);
+	if ((st.st_mode & 07777) != 0600)
+		return tp_err_set(-EPERM,
+				  "%s has mode %04o, not 0600: it holds the report key, refused",
+				  file, (unsigned)(st.st_mode & 07777));
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return tp_err_set(-EPERM, "%s is owned by uid %u, not root: refused", file,
+				  (unsigned)st.st_uid);
+	return 0;
+}
+
+static int copy(char *dst, size_t size, const char *v, const char *key, const char *file)
+{
+	if (strlen(v) >= size)
+		return tp_err_set(-EINVAL, "%s: %s is longer than %zu characters", file, key,
+				  size - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int one_of(const char *v, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(v, *set))
+			return 1;
+	return 0;
+}
+
+/* An RFC 1123 label, as the BMC's configuration requires of hostnames. */
+static int label_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 63 || v[0] == '-' || v[n - 1] == '-')
+		return 0;
+	for (; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '-'))
+			return 0;
+	return 1;
+}
+
+static int hex64_ok(const char *v)
+{
+	if (strlen(v) != 64)
+		return 0;
+	for (; *v; v++)
+		if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int check_values(struct tp_node_conf *nc, const struct tp_kvconf *kv, const char *file)
+{
+	static const char *const modules[] = { "rk1", "cm4", NULL };
+	static const char *const roles[] = { "server", "agent", "none", NULL };
+	static const char *const nvmes[] = { "auto", "never", "required", NULL };
+	const char *v;
+	char *end;
+	unsigned long slot;
+	int rc;
+
+	for (size_t i = 0; i < NREQUIRED; i++)
+		if (!tp_kvconf_get(kv, known[i]))
+			return tp_err_set(-EINVAL, "%s: the key %s is missing", file, known[i]);
+	v = tp_kvconf_get(kv, "slot");
+	errno = 0;
+	slot = strtoul(v, &end, 10);
+	if (!*v || *end || errno || slot < 1 || slot > 4)
+		return tp_err_set(-EINVAL, "%s: slot \"%.16s\" is not 1 to 4", file, v);
+	nc->slot = (unsigned)slot;
+	v = tp_kvconf_get(kv, "module");
+	if (!one_of(v, modules))
+		return tp_err_set(-EINVAL, "%s: module \"%.16s\" is not rk1 or cm4", file, v);
+	copy(nc->module, sizeof(nc->module), v, "module", file);
+	v = tp_kvconf_get(kv, "role");
+	if (!one_of(v, roles))
+		return tp_err_set(-EINVAL, "%s: role \"%.16s\" is not server, agent or none",
+				  file, v);
+	copy(nc->role, sizeof(nc->role), v, "role", file);
+	v = tp_kvconf_get(kv, "hostname");
+	if (!label_ok(v))
+		return tp_err_set(-EINVAL, "%s: hostname \"%.64s\" is not a host name label",
+				  file, v);
+	copy(nc->hostname, sizeof(nc->hostname), v, "hostname", file);
+	rc = copy(nc->server, sizeof(nc->server), tp_kvconf_get(kv, "server"), "server", file);
+	if (rc < 0)
+		return rc;
+	if (strcmp(nc->role, "agent") == 0 && strncmp(nc->server, "https://", 8) != 0)
+		return tp_err_set(-EINVAL, "%s: an agent's server must be an https:// URL", file);
+	v = tp_kvconf_get(kv, "instance_id");
+	if (!*v)
+		return tp_err_set(-EINVAL, "%s: instance_id is empty", file);
+	rc = copy(nc->instance_id, sizeof(nc->instance_id), v, "instance_id", file);
+	if (rc < 0)
+		return rc;
+	/* Never echo the key's value, not even a bad one. */
+	if (!hex64_ok(tp_kvconf_get(kv, "report_key")))
+		return tp_err_set(-EINVAL, "%s: report_key is not 64 lower-case hex digits", file);
+	copy(nc->report_key, sizeof(nc->report_key), tp_kvconf_get(kv, "report_key"),
+	     "report_key", file);
+	v = tp_kvconf_get(kv, "nvme");
+	if (!v)
+		v = "auto";
+	if (!one_of(v, nvmes))
+		return tp_err_set(-EINVAL, "%s: nvme \"%.16s\" is not auto, never or required",
+				  file, v);
+	copy(nc->nvme, sizeof(nc->nvme), v, "nvme", file);
+	return 0;
+}
+
+int tp_node_conf_load(struct tp_node_conf *nc, const char *file, char *notes, size_t nsize)
+{
+	struct tp_kvconf kv;
+	int rc;
+
+	memset(nc, 0, sizeof(*nc));
+	if (notes && nsize)
+		notes[0] = '\0';
+	rc = check_mode(file);
+	if (rc < 0)
+		return rc;
+	rc = tp_kvconf_read(&kv, file);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < kv.n && notes; i++) {
+		size_t k, len = strlen(notes);
+
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (!strcmp(kv.kv[i].key, known[k]))
+				break;
+		if (k == sizeof(known) / sizeof(known[0]) && len < nsize)
+			snprintf(notes + len, nsize - len, "%s%s: unknown key %s (line %u) ignored",
+				 len ? "; " : "", file, kv.kv[i].key, kv.kv[i].line);
+	}
+	rc = check_values(nc, &kv, file);
+	tp_kvconf_free(&kv);
+	if (rc < 0)
+		tp_node_conf_wipe(nc);
+	return rc;
+}
+
+void tp_node_conf_wipe(struct tp_node_conf *nc)
+{
+	explicit_bzero(nc->report_key, sizeof(nc->report_key));
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tpkit-node, the helper that commissions a node from its first boot
+ * (docs/node-helper.md). One internal header for node/: the node's
+ * configuration, the reporter, the command runner, the step table and the
+ * context the steps share. The program uses common/, never bmc/ or board/.
+ */
+#ifndef TP_NODE_H
+#define TP_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/path.h"
+
+/* ---- node.conf (node/conf.c; docs/node-helper.md §3) ---------------------- */
+
+#define TP_NODE_CONF "/etc/tpkit/node.conf"
+
+struct tp_node_conf {
+	unsigned slot;           /* 1..4 */
+	char module[8];          /* rk1 | cm4 */
+	char role[8];            /* server | agent | none */
+	char hostname[64];
+	char server[256];        /* k3s URL; empty on the server itself */
+	char instance_id[40];    /* the seeding's instance-id: the journal's owner */
+	char report_key[65];     /* 64 hex digits; secret */
+	char nvme[16];           /* auto | never | required (optional key) */
+};
+
+/*
+ * Read and check file: a regular file, mode 0600, owned by root (or by the
+ * user running the helper, which is root on a node: tests run unprivileged).
+ * Every required key present and valid; unknown keys are listed in notes
+ * (may be NULL) and otherwise ignored, so an older helper reads a newer
+ * seeding's file. 0, or -errno/-EINVAL with a message naming the key and
+ * the file.
+ */
+int tp_node_conf_load(struct tp_node_conf *nc, const char *file, char *notes, size_t nsize);
+
+/* Wipe the secret. */
+void tp_node_conf_wipe(struct tp_node_conf *nc);
+
+/* ---- reporting (node/report_out.c; docs/node-helper.md §5) --------------- */
+
+struct tp_node_reporter {
+	int (*emit)(void *ctx, const char *step, const char *event, const char *text);
+	void *ctx;
+};
+
+/* The plain-text backend: "tpkit-node: STEP EVENT TEXT" on the console
+ * device (<root>/sys/class/tty/console/active) and on stderr. */
+int tp_node_reporter_plain(struct tp_node_reporter *r, const struct tp_node_conf *nc);
+void tp_node_reporter_close(struct tp_node_reporter *r);
+
+/* Report one event; a failure to report is logged, never fatal. */
+void tp_node_report(const struct tp_node_reporter *r, const char *step, const char *event,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- external commands (node/run.c) -------------------------------------- */
+
+#define TP_RUN_TAIL 512
+
+struct tp_run_result {
+	int status;                /* exit code; 128+N when killed by signal N */
+	char tail[TP_RUN_TAIL];    /* the last lines of its stderr */
+};
+
+/*
+ * Run argv[0] (looked up in TPKIT_NODE_PATH if set, else PATH), no shell,
+ * stdin /dev/null, stdout to our stderr (the journal), stderr captured.
+ * Returns 0 when it ran (whatever its exit code: see res->status), or
+ * -errno when it could not be started, with a message.
+ */
+int tp_node_run(const char *const argv[], struct tp_run_result *res);
+
+/* tp_node_run() that wants exit code 0: else -EIO with a message naming the
+ * command, its exit code and its stderr's last lines. */
+int tp_node_run_ok(const char *const argv[]);
+
+/* ---- the journal (node/journal.c; docs/node-helper.md §4) ---------------- */
+
+#define TP_JOURNAL_DIR "/var/lib/tpkit-node"
+#define TP_JOURNAL_FILE "journal"
+#define TP_JOURNAL_MAX 32
+
+struct tp_journal_entry {
+	char step[32];
+	char result[16];          /* done | skipped | failed */
+	int64_t time;             /* seconds since the epoch */
+};
+
+struct tp_journal {
+	char dir[TP_PATH_MAX];
+	char file[TP_PATH_MAX];
+	char instance_id[40];
+	size_t n;
+	struct tp_journal_entry e[TP_JOURNAL_MAX];
+};
+
+/*
+ * Open the journal in dir (made 0700 if missing) for instance_id. A journal
+ * of another instance (the node was flashed again) is started afresh; a
+ * journal that cannot be parsed is moved aside to journal.bad and started
+ * afresh. Either case is described in note (may be NULL; "" when nothing
+ * happened). 0 or -errno with a message.
+ */
+int tp_journal_open(struct tp_journal *j, const char *dir, const char *instance_id, char *note,
+		    size_t nsize);
+
+/* Read the journal in dir without changing anything (status): 0, -ENOENT
+ * (none; no message), -EINVAL (cannot be parsed) or -errno. */
+int tp_journal_load(struct tp_journal *j, const char *dir);
+
+/* The entry of step, or NULL. */
+const struct tp_journal_entry *tp_journal_find(const struct tp_journal *j, const char *step);
+
+/* Record step's result (replacing an older entry) and write the journal
+ * atomically (common/atomic.h). 0 or -errno. */
+int tp_journal_record(struct tp_journal *j, const char *step, const char *result, int64_t time);
+
+/* Remove the journal file. 0 or -errno. */
+int tp_journal_reset(struct tp_journal *j);
+
+/* Parse a journal's text (exposed for tests): 0 or -EINVAL with the line. */
+int tp_journal_parse(struct tp_journal *j, const char *text);
+
+/* ---- steps (node/steps.c, node/steps.def) -------------------------------- */
+
+enum tp_step_id {
+#define STEP(id, name, text) TP_STEP_##id,
+#include "steps.def"
+#undef STEP
+	TP_STEP_COUNT
+};
+
+/* What the steps share. */
+struct tp_node_ctx {
+	const struct tp_node_conf *conf;
+	const struct tp_node_reporter *rep;
+	char why[256];            /* run(): why a step was skipped */
+};
+
+/* run() returns 0 (done), TP_STEP_SKIP (not applicable; ctx->why says why)
+ * or -errno (failed; tp_err_msg() says why). done() returns 1 (done), 0 or
+ * -errno. */
+#define TP_STEP_SKIP 1
+
+struct tp_step_ops {
+	const char *name;
+	const char *text;          /* what it does, for status and docs */
+	const char *fail_text;     /* what a failure means for the node */
+	int (*done)(struct tp_node_ctx *c);
+	int (*run)(struct tp_node_ctx *c);
+};
+
+extern const struct tp_step_ops tp_steps[TP_STEP_COUNT];
+
+#endif

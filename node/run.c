@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * External commands (systemctl, cloud-init, later sgdisk, rsync, k3s's
+ * install.sh): fork and execvp, never a shell, so no value from node.conf
+ * is ever parsed as shell text. The command's stderr is kept (its last
+ * lines) to say why it failed; its stdout goes to our stderr, which systemd
+ * puts in the node's journal.
+ */
+#define _GNU_SOURCE
+#include "node.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Keep the last TP_RUN_TAIL-1 bytes of what the command wrote, then trim to
+ * whole lines and fold line breaks, so the reason fits one report line. */
+static void keep_tail(char *tail, size_t *len, const char *buf, size_t n)
+{
+	const size_t cap = TP_RUN_TAIL - 1;
+
+	if (n >= cap) {
+		memcpy(tail, buf + n - cap, cap);
+		*len = cap;
+	} else {
+		if (*len + n > cap) {
+			size_t drop = *len + n - cap;
+
+			memmove(tail, tail + drop, *len - drop);
+			*len -= drop;
+		}
+		memcpy(tail + *len, buf, n);
+		*len += n;
+	}
+	tail[*len] = '\0';
+}
+
+static void fold(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = *p == '\n' ? '|' : ' ';
+}
+
+static void child(const char *const argv[], int errfd)
+{
+	const char *path = getenv("TPKIT_NODE_PATH");
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	/* Tests put stub commands first in TPKIT_NODE_PATH; execvp searches
+	 * PATH, so the override becomes PATH for the command as well. */
+	if (path && *path)
+		setenv("PATH", path, 1);
+	if (null >= 0)
+		dup2(null, 0);
+	dup2(2, 1);
+	dup2(errfd, 2);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], (char *const *)argv);
+	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int tp_node_run(const char *const argv[], struct tp_run_result *res)
+{
+	int p[2], st;
+	size_t len = 0;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return tp_err_set(-errno, "%s: cannot make a pipe: %s", argv[0], strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(p[0]);
+		close(p[1]);
+		return tp_err_set(-e, "%s: cannot fork: %s", argv[0], strerror(e));
+	}
+	if (pid == 0)
+		child(argv, p[1]);
+	close(p[1]);
+	for (;;) {
+		char buf[1024];
+		ssize_t r = read(p[0], buf, sizeof(buf));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		keep_tail(res->tail, &len, buf, (size_t)r);
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return tp_err_set(-errno, "%s: cannot wait: %s", argv[0], strerror(errno));
+	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	/* Only whole lines: drop a partial first line of a cut tail. */
+	if (len == TP_RUN_TAIL - 1) {
+		char *nl = strchr(res->tail, '\n');
+
+		if (nl && nl[1])
+			memmove(res->tail, nl + 1, strlen(nl + 1) + 1);
+	}
+	fold(res->tail);
+	return 0;
+}
+
+int tp_node_run_ok(const char *const argv[])
+{
+	struct tp_run_result res;
+	char cmd[256];
+	size_t len = 0;
+	int rc = tp_node_run(argv, &res);
+
+	if (rc < 0)
+		return rc;
+	if (res.status == 0)
+		return 0;
+	cmd[0] = '\0';
+	for (size_t i = 0; argv[i] && len < sizeof(cmd); i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i ? " " : "", argv[i]);
+	if (res.status == 127 && strstr(res.tail, "cannot run"))
+		return tp_err_set(-ENOENT, "%s: %s", cmd, res.tail);
+	return tp_err_set(-EIO, "%s: exit %d%s%s", cmd, res.status, *res.tail ? ": " : "",
+			  res.tail);
+}
