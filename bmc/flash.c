@@ -529,7 +529,8 @@ static void run_jobs_in(struct run *ru)
 	if (ru->b) {
 		for (size_t i = 0; i < ru->n; i++)
 			step(&ru->job[i], TP_FLASH_PHASE_POWER);
-		rc = tp_flashmode_enter(ru->b, mask, &ru->fm);
+		rc = tp_flashmode_enter(ru->b, mask,
+					ru->o->seed_only ? TP_FLASHMODE_SEED : TP_FLASHMODE_FLASH, &ru->fm);
 		if (rc < 0) /* enter undoes itself */
 			return fail_all(ru, rc);
 		ru->in_flash_mode = true;

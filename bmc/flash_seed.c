@@ -85,6 +85,16 @@ int tp_flash_seed_existing(struct tp_flash_seed *fs, struct tp_sink *s)
 		tp_err_prefix(rc, "reading the partition table from %s: ", s->desc);
 		goto out;
 	}
+	/* A blank boot block is what an interrupted flash or seeding leaves
+	 * (seeding.md §7): the partition table went with it, and nothing
+	 * here can tell which image the rest of the eMMC holds. */
+	if (!memcmp(head, zero, sizeof(zero))) {
+		rc = tp_err_set(-ENOENT, "%s: the boot block (its first %u KiB, with the partition "
+				"table) is blank, as an interrupted flash or seeding leaves it; "
+				"flash the node again (tpkit flash --seed)", s->desc,
+				TP_IMAGE_BOOT_BLOCK / 1024);
+		goto out;
+	}
 	/* Nothing written yet: an image without a root to seed is refused
 	 * with the eMMC as it was. */
 	rc = tp_seed_find_root(s, head, hlen, &base, &size, where, sizeof(where));

@@ -147,6 +147,8 @@ static void record_save(struct tp_flashmode *fm)
 
 	ADD("# tpkit: the board before flash mode (docs/recovery.md)\npid %d\nslots %s\n",
 	    (int)getpid(), tp_slots_format(fm->mask, list, sizeof(list)));
+	if (fm->job == TP_FLASHMODE_SEED)
+		ADD("job seed\n");
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (fm->mask & TP_SLOT_BIT(s))
 			ADD("power %u %s\n", s, fm->power_before & TP_SLOT_BIT(s) ? "on" : "off");
@@ -180,6 +182,11 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 			continue;
 		if (sscanf(l, "pid %d", pid) == 1)
 			continue;
+		/* A record without one is a flash's (written before seeding). */
+		if (!strcmp(l, "job seed")) {
+			fm->job = TP_FLASHMODE_SEED;
+			continue;
+		}
 		if (!strncmp(l, "slots ", 6) && tp_slots_parse(l + 6, TP_BOARD_SLOTS, &u) == 0 && u) {
 			fm->mask = u;
 			continue;
@@ -206,7 +213,7 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 {
 	struct tp_flashmode fm;
-	char text[4096], dir[256], list[16], what[512] = "";
+	char text[4096], dir[256], list[16], what[512] = "", after[160] = "";
 	size_t len = 0;
 	int pid, rc;
 
@@ -257,17 +264,25 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 	fm.strapped = fm.mask;
 	fm.recorded = true;
 	rc = tp_flashmode_leave(&fm);
+	/* tpkit seed blanks the boot block while it writes and puts it back
+	 * last (seeding.md §7): killed in between, the node has none. */
+	if (fm.job == TP_FLASHMODE_SEED)
+		snprintf(after, sizeof(after), ". Its boot block may be blank: the node does not "
+			 "boot until it is flashed again (tpkit flash --slot %s --seed)",
+			 tp_slots_format(fm.mask, list, sizeof(list)));
 	if (found && size)
-		snprintf(found, size, "a flash of %s (pid %d) was interrupted and left %s; %s",
+		snprintf(found, size, "a %s of %s (pid %d) was interrupted and left %s; %s%s",
+			 fm.job == TP_FLASHMODE_SEED ? "seeding" : "flash",
 			 slots_name(fm.mask, list, sizeof(list)), pid,
 			 what[0] ? what : "nothing out of place",
 			 rc < 0 ? "putting it back failed" :
 				  "put back as before it: strap released, node off, USB routing "
-				  "restored");
+				  "restored", after);
 	return rc < 0 ? rc : 1;
 }
 
-int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm)
+int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job job,
+		       struct tp_flashmode *fm)
 {
 	char name[32];
 	struct tp_power_result r;
@@ -277,6 +292,7 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *f
 	memset(fm, 0, sizeof(*fm));
 	fm->b = b;
 	fm->mask = mask;
+	fm->job = job;
 	if (!mask || mask >= TP_SLOT_BIT(TP_BOARD_SLOTS + 1))
 		return tp_err_set(-EINVAL, "flash mode: no slot, or a slot beyond %d", TP_BOARD_SLOTS);
 	if (b->desc->usb_bus == TP_USB_MUX && (mask & (mask - 1)))

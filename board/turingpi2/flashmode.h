@@ -14,6 +14,13 @@
 #include "gpio.h"
 #include "usb.h"
 
+/* What flash mode is entered for: the record keeps it, so that what a
+ * killed run left is named for what it was (docs/recovery.md). */
+enum tp_flashmode_job {
+	TP_FLASHMODE_FLASH,         /* tpkit flash: the image written whole */
+	TP_FLASHMODE_SEED,          /* tpkit seed: boot block blanked while seeding */
+};
+
 struct tp_flashmode {
 	struct tp_board *b;
 	unsigned mask;              /* slots in flash mode (TP_SLOT_BIT) */
@@ -24,6 +31,7 @@ struct tp_flashmode {
 	bool held, routed;
 	bool recorded;              /* the record is on the SD card */
 	unsigned power_before;      /* slots that were on (TP_SLOT_BIT) */
+	enum tp_flashmode_job job;  /* what the nodes are in flash mode for */
 };
 
 /*
@@ -34,7 +42,8 @@ struct tp_flashmode {
  * (v2.4) mask holds one slot. On failure everything already done is undone
  * (leave runs) and the message says what each line was left at.
  */
-int tp_flashmode_enter(struct tp_board *b, unsigned mask, struct tp_flashmode *fm);
+int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job job,
+		       struct tp_flashmode *fm);
 
 /*
  * Flash mode records the board as it was (each slot's power, the USB
