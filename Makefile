@@ -357,12 +357,14 @@ $(MKLDR): tests/tools/mkldr.c
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
 
-# Node report lines for tests (docs/report-protocol.md), made by the
-# library's own writer, as the node helper makes them.
-$(REPORT_LINE): tests/tools/report_line.c $(LIB)
+# Node report lines for tests (docs/report-protocol.md), made and verified
+# by the library's own code, as the node helper makes them. It links the
+# node's library (common/report.o is in it), so the aarch64 build has it
+# too for test 150 under qemu-aarch64.
+$(REPORT_LINE): tests/tools/report_line.c $(NODE_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(NODE_LDFLAGS) $< $(NODE_LIB) -o $@ $(NODE_LIBS)
 
 # Upstream rpiboot, a real peer for the CM4 tests (docs/twin.md, "Simulated
 # CM4"): built from a copy of ../shared/peers/usbboot/src (never part of
@@ -418,7 +420,7 @@ check-unit: $(UNIT_BINS)
 
 # The node helper's aarch64 build: its unit tests, and the static binary
 # itself through the fake-root test 150, under qemu-aarch64.
-check-node-unit: $(NODE) $(NODE_UNIT_BINS)
+check-node-unit: $(NODE) $(NODE_UNIT_BINS) $(REPORT_LINE)
 	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '150_*' $(O)
 
 check-node-cross: deps

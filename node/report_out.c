@@ -152,7 +152,7 @@ static int signed_emit(void *ctx, const char *step, const char *event, const cha
 {
 	struct signed_out *s = ctx;
 	struct tp_report r = { .slot = s->slot };
-	char line[TP_REPORT_LINE_MAX + 2], full[512];
+	char line[TP_REPORT_LINE_MAX + 2], full[1100];
 	const char *prefix;
 	int n, rc = 0;
 
@@ -181,8 +181,12 @@ static int signed_emit(void *ctx, const char *step, const char *event, const cha
 	/* The journal's copy: plain, with the helper's own event word. */
 	n = snprintf(full, sizeof(full), "tpkit-node: %s %s%s%s\n", step, event,
 		     *text ? " " : "", text);
+	if (n > 0 && (size_t)n >= sizeof(full)) {
+		n = sizeof(full) - 1;
+		full[n - 1] = '\n';
+	}
 	if (n > 0)
-		write_all(2, full, (size_t)n < sizeof(full) ? (size_t)n : sizeof(full) - 1);
+		write_all(2, full, (size_t)n);
 	return rc;
 }
 
@@ -228,7 +232,9 @@ void tp_node_reporter_close(struct tp_node_reporter *r)
 void tp_node_report(const struct tp_node_reporter *r, const char *step, const char *event,
 		    const char *fmt, ...)
 {
-	char text[256];
+	/* Larger than a report's text: the signed backend cuts it visibly, with
+	 * "..." (tp_report_set_text), rather than vsnprintf silently. */
+	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -9,8 +9,8 @@
  *
  * report_line --verify KEYFILE: read console lines on stdin, check each
  * with tp_report_parse() and print "STEP EVENT TEXT" (" TEXT" only when not
- * empty) for an authentic one, "REJECTED reason" for a refused one; lines
- * without the marker are passed over. Exit 1 if any was refused. Tests use
+ * empty) for an authentic one, "REJECTED reason" for a refused one and
+ * "LINE text" for a line without the marker. Exit 1 if any was refused. Tests use
  * it to see the node helper's console as the BMC will.
  */
 #include "common/err.h"
@@ -73,8 +73,10 @@ static int verify(const char *keyfile)
 		size_t len = strcspn(buf, "\n");
 		int rc = tp_report_parse(buf, len, &key, &r);
 
-		if (rc == -ENOMSG)
+		if (rc == -ENOMSG) {
+			printf("LINE %.*s\n", (int)len, buf);
 			continue;
+		}
 		if (rc < 0) {
 			printf("REJECTED %s\n", tp_err_msg());
 			bad = 1;
