@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -196,6 +197,10 @@ int tp_node_reporter_signed(struct tp_node_reporter *r, const struct tp_node_con
 	char why[TP_PATH_MAX + 64];
 	int rc;
 
+	/* The helper is linked statically (node-helper.md §7): never let
+	 * libcrypto read the node's openssl.cnf, which could ask it to load
+	 * modules a static binary cannot; HMAC-SHA256 needs none. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	/* The key is never quoted in a message (report-protocol.md §5). */
 	if (tp_report_key_from_hex(&s->key, nc->report_key) < 0)
 		return tp_err_set(-EINVAL, "node.conf's report_key is not a valid key "
