@@ -52,6 +52,7 @@ QEMU_LOADER   := /lib/ld-linux-aarch64.so.1
 QEMU_BIN      := qemu-aarch64
 SYSROOT       ?= /opt/tpkit-sysroot-arm64
 NODE_LDFLAGS  := -static
+NODE_LIBS      = $(shell $(PKG) --static --libs libcrypto)
 else ifneq ($(TPKIT_ARCH),native)
 $(error TPKIT_ARCH must be native, armel, armhf or aarch64, not "$(TPKIT_ARCH)")
 endif
@@ -161,10 +162,14 @@ pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_SEED) += ext2fs com_err
-# The aarch64 build is the node helper alone: libc only (docs/node-helper.md §7).
+# The aarch64 build is the node helper alone: libc and libcrypto, linked
+# statically (docs/node-helper.md §7).
 ifeq ($(TPKIT_ARCH),aarch64)
-pkgs-y :=
+pkgs-y := libcrypto
 endif
+
+# The node helper links libcrypto as the BMC does, except aarch64's static one.
+NODE_LIBS ?= $(shell $(PKG) --libs libcrypto)
 
 LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
@@ -186,8 +191,9 @@ LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
 
 # The node helper (node/, docs/node-helper.md): its own small library of the
-# common/ objects it needs, so it links no BMC library (and no OpenSSL yet).
-node-common-y := err log path atomic json kvconf
+# common/ objects it needs, so it links no BMC library; of the BMC's
+# libraries only libcrypto, for the report lines' HMAC (common/report.c).
+node-common-y := err log path atomic json kvconf report
 node-y        := conf journal run report_out steps
 NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
 NODE_LIB      := $(O)/libtpkit-node.a
@@ -271,12 +277,12 @@ $(NODE_LIB): $(NODE_LIB_OBJS)
 
 $(NODE): $(O)/node/main.o $(NODE_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) $(NODE_LDFLAGS) $< $(NODE_LIB) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $(NODE_LDFLAGS) $< $(NODE_LIB) -o $@ $(NODE_LIBS)
 
 # The node helper's unit tests link its library, not the BMC's.
 $(NODE_UNIT_BINS): $(O)/tests/unit/%: $(O)/tests/unit/%.o $(NODE_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) $< $(NODE_LIB) -o $@ $(shell $(PKG) --libs cmocka)
+	$(Q)$(CC) $(ALL_LDFLAGS) $< $(NODE_LIB) -o $@ $(shell $(PKG) --libs libcrypto cmocka)
 
 $(KCONFIG_OUT):
 	@mkdir -p $(O)
@@ -351,12 +357,14 @@ $(MKLDR): tests/tools/mkldr.c
 	@echo "  CCLD    $@"
 	$(Q)$(CC) -std=gnu11 $(WARN) $(SAN) $(CFLAGS) $< -o $@
 
-# Node report lines for tests (docs/report-protocol.md), made by the
-# library's own writer, as the node helper makes them.
-$(REPORT_LINE): tests/tools/report_line.c $(LIB)
+# Node report lines for tests (docs/report-protocol.md), made and verified
+# by the library's own code, as the node helper makes them. It links the
+# node's library (common/report.o is in it), so the aarch64 build has it
+# too for test 150 under qemu-aarch64.
+$(REPORT_LINE): tests/tools/report_line.c $(NODE_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(NODE_LDFLAGS) $< $(NODE_LIB) -o $@ $(NODE_LIBS)
 
 # Upstream rpiboot, a real peer for the CM4 tests (docs/twin.md, "Simulated
 # CM4"): built from a copy of ../shared/peers/usbboot/src (never part of
@@ -412,7 +420,7 @@ check-unit: $(UNIT_BINS)
 
 # The node helper's aarch64 build: its unit tests, and the static binary
 # itself through the fake-root test 150, under qemu-aarch64.
-check-node-unit: $(NODE) $(NODE_UNIT_BINS)
+check-node-unit: $(NODE) $(NODE_UNIT_BINS) $(REPORT_LINE)
 	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '150_*' $(O)
 
 check-node-cross: deps

@@ -98,15 +98,23 @@ static int journal_dir(char *dir, size_t size)
 /*
  * The one place a reporter is chosen. Until node.conf is read only the plain
  * backend can speak (a refused node.conf has no key to sign with); once it
- * is read, the signed backend (common/report.h) takes over here when it is
- * merged (node/report_out.c, "SIGNED BACKEND GOES HERE"):
- *	tp_node_reporter_close(r); return tp_node_reporter_signed(r, nc);
+ * is read, the signed backend (common/report.h) takes over. If it cannot
+ * start, the plain one is opened again to say why.
  */
 static int pick_reporter(struct tp_node_reporter *r, const struct tp_node_conf *nc)
 {
-	(void)r;
-	(void)nc;
-	return 0;
+	int rc;
+
+	tp_node_reporter_close(r);
+	rc = tp_node_reporter_signed(r, nc);
+	if (rc < 0) {
+		char why[TP_ERR_MAX];
+
+		snprintf(why, sizeof(why), "%s", tp_err_msg());
+		tp_node_reporter_plain(r, nc);
+		tp_err_set(rc, "%s", why);
+	}
+	return rc;
 }
 
 /* Is step i finished according to both the journal and the node? */
@@ -181,6 +189,8 @@ static int cmd_run(const struct opts *o)
 		return EXIT_SETUP;
 	}
 	rc = pick_reporter(&rep, &nc);
+	/* The reporter holds its own copy of the key now: no step needs it. */
+	tp_node_conf_wipe(&nc);
 	if (rc < 0) {
 		tp_node_report(&rep, "helper", "fail", "reporter: %s", tp_err_msg());
 		code = EXIT_SETUP;

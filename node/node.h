@@ -52,6 +52,12 @@ struct tp_node_reporter {
 /* The plain-text backend: "tpkit-node: STEP EVENT TEXT" on the console
  * device (<root>/sys/class/tty/console/active) and on stderr. */
 int tp_node_reporter_plain(struct tp_node_reporter *r, const struct tp_node_conf *nc);
+/* The signed backend: one authenticated report line (common/report.h) per
+ * event on the console, keyed with nc->report_key, under a new run id; the
+ * plain line on stderr. 0 or -errno with a message (a bad key is named as
+ * node.conf's report_key, never quoted). */
+int tp_node_reporter_signed(struct tp_node_reporter *r, const struct tp_node_conf *nc);
+/* Close the console; wipes the signed backend's key. */
 void tp_node_reporter_close(struct tp_node_reporter *r);
 
 /* Report one event; a failure to report is logged, never fatal. */

@@ -6,16 +6,19 @@
  * lists the console= devices there; the last is /dev/console's). Each line
  * also goes to stderr, which systemd keeps in the node's journal.
  *
- * Backends sit behind struct tp_node_reporter so that the signed format
- * (common/report.h, HMAC over a sequence number and the payload) replaces
- * the plain one without touching a step.
+ * Backends sit behind struct tp_node_reporter: the plain one speaks until
+ * node.conf is read, the signed one (common/report.h) from then on; no step
+ * knows which.
  */
 #include "node.h"
 #include "common/err.h"
+#include "common/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,30 +116,110 @@ int tp_node_reporter_plain(struct tp_node_reporter *r, const struct tp_node_conf
 }
 
 /*
- * SIGNED BACKEND GOES HERE (wired at the merge with common/report.c):
- *
- *   struct signed_out { struct plain out; struct tp_report_key key; uint64_t seq; };
- *
- *   static int signed_emit(void *ctx, const char *step, const char *event,
- *                          const char *text)
- *   {
- *           struct tp_report r = { .slot = nc->slot, .seq = ++s->seq };
- *           copy nc->instance_id -> r.id, step, event, text (truncated);
- *           n = tp_report_format(buf, sizeof(buf), &s->key, &r);
- *           write buf to the console fd, and a plain line to stderr (the
- *           node's journal never gets the MAC'ed frame's key material; the
- *           frame itself is not secret);
- *   }
- *
- *   int tp_node_reporter_signed(struct tp_node_reporter *r,
- *                               const struct tp_node_conf *nc)
- *   -- loads the key from nc->report_key (64 hex digits) and the last
- *      sequence number from the journal directory, so a restart never
- *      reuses one (the BMC's replay window rejects it).
- *
- * main.c picks the backend in one place (pick_reporter()), after node.conf
- * is read; a node.conf error is reported by the plain backend.
+ * The signed backend (docs/node-helper.md §5): each event is one report
+ * line (docs/report-protocol.md §2) on the console, authenticated with the
+ * slot's report key, and the same event as a plain line on stderr, so the
+ * node's journal stays readable. The frame is not secret; the key is, and it
+ * lives only in this struct until close wipes it.
  */
+struct signed_out {
+	struct plain out;        /* first: close() treats ctx as a struct plain */
+	struct tp_report_key key;
+	unsigned slot;
+	char id[40];             /* this start's run id (report-protocol.md §6) */
+	uint64_t seq;            /* the last line's number; the first line is 1 */
+};
+
+static struct signed_out signed_state = { .out.fd = -1 };
+
+/*
+ * The protocol has five events (report-protocol.md §3) and `done` there ends
+ * the helper's work; the helper has more words (node-helper.md §5). Each
+ * maps to the protocol's nearest event, and a word the event does not carry
+ * goes in front of the text, so nothing the plain line says is lost.
+ */
+static const char *line_event(const char *step, const char *event, const char **prefix)
+{
+	*prefix = "";
+	if (!strcmp(event, "start") || !strcmp(event, "progress") || !strcmp(event, "fail"))
+		return event;
+	if (!strcmp(event, "done"))
+		return strcmp(step, "helper") ? "ok" : "done";
+	*prefix = event;                 /* skip, redo, note, warn, pause */
+	return strcmp(event, "skip") ? "progress" : "ok";
+}
+
+static int signed_emit(void *ctx, const char *step, const char *event, const char *text)
+{
+	struct signed_out *s = ctx;
+	struct tp_report r = { .slot = s->slot };
+	char line[TP_REPORT_LINE_MAX + 2], full[1100];
+	const char *prefix;
+	int n, rc = 0;
+
+	snprintf(r.id, sizeof(r.id), "%s", s->id);
+	snprintf(r.step, sizeof(r.step), "%s", step);
+	snprintf(r.event, sizeof(r.event), "%s", line_event(step, event, &prefix));
+	snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? ": " : "", text);
+	tp_report_set_text(&r, full);
+	/* One number per line written or not: a line that fails to format
+	 * still uses its seq, and the window allows gaps (§6). */
+	r.seq = ++s->seq;
+	n = tp_report_format(line, sizeof(line) - 1, &s->key, &r);
+	if (n < 0) {
+		fprintf(stderr, "tpkit-node: cannot frame a report line: %s\n", tp_err_msg());
+		rc = n;
+	} else if (s->out.fd >= 0) {
+		line[n++] = '\n';
+		if (write_all(s->out.fd, line, (size_t)n) < 0) {
+			rc = -errno;
+			fprintf(stderr, "tpkit-node: cannot write to %s: %s; reporting on stderr only\n",
+				s->out.dev, strerror(errno));
+			close(s->out.fd);
+			s->out.fd = -1;
+		}
+	}
+	/* The journal's copy: plain, with the helper's own event word. */
+	n = snprintf(full, sizeof(full), "tpkit-node: %s %s%s%s\n", step, event,
+		     *text ? " " : "", text);
+	if (n > 0 && (size_t)n >= sizeof(full)) {
+		n = sizeof(full) - 1;
+		full[n - 1] = '\n';
+	}
+	if (n > 0)
+		write_all(2, full, (size_t)n);
+	return rc;
+}
+
+int tp_node_reporter_signed(struct tp_node_reporter *r, const struct tp_node_conf *nc)
+{
+	struct signed_out *s = &signed_state;
+	char why[TP_PATH_MAX + 64];
+	int rc;
+
+	/* The helper is linked statically (node-helper.md §7): never let
+	 * libcrypto read the node's openssl.cnf, which could ask it to load
+	 * modules a static binary cannot; HMAC-SHA256 needs none. */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+	/* The key is never quoted in a message (report-protocol.md §5). */
+	if (tp_report_key_from_hex(&s->key, nc->report_key) < 0)
+		return tp_err_set(-EINVAL, "node.conf's report_key is not a valid key "
+					   "(64 hex digits)");
+	/* A new id for every start, seq from 1: a restarted helper never reuses
+	 * an (id, seq) pair and keeps no counter on disk (§6). */
+	rc = tp_report_id_new(s->id, sizeof(s->id));
+	if (rc < 0) {
+		tp_report_key_wipe(&s->key);
+		return rc;
+	}
+	s->slot = nc->slot;
+	s->seq = 0;
+	if (open_console(&s->out, why, sizeof(why)) < 0)
+		fprintf(stderr, "tpkit-node: no console (%s): reporting on stderr only\n", why);
+	r->emit = signed_emit;
+	r->ctx = s;
+	return 0;
+}
 
 void tp_node_reporter_close(struct tp_node_reporter *r)
 {
@@ -146,12 +229,17 @@ void tp_node_reporter_close(struct tp_node_reporter *r)
 		close(p->fd);
 		p->fd = -1;
 	}
+	if (r->ctx == &signed_state)
+		tp_report_key_wipe(&signed_state.key);
+	r->ctx = NULL;
 }
 
 void tp_node_report(const struct tp_node_reporter *r, const char *step, const char *event,
 		    const char *fmt, ...)
 {
-	char text[256];
+	/* Larger than a report's text: the signed backend cuts it visibly, with
+	 * "..." (tp_report_set_text), rather than vsnprintf silently. */
+	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);

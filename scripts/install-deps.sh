@@ -72,10 +72,10 @@ for arch in $ARCHES; do
 	echo "$DEVPKGS" >"$sr/.done"
 done
 
-# The node helper's aarch64 sysroot: only the C library and cmocka, for its
-# unit tests under qemu-aarch64 (docs/node-helper.md §7); the helper itself
-# needs no library beyond libc yet.
-NODE_DEVPKGS=libc6-dev,libcmocka-dev
+# The node helper's aarch64 sysroot: the C library, libssl-dev for the
+# static libcrypto.a its signed report lines link (HMAC-SHA256,
+# docs/node-helper.md §7), and cmocka for its unit tests under qemu-aarch64.
+NODE_DEVPKGS=libc6-dev,libssl-dev,libcmocka-dev
 sr=$SYSROOT_BASE/tpkit-sysroot-arm64
 if [ "$(cat "$sr/.done" 2>/dev/null)" != "$NODE_DEVPKGS" ]; then
 	echo "install-deps: building arm64 sysroot in $sr" >&2
