@@ -420,6 +420,23 @@ out:
 	return lib;
 }
 
+/* The environment for the tools the twin runs itself (mcopy, QEMU,
+ * vde_switch): its own as it was started, without the preload it
+ * re-executed with (twin_usb_preload_ensure) — umockdev's, and in an ASan
+ * build the ASan runtime, whose leak check fails an uninstrumented tool. */
+char **twin_usb_tool_env(void)
+{
+	char **env = g_get_environ();
+	const char *orig = g_environ_getenv(env, "TP_TWIN_ORIG_LD_PRELOAD");
+
+	if (orig && *orig)
+		env = g_environ_setenv(env, "LD_PRELOAD", orig, TRUE);
+	else if (orig)
+		env = g_environ_unsetenv(env, "LD_PRELOAD");
+	env = g_environ_unsetenv(env, "TP_TWIN_ORIG_LD_PRELOAD");
+	return g_environ_unsetenv(env, "TP_TWIN_REEXEC");
+}
+
 /* The command's environment: the preload and the testbed, as
  * umockdev-wrapper would set them (toolchain.md §7.1, §7.4), and the twin's
  * own I/O counter. */

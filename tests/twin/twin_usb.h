@@ -138,6 +138,7 @@ struct twin_usb {
 int twin_usb_preload_ensure(int argc, char **argv);
 int twin_usb_start(struct twin *t);
 char **twin_usb_child_env(struct twin *t, char **env);
+char **twin_usb_tool_env(void);
 void twin_usb_board_changed(struct twin *t);
 struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
 				      const struct twin_usb_ops *ops,

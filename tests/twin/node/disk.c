@@ -22,6 +22,7 @@
 #include <glib.h>
 
 #include "node.h"
+#include "../twin_usb.h"
 
 #define SECTOR	512u
 
@@ -205,7 +206,7 @@ static int twin_disk_fat_copy(const char *img, const struct twin_part *p,
 	char *target = g_strdup_printf("%s@@%llu", img, (unsigned long long)p->start);
 	char *src = g_strconcat("::", path[0] == '/' ? path + 1 : path, NULL);
 	char *argv[] = { "mcopy", "-n", "-i", target, src, (char *)dest, NULL };
-	char **env = g_environ_setenv(g_get_environ(), "MTOOLS_SKIP_CHECK", "1", TRUE);
+	char **env = g_environ_setenv(twin_usb_tool_env(), "MTOOLS_SKIP_CHECK", "1", TRUE);
 	char *errout = NULL;
 	GError *ge = NULL;
 	gint status = 0;

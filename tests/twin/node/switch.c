@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "node.h"
+#include "../twin_usb.h"
 
 #define TWIN_SWITCH_WAIT_MS	10000
 
@@ -80,6 +81,7 @@ int twin_switch_start(struct twin *t)
 {
 	char *dir = g_build_filename(t->root, "switch", NULL);
 	char *argv[] = { "vde_switch", "-s", dir, NULL };
+	char **env;
 	GError *err = NULL;
 	int rc;
 
@@ -90,17 +92,20 @@ int twin_switch_start(struct twin *t)
 		g_free(dir);
 		return rc;
 	}
-	if (!g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+	env = twin_usb_tool_env();
+	if (!g_spawn_async_with_pipes(NULL, argv, env, G_SPAWN_SEARCH_PATH |
 				      G_SPAWN_DO_NOT_REAP_CHILD |
 				      G_SPAWN_STDOUT_TO_DEV_NULL |
 				      G_SPAWN_STDERR_TO_DEV_NULL, twin_switch_child_setup, NULL,
 				      &t->nodes->sw_pid, &t->nodes->sw_in,
 				      NULL, NULL, &err)) {
+		g_strfreev(env);
 		fprintf(stderr, "tp-twin: cannot run vde_switch: %s\n", err->message);
 		g_error_free(err);
 		g_free(dir);
 		return -ENOEXEC;
 	}
+	g_strfreev(env);
 	t->nodes->sw_dir = dir;
 	rc = twin_switch_wait(t, dir);
 	if (rc) {

@@ -27,6 +27,7 @@
 #include <glib-unix.h>
 
 #include "node.h"
+#include "../twin_usb.h"
 
 #define TWIN_NODE_TERM_MS	5000	/* SIGTERM to SIGKILL */
 
@@ -283,7 +284,7 @@ static int twin_node_spawn(struct twin *t, unsigned slot,
 	struct twin_node *nd = &t->nodes->slot[slot];
 	GPtrArray *argv = twin_node_argv(t, slot, b, nvme);
 	char name[32];
-	char *errlog;
+	char *errlog, **env;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, efd, rc = 0;
 	GError *err = NULL;
 
@@ -296,18 +297,21 @@ static int twin_node_spawn(struct twin *t, unsigned slot,
 		fprintf(stderr, "tp-twin: node VM of slot %u: %s\n", slot, g_strerror(errno));
 		goto out;
 	}
+	env = twin_usb_tool_env();
 	if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata,
-					      NULL, G_SPAWN_SEARCH_PATH |
+					      (const char *const *)env, G_SPAWN_SEARCH_PATH |
 					      G_SPAWN_DO_NOT_REAP_CHILD,
 					      twin_node_child_setup, NULL,
 					      in[0], out[1], efd, NULL, NULL, 0,
 					      &nd->pid, NULL, NULL, NULL, &err)) {
+		g_strfreev(env);
 		fprintf(stderr, "tp-twin: cannot run %s: %s\n", t->opt.qemu, err->message);
 		g_error_free(err);
 		nd->pid = 0;
 		rc = -ENOEXEC;
 		goto out;
 	}
+	g_strfreev(env);
 	nd->pidfd = (int)syscall(SYS_pidfd_open, nd->pid, 0);
 	if (nd->pidfd < 0) {
 		rc = -errno;
