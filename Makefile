@@ -333,6 +333,9 @@ $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG) --cflags cmocka) -c $< -o $@
+# Kept: as intermediates of the rule above make would delete them, and
+# compile every unit test again at each make invocation.
+.SECONDARY: $(UNIT_BINS:=.o) $(NODE_UNIT_BINS:=.o)
 
 # The twin is a test program for the build machine; it is never cross-built.
 # ext2fs: node VMs read kernels out of ext4 (tests/twin/node/disk.c).
