@@ -121,6 +121,31 @@ static void plan_4096(void **state)
 		"uuid=24232221-2625-4827-A92A-2B2C2D2E2F30, name=\"cloudimg-rootfs\"\n");
 }
 
+/* The backup GPT's room, pinned at a MiB boundary: 64 GiB and 33 sectors
+ * of 512 B (5 of 4096 B) leaves the root's end at 64 GiB; a sector less
+ * moves it a MiB down. */
+static void backup_room(void **state)
+{
+	struct tp_parttable pt;
+	unsigned k = 0;
+	char out[1024];
+
+	(void)state;
+	rk1_emmc(&pt);
+	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 33 * 512, 512, counter_rand, &k, out,
+					 sizeof(out)), 0);
+	assert_non_null(strstr(out, "start=40960, size=134176768, "));
+	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 32 * 512, 512, counter_rand, &k, out,
+					 sizeof(out)), 0);
+	assert_non_null(strstr(out, "start=40960, size=134174720, "));
+	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 5 * 4096, 4096, counter_rand, &k, out,
+					 sizeof(out)), 0);
+	assert_non_null(strstr(out, "start=5120, size=16772096, "));
+	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 4 * 4096, 4096, counter_rand, &k, out,
+					 sizeof(out)), 0);
+	assert_non_null(strstr(out, "start=5120, size=16771840, "));
+}
+
 /* The smallest NVMe taken: the eMMC's span (32767 MiB) and a MiB. */
 static void size_limits(void **state)
 {
@@ -286,6 +311,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(plan_512),
 		cmocka_unit_test(plan_4096),
+		cmocka_unit_test(backup_room),
 		cmocka_unit_test(size_limits),
 		cmocka_unit_test(refusals),
 		cmocka_unit_test(guids_fresh),
