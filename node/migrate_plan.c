@@ -20,8 +20,8 @@
 
 #define MIB (1024u * 1024u)
 
-/* The image's root label (nodeimg.md §3): the RK1 image types its root as
- * an ESP, so the name is what marks it when the type does not. */
+/* Without the running root's number: the RK1 image types its root as an
+ * ESP (nodeimg.md §3), so a name is what marks it when the type does not. */
 static const char root_name[] = "cloudimg-rootfs";
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -83,7 +83,8 @@ static int put(char *out, size_t size, size_t *len, const char *fmt, ...)
 	return 0;
 }
 
-static int check_source(const struct tp_parttable *emmc, unsigned sector, const struct tp_part **root)
+static int check_source(const struct tp_parttable *emmc, unsigned root_part, unsigned sector,
+			const struct tp_part **root)
 {
 	if (sector != 512 && sector != 4096)
 		return tp_err_set(-EINVAL, "NVMe sector size %u: only 512 and 4096 are supported",
@@ -96,8 +97,11 @@ static int check_source(const struct tp_parttable *emmc, unsigned sector, const 
 				  emmc->n, TP_MIGRATE_MAX_PARTS);
 	*root = NULL;
 	for (unsigned i = 0; i < emmc->n; i++)
-		if (is_root(&emmc->p[i]))
+		if (root_part ? emmc->p[i].index == root_part : is_root(&emmc->p[i]))
 			*root = &emmc->p[i];
+	if (!*root && root_part)
+		return tp_err_set(-EINVAL, "the eMMC's partition table has no partition %u, the "
+				  "running root's", root_part);
 	if (!*root)
 		return tp_err_set(-EINVAL, "the eMMC has no ext4 root partition (Linux "
 				  "filesystem type or named %s)", root_name);
@@ -117,8 +121,8 @@ static int check_source(const struct tp_parttable *emmc, unsigned sector, const 
 	return 0;
 }
 
-int tp_migrate_plan(const struct tp_parttable *emmc, uint64_t nvme_bytes, unsigned sector,
-		    tp_migrate_rand_fn rnd, void *ctx, char *out, size_t size)
+int tp_migrate_plan(const struct tp_parttable *emmc, unsigned root_part, uint64_t nvme_bytes,
+		    unsigned sector, tp_migrate_rand_fn rnd, void *ctx, char *out, size_t size)
 {
 	const struct tp_part *root = NULL;
 	uint8_t taken[TP_MIGRATE_MAX_PARTS + 1][16];
@@ -127,7 +131,7 @@ int tp_migrate_plan(const struct tp_parttable *emmc, uint64_t nvme_bytes, unsign
 	size_t len = 0;
 	int rc;
 
-	if ((rc = check_source(emmc, sector, &root)) < 0)
+	if ((rc = check_source(emmc, root_part, sector, &root)) < 0)
 		return rc;
 	/* The eMMC's root may be grown to its end: the copy needs as much, and
 	 * a MiB on top for the NVMe's own GPT at each end. */

@@ -80,7 +80,7 @@ static void plan_512(void **state)
 
 	(void)state;
 	rk1_emmc(&pt);
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)), 0);
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)), 0);
 	/* 256 GiB is 536870912 sectors; the backup takes the last 33; the
 	 * root ends at the MiB before: sector 536868864 = 262143 MiB. */
 	assert_string_equal(out,
@@ -105,7 +105,7 @@ static void plan_4096(void **state)
 
 	(void)state;
 	rk1_emmc(&pt);
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 4096, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 4096, counter_rand, &k, out, sizeof(out)),
 			 0);
 	/* 67108864 sectors; the backup takes the last 5 (4 of entries, the
 	 * header); the root ends at 262143 MiB = sector 67108608. */
@@ -132,16 +132,16 @@ static void backup_room(void **state)
 
 	(void)state;
 	rk1_emmc(&pt);
-	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 33 * 512, 512, counter_rand, &k, out,
+	assert_int_equal(tp_migrate_plan(&pt, 0, 64 * GIB + 33 * 512, 512, counter_rand, &k, out,
 					 sizeof(out)), 0);
 	assert_non_null(strstr(out, "start=40960, size=134176768, "));
-	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 32 * 512, 512, counter_rand, &k, out,
+	assert_int_equal(tp_migrate_plan(&pt, 0, 64 * GIB + 32 * 512, 512, counter_rand, &k, out,
 					 sizeof(out)), 0);
 	assert_non_null(strstr(out, "start=40960, size=134174720, "));
-	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 5 * 4096, 4096, counter_rand, &k, out,
+	assert_int_equal(tp_migrate_plan(&pt, 0, 64 * GIB + 5 * 4096, 4096, counter_rand, &k, out,
 					 sizeof(out)), 0);
 	assert_non_null(strstr(out, "start=5120, size=16772096, "));
-	assert_int_equal(tp_migrate_plan(&pt, 64 * GIB + 4 * 4096, 4096, counter_rand, &k, out,
+	assert_int_equal(tp_migrate_plan(&pt, 0, 64 * GIB + 4 * 4096, 4096, counter_rand, &k, out,
 					 sizeof(out)), 0);
 	assert_non_null(strstr(out, "start=5120, size=16771840, "));
 }
@@ -155,20 +155,20 @@ static void size_limits(void **state)
 
 	(void)state;
 	rk1_emmc(&pt);
-	assert_int_equal(tp_migrate_plan(&pt, 32767 * MIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 32767 * MIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -ENOSPC);
 	assert_string_equal(tp_err_msg(),
 			    "the NVMe (32767 MiB) is smaller than the root needs (32768 MiB)");
-	assert_int_equal(tp_migrate_plan(&pt, 32768 * MIB - 512, 512, counter_rand, &k, out,
+	assert_int_equal(tp_migrate_plan(&pt, 0, 32768 * MIB - 512, 512, counter_rand, &k, out,
 					 sizeof(out)),
 			 -ENOSPC);
 	k = 0;
-	assert_int_equal(tp_migrate_plan(&pt, 32768 * MIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 32768 * MIB, 512, counter_rand, &k, out, sizeof(out)),
 			 0);
 	/* The root keeps at least its eMMC size. */
 	assert_non_null(strstr(out, "start=40960, size=67065856, "));
 	/* An output buffer too small. */
-	assert_int_equal(tp_migrate_plan(&pt, 32768 * MIB, 512, counter_rand, &k, out, 100),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 32768 * MIB, 512, counter_rand, &k, out, 100),
 			 -ENOSPC);
 	assert_string_equal(tp_err_msg(), "the sfdisk script does not fit 100 bytes");
 }
@@ -181,19 +181,29 @@ static void refusals(void **state)
 
 	(void)state;
 	rk1_emmc(&pt);
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 1024, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 1024, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "NVMe sector size 1024: only 512 and 4096 are supported");
 
 	strcpy(pt.p[1].name, "writable");
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "the eMMC has no ext4 root partition (Linux filesystem "
 					  "type or named cloudimg-rootfs)");
+	/* The running root's number wins over type and name: the test
+	 * images name their ESP-typed root "rootfs" (nodeimg.md §3). */
+	k = 0;
+	assert_int_equal(tp_migrate_plan(&pt, 2, 256 * GIB, 512, counter_rand, &k, out,
+					 sizeof(out)), 0);
+	assert_non_null(strstr(out, "size=536827904, "));
+	assert_int_equal(tp_migrate_plan(&pt, 3, 256 * GIB, 512, counter_rand, &k, out,
+					 sizeof(out)), -EINVAL);
+	assert_string_equal(tp_err_msg(), "the eMMC's partition table has no partition 3, the "
+					  "running root's");
 	/* A Linux filesystem type marks the root whatever its name. */
 	pt.p[1].use = TP_PT_USE_LINUX;
 	k = 0;
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 0);
 	assert_non_null(strstr(out, "size=536827904, "));
 
@@ -201,26 +211,26 @@ static void refusals(void **state)
 	pt.n = 5;
 	for (unsigned i = 2; i < 5; i++)
 		pt.p[i] = (struct tp_part){.index = i + 1, .first_lba = 2048 * (i + 1), .sectors = 1};
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "the eMMC has 5 partitions; the migration copies at most 4");
 
 	/* Something after the root could not be kept: the root grows. */
 	pt.n = 3;
 	pt.p[2].first_lba = 32 * GIB / 512 - 2048;
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "the eMMC's partition 3 lies after its root (partition 2)");
 
 	rk1_emmc(&pt);
 	pt.kind = TP_PT_MBR;
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "the eMMC's partition table is not GPT");
 
 	rk1_emmc(&pt);
 	strcpy(pt.p[0].name, "CI\"DATA");
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "partition 1's name has a quote or backslash");
 }
@@ -235,12 +245,12 @@ static void guids_fresh(void **state)
 
 	(void)state;
 	rk1_emmc(&pt);
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, stuck_rand, NULL, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, stuck_rand, NULL, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "the random source repeated a GUID");
 	/* The eMMC's disk GUID is what the first call returns. */
 	guid_bytes("04030201-0605-4807-890A-0B0C0D0E0F10", pt.disk_guid);
-	assert_int_equal(tp_migrate_plan(&pt, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
+	assert_int_equal(tp_migrate_plan(&pt, 0, 256 * GIB, 512, counter_rand, &k, out, sizeof(out)),
 			 -EINVAL);
 	assert_string_equal(tp_err_msg(), "the random source repeated a GUID of the eMMC");
 }
@@ -282,7 +292,7 @@ static void written_by_sfdisk(void **state)
 	(void)state;
 	rk1_emmc(&pt);
 	pt.p[1].sectors = 2 * GIB / 512 - 40960;
-	assert_int_equal(tp_migrate_plan(&pt, 4 * GIB, 512, counter_rand, &k, out, sizeof(out)), 0);
+	assert_int_equal(tp_migrate_plan(&pt, 0, 4 * GIB, 512, counter_rand, &k, out, sizeof(out)), 0);
 	sfdisk_write(out, 4 * GIB, &nv);
 	assert_int_equal(nv.kind, TP_PT_GPT);
 	assert_int_equal(nv.n, 2);
