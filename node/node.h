@@ -81,9 +81,20 @@ struct tp_run_result {
  */
 int tp_node_run(const char *const argv[], struct tp_run_result *res);
 
+/*
+ * tp_node_run() with in (NULL: /dev/null) written to the command's stdin
+ * (at most 60000 bytes: it must fit a pipe, -E2BIG otherwise) and, when out
+ * is non-NULL, its stdout kept in out[0..outsize) (cut, NUL-terminated)
+ * instead of going to our stderr.
+ */
+int tp_node_run_io(const char *const argv[], const char *in, char *out, size_t outsize,
+		   struct tp_run_result *res);
+
 /* tp_node_run() that wants exit code 0: else -EIO with a message naming the
  * command, its exit code and its stderr's last lines. */
 int tp_node_run_ok(const char *const argv[]);
+/* The same with in on its stdin (tp_node_run_io()). */
+int tp_node_run_ok_in(const char *const argv[], const char *in);
 
 /* ---- the journal (node/journal.c; docs/node-helper.md §4) ---------------- */
 
@@ -152,6 +163,10 @@ struct tp_node_ctx {
  * or -errno (failed; tp_err_msg() says why). done() returns 1 (done), 0 or
  * -errno. */
 #define TP_STEP_SKIP 1
+/* run() asked for a reboot (migrate, docs/node-helper.md §12): nothing is
+ * journaled for the step, the helper stops with exit 0, and the step runs
+ * again at the next boot, where its own check decides. */
+#define TP_STEP_REBOOT 2
 
 struct tp_step_ops {
 	const char *name;
