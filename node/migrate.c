@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The eMMC → NVMe migration (docs/node-helper.md §12): the NVMe gets the
- * eMMC's layout with fresh GUIDs (migrate_plan.c), new file systems with
- * new UUIDs, a copy of the running root and of the seed, and, last, its
- * boot configuration; then the eMMC's seed is blanked and the node
+ * eMMC's layout with fresh GUIDs (migrate_plan.c), a new root file system
+ * with a new UUID, a copy of the running root and, last, its boot
+ * configuration; then the eMMC's seed is blanked and the node
  * reboots into the NVMe, which the RK1's U-Boot scans before the eMMC
  * (commissioning.md §5.1). Until the boot configuration is written the
  * NVMe is not bootable, so a failure anywhere before it leaves the eMMC
@@ -38,13 +38,8 @@
 #define STATE_FILE TP_JOURNAL_DIR "/migrate"
 #define WORK "/run/tpkit-node"
 #define MNT_ROOT WORK "/nvme"
-#define MNT_SEED_OLD WORK "/seed-emmc"
-#define MNT_SEED_NEW WORK "/seed-nvme"
-/* NoCloud's fs_label on the RK1 image (nodeimg.md §3; ubuntu-rockchip-install
- * makes the same, commissioning.md §5.1). */
-#define SEED_LABEL "CIDATA"
 
-static const char *const mounts[] = { MNT_ROOT, MNT_SEED_OLD, MNT_SEED_NEW };
+static const char *const mounts[] = { MNT_ROOT };
 
 struct mig {
 	struct tp_node_ctx *c;
@@ -52,7 +47,7 @@ struct mig {
 	char disk[64];            /* the eMMC, /dev/mmcblk0 */
 	unsigned root_no;         /* the running root's partition on it */
 	unsigned seed_no;         /* the seed's, 0 if none */
-	unsigned nvme_root, nvme_seed; /* their numbers on the NVMe */
+	unsigned nvme_root;       /* the root's number on the NVMe */
 	struct tp_parttable emmc;
 	char label[17];           /* the eMMC root's ext4 label */
 	uint64_t nvme_bytes;
@@ -289,7 +284,6 @@ static int find_parts(struct mig *m)
 					  "nor the seed: the migration would not copy it",
 					  p->index);
 		m->seed_no = p->index;
-		m->nvme_seed = i + 1;
 	}
 	return 0;
 }
@@ -427,28 +421,6 @@ static int mount_dir(const char *dir)
 	return rc < 0 ? rc : tp_dir_make(p, 0700, 0);
 }
 
-/* The seed: a new FAT with the eMMC seed's files, so the NVMe system
- * finds the same cloud-init seed (same instance-id) the eMMC system had
- * (docs/node-helper.md §12). */
-static int seed(struct mig *m)
-{
-	char old[64], new[64];
-	int rc;
-
-	if (!m->seed_no)
-		return 0;
-	snprintf(old, sizeof(old), "%sp%u", m->disk, m->seed_no);
-	snprintf(new, sizeof(new), "%sp%u", NVME_DISK, m->nvme_seed);
-	if ((rc = RUN("mkfs.vfat", "-n", SEED_LABEL, new)) < 0 ||
-	    (rc = mount_dir(MNT_SEED_OLD)) < 0 || (rc = mount_dir(MNT_SEED_NEW)) < 0 ||
-	    (rc = RUN("mount", "-o", "ro", old, MNT_SEED_OLD)) < 0 ||
-	    (rc = RUN("mount", new, MNT_SEED_NEW)) < 0 ||
-	    (rc = RUN("rsync", "-rt", MNT_SEED_OLD "/", MNT_SEED_NEW "/")) < 0 ||
-	    (rc = RUN("umount", MNT_SEED_NEW)) < 0 || (rc = RUN("umount", MNT_SEED_OLD)) < 0)
-		return rc;
-	return 0;
-}
-
 /* A file of the new root: its text into in (empty when missing) and
  * its mode (0644 when missing). */
 static int read_new(const char *path, char *in, size_t size, mode_t *mode, char *p)
@@ -476,8 +448,9 @@ static int read_new(const char *path, char *in, size_t size, mode_t *mode, char 
 	return 0;
 }
 
-/* fstab's root line to the new UUID, a line of the eMMC's seed to the
- * seed's label; /etc/default/u-boot's U_BOOT_ROOT to the new UUID. */
+/* fstab's root line to the new UUID, a line mounting the eMMC's seed
+ * commented out (it is blanked, and the NVMe's is empty); /etc/default/u-boot's
+ * U_BOOT_ROOT to the new UUID. */
 static int new_configs(struct mig *m)
 {
 	static char in[65536], out[66000];
@@ -499,8 +472,8 @@ static int new_configs(struct mig *m)
 			snprintf(seed_part, sizeof(seed_part), "PARTUUID=%s", g);
 		}
 	if ((rc = read_new("/etc/fstab", in, sizeof(in), &mode, p)) < 0 ||
-	    (rc = tp_migrate_fstab(in, m->root_uuid, m->seed_no ? names : NULL,
-				   SEED_LABEL, out, sizeof(out))) < 0 ||
+	    (rc = tp_migrate_fstab(in, m->root_uuid, m->seed_no ? names : NULL, out,
+				   sizeof(out))) < 0 ||
 	    (rc = tp_file_write_atomic(p, out, strlen(out), mode)) < 0)
 		return rc;
 	if ((rc = read_new("/etc/default/u-boot", in, sizeof(in), &mode, p)) < 0 ||
@@ -532,10 +505,10 @@ static int copy_root(struct mig *m)
 		rc = RUN("mkfs.ext4", "-q", "-F", "-U", m->root_uuid, dev);
 	if (rc < 0)
 		return rc;
-	if ((rc = seed(m)) < 0)
-		return rc;
-	progress(m, "3/6 file systems made: %s ext4 UUID %s%s%s", dev, m->root_uuid,
-		 m->seed_no ? ", seed FAT " : "", m->seed_no ? SEED_LABEL : "");
+	/* The seed partition keeps no file system (docs/node-helper.md §12):
+	 * a tpkit node's seed is the directory on the root, copied with it. */
+	progress(m, "3/6 file system made: %s ext4 UUID %s%s", dev, m->root_uuid,
+		 m->seed_no ? "; the seed partition stays empty" : "");
 	if ((rc = mount_dir(MNT_ROOT)) < 0 || (rc = RUN("mount", dev, MNT_ROOT)) < 0)
 		return rc;
 	if ((rc = tp_node_run(rsync, &res)) < 0)
@@ -591,8 +564,9 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src)
 		progress(&m, "1/6 the NVMe (label-id %s) was completed by an earlier run",
 			 m.st.label_id);
 	}
-	/* Two CIDATA seeds would leave cloud-init's choice to chance
-	 * (commissioning.md §5.1). */
+	/* The image's default seed (a known password) is never read on a
+	 * seeded node; blanked, it cannot be found by label on either disk
+	 * (commissioning.md §5.1, docs/node-helper.md §12). */
 	if (m.seed_no) {
 		char old[64];
 

@@ -70,12 +70,13 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src);
 /*
  * fstab for the NVMe's root: the line mounting "/" gets the source
  * UUID=root_uuid (its other fields kept as written), a line whose source is
- * one of seed_names (NULL-terminated; NULL: none) gets LABEL=seed_label;
- * every other line is kept byte for byte. 0, or -ENOSPC, -EINVAL (no line
- * mounts "/") with a message.
+ * one of seed_names (NULL-terminated; NULL: none) is commented out behind
+ * "# " TP_MIGRATE_FSTAB_OFF " "; every other line is kept byte for byte.
+ * 0, or -ENOSPC, -EINVAL (no line mounts "/") with a message.
  */
+#define TP_MIGRATE_FSTAB_OFF "tpkit-node: the eMMC seed is blanked:"
 int tp_migrate_fstab(const char *in, const char *root_uuid, const char *const *seed_names,
-		     const char *seed_label, char *out, size_t size);
+		     char *out, size_t size);
 
 /* /etc/default/u-boot with U_BOOT_ROOT="root=UUID=root_uuid" (every
  * assignment replaced; one appended when none). 0 or -ENOSPC. */

@@ -41,7 +41,7 @@ static bool listed(const char *word, size_t n, const char *const *names)
 }
 
 int tp_migrate_fstab(const char *in, const char *root_uuid, const char *const *seed_names,
-		     const char *seed_label, char *out, size_t size)
+		     char *out, size_t size)
 {
 	size_t len = 0;
 	bool root = false;
@@ -68,8 +68,10 @@ int tp_migrate_fstab(const char *in, const char *root_uuid, const char *const *s
 			rc = put(out, size, &len, "UUID=%s%.*s%s", root_uuid, (int)(end - spec_end),
 				 spec_end, nl ? "\n" : "");
 		} else if (listed(spec, (size_t)(spec_end - spec), seed_names)) {
-			rc = put(out, size, &len, "LABEL=%s%.*s%s", seed_label,
-				 (int)(end - spec_end), spec_end, nl ? "\n" : "");
+			/* Nothing to mount any more: a missing device in fstab
+			 * would stop the boot in emergency mode. */
+			rc = put(out, size, &len, "# %s %.*s%s", TP_MIGRATE_FSTAB_OFF, n, line,
+				 nl ? "\n" : "");
 		} else {
 			rc = put(out, size, &len, "%.*s%s", n, line, nl ? "\n" : "");
 		}

@@ -20,8 +20,9 @@
 
 static void fstab_image(void **state)
 {
-	/* The RK1 test image's fstab (nodeimg.md §3) with a seed line, a
-	 * comment mentioning "/", a tmpfs and no final newline. */
+	/* The RK1 test image's fstab (nodeimg.md §3) with two lines mounting
+	 * the eMMC seed (commented out: it is blanked, the NVMe's is empty),
+	 * a tmpfs and no final newline. */
 	const char *in = "# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n"
 			 "UUID=0b5e0000-1111-4222-8333-444455556666\t/\text4\tdefaults,x-systemd.growfs\t0 1\n"
 			 "\n"
@@ -33,18 +34,18 @@ static void fstab_image(void **state)
 	char out[1024];
 
 	(void)state;
-	assert_int_equal(tp_migrate_fstab(in, NEW, names, "CIDATA", out, sizeof(out)), 0);
+	assert_int_equal(tp_migrate_fstab(in, NEW, names, out, sizeof(out)), 0);
 	assert_string_equal(out,
 			    "# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n"
 			    "UUID=" NEW "\t/\text4\tdefaults,x-systemd.growfs\t0 1\n"
 			    "\n"
-			    "LABEL=CIDATA  /mnt/seed  vfat ro 0 0\n"
-			    "LABEL=CIDATA /boot/firmware vfat defaults 0 0\n"
+			    "# tpkit-node: the eMMC seed is blanked:    PARTUUID=aaaaaaaa-0000-4000-8000-000000000001  /mnt/seed  vfat ro 0 0\n"
+			    "# tpkit-node: the eMMC seed is blanked: /dev/mmcblk0p1 /boot/firmware vfat defaults 0 0\n"
 			    "tmpfs /tmp tmpfs defaults 0 0");
 	/* Without seed names only the root line changes. */
 	assert_int_equal(tp_migrate_fstab("LABEL=cloudimg-rootfs / ext4 defaults 0 1\n"
 					  "/dev/mmcblk0p1 /boot/firmware vfat defaults 0 0\n",
-					  NEW, NULL, "CIDATA", out, sizeof(out)), 0);
+					  NEW, NULL, out, sizeof(out)), 0);
 	assert_string_equal(out, "UUID=" NEW " / ext4 defaults 0 1\n"
 				 "/dev/mmcblk0p1 /boot/firmware vfat defaults 0 0\n");
 }
@@ -55,13 +56,13 @@ static void fstab_refusals(void **state)
 
 	(void)state;
 	assert_int_equal(tp_migrate_fstab("# / commented\ntmpfs /tmp tmpfs defaults 0 0\n", NEW,
-					  NULL, "CIDATA", out, sizeof(out)), -EINVAL);
+					  NULL, out, sizeof(out)), -EINVAL);
 	assert_string_equal(tp_err_msg(), "fstab has no line that mounts /");
 	/* "/boot" is not "/" */
-	assert_int_equal(tp_migrate_fstab("/dev/x /boot ext4 defaults 0 2\n", NEW, NULL, "CIDATA",
-					  out, sizeof(out)), -EINVAL);
+	assert_int_equal(tp_migrate_fstab("/dev/x /boot ext4 defaults 0 2\n", NEW, NULL, out,
+					  sizeof(out)), -EINVAL);
 	assert_int_equal(tp_migrate_fstab("UUID=x / ext4 defaults,x-systemd.growfs 0 1\n", NEW,
-					  NULL, "CIDATA", out, 40), -ENOSPC);
+					  NULL, out, 40), -ENOSPC);
 }
 
 static void uboot_default(void **state)
