@@ -64,6 +64,14 @@ void tp_node_reporter_close(struct tp_node_reporter *r);
 void tp_node_report(const struct tp_node_reporter *r, const char *step, const char *event,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* ---- what first boot made of the seed (node/identity.c) ------------------ */
+
+/* Report, as progress lines of step: "hostname NAME", per login user
+ * "user NAME password L|NP|P|? key SHA256:... (TYPE)" (or "keys none"), and
+ * "hostkey SHA256:... (TYPE)" per SSH host key (docs/node-helper.md §12).
+ * Never fails: what cannot be read is reported as such. */
+void tp_node_identity_report(const struct tp_node_reporter *r, const char *step);
+
 /* ---- external commands (node/run.c) -------------------------------------- */
 
 #define TP_RUN_TAIL 512
