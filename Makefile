@@ -193,8 +193,8 @@ TPKIT    := $(O)/tpkit
 # The node helper (node/, docs/node-helper.md): its own small library of the
 # common/ objects it needs, so it links no BMC library; of the BMC's
 # libraries only libcrypto, for the report lines' HMAC (common/report.c).
-node-common-y := err log path atomic json kvconf report crc32 parttable
-node-y        := conf journal run report_out steps migrate_plan migrate_files migrate
+node-common-y := err log path atomic json kvconf report crc32 parttable base64
+node-y        := conf journal run report_out steps migrate_plan migrate_files migrate identity
 NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
 NODE_LIB      := $(O)/libtpkit-node.a
 NODE          := $(O)/tpkit-node

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The eMMC → NVMe migration (docs/node-helper.md §12): the NVMe gets the
+ * The eMMC → NVMe migration (docs/node-helper.md §13): the NVMe gets the
  * eMMC's layout with fresh GUIDs (migrate_plan.c), a new root file system
  * with a new UUID, a copy of the running root and, last, its boot
  * configuration; then the eMMC's seed is blanked and the node
@@ -493,7 +493,7 @@ static int copy_root(struct mig *m)
 				 * but their mount points stay, empty) */
 				"--exclude=/dev/*", "--exclude=/proc/*", "--exclude=/sys/*",
 				"--exclude=/run/*", "--exclude=/tmp/*", "--exclude=/lost+found",
-				/* written last, by u-boot-update (docs/node-helper.md §12) */
+				/* written last, by u-boot-update (docs/node-helper.md §13) */
 				"--exclude=/boot/extlinux/", "/", MNT_ROOT "/", NULL };
 	int rc;
 
@@ -505,7 +505,7 @@ static int copy_root(struct mig *m)
 		rc = RUN("mkfs.ext4", "-q", "-F", "-U", m->root_uuid, dev);
 	if (rc < 0)
 		return rc;
-	/* The seed partition keeps no file system (docs/node-helper.md §12):
+	/* The seed partition keeps no file system (docs/node-helper.md §13):
 	 * a tpkit node's seed is the directory on the root, copied with it. */
 	progress(m, "3/6 file system made: %s ext4 UUID %s%s", dev, m->root_uuid,
 		 m->seed_no ? "; the seed partition stays empty" : "");
@@ -566,7 +566,7 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src)
 	}
 	/* The image's default seed (a known password) is never read on a
 	 * seeded node; blanked, it cannot be found by label on either disk
-	 * (commissioning.md §5.1, docs/node-helper.md §12). */
+	 * (commissioning.md §5.1, docs/node-helper.md §13). */
 	if (m.seed_no) {
 		char old[64];
 

@@ -64,6 +64,14 @@ void tp_node_reporter_close(struct tp_node_reporter *r);
 void tp_node_report(const struct tp_node_reporter *r, const char *step, const char *event,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* ---- what first boot made of the seed (node/identity.c) ------------------ */
+
+/* Report, as progress lines of step: "hostname NAME", per login user
+ * "user NAME password L|NP|P|? key SHA256:... (TYPE)" (or "keys none"), and
+ * "hostkey SHA256:... (TYPE)" per SSH host key (docs/node-helper.md §12).
+ * Never fails: what cannot be read is reported as such. */
+void tp_node_identity_report(const struct tp_node_reporter *r, const char *step);
+
 /* ---- external commands (node/run.c) -------------------------------------- */
 
 #define TP_RUN_TAIL 512
@@ -163,7 +171,7 @@ struct tp_node_ctx {
  * or -errno (failed; tp_err_msg() says why). done() returns 1 (done), 0 or
  * -errno. */
 #define TP_STEP_SKIP 1
-/* run() asked for a reboot (migrate, docs/node-helper.md §12): nothing is
+/* run() asked for a reboot (migrate, docs/node-helper.md §13): nothing is
  * journaled for the step, the helper stops with exit 0, and the step runs
  * again at the next boot, where its own check decides. */
 #define TP_STEP_REBOOT 2

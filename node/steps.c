@@ -131,6 +131,9 @@ static int cloudinit_run(struct tp_node_ctx *c)
 	if (rc == 0)
 		tp_node_report(c->rep, "cloudinit", "progress",
 			       "cloud-init finished with errors (see %s)", CLOUDINIT_RESULT);
+	/* The users, keys and hostname exist now: the BMC can check them
+	 * against what it seeded (docs/node-helper.md §12). */
+	tp_node_identity_report(c->rep, "cloudinit");
 	/* Commissioning installs packages itself later; apt's daily runs
 	 * would take the dpkg lock in the middle (docs/node-helper.md §2). */
 	return tp_node_run_ok(hold);
@@ -200,7 +203,7 @@ static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size, char src[
 		return MIG_NA;
 	}
 	/* A user's NVMe is never wiped; a reboot that came back to the eMMC
-	 * is a failure (docs/node-helper.md §12). */
+	 * is a failure (docs/node-helper.md §13). */
 	rc = tp_migrate_check(c, why, size);
 	if (rc < 0)
 		return rc;

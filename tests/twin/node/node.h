@@ -28,6 +28,8 @@ struct twin_node {
 	int from_node;			/* QEMU's stdout */
 	guint from_src;
 	char *scratch;			/* extracted kernel and initrd */
+	char tail[128];			/* the console's last bytes: a reboot? */
+	size_t tail_len;
 };
 
 struct twin_nodes {

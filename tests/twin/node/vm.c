@@ -69,6 +69,24 @@ static void twin_node_event(struct twin *t, unsigned slot, bool on,
 			  note);
 }
 
+/* Keep the console's last bytes: how the guest ended is in them. */
+static void twin_node_tail(struct twin_node *nd, const char *buf, size_t n)
+{
+	size_t keep = sizeof(nd->tail) - 1;
+
+	if (n >= keep) {
+		memcpy(nd->tail, buf + n - keep, keep);
+		nd->tail_len = keep;
+	} else {
+		size_t old = nd->tail_len + n > keep ? keep - n : nd->tail_len;
+
+		memmove(nd->tail, nd->tail + nd->tail_len - old, old);
+		memcpy(nd->tail + old, buf, n);
+		nd->tail_len = old + n;
+	}
+	nd->tail[nd->tail_len] = '\0';
+}
+
 /* Whatever QEMU's stdout holds now goes to the console; false at EOF. */
 static bool twin_node_drain(struct twin *t, unsigned slot)
 {
@@ -82,6 +100,7 @@ static bool twin_node_drain(struct twin *t, unsigned slot)
 			continue;
 		if (n > 0) {
 			twin_console_write(t, slot, buf, (size_t)n);
+			twin_node_tail(nd, buf, (size_t)n);
 			continue;
 		}
 		return n < 0 && errno == EAGAIN;
@@ -164,19 +183,33 @@ static void twin_node_scratch_clear(struct twin_node *nd)
 	nd->scratch = NULL;
 }
 
-/* QEMU ended by itself (the guest powered off or rebooted: -no-reboot). */
+/*
+ * QEMU ended by itself: the guest powered off or rebooted (-no-reboot makes
+ * both end QEMU). A real module that reboots runs its boot loader again,
+ * which may now find another disk (the RK1's NVMe after a migration), so a
+ * reboot is a new boot scan and a new VM. Linux says which it was on the
+ * console as its last words (kernel/reboot.c: "reboot: Restarting system"
+ * or "reboot: Power down"); a node that only powered off stays off.
+ */
 static gboolean twin_node_exited(gint fd, GIOCondition cond, gpointer data)
 {
 	struct twin_node_ref *r = data;
 	struct twin_node *nd = &r->t->nodes->slot[r->slot];
 	int status = 0;
+	bool reboot;
 
 	(void)fd;
 	(void)cond;
 	if (waitpid(nd->pid, &status, WNOHANG) != nd->pid)
 		return G_SOURCE_CONTINUE;
 	nd->pid_src = 0;	/* removed by returning */
-	twin_node_forget(r->t, r->slot, status, "qemu ended");
+	if (nd->from_node >= 0)
+		twin_node_drain(r->t, r->slot);	/* the last words */
+	reboot = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		 strstr(nd->tail, "reboot: Restarting system");
+	twin_node_forget(r->t, r->slot, status, reboot ? "guest reboot" : "qemu ended");
+	if (reboot)
+		twin_node_boot(r->t, r->slot);
 	return G_SOURCE_REMOVE;
 }
 
@@ -323,6 +356,8 @@ static int twin_node_spawn(struct twin *t, unsigned slot,
 	}
 	nd->to_node = in[1];
 	nd->from_node = out[0];
+	nd->tail_len = 0;
+	nd->tail[0] = '\0';
 	in[1] = out[0] = -1;
 	g_unix_set_fd_nonblocking(nd->to_node, TRUE, NULL);
 	g_unix_set_fd_nonblocking(nd->from_node, TRUE, NULL);
