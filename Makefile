@@ -154,7 +154,7 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
-seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files seed
+seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile seed
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
@@ -463,10 +463,19 @@ nodeimg:
 
 PREFIX  ?= /usr
 DATADIR ?= $(PREFIX)/share/tpkit
+# The node helper seeding installs on RK1 and CM4 (docs/seeding.md §8):
+# the static aarch64 build, when it has been built (make TPKIT_ARCH=aarch64 node).
+NODE_HELPER_AARCH64 ?= build-aarch64/tpkit-node
 install: $(TPKIT)
 	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
 	install -d $(DESTDIR)$(DATADIR)
 	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
+	$(Q)if [ -f $(NODE_HELPER_AARCH64) ]; then \
+		echo "install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64"; \
+		install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64; \
+	else \
+		echo "note: no $(NODE_HELPER_AARCH64): seeding needs it (make TPKIT_ARCH=aarch64 node, then make install again)"; \
+	fi
 
 clean:
 	rm -rf $(O)
