@@ -27,6 +27,12 @@ struct tp_node_conf {
 	char instance_id[40];    /* the seeding's instance-id: the journal's owner */
 	char report_key[65];     /* 64 hex digits; secret */
 	char nvme[16];           /* auto | never | required (optional key) */
+	/* Optional keys (docs/node-helper.md §3): "" when absent. */
+	char k3s_version[64];    /* vX.Y.Z+k3sN */
+	char k3s_bundle[256];    /* the seeded bundle's directory */
+	char argocd_repo[256];   /* server only: ArgoCD's root application */
+	char argocd_path[256];
+	char argocd_revision[128];
 };
 
 /*
