@@ -194,7 +194,7 @@ TPKIT    := $(O)/tpkit
 # common/ objects it needs, so it links no BMC library; of the BMC's
 # libraries only libcrypto, for the report lines' HMAC (common/report.c).
 node-common-y := err log path atomic json kvconf report crc32 parttable
-node-y        := conf journal run report_out steps migrate_plan
+node-y        := conf journal run report_out steps migrate_plan k3s k3s_bundle argocd
 NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
 NODE_LIB      := $(O)/libtpkit-node.a
 NODE          := $(O)/tpkit-node
