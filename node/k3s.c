@@ -256,9 +256,7 @@ int tp_k3s_prep_run(struct tp_node_ctx *c)
 	if (rc < 0)
 		return rc;
 	if (!ip_forward_on()) {
-		rc = rooted(full, sizeof(full), IP_FORWARD);
-		if (rc == 0)
-			rc = tp_file_write(full, "1\n");
+		rc = tp_file_write(IP_FORWARD, "1\n");
 		if (rc < 0)
 			return tp_err_prefix(rc, "cannot set net.ipv4.ip_forward: ");
 	}
