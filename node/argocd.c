@@ -2,7 +2,7 @@
 /*
  * The argocd step (docs/node-helper.md §13): on the server, two HelmChart
  * manifests in k3s's auto-deploy directory, which k3s applies at start and
- * whenever they change (commissioning.md §6.4, §7): ArgoCD from the argo-cd
+ * whenever they change (node-helper.md §13): ArgoCD from the argo-cd
  * chart, and the root application (app of apps) from the argocd-apps chart,
  * pointing at node.conf's argocd_repo, argocd_path and argocd_revision. No
  * kubectl or helm is needed, and the helm-controller retries the second
@@ -19,12 +19,12 @@
 
 #define MANIFESTS "/var/lib/rancher/k3s/server/manifests"
 /* File names are AddOn names: RFC 1123, no clash with k3s's own
- * (commissioning.md §6.4). */
+ * (node-helper.md §13). */
 #define ARGOCD_FILE MANIFESTS "/tpkit-argocd.yaml"
 #define ROOT_FILE MANIFESTS "/tpkit-argocd-root.yaml"
 #define HELM_REPO "https://argoproj.github.io/argo-helm"
 /* Pinned chart versions (docs/node-helper.md §13): argo-cd as the prior art
- * pins it (commissioning.md §7), argocd-apps as argo-helm's Chart.yaml. */
+ * pins it (node-helper.md §13), argocd-apps as argo-helm's Chart.yaml. */
 #define ARGOCD_CHART_VERSION "9.4.17"
 #define APPS_CHART_VERSION "2.0.7"
 #define ARGOCD_NS "argocd"
@@ -91,7 +91,7 @@ static int root_yaml(const struct tp_node_conf *nc, char *out, size_t size)
 		  *nc->argocd_revision ? nc->argocd_revision : DEFAULT_REVISION) < 0)
 		return tp_err_set(-ENAMETOOLONG, "argocd_repo, _path or _revision too long");
 	/* argocd-apps takes applications as a map keyed by name
-	 * (commissioning.md §7); the Application lives in ArgoCD's own
+	 * (node-helper.md §13); the Application lives in ArgoCD's own
 	 * namespace, which ArgoCD watches. */
 	n = snprintf(out, size,
 		     "# Written by tpkit-node (docs/node-helper.md, part 13): the root "

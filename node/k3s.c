@@ -24,14 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* k3s's documented places (commissioning.md §6.1, §6.5; node-helper.md §12). */
+/* k3s's documented places (node-helper.md §12). */
 #define K3S_BIN "/usr/local/bin/k3s"
 #define K3S_IMAGES "/var/lib/rancher/k3s/agent/images"
 #define K3S_KUBECONFIG "/etc/rancher/k3s/k3s.yaml"
 #define K3S_INSTALL_URL "https://get.k3s.io"
 #define K3S_DOWNLOADED TP_JOURNAL_DIR "/k3s-install.sh"
 #define KUBELET_HEALTHZ "http://127.0.0.1:10248/healthz"
-/* The CM4's kernel flags (commissioning.md §4.5, as k3s-ansible writes them). */
+/* The CM4's kernel flags (node-helper.md §12, §12.1). */
 #define CGROUP_FLAGS "cgroup_enable=cpuset cgroup_memory=1 cgroup_enable=memory"
 #define CMDLINE "/boot/firmware/cmdline.txt"
 /* Written before the one reboot k3s_prep may ask for: never a second. */
@@ -171,7 +171,7 @@ static int has_word(const char *text, const char *word)
 }
 
 /* A CM4 without the memory cgroup: the flags go on cmdline.txt's one line
- * (commissioning.md §4.5), and the node reboots once. */
+ * (node-helper.md §12.1), and the node reboots once. */
 static int cm4_cgroup(struct tp_node_ctx *c)
 {
 	const char *reboot[] = { "systemctl", "reboot", NULL };
@@ -190,7 +190,7 @@ static int cm4_cgroup(struct tp_node_ctx *c)
 	n = tp_file_read(CMDLINE, line, sizeof(line) - sizeof(flags) - 2);
 	if (n < 0)
 		return tp_err_prefix((int)n, "no memory cgroup and cannot read %s: ", CMDLINE);
-	/* One line: the firmware reads only the first (commissioning.md §4.5). */
+	/* One line: the firmware reads only the first (node-helper.md §12.1). */
 	len = strcspn(line, "\r\n");
 	line[len] = '\0';
 	for (char *w = strtok_r(flags, " ", &save); w; w = strtok_r(NULL, " ", &save))
@@ -237,7 +237,7 @@ int tp_k3s_prep_run(struct tp_node_ctx *c)
 		if (rc == 0)
 			tp_file_remove_durable(full);
 	}
-	/* k3s's unit loads them too (commissioning.md §6.1); loading them now
+	/* k3s's unit loads them too (node-helper.md §12); loading them now
 	 * and at every boot keeps the node ready before its first start. */
 	if (!modules_loaded()) {
 		rc = tp_node_run_ok(modprobe);
@@ -250,7 +250,7 @@ int tp_k3s_prep_run(struct tp_node_ctx *c)
 	rc = write_rooted(MODULES_CONF, modules_text, 0644);
 	if (rc < 0)
 		return rc;
-	/* commissioning.md §10.3, OS prep: packets between pods and the node
+	/* node-helper.md §12.1: packets between pods and the node
 	 * are routed. The file keeps it after a reboot; /proc sets it now. */
 	rc = write_rooted(SYSCTL_CONF, sysctl_text, 0644);
 	if (rc < 0)
@@ -361,7 +361,7 @@ int tp_k3s_install_run(struct tp_node_ctx *c)
 	if (rc < 0)
 		return rc;
 	/* install.sh decides server or agent by K3S_URL, which we do not set:
-	 * the role is said outright (commissioning.md §6.1). */
+	 * the role is said outright (node-helper.md §12.2). */
 	snprintf(exec, sizeof(exec), "INSTALL_K3S_EXEC=%s", is_server(c) ? "server" : "agent");
 	if (*c->conf->k3s_bundle) {
 		rc = tp_k3s_bundle_install(c->conf->k3s_bundle, version, c->rep);
@@ -381,7 +381,7 @@ int tp_k3s_install_run(struct tp_node_ctx *c)
 		if (rc < 0)
 			return rc;
 		/* install.sh downloads this release and checks it against the
-		 * release's sha256sum file (commissioning.md §6.1). */
+		 * release's sha256sum file (node-helper.md §12.2). */
 		snprintf(pinned, sizeof(pinned), "INSTALL_K3S_VERSION=%s", version);
 		env[2] = pinned;
 		argv[0] = "sh";
@@ -443,7 +443,7 @@ static int ready_once(const struct tp_node_ctx *c, char *state, size_t size)
 		const char *readyz[] = { bin, "kubectl", "get", "--raw", "/readyz", NULL };
 		/* jsonpath gives the Ready condition's status alone: "True"
 		 * compares whole, unlike "Ready" inside "NotReady"
-		 * (commissioning.md §10.3). */
+		 * (node-helper.md §12.3). */
 		const char *get[] = { bin, "kubectl", "get", "node", c->conf->hostname, "-o",
 				      "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
 				      NULL };

@@ -3,7 +3,7 @@
  * The seeded k3s bundle (docs/node-helper.md §12): every file is checked
  * against the SHA256SUMS seeding wrote from the catalogue's pins before it
  * is used, then the binary and the airgap images go where k3s's air-gap
- * procedure puts them (commissioning.md §6.5), each by a copy to a
+ * procedure puts them (node-helper.md §12.2), each by a copy to a
  * temporary beside the target, fsync and rename, so a power cut leaves the
  * old file or the new one.
  */

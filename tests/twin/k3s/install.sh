@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # A double of k3s's install.sh (docs/k3s-double.md), written for tpkit's
-# twin from the behaviour commissioning.md §6.1 records, not from its code.
+# twin from the behaviour node-helper.md §12 records, not from its code.
 # It does what the air-gap install needs and checks that it is asked the
 # way tpkit-node asks: INSTALL_K3S_SKIP_DOWNLOAD=true (there is nothing to
 # download here), INSTALL_K3S_EXEC=server|agent, INSTALL_K3S_SKIP_START.
