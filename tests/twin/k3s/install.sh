@@ -23,13 +23,14 @@ true | binary) ;;
 *) die "install.sh double: INSTALL_K3S_SKIP_DOWNLOAD must be true: k3s is in no archive this test can reach (docs/k3s-double.md)" ;;
 esac
 [ -z "${INSTALL_K3S_VERSION:-}" ] || die "INSTALL_K3S_VERSION with SKIP_DOWNLOAD: the double downloads nothing"
-for v in INSTALL_K3S_SKIP_START INSTALL_K3S_SKIP_ENABLE INSTALL_K3S_FORCE_RESTART; do
-	eval "val=\${$v:-}"
-	case $val in '' | true | false) ;; *) die "$v=$val is not true or false" ;; esac
-done
+boolean() { case $2 in '' | true | false) ;; *) die "$1=$2 is not true or false" ;; esac; }
+boolean INSTALL_K3S_SKIP_START "${INSTALL_K3S_SKIP_START:-}"
+boolean INSTALL_K3S_SKIP_ENABLE "${INSTALL_K3S_SKIP_ENABLE:-}"
+boolean INSTALL_K3S_FORCE_RESTART "${INSTALL_K3S_FORCE_RESTART:-}"
 
 # The command: the first word of INSTALL_K3S_EXEC; a flag or nothing means
 # server, unless K3S_URL is set (then agent, and a token is required).
+# shellcheck disable=SC2086 # split into words on purpose
 set -- ${INSTALL_K3S_EXEC:-}
 case ${1:-} in
 server | agent) CMD=$1 ;;

@@ -8,6 +8,7 @@ own session), and waits for READY=1: then prints CMD's pid and exits 0,
 leaving CMD running. CMD exiting first: exit 1 with its status. Nothing in
 30 s: kill CMD, exit 2. The test synchronises on the service's own word,
 never on a sleep."""
+import atexit
 import os
 import select
 import socket
@@ -21,6 +22,13 @@ d = tempfile.mkdtemp()
 addr = os.path.join(d, "notify")
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(addr)
+
+
+@atexit.register
+def tidy():
+    os.unlink(addr)
+    os.rmdir(d)
+
 with open(log, "ab") as out:
     p = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
                          env=dict(os.environ, NOTIFY_SOCKET=addr), start_new_session=True)
