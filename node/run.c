@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,7 +53,7 @@ static void fold(char *s)
 			*p = *p == '\n' ? '|' : ' ';
 }
 
-static void child(const char *const argv[], int errfd)
+static void child(const char *const argv[], const char *const env[], int outfd, int errfd)
 {
 	const char *path = getenv("TPKIT_NODE_PATH");
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -61,9 +62,13 @@ static void child(const char *const argv[], int errfd)
 	 * PATH, so the override becomes PATH for the command as well. */
 	if (path && *path)
 		setenv("PATH", path, 1);
+	/* Added in the child only: the helper's own environment stays as
+	 * systemd gave it. */
+	for (size_t i = 0; env && env[i]; i++)
+		putenv((char *)env[i]);
 	if (null >= 0)
 		dup2(null, 0);
-	dup2(2, 1);
+	dup2(outfd >= 0 ? outfd : 2, 1);
 	dup2(errfd, 2);
 	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], (char *const *)argv);
@@ -72,6 +77,12 @@ static void child(const char *const argv[], int errfd)
 }
 
 int tp_node_run(const char *const argv[], struct tp_run_result *res)
+{
+	return tp_node_run_env(argv, NULL, res);
+}
+
+static int run(const char *const argv[], const char *const env[], int outfd,
+	       struct tp_run_result *res)
 {
 	int p[2], st;
 	size_t len = 0;
@@ -89,7 +100,7 @@ int tp_node_run(const char *const argv[], struct tp_run_result *res)
 		return tp_err_set(-e, "%s: cannot fork: %s", argv[0], strerror(e));
 	}
 	if (pid == 0)
-		child(argv, p[1]);
+		child(argv, env, outfd, p[1]);
 	close(p[1]);
 	for (;;) {
 		char buf[1024];
@@ -117,12 +128,43 @@ int tp_node_run(const char *const argv[], struct tp_run_result *res)
 	return 0;
 }
 
+int tp_node_run_env(const char *const argv[], const char *const env[], struct tp_run_result *res)
+{
+	return run(argv, env, -1, res);
+}
+
+int tp_node_run_out(const char *const argv[], char *out, size_t size, struct tp_run_result *res)
+{
+	/* An anonymous file, not a pipe: one reader is enough (stderr's), and
+	 * a command that writes more than a pipe holds cannot block on it. */
+	int fd = memfd_create("tpkit-node-out", MFD_CLOEXEC);
+	ssize_t n;
+	int rc;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return tp_err_set(-errno, "%s: cannot make a file for its output: %s", argv[0],
+				  strerror(errno));
+	rc = run(argv, NULL, fd, res);
+	if (rc == 0) {
+		n = pread(fd, out, size - 1, 0);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	close(fd);
+	return rc;
+}
+
 int tp_node_run_ok(const char *const argv[])
+{
+	return tp_node_run_ok_env(argv, NULL);
+}
+
+int tp_node_run_ok_env(const char *const argv[], const char *const env[])
 {
 	struct tp_run_result res;
 	char cmd[256];
 	size_t len = 0;
-	int rc = tp_node_run(argv, &res);
+	int rc = tp_node_run_env(argv, env, &res);
 
 	if (rc < 0)
 		return rc;
