@@ -154,7 +154,7 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
-seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files seed
+seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile seed
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
@@ -194,7 +194,8 @@ TPKIT    := $(O)/tpkit
 # common/ objects it needs, so it links no BMC library; of the BMC's
 # libraries only libcrypto, for the report lines' HMAC (common/report.c).
 node-common-y := err log path atomic json kvconf report crc32 parttable base64
-node-y        := conf journal run report_out steps migrate_plan migrate_files migrate identity
+node-y        := conf journal run report_out steps migrate_plan migrate_files migrate identity \
+                 k3s k3s_bundle argocd
 NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
 NODE_LIB      := $(O)/libtpkit-node.a
 NODE          := $(O)/tpkit-node
@@ -422,9 +423,9 @@ check-unit: $(UNIT_BINS)
 	$(Q)tests/run.sh --unit-only --runner "$(QEMU)" $(O)
 
 # The node helper's aarch64 build: its unit tests, and the static binary
-# itself through the fake-root tests 150 and 151, under qemu-aarch64.
+# itself through the fake-root tests 150, 151 and 152, under qemu-aarch64.
 check-node-unit: $(NODE) $(NODE_UNIT_BINS) $(REPORT_LINE)
-	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '15[01]_*' $(O)
+	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '15[012]_*' $(O)
 
 check-node-cross: deps
 	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=aarch64 check-node-unit
@@ -463,10 +464,19 @@ nodeimg:
 
 PREFIX  ?= /usr
 DATADIR ?= $(PREFIX)/share/tpkit
+# The node helper seeding installs on RK1 and CM4 (docs/seeding.md §8):
+# the static aarch64 build, when it has been built (make TPKIT_ARCH=aarch64 node).
+NODE_HELPER_AARCH64 ?= build-aarch64/tpkit-node
 install: $(TPKIT)
 	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
 	install -d $(DESTDIR)$(DATADIR)
 	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
+	$(Q)if [ -f $(NODE_HELPER_AARCH64) ]; then \
+		echo "install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64"; \
+		install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64; \
+	else \
+		echo "note: no $(NODE_HELPER_AARCH64): seeding needs it (make TPKIT_ARCH=aarch64 node, then make install again)"; \
+	fi
 
 clean:
 	rm -rf $(O)

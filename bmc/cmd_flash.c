@@ -9,6 +9,9 @@
 #include "progress.h"
 #include "common/cancel.h"
 #include "common/slots.h"
+#ifdef CONFIG_TPKIT_SEED
+#include "seed/seed.h"
+#endif
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,7 +56,10 @@ static void help(void)
 #ifdef CONFIG_TPKIT_SEED
 	printf("  --seed             write the slot's first-boot files (hostname, admin user\n"
 	       "                     and keys, host keys, k3s and node config; tpkit config)\n"
-	       "                     into the image before its boot area goes out\n");
+	       "                     into the image before its boot area goes out\n"
+	       "  --node-helper FILE with --seed: the node helper to install, an ELF program\n"
+	       "                     for the nodes (default\n"
+	       "                     " TP_SEED_HELPER_DEFAULT ")\n");
 #endif
 	printf("  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
@@ -83,6 +89,9 @@ static void help_seed(void)
 	       "its strap released and the USB routing as it was.\n\n"
 	       "  --slot LIST        slots to seed: 2, 1-4, 1,3\n"
 	       "  --module NAME      the slots hold this module (%s)\n"
+	       "  --node-helper FILE the node helper to install, an ELF program for the\n"
+	       "                     nodes (default\n"
+	       "                     " TP_SEED_HELPER_DEFAULT ")\n"
 	       "  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       TP_CLI_COMMON_HELP
 	       "\nThe modules' own options (tpkit flash --help) apply as for a flash.\n"
@@ -267,7 +276,7 @@ static int slot_exit_code(const struct tp_flash_result *r)
 
 /* The modules' own options (--loader, --cm4-firmware, ...), taken from
  * the module table: long-only, with codes from OPT_MODULE up. */
-enum { OPT_SEED = 0xff, OPT_MODULE = 0x100 };
+enum { OPT_HELPER = 0xfe, OPT_SEED = 0xff, OPT_MODULE = 0x100 };
 
 struct mopts {
 	struct option longopts[32 + TP_FLASH_MOPTS_MAX];
@@ -290,6 +299,7 @@ static const struct option *flash_longopts(struct mopts *mo)
 		{ "module", required_argument, NULL, 'M' },
 #ifdef CONFIG_TPKIT_SEED
 		{ "seed", no_argument, NULL, OPT_SEED },
+		{ "node-helper", required_argument, NULL, OPT_HELPER },
 #endif
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
@@ -339,6 +349,7 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 			help();
 			return TP_EXIT_OK;
 		case OPT_SEED: o.seed = true; break;
+		case OPT_HELPER: o.node_helper = optarg; break;
 		case 's': slots = optarg; break;
 		case 'i': o.image = optarg; break;
 		case 'H': o.sha256 = optarg; break;
@@ -381,6 +392,8 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 		return tp_cli_usage(c, "tpkit seed writes no image and needs the board: --image, "
 				    "--sha256, --no-verify, --force, --seed and --board are for "
 				    "tpkit flash (tpkit flash --seed writes an image and seeds it)");
+	if (o.node_helper && !o.seed && !seed_only)
+		return tp_cli_usage(c, "--node-helper goes with --seed");
 	if (!o.image && !seed_only)
 		return tp_cli_usage(c, "which image? --image FILE|URL|-");
 	if (o.seed && !strcmp(board, "none"))

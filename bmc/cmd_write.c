@@ -52,6 +52,9 @@ static void help(void)
 	       "                     --seed does: for an image to be put in that slot later\n"
 	       "  --module NAME      with --seed: the module it is for, rk1 or cm4 (default:\n"
 	       "                     told from the image's layout)\n"
+	       "  --node-helper FILE with --seed: the node helper to install, an ELF program\n"
+	       "                     for the nodes (default\n"
+	       "                     " TP_SEED_HELPER_DEFAULT ")\n"
 #endif
 	       "  --json             progress and result as JSON objects, one per line\n"
 	       "  -v, --verbose      say what is found and done\n"
@@ -226,7 +229,7 @@ static int seed_before_head(void *cookie, struct tp_sink *s, const void *head, s
 int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 {
 	enum { O_TO = 256, O_SHA, O_REQ, O_NOVERIFY, O_SIZE, O_FORMAT, O_XZMEM, O_RETRIES,
-	       O_SEED, O_MODULE };
+	       O_SEED, O_MODULE, O_HELPER };
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "sha256", required_argument, NULL, O_SHA },
@@ -239,6 +242,7 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 #ifdef CONFIG_TPKIT_SEED
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "module", required_argument, NULL, O_MODULE },
+		{ "node-helper", required_argument, NULL, O_HELPER },
 #endif
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 }
@@ -312,6 +316,11 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 			seed_slot = (unsigned)__builtin_ctz(mask) + 1;
 			break;
 		}
+		case O_HELPER:
+#ifdef CONFIG_TPKIT_SEED
+			fs.node_helper = optarg;
+#endif
+			break;
 		case O_MODULE:
 			if (strcmp(optarg, "rk1") && strcmp(optarg, "cm4"))
 				return tp_cli_usage(c, "--module is rk1 or cm4, not \"%s\"", optarg);
@@ -329,6 +338,10 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_usage(c, "where to? give --to PATH (a block device or a file)");
 	if (module && !seed_slot)
 		return tp_cli_usage(c, "--module goes with --seed SLOT");
+#ifdef CONFIG_TPKIT_SEED
+	if (fs.node_helper && !seed_slot)
+		return tp_cli_usage(c, "--node-helper goes with --seed SLOT");
+#endif
 	rc = tp_cli_ready(c);
 	if (rc)
 		return rc;

@@ -8,6 +8,7 @@
  */
 #include "console.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/path.h"
 
 #include <errno.h>
@@ -161,6 +162,13 @@ static int emit(struct tp_console *c, bool cut, tp_console_fn fn, void *cookie)
 		l.reason = tp_err_msg();
 		c->garbled++;
 	}
+	/* A forged or replayed line is someone on the node (or on the wire)
+	 * speaking for the helper: worth the BMC's log, not only the caller's
+	 * output (docs/report-protocol.md §8). The line itself is kept out:
+	 * its text is the forger's. */
+	if (l.kind == TP_CONSOLE_FORGED || l.kind == TP_CONSOLE_REPLAYED)
+		TP_WARN("slot %u console: a %s report line rejected: %s", c->slot,
+			l.kind == TP_CONSOLE_FORGED ? "forged" : "replayed", l.reason);
 	rc = fn(cookie, &l);
 	return rc < 0 ? rc : 0;
 }

@@ -311,6 +311,7 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 		return tp_err_set(-EINVAL, "seeding needs a slot (its name, keys and role "
 				  "come from the slot's configuration): not with --board none");
 	m = m ? m : j->o->module ? j->o->module : remembered(j->slot);
+	j->seed.node_helper = j->o->node_helper;
 	return tp_flash_seed_plan(&j->seed, j->slot, (m ? m : tp_flash_modules[0])->name);
 }
 

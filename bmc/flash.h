@@ -71,6 +71,7 @@ struct tp_flash_opts {
 	 * the one on the eMMC (tpkit seed). */
 	bool seed;
 	bool seed_only;
+	const char *node_helper;   /* --node-helper FILE, NULL: the installed one */
 	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
 	void *progress_cookie;
 	/* Report a step (a phase) of a slot as it starts; may be NULL.

@@ -25,7 +25,8 @@
 
 int tp_flash_seed_plan(struct tp_flash_seed *fs, unsigned slot, const char *module)
 {
-	struct tp_seed_req req = { .slot = slot, .module = module };
+	struct tp_seed_req req = { .slot = slot, .module = module,
+				   .node_helper = fs->node_helper };
 	int rc;
 
 	if (fs->plan && !strcmp(fs->module, module))

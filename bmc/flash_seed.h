@@ -13,6 +13,7 @@ struct tp_flash_seed {
 	struct tp_seed_plan *plan;   /* NULL: not planned */
 	unsigned slot;
 	char module[8];              /* what it was planned for */
+	const char *node_helper;     /* --node-helper FILE, NULL: the installed one */
 	struct tp_seed_result res;
 	bool boot_blank;             /* seed: the boot block was left blank */
 };

@@ -10,15 +10,19 @@
 #include "common/kvconf.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Every key seeding writes; nvme is optional (default auto). */
+/* Every key seeding writes, the required ones first; the rest are optional
+ * (an older seeding lacks them): nvme defaults to auto, the others to "". */
 static const char *const known[] = { "slot", "module", "role", "hostname", "server",
-				     "instance_id", "report_key", "nvme" };
+				     "instance_id", "report_key", "nvme", "k3s_version",
+				     "k3s_bundle", "argocd_repo", "argocd_path",
+				     "argocd_revision" };
 #define NREQUIRED 7
 
 static int check_mode(const char *file)
@@ -79,6 +83,63 @@ static int hex64_ok(const char *v)
 	return 1;
 }
 
+/* Text for YAML and argv, never a shell: still, no control characters or
+ * blanks (none of these values has them: config.md's types). */
+static int plain_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v <= ' ' || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* vX.Y.Z+k3sN or vX.Y.Z-rcN+k3sN (docs/config.md, the k3s-version type). */
+static int k3s_version_ok(const char *v)
+{
+	unsigned a, b, c, n;
+	int end = 0;
+
+	if (sscanf(v, "v%u.%u.%u+k3s%u%n", &a, &b, &c, &n, &end) == 4 && !v[end])
+		return 1;
+	end = 0;
+	return sscanf(v, "v%u.%u.%u-rc%u+k3s%u%n", &a, &b, &c, &n, &n, &end) == 5 && !v[end];
+}
+
+/* The optional k3s and ArgoCD keys of the contract (docs/node-helper.md §3). */
+static int check_k3s(struct tp_node_conf *nc, const struct tp_kvconf *kv, const char *file)
+{
+	static const struct {
+		const char *key;
+		size_t off, size;
+	} opt[] = {
+		{ "k3s_version", offsetof(struct tp_node_conf, k3s_version), 64 },
+		{ "k3s_bundle", offsetof(struct tp_node_conf, k3s_bundle), 256 },
+		{ "argocd_repo", offsetof(struct tp_node_conf, argocd_repo), 256 },
+		{ "argocd_path", offsetof(struct tp_node_conf, argocd_path), 256 },
+		{ "argocd_revision", offsetof(struct tp_node_conf, argocd_revision), 128 },
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
+		const char *v = tp_kvconf_get(kv, opt[i].key);
+
+		if (!v)
+			continue;
+		if (!plain_ok(v))
+			return tp_err_set(-EINVAL, "%s: %s has a blank or a control character",
+					  file, opt[i].key);
+		rc = copy((char *)nc + opt[i].off, opt[i].size, v, opt[i].key, file);
+		if (rc < 0)
+			return rc;
+	}
+	if (*nc->k3s_version && !k3s_version_ok(nc->k3s_version))
+		return tp_err_set(-EINVAL, "%s: k3s_version \"%.32s\" is not vX.Y.Z+k3sN", file,
+				  nc->k3s_version);
+	if (*nc->k3s_bundle && nc->k3s_bundle[0] != '/')
+		return tp_err_set(-EINVAL, "%s: k3s_bundle is not an absolute path", file);
+	return 0;
+}
+
 static int check_values(struct tp_node_conf *nc, const struct tp_kvconf *kv, const char *file)
 {
 	static const char *const modules[] = { "rk1", "cm4", NULL };
@@ -135,7 +196,7 @@ static int check_values(struct tp_node_conf *nc, const struct tp_kvconf *kv, con
 		return tp_err_set(-EINVAL, "%s: nvme \"%.16s\" is not auto, never or required",
 				  file, v);
 	copy(nc->nvme, sizeof(nc->nvme), v, "nvme", file);
-	return 0;
+	return check_k3s(nc, kv, file);
 }
 
 int tp_node_conf_load(struct tp_node_conf *nc, const char *file, char *notes, size_t nsize)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * What first boot made of the seed, as the BMC wants to confirm it
- * (docs/node-helper.md §12): the hostname, each login user with the state
+ * (docs/node-helper.md §14): the hostname, each login user with the state
  * of its password and the fingerprint of each authorized key, and the
  * fingerprint of each SSH host key. The BMC computed the host keys' and the
  * admin keys' fingerprints when it seeded the node; seeing the same ones on

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The eMMC → NVMe migration (docs/node-helper.md §13): the NVMe gets the
+ * The eMMC → NVMe migration (docs/node-helper.md §15): the NVMe gets the
  * eMMC's layout with fresh GUIDs (migrate_plan.c), a new root file system
  * with a new UUID, a copy of the running root and, last, its boot
  * configuration; then the eMMC's seed is blanked and the node
@@ -223,7 +223,7 @@ int tp_migrate_check(struct tp_node_ctx *c, char *why, size_t size)
 		return tp_err_set(-EIO, "the NVMe did not boot; the node runs from the eMMC");
 	/* libblkid's probe, as wipefs -a would see the disk: partition tables
 	 * and file systems on the whole device. */
-	if ((rc = tp_node_run_io(list, NULL, sigs, sizeof(sigs), &res)) < 0)
+	if ((rc = tp_node_run_out(list, sigs, sizeof(sigs), &res)) < 0)
 		return rc;
 	if (res.status)
 		return tp_err_set(-EIO, "wipefs %s: exit %d%s%s", NVME_DISK, res.status,
@@ -493,7 +493,7 @@ static int copy_root(struct mig *m)
 				 * but their mount points stay, empty) */
 				"--exclude=/dev/*", "--exclude=/proc/*", "--exclude=/sys/*",
 				"--exclude=/run/*", "--exclude=/tmp/*", "--exclude=/lost+found",
-				/* written last, by u-boot-update (docs/node-helper.md §13) */
+				/* written last, by u-boot-update (docs/node-helper.md §15) */
 				"--exclude=/boot/extlinux/", "/", MNT_ROOT "/", NULL };
 	int rc;
 
@@ -505,7 +505,7 @@ static int copy_root(struct mig *m)
 		rc = RUN("mkfs.ext4", "-q", "-F", "-U", m->root_uuid, dev);
 	if (rc < 0)
 		return rc;
-	/* The seed partition keeps no file system (docs/node-helper.md §13):
+	/* The seed partition keeps no file system (docs/node-helper.md §15):
 	 * a tpkit node's seed is the directory on the root, copied with it. */
 	progress(m, "3/6 file system made: %s ext4 UUID %s%s", dev, m->root_uuid,
 		 m->seed_no ? "; the seed partition stays empty" : "");
@@ -566,7 +566,7 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src)
 	}
 	/* The image's default seed (a known password) is never read on a
 	 * seeded node; blanked, it cannot be found by label on either disk
-	 * (commissioning.md §5.1, docs/node-helper.md §13). */
+	 * (commissioning.md §5.1, docs/node-helper.md §15). */
 	if (m.seed_no) {
 		char old[64];
 

@@ -3,7 +3,7 @@
  * The eMMC → NVMe migration: the NVMe's partition layout, planned from the
  * eMMC's table (docs/node-helper.md §11; pure: the plan is an sfdisk script
  * that util-linux's sfdisk writes on the node), the pure file rewrites, and
- * the migration that runs them (§13).
+ * the migration that runs them (§15).
  */
 #ifndef TP_NODE_MIGRATE_H
 #define TP_NODE_MIGRATE_H
@@ -33,7 +33,7 @@ typedef void (*tp_migrate_rand_fn)(void *ctx, uint8_t out[16]);
 int tp_migrate_plan(const struct tp_parttable *emmc, unsigned root_part, uint64_t nvme_bytes,
 		    unsigned sector, tp_migrate_rand_fn rnd, void *ctx, char *out, size_t size);
 
-/* ---- the migration itself (node/migrate.c; docs/node-helper.md §13) ---- */
+/* ---- the migration itself (node/migrate.c; docs/node-helper.md §15) ---- */
 
 struct tp_node_ctx;
 

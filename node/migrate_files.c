@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The migration's pure parts (docs/node-helper.md §13): the NVMe root's
+ * The migration's pure parts (docs/node-helper.md §15): the NVMe root's
  * fstab and /etc/default/u-boot rewritten for its new UUID, a GUID read
  * back from its text, an ext4 label read from a superblock. No file is
  * read or written here, so the unit tests pin them byte for byte.
@@ -100,7 +100,7 @@ int tp_migrate_uboot_default(const char *in, const char *root_uuid, char *out, s
 
 		/* u-boot-update sources this file (a shell fragment) and takes
 		 * U_BOOT_ROOT before /etc/kernel/cmdline, fstab or /proc/cmdline
-		 * (docs/node-helper.md §13). */
+		 * (docs/node-helper.md §15). */
 		if (!strncmp(p, "U_BOOT_ROOT=", 12) || !strncmp(p, "export U_BOOT_ROOT=", 19)) {
 			rc = put(out, size, &len, "U_BOOT_ROOT=\"root=UUID=%s\"\n", root_uuid);
 			set = true;

@@ -27,6 +27,12 @@ struct tp_node_conf {
 	char instance_id[40];    /* the seeding's instance-id: the journal's owner */
 	char report_key[65];     /* 64 hex digits; secret */
 	char nvme[16];           /* auto | never | required (optional key) */
+	/* Optional keys (docs/node-helper.md §3): "" when absent. */
+	char k3s_version[64];    /* vX.Y.Z+k3sN */
+	char k3s_bundle[256];    /* the seeded bundle's directory */
+	char argocd_repo[256];   /* server only: ArgoCD's root application */
+	char argocd_path[256];
+	char argocd_revision[128];
 };
 
 /*
@@ -68,7 +74,7 @@ void tp_node_report(const struct tp_node_reporter *r, const char *step, const ch
 
 /* Report, as progress lines of step: "hostname NAME", per login user
  * "user NAME password L|NP|P|? key SHA256:... (TYPE)" (or "keys none"), and
- * "hostkey SHA256:... (TYPE)" per SSH host key (docs/node-helper.md §12).
+ * "hostkey SHA256:... (TYPE)" per SSH host key (docs/node-helper.md §14).
  * Never fails: what cannot be read is reported as such. */
 void tp_node_identity_report(const struct tp_node_reporter *r, const char *step);
 
@@ -89,20 +95,44 @@ struct tp_run_result {
  */
 int tp_node_run(const char *const argv[], struct tp_run_result *res);
 
-/*
- * tp_node_run() with in (NULL: /dev/null) written to the command's stdin
- * (at most 60000 bytes: it must fit a pipe, -E2BIG otherwise) and, when out
- * is non-NULL, its stdout kept in out[0..outsize) (cut, NUL-terminated)
- * instead of going to our stderr.
- */
-int tp_node_run_io(const char *const argv[], const char *in, char *out, size_t outsize,
-		   struct tp_run_result *res);
+/* tp_node_run() with env, "NAME=value" strings (NULL-terminated), added to
+ * the command's environment (k3s's install.sh takes its options so). */
+int tp_node_run_env(const char *const argv[], const char *const env[], struct tp_run_result *res);
+
+/* tp_node_run() with its stdout (the first size-1 bytes) in out, not in the
+ * journal: for commands whose answer the helper reads. */
+int tp_node_run_out(const char *const argv[], char *out, size_t size, struct tp_run_result *res);
+
+/* tp_node_run() with the text in on its stdin instead of /dev/null (sfdisk
+ * reads its script so). */
+int tp_node_run_in(const char *const argv[], const char *in, struct tp_run_result *res);
 
 /* tp_node_run() that wants exit code 0: else -EIO with a message naming the
  * command, its exit code and its stderr's last lines. */
 int tp_node_run_ok(const char *const argv[]);
-/* The same with in on its stdin (tp_node_run_io()). */
+/* The same with in on its stdin (tp_node_run_in()). */
 int tp_node_run_ok_in(const char *const argv[], const char *in);
+int tp_node_run_ok_env(const char *const argv[], const char *const env[]);
+
+/* ---- k3s and ArgoCD (node/k3s.c, node/argocd.c; docs/node-helper.md §12, §13) */
+
+struct tp_node_ctx;
+
+/* The step bodies; steps.c holds the rows. */
+int tp_k3s_prep_done(struct tp_node_ctx *c);
+int tp_k3s_prep_run(struct tp_node_ctx *c);
+int tp_k3s_install_done(struct tp_node_ctx *c);
+int tp_k3s_install_run(struct tp_node_ctx *c);
+int tp_k3s_ready_done(struct tp_node_ctx *c);
+int tp_k3s_ready_run(struct tp_node_ctx *c);
+int tp_argocd_done(struct tp_node_ctx *c);
+int tp_argocd_run(struct tp_node_ctx *c);
+
+/* Verify the seeded bundle in dir (unrooted) against its SHA256SUMS and its
+ * VERSION against version, then put k3s and the airgap images in place
+ * (node/k3s_bundle.c). 0 or -errno with a message naming the file. */
+int tp_k3s_bundle_install(const char *dir, const char *version,
+			  const struct tp_node_reporter *rep);
 
 /* ---- the journal (node/journal.c; docs/node-helper.md §4) ---------------- */
 
@@ -171,7 +201,7 @@ struct tp_node_ctx {
  * or -errno (failed; tp_err_msg() says why). done() returns 1 (done), 0 or
  * -errno. */
 #define TP_STEP_SKIP 1
-/* run() asked for a reboot (migrate, docs/node-helper.md §13): nothing is
+/* run() asked for a reboot (migrate, docs/node-helper.md §15): nothing is
  * journaled for the step, the helper stops with exit 0, and the step runs
  * again at the next boot, where its own check decides. */
 #define TP_STEP_REBOOT 2

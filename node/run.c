@@ -12,11 +12,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,9 +53,8 @@ static void fold(char *s)
 			*p = *p == '\n' ? '|' : ' ';
 }
 
-/* infd: the command's stdin (-1: /dev/null); outfd: its stdout (-1: our
- * stderr); errfd: its stderr. */
-static void child(const char *const argv[], int infd, int outfd, int errfd)
+static void child(const char *const argv[], const char *const env[], int infd, int outfd,
+		  int errfd)
 {
 	const char *path = getenv("TPKIT_NODE_PATH");
 	int null = infd >= 0 ? infd : open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -64,6 +63,10 @@ static void child(const char *const argv[], int infd, int outfd, int errfd)
 	 * PATH, so the override becomes PATH for the command as well. */
 	if (path && *path)
 		setenv("PATH", path, 1);
+	/* Added in the child only: the helper's own environment stays as
+	 * systemd gave it. */
+	for (size_t i = 0; env && env[i]; i++)
+		putenv((char *)env[i]);
 	if (null >= 0)
 		dup2(null, 0);
 	dup2(outfd >= 0 ? outfd : 2, 1);
@@ -74,106 +77,43 @@ static void child(const char *const argv[], int infd, int outfd, int errfd)
 	_exit(127);
 }
 
-/* Close both ends of up to three pipes (-1 entries skipped). */
-static void close_all(int *fds, size_t n)
+int tp_node_run(const char *const argv[], struct tp_run_result *res)
 {
-	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	return tp_node_run_env(argv, NULL, res);
 }
 
-int tp_node_run_io(const char *const argv[], const char *in, char *out, size_t outsize,
-		   struct tp_run_result *res)
+static int run(const char *const argv[], const char *const env[], int infd, int outfd,
+	       struct tp_run_result *res)
 {
-	/* fds: stderr read/write, stdin read/write, stdout read/write. */
-	int fds[6] = { -1, -1, -1, -1, -1, -1 }, st;
-	size_t len = 0, inlen = in ? strlen(in) : 0, outlen = 0;
+	int p[2], st;
+	size_t len = 0;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
-	if (out && outsize)
-		out[0] = '\0';
-	/* stdin is written whole before anything is read: it must fit the
-	 * pipe's buffer (64 KiB on Linux; an sfdisk script is a few hundred
-	 * bytes), or a command that writes before it reads could block us. */
-	if (inlen > 60000)
-		return tp_err_set(-E2BIG, "%s: %zu bytes of input is more than a pipe holds",
-				  argv[0], inlen);
-	if (pipe2(fds, O_CLOEXEC) < 0 || (in && pipe2(fds + 2, O_CLOEXEC) < 0) ||
-	    (out && pipe2(fds + 4, O_CLOEXEC) < 0)) {
-		int e = errno;
-
-		close_all(fds, 6);
-		return tp_err_set(-e, "%s: cannot make a pipe: %s", argv[0], strerror(e));
-	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return tp_err_set(-errno, "%s: cannot make a pipe: %s", argv[0], strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
-		close_all(fds, 6);
+		close(p[0]);
+		close(p[1]);
 		return tp_err_set(-e, "%s: cannot fork: %s", argv[0], strerror(e));
 	}
 	if (pid == 0)
-		child(argv, fds[2], fds[5], fds[1]);
-	close(fds[1]);
-	if (fds[2] >= 0)
-		close(fds[2]);
-	if (fds[5] >= 0)
-		close(fds[5]);
-	if (fds[3] >= 0) {
-		/* A command that exits without reading gets EPIPE here (we
-		 * ignore SIGPIPE's default only for this write): its exit
-		 * code says what happened. */
-		void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-		size_t done = 0;
-
-		while (done < inlen) {
-			ssize_t w = write(fds[3], in + done, inlen - done);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			done += (size_t)w;
-		}
-		close(fds[3]);
-		signal(SIGPIPE, old);
-	}
-	for (int open_fds = 1 + (fds[4] >= 0); open_fds;) {
-		struct pollfd pf[2] = { { fds[0], POLLIN, 0 }, { fds[4], POLLIN, 0 } };
+		child(argv, env, infd, outfd, p[1]);
+	close(p[1]);
+	for (;;) {
 		char buf[1024];
+		ssize_t r = read(p[0], buf, sizeof(buf));
 
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
 			break;
-		}
-		for (int k = 0; k < 2; k++) {
-			ssize_t r;
-
-			if (pf[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			r = read(pf[k].fd, buf, sizeof(buf));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				close(pf[k].fd);
-				fds[k ? 4 : 0] = -1;
-				open_fds--;
-				continue;
-			}
-			if (k == 0) {
-				keep_tail(res->tail, &len, buf, (size_t)r);
-			} else if (outlen + 1 < outsize) {
-				size_t take = (size_t)r < outsize - 1 - outlen ? (size_t)r
-									  : outsize - 1 - outlen;
-
-				memcpy(out + outlen, buf, take);
-				outlen += take;
-				out[outlen] = '\0';
-			}
-		}
+		keep_tail(res->tail, &len, buf, (size_t)r);
 	}
+	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return tp_err_set(-errno, "%s: cannot wait: %s", argv[0], strerror(errno));
@@ -189,32 +129,98 @@ int tp_node_run_io(const char *const argv[], const char *in, char *out, size_t o
 	return 0;
 }
 
-int tp_node_run(const char *const argv[], struct tp_run_result *res)
+int tp_node_run_env(const char *const argv[], const char *const env[], struct tp_run_result *res)
 {
-	return tp_node_run_io(argv, NULL, NULL, 0, res);
+	return run(argv, env, -1, -1, res);
+}
+
+int tp_node_run_out(const char *const argv[], char *out, size_t size, struct tp_run_result *res)
+{
+	/* An anonymous file, not a pipe: one reader is enough (stderr's), and
+	 * a command that writes more than a pipe holds cannot block on it. */
+	int fd = memfd_create("tpkit-node-out", MFD_CLOEXEC);
+	ssize_t n;
+	int rc;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return tp_err_set(-errno, "%s: cannot make a file for its output: %s", argv[0],
+				  strerror(errno));
+	rc = run(argv, NULL, -1, fd, res);
+	if (rc == 0) {
+		n = pread(fd, out, size - 1, 0);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	close(fd);
+	return rc;
+}
+
+int tp_node_run_in(const char *const argv[], const char *in, struct tp_run_result *res)
+{
+	/* The text in an anonymous file, read from its start: no pipe to
+	 * fill, so no size limit and no writer to block (sfdisk's script). */
+	int fd = memfd_create("tpkit-node-in", MFD_CLOEXEC);
+	size_t len = strlen(in), done = 0;
+	int rc;
+
+	if (fd < 0)
+		return tp_err_set(-errno, "%s: cannot make a file for its input: %s", argv[0],
+				  strerror(errno));
+	while (done < len) {
+		ssize_t w = write(fd, in + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = tp_err_set(-errno, "%s: cannot write its input: %s", argv[0],
+					strerror(errno));
+			close(fd);
+			return rc;
+		}
+		done += (size_t)w;
+	}
+	lseek(fd, 0, SEEK_SET);
+	rc = run(argv, NULL, fd, -1, res);
+	close(fd);
+	return rc;
 }
 
 int tp_node_run_ok(const char *const argv[])
 {
-	return tp_node_run_ok_in(argv, NULL);
+	return tp_node_run_ok_env(argv, NULL);
+}
+
+/* Exit code 0, else the command, its exit code and stderr as the error. */
+static int want_ok(const char *const argv[], int rc, const struct tp_run_result *r)
+{
+	char cmd[256];
+	size_t len = 0;
+
+	if (rc < 0)
+		return rc;
+	if (r->status == 0)
+		return 0;
+	cmd[0] = '\0';
+	for (size_t i = 0; argv[i] && len < sizeof(cmd); i++)
+		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i ? " " : "", argv[i]);
+	if (r->status == 127 && strstr(r->tail, "cannot run"))
+		return tp_err_set(-ENOENT, "%s: %s", cmd, r->tail);
+	return tp_err_set(-EIO, "%s: exit %d%s%s", cmd, r->status, *r->tail ? ": " : "",
+			  r->tail);
 }
 
 int tp_node_run_ok_in(const char *const argv[], const char *in)
 {
 	struct tp_run_result res;
-	char cmd[256];
-	size_t len = 0;
-	int rc = tp_node_run_io(argv, in, NULL, 0, &res);
+	int rc = tp_node_run_in(argv, in, &res);
 
-	if (rc < 0)
-		return rc;
-	if (res.status == 0)
-		return 0;
-	cmd[0] = '\0';
-	for (size_t i = 0; argv[i] && len < sizeof(cmd); i++)
-		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i ? " " : "", argv[i]);
-	if (res.status == 127 && strstr(res.tail, "cannot run"))
-		return tp_err_set(-ENOENT, "%s: %s", cmd, res.tail);
-	return tp_err_set(-EIO, "%s: exit %d%s%s", cmd, res.status, *res.tail ? ": " : "",
-			  res.tail);
+	return want_ok(argv, rc, &res);
+}
+
+int tp_node_run_ok_env(const char *const argv[], const char *const env[])
+{
+	struct tp_run_result res;
+	int rc = tp_node_run_env(argv, env, &res);
+
+	return want_ok(argv, rc, &res);
 }

@@ -4,7 +4,7 @@
  * there is nothing left to do (so a resumed helper trusts the journal only
  * when the node agrees), run() does the work or says why it does not apply,
  * and the failure text says what a failure leaves the node as. A step not
- * built yet fails with -ENOSYS and says so: it never passes silently.
+ * built yet fails and says so: it never passes silently.
  */
 #include "node.h"
 #include "migrate.h"
@@ -39,12 +39,6 @@ static int exists(const char *rooted, int *yes)
 		return 0;
 	}
 	return tp_err_set(-errno, "cannot look at %s: %s", path, strerror(errno));
-}
-
-static int not_built(struct tp_node_ctx *c, const char *what)
-{
-	(void)c;
-	return tp_err_set(-ENOSYS, "%s: not implemented in this build", what);
 }
 
 /* ---- cloudinit ------------------------------------------------------------ */
@@ -132,7 +126,7 @@ static int cloudinit_run(struct tp_node_ctx *c)
 		tp_node_report(c->rep, "cloudinit", "progress",
 			       "cloud-init finished with errors (see %s)", CLOUDINIT_RESULT);
 	/* The users, keys and hostname exist now: the BMC can check them
-	 * against what it seeded (docs/node-helper.md §12). */
+	 * against what it seeded (docs/node-helper.md §14). */
 	tp_node_identity_report(c->rep, "cloudinit");
 	/* Commissioning installs packages itself later; apt's daily runs
 	 * would take the dpkg lock in the middle (docs/node-helper.md §2). */
@@ -203,7 +197,7 @@ static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size, char src[
 		return MIG_NA;
 	}
 	/* A user's NVMe is never wiped; a reboot that came back to the eMMC
-	 * is a failure (docs/node-helper.md §13). */
+	 * is a failure (docs/node-helper.md §15). */
 	rc = tp_migrate_check(c, why, size);
 	if (rc < 0)
 		return rc;
@@ -235,61 +229,21 @@ static int migrate_run(struct tp_node_ctx *c)
 	return tp_migrate_run(c, src);
 }
 
-/* ---- k3s and ArgoCD: decisions only, the work is not built yet ------------- */
+/* ---- k3s and ArgoCD (node/k3s.c, node/argocd.c) ---------------------------- */
 
 static const char k3s_prep_fail[] = "k3s is not installed";
 static const char k3s_install_fail[] = "k3s is not running";
 static const char k3s_ready_fail[] = "the node has not joined the cluster";
 static const char argocd_fail[] = "the cluster runs without ArgoCD";
 
-/* Steps that only a k3s node has: 1 when the role has k3s, else 0 with
- * the reason in c->why. */
-static int k3s_role(struct tp_node_ctx *c)
-{
-	if (!strcmp(c->conf->role, "none")) {
-		snprintf(c->why, sizeof(c->why), "not applicable: role none");
-		return 0;
-	}
-	return 1;
-}
-
-static int k3s_done_generic(struct tp_node_ctx *c)
-{
-	return !strcmp(c->conf->role, "none");
-}
-
-static int k3s_prep_done(struct tp_node_ctx *c) { return k3s_done_generic(c); }
-static int k3s_install_done(struct tp_node_ctx *c) { return k3s_done_generic(c); }
-static int k3s_ready_done(struct tp_node_ctx *c) { return k3s_done_generic(c); }
-
-static int k3s_prep_run(struct tp_node_ctx *c)
-{
-	return k3s_role(c) ? not_built(c, "OS preparation for k3s") : TP_STEP_SKIP;
-}
-
-static int k3s_install_run(struct tp_node_ctx *c)
-{
-	return k3s_role(c) ? not_built(c, "k3s installation") : TP_STEP_SKIP;
-}
-
-static int k3s_ready_run(struct tp_node_ctx *c)
-{
-	return k3s_role(c) ? not_built(c, "waiting for the node to be Ready") : TP_STEP_SKIP;
-}
-
-static int argocd_done(struct tp_node_ctx *c)
-{
-	return strcmp(c->conf->role, "server") != 0;
-}
-
-static int argocd_run(struct tp_node_ctx *c)
-{
-	if (strcmp(c->conf->role, "server")) {
-		snprintf(c->why, sizeof(c->why), "not applicable: role %s", c->conf->role);
-		return TP_STEP_SKIP;
-	}
-	return not_built(c, "ArgoCD manifests");
-}
+#define k3s_prep_done tp_k3s_prep_done
+#define k3s_prep_run tp_k3s_prep_run
+#define k3s_install_done tp_k3s_install_done
+#define k3s_install_run tp_k3s_install_run
+#define k3s_ready_done tp_k3s_ready_done
+#define k3s_ready_run tp_k3s_ready_run
+#define argocd_done tp_argocd_done
+#define argocd_run tp_argocd_run
 
 /* ---- done ----------------------------------------------------------------- */
 

@@ -34,7 +34,7 @@ const char tp_node_unit[] =
 	"[Service]\n"
 	"Type=oneshot\n"
 	"RemainAfterExit=yes\n"
-	"ExecStart=/usr/local/sbin/tpkit-node\n"
+	"ExecStart=/usr/local/sbin/tpkit-node run\n"
 	"StandardOutput=journal\n"
 	"\n"
 	"[Install]\n"
@@ -72,6 +72,17 @@ int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len)
 	kv(&t, "server", f->server_url);
 	kv(&t, "instance_id", f->instance_id);
 	kv(&t, "report_key", f->report_key);
+	/* Issue 11's keys (docs/seeding.md §6); a helper reading an older
+	 * node.conf takes nvme=auto and downloads k3s. */
+	kv(&t, "nvme", f->nvme && *f->nvme ? f->nvme : "auto");
+	kv(&t, "k3s_version", strcmp(f->role, "none") && f->k3s_version ? f->k3s_version : "");
+	if (f->k3s_bundle && *f->k3s_bundle)
+		kv(&t, "k3s_bundle", f->k3s_bundle);
+	if (!strcmp(f->role, "server") && f->argocd_repo && *f->argocd_repo) {
+		kv(&t, "argocd_repo", f->argocd_repo);
+		kv(&t, "argocd_path", f->argocd_path ? f->argocd_path : "");
+		kv(&t, "argocd_revision", f->argocd_revision ? f->argocd_revision : "");
+	}
 	if (t.err == -EINVAL) {
 		tp_text_wipe(&t);
 		return tp_err_set(-EINVAL, "node.conf: a value has a line break");
@@ -146,31 +157,4 @@ int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len)
 		}
 	}
 	return finish(&t, "k3s config.yaml", out, len);
-}
-
-int tp_node_helper_script(unsigned slot, char **out, size_t *len)
-{
-	struct tp_text t = { 0 };
-
-	/* A placeholder until the node helper exists: proves on the serial
-	 * console that the seeded root booted and ran our unit, and says what
-	 * first boot made of the seed (the hostname, each login user with its
-	 * password state and key fingerprints, the host keys), which is what
-	 * the twin's boot tests check (docs/seeding.md §6). */
-	tp_text_add(&t, "#!/bin/sh\n"
-			"# tpkit node helper (placeholder, written by tpkit; docs/seeding.md).\n"
-			"say() { echo \"tpkit-node: $*\"; echo \"tpkit-node: $*\" >/dev/console 2>/dev/null; }\n"
-			"say \"hello from slot %u\"\n"
-			"say \"hostname $(hostname)\"\n"
-			"getent passwd | awk -F: '$3 >= 1000 && $3 < 65534 { print $1, $6 }' |\n"
-			"while read -r u home; do\n"
-			"\tkeys=$(ssh-keygen -lf \"$home/.ssh/authorized_keys\" 2>/dev/null | awk '{ print $2 }' | tr '\\n' ' ')\n"
-			"\tsay \"user $u password $(passwd -S \"$u\" | cut -d' ' -f2) keys ${keys:-none}\"\n"
-			"done\n"
-			"for k in /etc/ssh/ssh_host_*_key.pub; do\n"
-			"\t[ -e \"$k\" ] && say \"hostkey $(ssh-keygen -lf \"$k\" | awk '{ print $2, $NF }')\"\n"
-			"done\n"
-			"say \"done\"\n"
-			"exit 0\n", slot);
-	return finish(&t, "tpkit-node", out, len);
 }

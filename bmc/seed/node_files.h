@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The node's own files that seeding writes besides the cloud-init seed
- * (docs/seeding.md §6): /etc/tpkit/node.conf, the k3s configuration, the
- * node helper (a placeholder for now) and its systemd unit. Pure text.
+ * (docs/seeding.md §6): /etc/tpkit/node.conf, the k3s configuration and
+ * the node helper's systemd unit. Pure text.
  */
 #ifndef TP_SEED_NODE_FILES_H
 #define TP_SEED_NODE_FILES_H
@@ -21,13 +21,18 @@ struct tp_node_facts {
 	const char *token;       /* the cluster token (secret) */
 	const char *report_key;  /* 64 hex digits (secret) */
 	const char *instance_id;
+	const char *nvme;        /* slot/N/nvme: auto, never, required (NULL: auto) */
+	const char *k3s_version; /* k3s/version; not written for role none */
+	const char *k3s_bundle;  /* where seeding put the k3s bundle, NULL if it did not */
+	const char *argocd_repo; /* server only, and only when not empty */
+	const char *argocd_path;
+	const char *argocd_revision;
 };
 
 /* Each renders into *out (malloc'ed, NUL-terminated, *len bytes); 0 or
  * -errno with a message. Secrets in the text are wiped on failure. */
 int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len);
 int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len);
-int tp_node_helper_script(unsigned slot, char **out, size_t *len);
 
 /* A value of node.conf's text (the node helper reads it so): 0 with buf
  * filled, -ENOENT if the key is missing, -ENOSPC if buf is too small. */

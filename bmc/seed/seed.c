@@ -6,12 +6,14 @@
  */
 #include "seed.h"
 #include "cloudinit.h"
+#include "hostfile.h"
 #include "node_files.h"
 #include "seedfs.h"
 #include "bmc/secrets.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/parttable.h"
+#include "common/path.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -38,6 +40,7 @@ struct item {
 struct tp_seed_plan {
 	unsigned slot;
 	char instance_id[TP_CI_INSTANCE_ID_MAX];
+	unsigned helper_machine; /* the node helper's ELF e_machine: the node's arch */
 	unsigned n;
 	struct item it[MAX_ITEMS];
 };
@@ -51,6 +54,9 @@ struct facts {
 	unsigned server;     /* the server's slot, 0 if none */
 	bool agents;
 	char node_ip[64], server_url[128];
+	char nvme[16], k3s_version[64];
+	char argocd_repo[TP_CONFIG_VALUE_MAX], argocd_path[TP_CONFIG_VALUE_MAX];
+	char argocd_revision[TP_CONFIG_VALUE_MAX];
 };
 
 static int add(struct tp_seed_plan *p, enum kind k, const char *path, char *data, size_t len,
@@ -130,6 +136,12 @@ static int load_facts(const struct tp_seed_req *req, struct facts *f)
 	TP_TRY(get(c, f->address, sizeof(f->address), "net/slot/%u/address", n));
 	TP_TRY(get(c, f->gateway, sizeof(f->gateway), "net/slot/%u/gateway", n));
 	TP_TRY(get(c, f->dns, sizeof(f->dns), "net/slot/%u/dns", n));
+	TP_TRY(get(c, f->nvme, sizeof(f->nvme), "slot/%u/nvme", n));
+	TP_TRY(tp_config_get(c, "k3s/version", f->k3s_version, sizeof(f->k3s_version)));
+	TP_TRY(tp_config_get(c, "argocd/repo", f->argocd_repo, sizeof(f->argocd_repo)));
+	TP_TRY(tp_config_get(c, "argocd/path", f->argocd_path, sizeof(f->argocd_path)));
+	TP_TRY(tp_config_get(c, "argocd/revision", f->argocd_revision,
+			     sizeof(f->argocd_revision)));
 	strip_prefix(f->address, f->node_ip, sizeof(f->node_ip));
 	/* Agents find the server by its static address if it has one, else by
 	 * its hostname, which the LAN's DNS must resolve (docs/seeding.md §6). */
@@ -194,6 +206,8 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 	char token[128] = "", password[128] = "", report[2 * TP_SECRET_REPORT_KEY_BYTES + 1] = "";
 	unsigned char key[TP_SECRET_REPORT_KEY_BYTES];
 	unsigned n = req->slot;
+	char *helper = NULL;
+	size_t helper_len = 0;
 	int rc;
 
 	if (!f || !p)
@@ -205,6 +219,17 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 			req->module ? req->module : "(none)");
 	p->slot = n;
 	TP_TRY(load_facts(req, f));
+	/* The node helper: read and checked now, so that a missing or wrong
+	 * file stops the slot before its node is touched (docs/seeding.md §8). */
+	{
+		char def[TP_PATH_MAX];
+
+		if (!req->node_helper)
+			TP_TRY(tp_path(def, sizeof(def), "%s", TP_SEED_HELPER_DEFAULT));
+		TP_TRY(tp_seed_helper_read(req->node_helper ? req->node_helper : def,
+					   req->node_helper ? "--node-helper" : NULL, &helper,
+					   &helper_len, &p->helper_machine));
+	}
 	for (unsigned s = 0; s < 5; s++)
 		hosts[s] = s ? f->host[s] : NULL;
 	TP_TRY(tp_secrets_init(&sec, req->state_dir));
@@ -223,7 +248,10 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 				    .hostname = f->host[n], .node_ip = f->node_ip,
 				    .server_url = f->server_url, .has_agents = f->agents,
 				    .token = token, .report_key = report,
-				    .instance_id = p->instance_id };
+				    .instance_id = p->instance_id, .nvme = f->nvme,
+				    .k3s_version = f->k3s_version, .argocd_repo = f->argocd_repo,
+				    .argocd_path = f->argocd_path,
+				    .argocd_revision = f->argocd_revision };
 	/* The seed: root-only, on ext4 (docs/seeding.md §5). */
 	TP_TRY(add_dir(p, "/var/lib/cloud", 0755));
 	TP_TRY(add_dir(p, "/var/lib/cloud/seed", 0755));
@@ -265,8 +293,9 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 			TP_TRY(rc);
 		}
 		TP_TRY(add_dir(p, "/usr/local/sbin", 0755));
-		TP_TRY(tp_node_helper_script(n, &d, &l));
-		TP_TRY(add(p, K_FILE, "/usr/local/sbin/tpkit-node", d, l, 0755, false));
+		d = helper;
+		helper = NULL;
+		TP_TRY(add(p, K_FILE, "/usr/local/sbin/tpkit-node", d, helper_len, 0755, false));
 	}
 	TP_TRY(add_dir(p, "/etc/systemd/system/multi-user.target.wants", 0755));
 	TP_TRY(add_text(p, "/etc/systemd/system/" TP_NODE_UNIT_NAME, tp_node_unit, 0644, false));
@@ -293,6 +322,7 @@ out:
 	if (f)
 		free(f->keys);
 	free(f);
+	free(helper);
 	tp_seed_plan_free(p);
 	return rc;
 }

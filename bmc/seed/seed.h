@@ -19,7 +19,14 @@ struct tp_seed_req {
 	const char *module;       /* "rk1" or "cm4" */
 	const char *config_dir;   /* NULL: TPKIT_CONFIG_DIR or the Kconfig default */
 	const char *state_dir;    /* NULL: tp_state_dir() */
+	/* The node helper installed as /usr/local/sbin/tpkit-node (an ELF
+	 * executable for the node): NULL for TP_SEED_HELPER_DEFAULT under the
+	 * root prefix; else the file given with --node-helper. */
+	const char *node_helper;
 };
+
+/* Where `make install` puts the helper built for RK1 and CM4 (both aarch64). */
+#define TP_SEED_HELPER_DEFAULT CONFIG_TPKIT_DATADIR "/node/tpkit-node-aarch64"
 
 struct tp_seed_result {
 	char root_uuid[37];       /* the seeded ext4 root's UUID */

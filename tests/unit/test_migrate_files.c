@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The migration's pure rewrites (docs/node-helper.md §13): the NVMe root's
+ * The migration's pure rewrites (docs/node-helper.md §15): the NVMe root's
  * fstab and /etc/default/u-boot byte for byte, GUID text back to its
  * on-disk bytes, the ext4 label read from a superblock.
  */

@@ -81,6 +81,12 @@ static void test_good(void **state)
 	assert_string_equal(nc.instance_id, "tpkit-2-abc");
 	assert_string_equal(nc.report_key, KEY);
 	assert_string_equal(nc.nvme, "auto");
+	/* An older seeding's file: the optional keys are empty. */
+	assert_string_equal(nc.k3s_version, "");
+	assert_string_equal(nc.k3s_bundle, "");
+	assert_string_equal(nc.argocd_repo, "");
+	assert_string_equal(nc.argocd_path, "");
+	assert_string_equal(nc.argocd_revision, "");
 	assert_string_equal(notes, "");
 	tp_node_conf_wipe(&nc);
 	assert_string_equal(nc.report_key, "");
@@ -97,6 +103,30 @@ static void test_unknown_key_noted(void **state)
 	snprintf(want, sizeof(want), "%s: unknown key colour (line 9) ignored", file);
 	assert_string_equal(notes, want);
 	assert_string_equal(nc.nvme, "never");
+}
+
+/* The contract's k3s and ArgoCD keys (docs/node-helper.md §3) are read, a
+ * URL with ':' and '#' kept whole (node.conf has no quoting or comments
+ * after a value). */
+static void test_k3s_keys(void **state)
+{
+	struct tp_node_conf nc;
+	char notes[256];
+
+	(void)state;
+	put(GOOD "nvme=auto\nk3s_version=v1.31.4+k3s1\nk3s_bundle=/var/lib/tpkit-node/k3s\n"
+		 "argocd_repo=git@example.com:ops/cluster.git#x\nargocd_path=apps/root\n"
+		 "argocd_revision=main\n", 0600);
+	assert_int_equal(load(&nc, notes, sizeof(notes)), 0);
+	assert_string_equal(notes, "");
+	assert_string_equal(nc.k3s_version, "v1.31.4+k3s1");
+	assert_string_equal(nc.k3s_bundle, "/var/lib/tpkit-node/k3s");
+	assert_string_equal(nc.argocd_repo, "git@example.com:ops/cluster.git#x");
+	assert_string_equal(nc.argocd_path, "apps/root");
+	assert_string_equal(nc.argocd_revision, "main");
+	put(GOOD "k3s_version=v1.32.0-rc2+k3s1\n", 0600);
+	assert_int_equal(load(&nc, NULL, 0), 0);
+	assert_string_equal(nc.k3s_version, "v1.32.0-rc2+k3s1");
 }
 
 static void test_modes(void **state)
@@ -176,6 +206,14 @@ static void test_bad_values(void **state)
 		  "report_key is not 64 lower-case hex digits" },
 		{ "slot=2\n", "slot=2\nnvme=maybe\n",
 		  "nvme \"maybe\" is not auto, never or required" },
+		{ "slot=2\n", "slot=2\nk3s_version=1.31.4\n",
+		  "k3s_version \"1.31.4\" is not vX.Y.Z+k3sN" },
+		{ "slot=2\n", "slot=2\nk3s_version=v1.31.4+k3s1x\n",
+		  "k3s_version \"v1.31.4+k3s1x\" is not vX.Y.Z+k3sN" },
+		{ "slot=2\n", "slot=2\nk3s_bundle=var/k3s\n",
+		  "k3s_bundle is not an absolute path" },
+		{ "slot=2\n", "slot=2\nargocd_repo=https://x/a b\n",
+		  "argocd_repo has a blank or a control character" },
 	};
 	struct tp_node_conf nc;
 	char text[1024], want[512];
@@ -247,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_good, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_key_noted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_k3s_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),

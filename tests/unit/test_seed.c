@@ -30,6 +30,8 @@
 #define KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF23YN3yxyFXZxVNdzZU50fAnN5dvJ8QY3z9IiocIEZL"
 
 static char dir[256];
+/* The node helper plan() gives (NULL: the default under the root prefix). */
+static const char *helper;
 
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
@@ -55,6 +57,15 @@ static void put(const char *rel, const char *text)
 	fclose(f);
 }
 
+/* A fake ELF executable (ELF64, little-endian, type DYN, machine m) with a
+ * tag after the header, at rel under dir. */
+static void fake_elf(const char *rel, unsigned m, const char *tag)
+{
+	assert_int_equal(run("cd %s && mkdir -p \"$(dirname %s)\" && { printf '\\177ELF\\2\\1\\1'; "
+			     "head -c 9 /dev/zero; printf '\\3\\0\\%03o\\0'; head -c 44 /dev/zero; "
+			     "printf '%s'; } >%s && chmod 755 %s", dir, rel, m, tag, rel, rel), 0);
+}
+
 static int setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -72,6 +83,10 @@ static int setup(void **state)
 	put("conf/net/slot/2/address", "192.168.1.52/24\n");
 	put("conf/net/slot/2/gateway", "192.168.1.1\n");
 	put("conf/net/slot/2/dns", "192.168.1.1,1.1.1.1\n");
+	put("conf/argocd/repo", "https://git.example/cluster.git\n");
+	/* The installed helper (the default) and one given with --node-helper. */
+	fake_elf("usr/share/tpkit/node/tpkit-node-aarch64", 183, "installed helper");
+	fake_elf("given-helper", 62, "given helper");
 	/* An Ubuntu-shaped root with the image's own cloud-init drop-in. */
 	return run("cd %s && mkdir -p tree/usr/lib/systemd/system tree/etc/ssh "
 		   "tree/etc/systemd/system/multi-user.target.wants tree/etc/cloud/cloud.cfg.d "
@@ -143,6 +158,7 @@ static struct tp_seed_plan *plan(unsigned slot, const char *module)
 	snprintf(state, sizeof(state), "%s/state", dir);
 	req.config_dir = conf;
 	req.state_dir = state;
+	req.node_helper = helper;
 	if (tp_seed_plan_make(&req, &p) < 0)
 		fail_msg("plan: %s", tp_err_msg());
 	return p;
@@ -284,9 +300,21 @@ static void rk1_gpt(void **state)
 	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^slot=1$"), 0);
 	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^role=server$"), 0);
 	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^report_key=[0-9a-f]{64}$"), 0);
-	assert_int_equal(dbg("cat /usr/local/sbin/tpkit-node", "hello from slot 1"), 0);
+	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^nvme=auto$"), 0);
+	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^k3s_version=v1\\.31\\.12\\+k3s1$"), 0);
+	assert_int_equal(dbg("cat /etc/tpkit/node.conf",
+			     "^argocd_repo=https://git\\.example/cluster\\.git$"), 0);
+	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^argocd_path=\\.$"), 0);
+	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^argocd_revision=HEAD$"), 0);
+	assert_int_not_equal(dbg("cat /etc/tpkit/node.conf", "^k3s_bundle="), 0);
+	/* The installed helper, byte for byte. */
+	assert_int_equal(run("cd %s && /sbin/debugfs -R 'dump /usr/local/sbin/tpkit-node "
+			     "helper.out' root.fs 2>/dev/null && cmp helper.out "
+			     "usr/share/tpkit/node/tpkit-node-aarch64", dir), 0);
 	assert_int_equal(dbg("cat /etc/systemd/system/tpkit-node.service",
 			     "^After=.*cloud-final.service"), 0);
+	assert_int_equal(dbg("cat /etc/systemd/system/tpkit-node.service",
+			     "^ExecStart=/usr/local/sbin/tpkit-node run$"), 0);
 	/* The image's own files are still there. */
 	assert_int_equal(dbg("cat /etc/cloud/cloud.cfg.d/99-fake-cloud.cfg", "fs_label: CIDATA"), 0);
 	same_as_state("/etc/ssh/ssh_host_ed25519_key", "slot1/ssh_host_ed25519_key");
@@ -318,10 +346,15 @@ static void rk1_gpt(void **state)
 
 static void cm4_mbr(void **state)
 {
-	struct tp_seed_plan *p = plan(2, "cm4");
+	char given[300];
+	struct tp_seed_plan *p;
 	struct tp_seed_result res;
 
 	(void)state;
+	snprintf(given, sizeof(given), "%s/given-helper", dir);
+	helper = given;
+	p = plan(2, "cm4");
+	helper = NULL;
 	make_image("cm4.img", "label: dos\\nstart=2048, size=18432, type=c\\n"
 		   "start=20480, size=65536, type=83\\n", "writable");
 	if (apply(p, "cm4.img", &res) < 0)
@@ -333,7 +366,10 @@ static void cm4_mbr(void **state)
 	extract("cm4.img");
 	assert_int_equal(dbg("cat /etc/hostname", "^lab-2$"), 0);
 	assert_int_equal(dbg("cat /etc/tpkit/node.conf", "^server=https://lab-1:6443$"), 0);
-	assert_int_equal(dbg("cat /usr/local/sbin/tpkit-node", "hello from slot 2"), 0);
+	assert_int_equal(run("cd %s && /sbin/debugfs -R 'dump /usr/local/sbin/tpkit-node "
+			     "helper.out' root.fs 2>/dev/null && cmp helper.out given-helper", dir), 0);
+	/* An agent: no ArgoCD keys. */
+	assert_int_not_equal(dbg("cat /etc/tpkit/node.conf", "^argocd"), 0);
 	/* node.conf as the node helper will read it. */
 	{
 		char text[1024] = "", v[128];
@@ -413,6 +449,86 @@ static void bad_request(void **state)
 	assert_null(p);
 }
 
+/* A missing, unreadable or non-ELF helper stops the plan, with the file named. */
+static void bad_helper(void **state)
+{
+	char p1[300];
+	struct tp_seed_plan *p = NULL;
+	struct tp_seed_req req = { .slot = 1, .module = "rk1" };
+	char conf[300], state_dir[300];
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "%s/conf", dir);
+	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
+	req.config_dir = conf;
+	req.state_dir = state_dir;
+	snprintf(p1, sizeof(p1), "%s/no-such-helper", dir);
+	req.node_helper = p1;
+	assert_int_equal(tp_seed_plan_make(&req, &p), -ENOENT);
+	assert_non_null(strstr(tp_err_msg(), "seeding slot 1: --node-helper "));
+	assert_non_null(strstr(tp_err_msg(), "/no-such-helper: No such file or directory; give "
+			       "the node helper built for the nodes"));
+	/* A script is no ELF executable. */
+	put("script-helper", "#!/bin/sh\necho hi\n");
+	snprintf(p1, sizeof(p1), "%s/script-helper", dir);
+	assert_int_equal(tp_seed_plan_make(&req, &p), -ENOEXEC);
+	assert_non_null(strstr(tp_err_msg(), "/script-helper is not an ELF executable"));
+	/* The default, not installed. */
+	req.node_helper = NULL;
+	assert_int_equal(run("cd %s && mv usr/share/tpkit/node/tpkit-node-aarch64 aside", dir), 0);
+	assert_int_equal(tp_seed_plan_make(&req, &p), -ENOENT);
+	assert_non_null(strstr(tp_err_msg(), "/usr/share/tpkit/node/tpkit-node-aarch64: No such "
+			       "file or directory; build it (make TPKIT_ARCH=aarch64 node) and "
+			       "install it (make install), or give one with --node-helper FILE"));
+	assert_int_equal(run("cd %s && mv aside usr/share/tpkit/node/tpkit-node-aarch64", dir), 0);
+	assert_null(p);
+}
+
+/* node.conf byte for byte, as the node helper's reader expects it
+ * (docs/node-helper.md §3). */
+static void node_conf_bytes(void **state)
+{
+	struct tp_node_facts f = { .slot = 1, .module = "rk1", .role = "server",
+				   .hostname = "lab-1", .server_url = "", .report_key = "ab",
+				   .instance_id = "iid-1", .nvme = "never",
+				   .k3s_version = "v1.31.12+k3s1",
+				   .k3s_bundle = "/var/lib/tpkit-node/k3s",
+				   .argocd_repo = "https://git.example/c.git", .argocd_path = "apps",
+				   .argocd_revision = "main" };
+	char *t;
+	size_t l;
+
+	(void)state;
+	assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+	assert_string_equal(t, "# Written by tpkit at seeding (docs/seeding.md). Secret: 0600.\n"
+			    "slot=1\nmodule=rk1\nrole=server\nhostname=lab-1\nserver=\n"
+			    "instance_id=iid-1\nreport_key=ab\nnvme=never\n"
+			    "k3s_version=v1.31.12+k3s1\nk3s_bundle=/var/lib/tpkit-node/k3s\n"
+			    "argocd_repo=https://git.example/c.git\nargocd_path=apps\n"
+			    "argocd_revision=main\n");
+	assert_int_equal(l, strlen(t));
+	free(t);
+	/* An agent: no ArgoCD; role none: no k3s version; no bundle, no nvme. */
+	f.role = "agent";
+	f.server_url = "https://lab-1:6443";
+	f.k3s_bundle = NULL;
+	f.nvme = NULL;
+	assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+	assert_string_equal(t, "# Written by tpkit at seeding (docs/seeding.md). Secret: 0600.\n"
+			    "slot=1\nmodule=rk1\nrole=agent\nhostname=lab-1\n"
+			    "server=https://lab-1:6443\ninstance_id=iid-1\nreport_key=ab\n"
+			    "nvme=auto\nk3s_version=v1.31.12+k3s1\n");
+	free(t);
+	f.role = "none";
+	assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+	assert_non_null(strstr(t, "\nnvme=auto\nk3s_version=\n"));
+	free(t);
+	/* A line break in a value is refused. */
+	f.argocd_path = "a\nb";
+	f.role = "server";
+	assert_int_equal(tp_node_conf(&f, &t, &l), -EINVAL);
+}
+
 struct job {
 	struct tp_seed_plan *plan;
 	const char *image;
@@ -475,6 +591,8 @@ int main(void)
 		cmocka_unit_test(cm4_mbr),
 		cmocka_unit_test(no_root),
 		cmocka_unit_test(bad_request),
+		cmocka_unit_test(bad_helper),
+		cmocka_unit_test(node_conf_bytes),
 		cmocka_unit_test(parallel),
 	};
 
