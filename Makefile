@@ -194,11 +194,12 @@ TPKIT    := $(O)/tpkit
 # common/ objects it needs, so it links no BMC library; of the BMC's
 # libraries only libcrypto, for the report lines' HMAC (common/report.c).
 node-common-y := err log path atomic json kvconf report crc32 parttable base64
-node-y        := conf journal run report_out steps migrate_plan identity k3s k3s_bundle argocd
+node-y        := conf journal run report_out steps migrate_plan migrate_files migrate identity \
+                 k3s k3s_bundle argocd
 NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
 NODE_LIB      := $(O)/libtpkit-node.a
 NODE          := $(O)/tpkit-node
-NODE_TESTS    := journal node_conf migrate_plan
+NODE_TESTS    := journal node_conf migrate_plan migrate_files
 NODE_UNIT_BINS := $(NODE_TESTS:%=$(O)/tests/unit/test_%)
 
 # Unit tests, selected like the objects they test (tests/unit/test_NAME.c).
@@ -422,9 +423,9 @@ check-unit: $(UNIT_BINS)
 	$(Q)tests/run.sh --unit-only --runner "$(QEMU)" $(O)
 
 # The node helper's aarch64 build: its unit tests, and the static binary
-# itself through the fake-root tests 150 and 152, under qemu-aarch64.
+# itself through the fake-root tests 150, 151 and 152, under qemu-aarch64.
 check-node-unit: $(NODE) $(NODE_UNIT_BINS) $(REPORT_LINE)
-	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '15[02]_*' $(O)
+	$(Q)TPKIT_NODE_RUNNER="$(QEMU_BIN)" tests/run.sh --runner "$(QEMU)" --filter '15[012]_*' $(O)
 
 check-node-cross: deps
 	$(Q)$(MAKE) --no-print-directory TPKIT_ARCH=aarch64 check-node-unit

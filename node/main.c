@@ -161,6 +161,8 @@ static int run_step(struct tp_journal *j, size_t i, struct tp_node_ctx *c)
 			tp_node_report(c->rep, "helper", "warn", "journal: %s", tp_err_msg());
 		return rc;
 	}
+	if (rc == TP_STEP_REBOOT)
+		return rc;
 	tp_node_report(c->rep, s->name, rc == TP_STEP_SKIP ? "skip" : "done", "%s", c->why);
 	jrc = tp_journal_record(j, s->name, rc == TP_STEP_SKIP ? "skipped" : "done",
 				(int64_t)time(NULL));
@@ -218,6 +220,10 @@ static int cmd_run(const struct opts *o)
 			tp_node_report(&rep, "helper", "fail", "stopped at step %s",
 				       tp_steps[i].name);
 			code = EXIT_STEP;
+			goto out;
+		}
+		if (rc == TP_STEP_REBOOT) {
+			tp_node_report(&rep, "helper", "pause", "%s: %s", tp_steps[i].name, c.why);
 			goto out;
 		}
 		if (o->once && i + 1 < TP_STEP_COUNT) {

@@ -103,9 +103,15 @@ int tp_node_run_env(const char *const argv[], const char *const env[], struct tp
  * journal: for commands whose answer the helper reads. */
 int tp_node_run_out(const char *const argv[], char *out, size_t size, struct tp_run_result *res);
 
+/* tp_node_run() with the text in on its stdin instead of /dev/null (sfdisk
+ * reads its script so). */
+int tp_node_run_in(const char *const argv[], const char *in, struct tp_run_result *res);
+
 /* tp_node_run() that wants exit code 0: else -EIO with a message naming the
  * command, its exit code and its stderr's last lines. */
 int tp_node_run_ok(const char *const argv[]);
+/* The same with in on its stdin (tp_node_run_in()). */
+int tp_node_run_ok_in(const char *const argv[], const char *in);
 int tp_node_run_ok_env(const char *const argv[], const char *const env[]);
 
 /* ---- k3s and ArgoCD (node/k3s.c, node/argocd.c; docs/node-helper.md §12, §13) */
@@ -195,6 +201,10 @@ struct tp_node_ctx {
  * or -errno (failed; tp_err_msg() says why). done() returns 1 (done), 0 or
  * -errno. */
 #define TP_STEP_SKIP 1
+/* run() asked for a reboot (migrate, docs/node-helper.md §15): nothing is
+ * journaled for the step, the helper stops with exit 0, and the step runs
+ * again at the next boot, where its own check decides. */
+#define TP_STEP_REBOOT 2
 
 struct tp_step_ops {
 	const char *name;

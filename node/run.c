@@ -53,10 +53,11 @@ static void fold(char *s)
 			*p = *p == '\n' ? '|' : ' ';
 }
 
-static void child(const char *const argv[], const char *const env[], int outfd, int errfd)
+static void child(const char *const argv[], const char *const env[], int infd, int outfd,
+		  int errfd)
 {
 	const char *path = getenv("TPKIT_NODE_PATH");
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null = infd >= 0 ? infd : open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	/* Tests put stub commands first in TPKIT_NODE_PATH; execvp searches
 	 * PATH, so the override becomes PATH for the command as well. */
@@ -81,7 +82,7 @@ int tp_node_run(const char *const argv[], struct tp_run_result *res)
 	return tp_node_run_env(argv, NULL, res);
 }
 
-static int run(const char *const argv[], const char *const env[], int outfd,
+static int run(const char *const argv[], const char *const env[], int infd, int outfd,
 	       struct tp_run_result *res)
 {
 	int p[2], st;
@@ -100,7 +101,7 @@ static int run(const char *const argv[], const char *const env[], int outfd,
 		return tp_err_set(-e, "%s: cannot fork: %s", argv[0], strerror(e));
 	}
 	if (pid == 0)
-		child(argv, env, outfd, p[1]);
+		child(argv, env, infd, outfd, p[1]);
 	close(p[1]);
 	for (;;) {
 		char buf[1024];
@@ -130,7 +131,7 @@ static int run(const char *const argv[], const char *const env[], int outfd,
 
 int tp_node_run_env(const char *const argv[], const char *const env[], struct tp_run_result *res)
 {
-	return run(argv, env, -1, res);
+	return run(argv, env, -1, -1, res);
 }
 
 int tp_node_run_out(const char *const argv[], char *out, size_t size, struct tp_run_result *res)
@@ -145,11 +146,41 @@ int tp_node_run_out(const char *const argv[], char *out, size_t size, struct tp_
 	if (fd < 0)
 		return tp_err_set(-errno, "%s: cannot make a file for its output: %s", argv[0],
 				  strerror(errno));
-	rc = run(argv, NULL, fd, res);
+	rc = run(argv, NULL, -1, fd, res);
 	if (rc == 0) {
 		n = pread(fd, out, size - 1, 0);
 		out[n > 0 ? n : 0] = '\0';
 	}
+	close(fd);
+	return rc;
+}
+
+int tp_node_run_in(const char *const argv[], const char *in, struct tp_run_result *res)
+{
+	/* The text in an anonymous file, read from its start: no pipe to
+	 * fill, so no size limit and no writer to block (sfdisk's script). */
+	int fd = memfd_create("tpkit-node-in", MFD_CLOEXEC);
+	size_t len = strlen(in), done = 0;
+	int rc;
+
+	if (fd < 0)
+		return tp_err_set(-errno, "%s: cannot make a file for its input: %s", argv[0],
+				  strerror(errno));
+	while (done < len) {
+		ssize_t w = write(fd, in + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = tp_err_set(-errno, "%s: cannot write its input: %s", argv[0],
+					strerror(errno));
+			close(fd);
+			return rc;
+		}
+		done += (size_t)w;
+	}
+	lseek(fd, 0, SEEK_SET);
+	rc = run(argv, NULL, fd, -1, res);
 	close(fd);
 	return rc;
 }
@@ -159,22 +190,37 @@ int tp_node_run_ok(const char *const argv[])
 	return tp_node_run_ok_env(argv, NULL);
 }
 
-int tp_node_run_ok_env(const char *const argv[], const char *const env[])
+/* Exit code 0, else the command, its exit code and stderr as the error. */
+static int want_ok(const char *const argv[], int rc, const struct tp_run_result *r)
 {
-	struct tp_run_result res;
 	char cmd[256];
 	size_t len = 0;
-	int rc = tp_node_run_env(argv, env, &res);
 
 	if (rc < 0)
 		return rc;
-	if (res.status == 0)
+	if (r->status == 0)
 		return 0;
 	cmd[0] = '\0';
 	for (size_t i = 0; argv[i] && len < sizeof(cmd); i++)
 		len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "%s%s", i ? " " : "", argv[i]);
-	if (res.status == 127 && strstr(res.tail, "cannot run"))
-		return tp_err_set(-ENOENT, "%s: %s", cmd, res.tail);
-	return tp_err_set(-EIO, "%s: exit %d%s%s", cmd, res.status, *res.tail ? ": " : "",
-			  res.tail);
+	if (r->status == 127 && strstr(r->tail, "cannot run"))
+		return tp_err_set(-ENOENT, "%s: %s", cmd, r->tail);
+	return tp_err_set(-EIO, "%s: exit %d%s%s", cmd, r->status, *r->tail ? ": " : "",
+			  r->tail);
+}
+
+int tp_node_run_ok_in(const char *const argv[], const char *in)
+{
+	struct tp_run_result res;
+	int rc = tp_node_run_in(argv, in, &res);
+
+	return want_ok(argv, rc, &res);
+}
+
+int tp_node_run_ok_env(const char *const argv[], const char *const env[])
+{
+	struct tp_run_result res;
+	int rc = tp_node_run_env(argv, env, &res);
+
+	return want_ok(argv, rc, &res);
 }

@@ -7,6 +7,7 @@
  * built yet fails and says so: it never passes silently.
  */
 #include "node.h"
+#include "migrate.h"
 #include "common/err.h"
 
 #include <errno.h>
@@ -162,11 +163,11 @@ static int root_source(char *src, size_t size)
 
 enum mig { MIG_NA, MIG_DONE, MIG_NEEDED };
 
-/* What is left to do, with the reason in why. -errno on an error. */
-static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size)
+/* What is left to do, with the reason in why and the root's device in
+ * src. -errno on an error. */
+static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size, char src[256])
 {
 	const struct tp_node_conf *nc = c->conf;
-	char src[256];
 	int nvme, rc;
 
 	if (strcmp(nc->module, "rk1")) {
@@ -178,7 +179,7 @@ static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size)
 		snprintf(why, size, "not applicable: nvme=never in node.conf");
 		return MIG_NA;
 	}
-	rc = root_source(src, sizeof(src));
+	rc = root_source(src, 256);
 	if (rc < 0)
 		return rc;
 	if (!strncmp(src, "/dev/nvme", 9)) {
@@ -195,21 +196,29 @@ static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size)
 		snprintf(why, size, "not applicable: no NVMe (no /sys/block/nvme0n1)");
 		return MIG_NA;
 	}
+	/* A user's NVMe is never wiped; a reboot that came back to the eMMC
+	 * is a failure (docs/node-helper.md §15). */
+	rc = tp_migrate_check(c, why, size);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return MIG_NA;
 	snprintf(why, size, "root on %s, NVMe present", src);
 	return MIG_NEEDED;
 }
 
 static int migrate_done(struct tp_node_ctx *c)
 {
-	char why[256];
-	int rc = migrate_plan(c, why, sizeof(why));
+	char why[256], src[256];
+	int rc = migrate_plan(c, why, sizeof(why), src);
 
 	return rc < 0 ? rc : rc != MIG_NEEDED;
 }
 
 static int migrate_run(struct tp_node_ctx *c)
 {
-	int rc = migrate_plan(c, c->why, sizeof(c->why));
+	char src[256];
+	int rc = migrate_plan(c, c->why, sizeof(c->why), src);
 
 	if (rc < 0)
 		return rc;
@@ -217,7 +226,7 @@ static int migrate_run(struct tp_node_ctx *c)
 		return TP_STEP_SKIP;
 	if (rc == MIG_DONE)
 		return 0;
-	return tp_err_set(-ENOSYS, "%s: migration not implemented yet", c->why);
+	return tp_migrate_run(c, src);
 }
 
 /* ---- k3s and ArgoCD (node/k3s.c, node/argocd.c) ---------------------------- */
