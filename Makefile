@@ -154,7 +154,7 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
-seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile seed
+seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile bundle seed
 
 pkgs-y := libarchive liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl

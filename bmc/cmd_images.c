@@ -63,7 +63,10 @@ static void json_image(const struct tp_catalogue_entry *e, enum tp_cache_state s
 	tp_json_obj_begin(&j, NULL);
 	tp_json_str(&j, "event", "image");
 	tp_json_str(&j, "name", e->name);
+	tp_json_str(&j, "kind", tp_catalogue_kind_name(e->kind));
 	tp_json_str(&j, "module", e->module);
+	tp_json_str(&j, "arch", e->arch);
+	tp_json_str(&j, "version", e->version);
 	tp_json_str(&j, "url", e->url);
 	tp_json_str(&j, "sha256", e->sha256);
 	tp_json_int(&j, "size", (int64_t)e->size);
@@ -102,7 +105,9 @@ static int do_list(struct ctx *x)
 				 tp_fmt_bytes(bytes, have, sizeof(have)));
 		else
 			snprintf(state, sizeof(state), "%s", tp_cache_state_name(st));
-		printf("%-28s %-6s %-10s %-22s %s%s\n", e->name, e->module,
+		/* A k3s file shows its arch where an image shows its module. */
+		printf("%-28s %-6s %-10s %-22s %s%s\n", e->name,
+		       e->kind == TP_CAT_IMAGE ? e->module : e->arch[0] ? e->arch : "any",
 		       e->size ? tp_fmt_bytes(e->size, sz, sizeof(sz)) : "?", state,
 		       e->is_default ? "[default] " : "", e->description);
 	}

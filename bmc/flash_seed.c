@@ -16,6 +16,7 @@
  */
 #include "flash_seed.h"
 #include "common/image.h"
+#include "common/log.h"
 #include "common/state.h"
 
 #include <errno.h>
@@ -35,9 +36,18 @@ int tp_flash_seed_plan(struct tp_flash_seed *fs, unsigned slot, const char *modu
 	fs->slot = slot;
 	snprintf(fs->module, sizeof(fs->module), "%s", module);
 	rc = tp_seed_plan_make(&req, &fs->plan);
-	if (rc < 0)
+	if (rc < 0) {
 		fs->plan = NULL;
-	return rc;
+		return rc;
+	}
+	/* Said once per slot, however often the plan is remade: the node
+	 * still commissions, but only with internet (docs/seeding.md §9). */
+	if (tp_seed_plan_note(fs->plan) && !fs->noted) {
+		TP_WARN("slot %u: no k3s bundle goes into the image: %s; the node will download "
+			"k3s and needs internet", slot, tp_seed_plan_note(fs->plan));
+		fs->noted = true;
+	}
+	return 0;
 }
 
 int tp_flash_seed_before_head(void *cookie, struct tp_sink *s, const void *head, size_t len)

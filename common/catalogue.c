@@ -31,7 +31,13 @@ struct pentry {
 	int def;
 };
 
-enum { K_MODULE = 1, K_URL = 2, K_SHA = 4, K_SIZE = 8, K_RAW = 16, K_DESC = 32, K_DEF = 64 };
+enum { K_MODULE = 1, K_URL = 2, K_SHA = 4, K_SIZE = 8, K_RAW = 16, K_DESC = 32, K_DEF = 64,
+       K_KIND = 128, K_ARCH = 256, K_VERSION = 512 };
+
+static const char *const kind_names[] = {
+	[TP_CAT_IMAGE] = "image", [TP_CAT_K3S_BINARY] = "k3s-binary",
+	[TP_CAT_K3S_IMAGES] = "k3s-images", [TP_CAT_K3S_INSTALL] = "k3s-install",
+};
 
 static const struct {
 	const char *key;
@@ -39,8 +45,28 @@ static const struct {
 } keys[] = {
 	{ "module", K_MODULE }, { "url", K_URL },	  { "sha256", K_SHA },
 	{ "size", K_SIZE },	{ "raw-size", K_RAW },	  { "description", K_DESC },
-	{ "default", K_DEF },
+	{ "default", K_DEF },	{ "kind", K_KIND },	  { "arch", K_ARCH },
+	{ "version", K_VERSION },
 };
+
+const char *tp_catalogue_kind_name(enum tp_cat_kind kind)
+{
+	return (unsigned)kind < sizeof(kind_names) / sizeof(kind_names[0]) ? kind_names[kind] : "?";
+}
+
+/* A k3s release tag as k3s writes them: v, digits and dots, then
+ * optional -suffix, then +k3sN (config.md's k3s-version type says the same). */
+static bool version_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 2 || n >= TP_CAT_VERSION_MAX || v[0] != 'v' || !isdigit((unsigned char)v[1]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr(".-+", v[i]))
+			return false;
+	return true;
+}
 
 bool tp_catalogue_name_ok(const char *name)
 {
@@ -97,8 +123,8 @@ static int set_key(struct pentry *p, const char *key, const char *val, const cha
 		if (!strcmp(keys[i].key, key))
 			bit = keys[i].bit;
 	if (!bit)
-		return bad(file, line, "unknown key \"%s\"%s; the keys are module, url, sha256, "
-			   "size, raw-size, description and default", key,
+		return bad(file, line, "unknown key \"%s\"%s; the keys are kind, module, arch, "
+			   "version, url, sha256, size, raw-size, description and default", key,
 			   strchr(key, ' ') ? " (keys are one word: key = value)" : "");
 	if (p->have & bit)
 		return bad(file, line, "%s: given twice for [%s]", key, p->e.name);
@@ -144,6 +170,30 @@ static int set_key(struct pentry *p, const char *key, const char *val, const cha
 	case K_DESC:
 		snprintf(p->e.description, sizeof(p->e.description), "%s", val);
 		break;
+	case K_KIND: {
+		size_t k;
+
+		for (k = 0; k < sizeof(kind_names) / sizeof(kind_names[0]); k++)
+			if (!strcmp(val, kind_names[k]))
+				break;
+		if (k == sizeof(kind_names) / sizeof(kind_names[0]))
+			return bad(file, line, "kind: \"%s\" is not image, k3s-binary, k3s-images "
+				   "or k3s-install", val);
+		p->e.kind = (enum tp_cat_kind)k;
+		break;
+	}
+	case K_ARCH:
+		if (strcmp(val, "arm64") && strcmp(val, "amd64"))
+			return bad(file, line, "arch: \"%s\" is not arm64 or amd64 (k3s's names)",
+				   val);
+		snprintf(p->e.arch, sizeof(p->e.arch), "%s", val);
+		break;
+	case K_VERSION:
+		if (!version_ok(val))
+			return bad(file, line, "version: \"%s\" is not a k3s release "
+				   "(vX.Y.Z+k3sN)", val);
+		snprintf(p->e.version, sizeof(p->e.version), "%s", val);
+		break;
 	case K_DEF:
 		if (strcmp(val, "yes") && strcmp(val, "no"))
 			return bad(file, line, "default: \"%s\" is not yes or no", val);
@@ -158,12 +208,31 @@ static int end_entry(struct pentry *p, const char *file)
 	static const struct {
 		unsigned bit;
 		const char *key;
-	} req[] = { { K_MODULE, "module" }, { K_URL, "url" }, { K_SHA, "sha256" } };
+	} req[] = { { K_MODULE, "module" }, { K_URL, "url" }, { K_SHA, "sha256" } },
+	  kreq[] = { { K_VERSION, "version" }, { K_ARCH, "arch" }, { K_URL, "url" },
+		     { K_SHA, "sha256" } };
+	const char *kind = kind_names[p->e.kind];
 
-	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
-		if (!(p->have & req[i].bit))
-			return bad(file, p->line, "[%s]: %s missing; every image needs module, "
-				   "url and sha256", p->e.name, req[i].key);
+	if (p->e.kind == TP_CAT_IMAGE) {
+		for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
+			if (!(p->have & req[i].bit))
+				return bad(file, p->line, "[%s]: %s missing; every image needs "
+					   "module, url and sha256", p->e.name, req[i].key);
+		if (p->have & (K_ARCH | K_VERSION))
+			return bad(file, p->line, "[%s]: arch and version are for k3s files "
+				   "(kind = k3s-...); an image has a module", p->e.name);
+		return 0;
+	}
+	/* install.sh is one script for every arch: arch is optional there. */
+	for (size_t i = 0; i < sizeof(kreq) / sizeof(kreq[0]); i++)
+		if (!(p->have & kreq[i].bit) &&
+		    !(kreq[i].bit == K_ARCH && p->e.kind == TP_CAT_K3S_INSTALL))
+			return bad(file, p->line, "[%s]: %s missing; a %s entry needs version, "
+				   "%surl and sha256", p->e.name, kreq[i].key, kind,
+				   p->e.kind == TP_CAT_K3S_INSTALL ? "" : "arch, ");
+	if (p->have & (K_MODULE | K_DEF | K_RAW))
+		return bad(file, p->line, "[%s]: module, default and raw-size are for OS "
+			   "images; a %s entry has arch and version", p->e.name, kind);
 	return 0;
 }
 
@@ -398,6 +467,25 @@ const struct tp_catalogue_entry *tp_catalogue_auto(const struct tp_catalogue *ca
 			   "default = yes; name one with --image NAME (tpkit images list)",
 			   count, module);
 	return NULL;
+}
+
+const struct tp_catalogue_entry *tp_catalogue_k3s(const struct tp_catalogue *cat,
+						  enum tp_cat_kind kind, const char *version,
+						  const char *arch)
+{
+	const struct tp_catalogue_entry *any = NULL;
+
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct tp_catalogue_entry *e = &cat->e[i];
+
+		if (e->kind != kind || strcmp(e->version, version))
+			continue;
+		if (!strcmp(e->arch, arch))
+			return e;
+		if (!e->arch[0] && !any)
+			any = e;
+	}
+	return any;
 }
 
 void tp_catalogue_free(struct tp_catalogue *cat)

@@ -26,9 +26,23 @@
 #define TP_CAT_DESC_MAX 256
 #define TP_CAT_ORIGIN_MAX 512
 
+/* What an entry is: an OS image (the default), or one file of a k3s
+ * bundle that seeding puts into the image (docs/seeding.md §9). */
+enum tp_cat_kind {
+	TP_CAT_IMAGE,
+	TP_CAT_K3S_BINARY,            /* the k3s binary for arch */
+	TP_CAT_K3S_IMAGES,            /* the airgap images for arch (.tar.zst, .tar.gz, .tar) */
+	TP_CAT_K3S_INSTALL,           /* install.sh (any arch) */
+};
+
+#define TP_CAT_VERSION_MAX 64
+
 struct tp_catalogue_entry {
 	char name[TP_CAT_NAME_MAX];   /* [a-z0-9._-], starts with [a-z0-9] */
-	char module[8];               /* "rk1" or "cm4" */
+	enum tp_cat_kind kind;
+	char module[8];               /* "rk1" or "cm4"; images only */
+	char arch[8];                 /* "arm64" or "amd64"; k3s files ("" install.sh: any) */
+	char version[TP_CAT_VERSION_MAX]; /* k3s files: the k3s release, v1.31.12+k3s1 */
 	char url[TP_CAT_URL_MAX];     /* http:// or https:// */
 	char sha256[65];              /* of the file at url (compressed), lower case */
 	uint64_t size;                /* bytes at url, 0 if not known */
@@ -69,6 +83,15 @@ const struct tp_catalogue_entry *tp_catalogue_find(const struct tp_catalogue *ca
  * NULL with a message (none, or several and none marked). */
 const struct tp_catalogue_entry *tp_catalogue_auto(const struct tp_catalogue *cat,
 						   const char *module);
+
+/* The k3s file of kind for version and arch (an install.sh without arch
+ * serves every arch), NULL if the catalogue has none. */
+const struct tp_catalogue_entry *tp_catalogue_k3s(const struct tp_catalogue *cat,
+						  enum tp_cat_kind kind, const char *version,
+						  const char *arch);
+
+/* "image", "k3s-binary", "k3s-images", "k3s-install". */
+const char *tp_catalogue_kind_name(enum tp_cat_kind kind);
 
 void tp_catalogue_free(struct tp_catalogue *cat);
 

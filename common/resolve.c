@@ -44,6 +44,10 @@ static int pick_entry(const char *arg, const char *module, const struct tp_catal
 		e = tp_catalogue_find(cat, arg);
 		if (!e)
 			return 1;
+		if (e->kind != TP_CAT_IMAGE)
+			return tp_err_set(-EINVAL, "%s is a %s file (%s), not an OS image; seeding "
+					  "puts it into the image (tpkit images list)", e->name,
+					  tp_catalogue_kind_name(e->kind), e->origin);
 		if (strcmp(e->module, module))
 			return tp_err_set(-EINVAL, "%s is a %s image (%s), but this module is a %s; "
 					  "pick a %s image (tpkit images list)", e->name, e->module,

@@ -90,7 +90,7 @@ static int fingerprint(const char *tok, size_t tlen, const char *b64, size_t ble
 	n = tp_base64_decode(b64, blen, blob);
 	if (n < 4)
 		return -EINVAL;
-	/* The blob starts with its type as an SSH string (RFC 4253 §6.6). */
+	/* The blob starts with its type as an SSH string (RFC 4253, section 6.6). */
 	tl = (size_t)blob[0] << 24 | (size_t)blob[1] << 16 | (size_t)blob[2] << 8 | blob[3];
 	if (tl > (size_t)n - 4 || keytype_of((char *)blob + 4, tl) != kt)
 		return -EINVAL;

@@ -5,6 +5,7 @@
  * writes bytes: no configuration, no secrets store, no randomness there.
  */
 #include "seed.h"
+#include "bundle.h"
 #include "cloudinit.h"
 #include "hostfile.h"
 #include "node_files.h"
@@ -24,23 +25,28 @@
 
 #include <openssl/crypto.h>
 
-enum kind { K_DIR, K_FILE, K_LINK };
+/* K_STREAM: a host file too large to hold (the k3s bundle), copied in
+ * chunks at apply time and checked by its SHA-256 (docs/seeding.md §9). */
+enum kind { K_DIR, K_FILE, K_LINK, K_STREAM };
 
 struct item {
 	enum kind kind;
 	char path[96];
-	char *data;    /* file content or link target (malloc'ed) */
+	char *data;    /* file content, link target or K_STREAM's host path (malloc'ed) */
 	size_t len;
 	mode_t mode;
 	bool secret;   /* wiped when the plan is freed */
+	char sha256[65];  /* K_STREAM: what the file must hash to */
+	uint64_t size;    /* K_STREAM: its size when verified */
 };
 
-#define MAX_ITEMS 40
+#define MAX_ITEMS 48
 
 struct tp_seed_plan {
 	unsigned slot;
 	char instance_id[TP_CI_INSTANCE_ID_MAX];
 	unsigned helper_machine; /* the node helper's ELF e_machine: the node's arch */
+	char note[512];          /* why no k3s bundle went in ("" if one did or none was due) */
 	unsigned n;
 	struct item it[MAX_ITEMS];
 };
@@ -196,6 +202,53 @@ static int add_host_keys(struct tp_seed_plan *p, struct tp_secrets *s, const cha
 	return 0;
 }
 
+/* The k3s bundle's directory and files (the contract with node/: names
+ * and modes in docs/seeding.md §9). */
+static int add_bundle(struct tp_seed_plan *p, const struct tp_seed_bundle *b)
+{
+	char path[96], *d;
+	size_t l;
+	int rc;
+
+	if ((rc = add_dir(p, "/var/lib/tpkit-node", 0700)) < 0 ||
+	    (rc = add_dir(p, TP_SEED_BUNDLE_DIR, 0700)) < 0)
+		return rc;
+	for (int i = 0; i < 3; i++) {
+		const struct tp_seed_bundle_file *f = &b->f[i];
+
+		if (!(d = strdup(f->src)))
+			return tp_err_set(-ENOMEM, "out of memory");
+		snprintf(path, sizeof(path), TP_SEED_BUNDLE_DIR "/%s", f->name);
+		if ((rc = add(p, K_STREAM, path, d, strlen(d), f->mode, false)) < 0)
+			return rc;
+		snprintf(p->it[p->n - 1].sha256, sizeof(p->it[0].sha256), "%s", f->sha256);
+		p->it[p->n - 1].size = f->size;
+	}
+	if ((rc = tp_seed_bundle_sums(b, &d, &l)) < 0 ||
+	    (rc = add(p, K_FILE, TP_SEED_BUNDLE_DIR "/SHA256SUMS", d, l, 0644, false)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s\n", b->version);
+	return add_text(p, TP_SEED_BUNDLE_DIR "/VERSION", path, 0644, false);
+}
+
+/* Whether a k3s node gets the bundle: its version from the config, its
+ * arch from the node helper's ELF machine. 1 yes (b filled), 0 no (p->note
+ * says why), -errno. */
+static int find_bundle(struct tp_seed_plan *p, const char *role, const char *version,
+		       struct tp_seed_bundle *b)
+{
+	const char *arch = tp_elf_k3s_arch(p->helper_machine);
+
+	if (!strcmp(role, "none"))
+		return 0;
+	if (!arch) {
+		snprintf(p->note, sizeof(p->note), "the node helper is built for ELF machine %u, "
+			 "which k3s does not ship for", p->helper_machine);
+		return 0;
+	}
+	return tp_seed_bundle_find(version, arch, b, p->note, sizeof(p->note));
+}
+
 int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 {
 	struct facts *f = calloc(1, sizeof(*f));
@@ -208,9 +261,11 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 	unsigned n = req->slot;
 	char *helper = NULL;
 	size_t helper_len = 0;
+	struct tp_seed_bundle *bundle = calloc(1, sizeof(*bundle));
+	bool with_bundle = false;
 	int rc;
 
-	if (!f || !p)
+	if (!f || !p || !bundle)
 		TP_FAIL(-ENOMEM, "out of memory");
 	if (n < 1 || n > 4)
 		TP_FAIL(-EINVAL, "there is no such slot (slots are 1 to 4)");
@@ -230,6 +285,8 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 					   req->node_helper ? "--node-helper" : NULL, &helper,
 					   &helper_len, &p->helper_machine));
 	}
+	TP_TRY(rc = find_bundle(p, f->role[n], f->k3s_version, bundle));
+	with_bundle = rc == 1;
 	for (unsigned s = 0; s < 5; s++)
 		hosts[s] = s ? f->host[s] : NULL;
 	TP_TRY(tp_secrets_init(&sec, req->state_dir));
@@ -251,7 +308,8 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 				    .instance_id = p->instance_id, .nvme = f->nvme,
 				    .k3s_version = f->k3s_version, .argocd_repo = f->argocd_repo,
 				    .argocd_path = f->argocd_path,
-				    .argocd_revision = f->argocd_revision };
+				    .argocd_revision = f->argocd_revision,
+				    .k3s_bundle = with_bundle ? TP_SEED_BUNDLE_DIR : NULL };
 	/* The seed: root-only, on ext4 (docs/seeding.md §5). */
 	TP_TRY(add_dir(p, "/var/lib/cloud", 0755));
 	TP_TRY(add_dir(p, "/var/lib/cloud/seed", 0755));
@@ -297,6 +355,8 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 		helper = NULL;
 		TP_TRY(add(p, K_FILE, "/usr/local/sbin/tpkit-node", d, helper_len, 0755, false));
 	}
+	if (with_bundle)
+		TP_TRY(add_bundle(p, bundle));
 	TP_TRY(add_dir(p, "/etc/systemd/system/multi-user.target.wants", 0755));
 	TP_TRY(add_text(p, "/etc/systemd/system/" TP_NODE_UNIT_NAME, tp_node_unit, 0644, false));
 	{
@@ -323,8 +383,14 @@ out:
 		free(f->keys);
 	free(f);
 	free(helper);
+	free(bundle);
 	tp_seed_plan_free(p);
 	return rc;
+}
+
+const char *tp_seed_plan_note(const struct tp_seed_plan *p)
+{
+	return p && p->note[0] ? p->note : NULL;
 }
 
 void tp_seed_plan_free(struct tp_seed_plan *p)
@@ -443,11 +509,33 @@ static const struct tp_sink_ops counted_ops = {
 	.name = "seed", .pwrite = c_pwrite, .pread = c_pread, .flush = c_flush, .close = c_close,
 };
 
+/* A K_STREAM item: the host file copied in chunks, hashed on the way; a
+ * file that no longer hashes to what the catalogue pins is refused (the
+ * copy in the root is then wrong, and the seeding fails). */
+static int write_stream(struct tp_seedfs *f, const struct item *it)
+{
+	struct tp_seed_stream s;
+	char hex[65];
+	uint64_t size;
+	int rc = tp_seed_stream_open(&s, it->data);
+
+	if (rc < 0)
+		return rc;
+	rc = tp_seedfs_write_from(f, it->path, tp_seed_stream_fill, &s, it->mode, 0, 0);
+	tp_seed_stream_close(&s, hex, &size);
+	if (rc == 0 && strcmp(hex, it->sha256))
+		rc = tp_err_set(-EBADMSG, "%s changed since the cache verified it: it hashes to "
+				"%s (%llu bytes), the catalogue pins %s; check it with tpkit images "
+				"verify", it->data, hex, (unsigned long long)size, it->sha256);
+	return rc;
+}
+
 static int write_all(const struct tp_seed_plan *p, struct tp_seedfs *f, unsigned *files)
 {
 	for (unsigned i = 0; i < p->n; i++) {
 		const struct item *it = &p->it[i];
 		int rc = it->kind == K_DIR ? tp_seedfs_mkdir(f, it->path, it->mode, 0, 0) :
+			 it->kind == K_STREAM ? write_stream(f, it) :
 			 it->kind == K_FILE ? tp_seedfs_write(f, it->path, it->data, it->len,
 							      it->mode, 0, 0) :
 			 tp_seedfs_symlink(f, it->path, it->data);
@@ -459,11 +547,39 @@ static int write_all(const struct tp_seed_plan *p, struct tp_seedfs *f, unsigned
 	return 0;
 }
 
+/* A K_STREAM item read back in chunks: its hash is the pinned one. */
+static bool stream_same(struct tp_seedfs *f, const struct item *it, int *rc)
+{
+	struct tp_seedfs_stat st;
+	struct tp_seed_hash h;
+	char hex[65];
+
+	if ((*rc = tp_seed_hash_init(&h)) < 0)
+		return false;
+	*rc = tp_seedfs_read_each(f, it->path, &st, tp_seed_hash_each, &h);
+	tp_seed_hash_end(&h, hex);
+	return *rc == 0 && (st.mode & S_IFMT) == S_IFREG && (st.mode & 07777) == it->mode &&
+	       st.uid == 0 && st.gid == 0 && !strcmp(hex, it->sha256);
+}
+
 /* A fresh read-only open: every file and link as planned, owned by root. */
 static int read_back(const struct tp_seed_plan *p, struct tp_seedfs *f, const char *where)
 {
 	for (unsigned i = 0; i < p->n; i++) {
 		const struct item *it = &p->it[i];
+
+		if (it->kind == K_STREAM) {
+			int rc;
+
+			if (!stream_same(f, it, &rc)) {
+				if (rc < 0)
+					return rc;
+				return tp_err_set(-EIO, "%s: reading back %s: it is not what was "
+						  "written (type, mode 0%o, owner or SHA-256 differ)",
+						  where, it->path, (unsigned)it->mode);
+			}
+			continue;
+		}
 		struct tp_seedfs_stat st;
 		unsigned type = it->kind == K_DIR ? S_IFDIR : it->kind == K_FILE ? S_IFREG : S_IFLNK;
 		char *data = NULL;

@@ -56,6 +56,11 @@ int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *h
 int tp_seed_find_root(struct tp_sink *s, const void *head, size_t head_len, uint64_t *base,
 		      uint64_t *size, char *where, size_t where_size);
 
+/* Why the plan puts no k3s bundle into a k3s node's image (nothing cached
+ * for its version and arch, ...): the node will download k3s and needs
+ * internet. NULL when a bundle goes in, or the slot is no k3s node. */
+const char *tp_seed_plan_note(const struct tp_seed_plan *p);
+
 void tp_seed_plan_free(struct tp_seed_plan *p);
 
 #endif

@@ -285,42 +285,84 @@ static int clear_way(struct tp_seedfs *f, const char *path, ext2_ino_t dir, cons
 	return e ? fail(f, e, "removing %s", path) : 0;
 }
 
-int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, size_t len,
-		    mode_t mode, uid_t uid, gid_t gid)
+/* A file's content in memory: written in place, no copy. */
+struct mem_src {
+	const char *data;
+	size_t left;
+};
+
+/* Create or empty path, then write mem's bytes, or what fill gives. */
+static int write_any(struct tp_seedfs *f, const char *path, struct mem_src *mem,
+		     tp_seedfs_fill_fn fill, void *cookie, mode_t mode, uid_t uid, gid_t gid)
 {
 	ext2_file_t file;
 	ext2_ino_t dir, ino;
-	char leaf[256];
+	char leaf[256], *buf = NULL;
 	unsigned int wrote = 0;
 	errcode_t e = 0;
 	int rc = parent_of(f, path, &dir, leaf, sizeof(leaf));
 
 	if (rc < 0 || (rc = clear_way(f, path, dir, leaf, true, &ino)) < 0)
 		return rc;
+	if (!mem && !(buf = malloc(TP_SEEDFS_CHUNK)))
+		return tp_err_set(-ENOMEM, "out of memory writing %s", path);
 	if (!ino)
 		e = create(f, dir, leaf, mode, uid, gid, &ino);
 	if (!e)
 		e = ext2fs_file_open(f->fs, ino, EXT2_FILE_WRITE, &file);
-	if (e)
+	if (e) {
+		free(buf);
 		return fail(f, e, "creating %s", path);
+	}
 	/* An existing file is emptied first: its old blocks go back. */
 	e = ext2fs_file_set_size2(file, 0);
-	while (!e && len) {
-		unsigned int chunk = len > (1u << 20) ? 1u << 20 : (unsigned int)len;
+	for (;;) {
+		const char *p = mem ? mem->data : buf;
+		size_t len = 0;
 
-		e = ext2fs_file_write(file, data, chunk, &wrote);
-		data = (const char *)data + wrote;
-		len -= wrote;
-		if (!e && !wrote)
-			e = EXT2_ET_SHORT_WRITE;
+		if (mem)
+			len = mem->left;
+		else
+			rc = fill(cookie, buf, TP_SEEDFS_CHUNK, &len);
+		if (e || rc < 0 || !len)
+			break;
+		while (!e && len) {
+			unsigned int chunk = len > TP_SEEDFS_CHUNK ? TP_SEEDFS_CHUNK :
+				(unsigned int)len;
+
+			e = ext2fs_file_write(file, p, chunk, &wrote);
+			p += wrote;
+			len -= wrote;
+			if (mem) {
+				mem->data += wrote;
+				mem->left -= wrote;
+			}
+			if (!e && !wrote)
+				e = EXT2_ET_SHORT_WRITE;
+		}
 	}
-	if (e) {
+	free(buf);
+	if (e || rc < 0) {
 		ext2fs_file_close(file);
-		return fail(f, e, "writing %s", path);
+		return rc < 0 ? rc : fail(f, e, "writing %s", path);
 	}
 	if ((e = ext2fs_file_close(file)) || (e = chown_ino(f, ino, mode, uid, gid)))
 		return fail(f, e, "writing %s", path);
 	return 0;
+}
+
+int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, size_t len,
+		    mode_t mode, uid_t uid, gid_t gid)
+{
+	struct mem_src m = { .data = data, .left = len };
+
+	return write_any(f, path, &m, NULL, NULL, mode, uid, gid);
+}
+
+int tp_seedfs_write_from(struct tp_seedfs *f, const char *path, tp_seedfs_fill_fn fill,
+			 void *cookie, mode_t mode, uid_t uid, gid_t gid)
+{
+	return write_any(f, path, NULL, fill, cookie, mode, uid, gid);
 }
 
 int tp_seedfs_symlink(struct tp_seedfs *f, const char *path, const char *target)
@@ -405,3 +447,45 @@ int tp_seedfs_read(struct tp_seedfs *f, const char *path, struct tp_seedfs_stat 
 	*len = (size_t)size;
 	return 0;
 }
+
+int tp_seedfs_read_each(struct tp_seedfs *f, const char *path, struct tp_seedfs_stat *st,
+			tp_seedfs_each_fn each, void *cookie)
+{
+	ext2_file_t file;
+	ext2_ino_t dir, ino;
+	char leaf[256], *buf;
+	unsigned int got = 0;
+	uint64_t left;
+	errcode_t e;
+	int rc = tp_seedfs_read(f, path, st, NULL, NULL);
+
+	if (rc < 0)
+		return rc;
+	if (!LINUX_S_ISREG(st->mode))
+		return tp_err_set(-EISDIR, "%s: %s is not a regular file", f->desc, path);
+	if ((rc = parent_of(f, path, &dir, leaf, sizeof(leaf))) < 0)
+		return rc;
+	if ((e = ext2fs_lookup(f->fs, dir, leaf, (int)strlen(leaf), NULL, &ino)) ||
+	    (e = ext2fs_file_open(f->fs, ino, 0, &file)))
+		return fail(f, e, "reading %s", path);
+	if (!(buf = malloc(TP_SEEDFS_CHUNK))) {
+		ext2fs_file_close(file);
+		return tp_err_set(-ENOMEM, "out of memory reading %s", path);
+	}
+	for (left = st->size; left && rc == 0; left -= got) {
+		unsigned int want = left > TP_SEEDFS_CHUNK ? TP_SEEDFS_CHUNK : (unsigned int)left;
+
+		e = ext2fs_file_read(file, buf, want, &got);
+		if (!e && !got)
+			e = EXT2_ET_SHORT_READ;
+		if (e) {
+			rc = fail(f, e, "reading %s", path);
+			break;
+		}
+		rc = each(cookie, buf, got);
+	}
+	free(buf);
+	ext2fs_file_close(file);
+	return rc;
+}
+

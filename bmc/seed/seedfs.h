@@ -31,6 +31,17 @@ int tp_seedfs_mkdir(struct tp_seedfs *f, const char *path, mode_t mode, uid_t ui
 int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, size_t len,
 		    mode_t mode, uid_t uid, gid_t gid);
 
+/* A file's bytes from a source, for files too large to hold in memory (the
+ * k3s bundle, docs/seeding.md §9): fill puts up to size bytes into buf and
+ * sets *got, 0 at the end; 0 or -errno with a message. */
+typedef int (*tp_seedfs_fill_fn)(void *cookie, void *buf, size_t size, size_t *got);
+
+/* tp_seedfs_write() with the content streamed from fill in chunks of
+ * TP_SEEDFS_CHUNK bytes (one buffer, however large the file). */
+#define TP_SEEDFS_CHUNK (1u << 20)
+int tp_seedfs_write_from(struct tp_seedfs *f, const char *path, tp_seedfs_fill_fn fill,
+			 void *cookie, mode_t mode, uid_t uid, gid_t gid);
+
 /* A symlink at path pointing at target, replacing a file or symlink there
  * (systemd's "enable" is such a link). */
 int tp_seedfs_symlink(struct tp_seedfs *f, const char *path, const char *target);
@@ -53,6 +64,13 @@ struct tp_seedfs_stat {
  * symlink (malloc'ed, NUL-terminated; at most TP_SEEDFS_READ_MAX bytes). */
 int tp_seedfs_read(struct tp_seedfs *f, const char *path, struct tp_seedfs_stat *st, char **data,
 		   size_t *len);
+
+/* A regular file's content handed to each in chunks of at most
+ * TP_SEEDFS_CHUNK bytes (reading back a streamed file); st as for
+ * tp_seedfs_read(). each returns 0 or -errno. */
+typedef int (*tp_seedfs_each_fn)(void *cookie, const void *buf, size_t len);
+int tp_seedfs_read_each(struct tp_seedfs *f, const char *path, struct tp_seedfs_stat *st,
+			tp_seedfs_each_fn each, void *cookie);
 
 /* The file system's UUID as text (36 characters and a NUL). */
 void tp_seedfs_uuid(const struct tp_seedfs *f, char out[37]);

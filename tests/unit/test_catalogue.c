@@ -88,8 +88,28 @@ static void parse_bad(void **state)
 		{ ENT("a") "\n" ENT("b") ENT("a"),
 		  "t.conf:10: name: [a] is defined twice in this file (first at line 1)" },
 		{ ENT("a") "colour = red\n",
-		  "t.conf:5: unknown key \"colour\"; the keys are module, url, sha256, size, "
-		  "raw-size, description and default" },
+		  "t.conf:5: unknown key \"colour\"; the keys are kind, module, arch, version, "
+		  "url, sha256, size, raw-size, description and default" },
+		/* k3s files (docs/seeding.md §9). */
+		{ "[k]\nkind = k3s\n", "t.conf:2: kind: \"k3s\" is not image, k3s-binary, "
+		  "k3s-images or k3s-install" },
+		{ "[k]\nkind = k3s-binary\narch = aarch64\n", "t.conf:3: arch: \"aarch64\" is "
+		  "not arm64 or amd64 (k3s's names)" },
+		{ "[k]\nkind = k3s-binary\nversion = 1.31.12\n", "t.conf:3: version: \"1.31.12\" "
+		  "is not a k3s release (vX.Y.Z+k3sN)" },
+		{ "[k]\nversion = v1.31.12+k3s1 x\n", "t.conf:2: version: \"v1.31.12+k3s1 x\" is "
+		  "not a k3s release" },
+		{ "[k]\nkind = k3s-binary\nversion = v1.31.12+k3s1\nurl = https://h/k3s-arm64\n"
+		  "sha256 = " H1 "\n", "t.conf:1: [k]: arch missing; a k3s-binary entry needs "
+		  "version, arch, url and sha256" },
+		{ "[k]\nkind = k3s-install\narch = arm64\nurl = https://h/install.sh\n"
+		  "sha256 = " H1 "\n", "t.conf:1: [k]: version missing; a k3s-install entry needs "
+		  "version, url and sha256" },
+		{ "[k]\nkind = k3s-images\nmodule = rk1\narch = arm64\nversion = v1.31.12+k3s1\n"
+		  "url = https://h/i.tar.zst\nsha256 = " H1 "\n", "t.conf:1: [k]: module, default "
+		  "and raw-size are for OS images; a k3s-images entry has arch and version" },
+		{ ENT("a") "version = v1.31.12+k3s1\n", "t.conf:1: [a]: arch and version are for "
+		  "k3s files (kind = k3s-...); an image has a module" },
 		{ ENT("a") "url = https://h/j\n", "t.conf:5: url: given twice for [a]" },
 		{ "[Bad]\n", "t.conf:1: name: \"Bad\" is not a valid image name" },
 		{ "[a b]\n", "t.conf:1: name: \"a b\" is not a valid image name" },
@@ -134,6 +154,48 @@ static void parse_bad(void **state)
 		assert_string_equal(c.e[0].name, "keep");
 		tp_catalogue_free(&c);
 	}
+}
+
+/* The k3s bundle's files: kind, arch, version; found by version and arch,
+ * an install.sh without arch for any arch. */
+static void k3s_files(void **state)
+{
+	struct tp_catalogue c = { 0 };
+	const struct tp_catalogue_entry *e;
+	const char *text = "[k3s-v1.31.12-arm64]\nkind = k3s-binary\narch = arm64\n"
+			   "version = v1.31.12+k3s1\nurl = https://h/k3s-arm64\nsha256 = " H1 "\n"
+			   "size = 70000000\n"
+			   "[k3s-images-v1.31.12-amd64]\nkind = k3s-images\narch = amd64\n"
+			   "version = v1.31.12+k3s1\nurl = https://h/k3s-airgap-images-amd64.tar.zst\n"
+			   "sha256 = " H2 "\n"
+			   "[k3s-install-v1.31.12]\nkind = k3s-install\nversion = v1.31.12+k3s1\n"
+			   "url = https://h/install.sh\nsha256 = " H2 "\n"
+			   "[rk1]\nkind = image\n" "module = rk1\nurl = https://h/r.img.xz\n"
+			   "sha256 = " H1 "\n";
+
+	(void)state;
+	assert_int_equal(parse(&c, text, "k.conf"), 0);
+	assert_int_equal(c.n, 4);
+	e = tp_catalogue_k3s(&c, TP_CAT_K3S_BINARY, "v1.31.12+k3s1", "arm64");
+	assert_non_null(e);
+	assert_string_equal(e->name, "k3s-v1.31.12-arm64");
+	assert_int_equal(e->size, 70000000);
+	assert_string_equal(e->module, "");
+	assert_null(tp_catalogue_k3s(&c, TP_CAT_K3S_BINARY, "v1.31.12+k3s1", "amd64"));
+	assert_null(tp_catalogue_k3s(&c, TP_CAT_K3S_BINARY, "v1.32.3+k3s1", "arm64"));
+	e = tp_catalogue_k3s(&c, TP_CAT_K3S_IMAGES, "v1.31.12+k3s1", "amd64");
+	assert_non_null(e);
+	assert_string_equal(e->url, "https://h/k3s-airgap-images-amd64.tar.zst");
+	e = tp_catalogue_k3s(&c, TP_CAT_K3S_INSTALL, "v1.31.12+k3s1", "arm64");
+	assert_non_null(e);
+	assert_string_equal(tp_catalogue_kind_name(e->kind), "k3s-install");
+	assert_string_equal(e->arch, "");
+	/* k3s files are no module's image: auto still finds the one image. */
+	e = tp_catalogue_auto(&c, "rk1");
+	assert_non_null(e);
+	assert_string_equal(e->name, "rk1");
+	assert_int_equal(e->kind, TP_CAT_IMAGE);
+	tp_catalogue_free(&c);
 }
 
 static void parse_limits(void **state)
@@ -279,6 +341,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_ok),   cmocka_unit_test(parse_bad),
+		cmocka_unit_test(k3s_files),
 		cmocka_unit_test(parse_limits), cmocka_unit_test(overrides),
 		cmocka_unit_test(load_files), cmocka_unit_test(shipped),
 	};
