@@ -521,12 +521,14 @@ static int write_stream(struct tp_seedfs *f, const struct item *it)
 
 	if (rc < 0)
 		return rc;
-	rc = tp_seedfs_write_from(f, it->path, tp_seed_stream_fill, &s, it->mode, 0, 0);
+	rc = tp_seedfs_write_from(f, it->path, it->size, tp_seed_stream_fill, &s, it->mode, 0, 0);
 	tp_seed_stream_close(&s, hex, &size);
+	/* The cache names a file after its catalogue entry (common/cache.h). */
 	if (rc == 0 && strcmp(hex, it->sha256))
 		rc = tp_err_set(-EBADMSG, "%s changed since the cache verified it: it hashes to "
 				"%s (%llu bytes), the catalogue pins %s; check it with tpkit images "
-				"verify", it->data, hex, (unsigned long long)size, it->sha256);
+				"verify %s", it->data, hex, (unsigned long long)size, it->sha256,
+				strrchr(it->data, '/') ? strrchr(it->data, '/') + 1 : it->data);
 	return rc;
 }
 

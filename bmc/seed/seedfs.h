@@ -36,11 +36,12 @@ int tp_seedfs_write(struct tp_seedfs *f, const char *path, const void *data, siz
  * sets *got, 0 at the end; 0 or -errno with a message. */
 typedef int (*tp_seedfs_fill_fn)(void *cookie, void *buf, size_t size, size_t *got);
 
-/* tp_seedfs_write() with the content streamed from fill in chunks of
- * TP_SEEDFS_CHUNK bytes (one buffer, however large the file). */
+/* tp_seedfs_write() with the content, size bytes, streamed from fill in
+ * chunks of TP_SEEDFS_CHUNK bytes (one buffer, however large the file); a
+ * source that ends early or goes on past size is an error. */
 #define TP_SEEDFS_CHUNK (1u << 20)
-int tp_seedfs_write_from(struct tp_seedfs *f, const char *path, tp_seedfs_fill_fn fill,
-			 void *cookie, mode_t mode, uid_t uid, gid_t gid);
+int tp_seedfs_write_from(struct tp_seedfs *f, const char *path, uint64_t size,
+			 tp_seedfs_fill_fn fill, void *cookie, mode_t mode, uid_t uid, gid_t gid);
 
 /* A symlink at path pointing at target, replacing a file or symlink there
  * (systemd's "enable" is such a link). */

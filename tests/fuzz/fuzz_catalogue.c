@@ -27,6 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* an entry it holds must be found by its name */
 		(void)tp_catalogue_auto(&cat, "rk1");
 		(void)tp_catalogue_auto(&cat, "cm4");
+		/* A k3s file found must be of the kind and version asked for. */
+		for (size_t i = 0; i < cat.n; i++) {
+			const struct tp_catalogue_entry *k =
+				tp_catalogue_k3s(&cat, cat.e[i].kind, cat.e[i].version, "arm64");
+
+			if (k && (k->kind != cat.e[i].kind || strcmp(k->version, cat.e[i].version)))
+				abort();
+		}
 	}
 	tp_catalogue_free(&cat);
 	free(text);

@@ -34,6 +34,20 @@ sha256 = $(printf '%064d' 1)
 size = 100
 default = yes
 X
+# ... and the k3s bundle's kinds (docs/seeding.md §9)
+cat >"$out/catalogue/k3s" <<X
+[k3s-arm64]
+kind = k3s-binary
+arch = arm64
+version = v1.31.12+k3s1
+url = https://example.com/k3s-arm64
+sha256 = $(printf '%064d' 2)
+[k3s-install]
+kind = k3s-install
+version = v1.31.12+k3s1
+url = https://example.com/install.sh
+sha256 = $(printf '%064d' 3)
+X
 
 # checksum: GNU, BSD, bare, CR endings; control byte picks name and mode
 h=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef

@@ -158,6 +158,114 @@ static void seed_files(void **state)
 	free(blob);
 }
 
+/* A streamed file's source: a pattern in memory, handed out in odd-sized
+ * pieces so that the chunks do not line up with blocks. */
+struct pat {
+	const unsigned char *d;
+	size_t len, at;
+};
+
+static int pat_fill(void *cookie, void *buf, size_t size, size_t *got)
+{
+	struct pat *p = cookie;
+	size_t n = p->len - p->at;
+
+	if (n > size)
+		n = size;
+	if (n > 300000)
+		n = 300000;
+	memcpy(buf, p->d + p->at, n);
+	p->at += n;
+	*got = n;
+	return 0;
+}
+
+static int pat_check(void *cookie, const void *buf, size_t len)
+{
+	struct pat *p = cookie;
+
+	if (len > p->len - p->at || memcmp(buf, p->d + p->at, len))
+		return -EIO;
+	p->at += len;
+	return 0;
+}
+
+/*
+ * tp_seedfs_write_from on a fragmented file system: a root nearly filled by
+ * 16 KiB files, every other one removed, so the streamed file's blocks
+ * come in hundreds of pieces and its extent tree has index blocks (depth
+ * 1). e2fsck finds it clean, debugfs reads the same bytes, and
+ * tp_seedfs_read_each hands them back in order.
+ */
+static void streamed_fragmented(void **state)
+{
+	const size_t len = 6u * 1024 * 1024 + 1234;
+	unsigned char *d = malloc(len);
+	struct tp_seedfs_stat st;
+	struct tp_sink *s;
+	struct tp_seedfs *f;
+	struct pat p = { .len = len };
+	char saved[128];
+
+	(void)state;
+	assert_non_null(d);
+	for (size_t i = 0; i < len; i++)
+		d[i] = (unsigned char)(i * 2654435761u >> 13);
+	p.d = d;
+	snprintf(saved, sizeof(saved), "%s", img);
+	snprintf(img, sizeof(img), "%s/frag.img", dir);
+	assert_int_equal(run("cd %s && rm -rf ftree && mkdir -p ftree/f && yes tpkit | head -c "
+			     "%u | split -b 16384 -a 4 -d - ftree/f/ && /sbin/mke2fs -q -F -t ext4 "
+			     "-b 4096 -d ftree frag.img %uk >/dev/null && seq -f 'rm /f/%%04g' 0 2 1398 "
+			     ">rm.cmd && /sbin/debugfs -w -f rm.cmd frag.img >/dev/null 2>&1", dir,
+			     1400u * 16384u, FSSIZE / 1024), 0);
+	f = open_fs(&s);
+	assert_int_equal(tp_seedfs_mkdir(f, "/var/lib/tpkit-node/k3s", 0700, 0, 0), 0);
+	if (tp_seedfs_write_from(f, "/var/lib/tpkit-node/k3s/k3s", len, pat_fill, &p, 0755, 0,
+				 0) < 0)
+		fail_msg("write_from: %s", tp_err_msg());
+	assert_int_equal(tp_seedfs_close(f), 0);
+	tp_sink_close(s);
+	assert_int_equal(run("/sbin/e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; false; }",
+			     img, dir, dir), 0);
+	/* Index blocks: the tree has a level below the inode. */
+	assert_int_equal(dbg("dump_extents /var/lib/tpkit-node/k3s/k3s", "^ *1/ *1 "), 0);
+	assert_int_equal(run("cd %s && /sbin/debugfs -R 'dump /var/lib/tpkit-node/k3s/k3s k3s.out' "
+			     "frag.img 2>/dev/null && test $(stat -c %%s k3s.out) = %zu", dir, len), 0);
+	{
+		FILE *in;
+		char path[200];
+		unsigned char *back = malloc(len);
+
+		snprintf(path, sizeof(path), "%s/k3s.out", dir);
+		assert_non_null(back);
+		assert_non_null(in = fopen(path, "rb"));
+		assert_int_equal(fread(back, 1, len, in), len);
+		fclose(in);
+		assert_memory_equal(back, d, len);
+		free(back);
+	}
+	assert_int_equal(dbg("stat /var/lib/tpkit-node/k3s/k3s", "Mode: +0755 "), 0);
+	/* Read back in chunks, in order. */
+	f = open_fs(&s);
+	p.at = 0;
+	assert_int_equal(tp_seedfs_read_each(f, "/var/lib/tpkit-node/k3s/k3s", &st, pat_check, &p),
+			 0);
+	assert_int_equal(p.at, len);
+	assert_int_equal(st.size, len);
+	/* A source shorter than announced is an error, not a file with a tail of zeros. */
+	p.at = 0;
+	p.len = len - 5000;
+	assert_int_equal(tp_seedfs_write_from(f, "/var/lib/tpkit-node/k3s/short", len, pat_fill, &p,
+					      0644, 0, 0), -EIO);
+	assert_non_null(strstr(tp_err_msg(), "the source of /var/lib/tpkit-node/k3s/short ended at "
+			       "byte"));
+	tp_seedfs_close(f);
+	tp_sink_close(s);
+	snprintf(img, sizeof(img), "%s", saved);
+	free(d);
+}
+
 static void not_ext4(void **state)
 {
 	struct tp_sink_file_opts o = { .size = FSSIZE, .existing = true };
@@ -178,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(seed_files),
 		cmocka_unit_test(not_ext4),
+		cmocka_unit_test(streamed_fragmented),
 	};
 
 	return cmocka_run_group_tests_name("seed_fs", tests, setup, teardown);
