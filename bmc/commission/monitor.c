@@ -153,9 +153,19 @@ void tp_cmon_verdict(const struct tp_cmon *m, char *buf, size_t size)
 			 "no output at all on its console for %u s (state %s): no power, no "
 			 "module, or a module stuck in maskrom, which prints nothing", s,
 			 tp_cstate_name(m->rec->state));
-	else
-		snprintf(buf, size, "no verified report for %u s (state %s)", s,
-			 tp_cstate_name(m->rec->state));
+	else {
+		/* The last thing the node said is the best hint of where it stopped. */
+		char lines[4 * TP_CONSOLE_LINE_MAX] = "", *last = lines, *p;
+		size_t n = m->open ? tp_console_recent(&m->con, 4, lines, sizeof(lines)) : 0;
+
+		/* The last line with something on it (a boot loader ends in blank ones). */
+		while (n && (lines[n - 1] == '\n' || lines[n - 1] == ' '))
+			lines[--n] = '\0';
+		if ((p = strrchr(lines, '\n')))
+			last = p + 1;
+		snprintf(buf, size, "no verified report for %u s (state %s); its console's last line: %.120s",
+			 s, tp_cstate_name(m->rec->state), last);
+	}
 }
 
 size_t tp_cmon_recent(const struct tp_cmon *m, char *buf, size_t size)

@@ -299,9 +299,9 @@ static int timed_out(struct run *r, struct slot *s)
 	return save(s);
 }
 
-/* One round over the followed consoles: reports, ends, timeouts. Returns
- * whether any byte came, or -errno. */
-static int follow(struct run *r, bool *any)
+/* One round over the followed consoles: reports, ends, and with expire
+ * the timeouts. Sets *any when a byte came; 0 or -errno. */
+static int follow(struct run *r, bool *any, bool expire)
 {
 	struct pollfd pfd[TP_SLOTS_MAX];
 	nfds_t np = 0;
@@ -342,7 +342,7 @@ static int follow(struct run *r, bool *any)
 			end_failed(r, s, s->rec.reason);
 			if ((rc = save(s)) < 0)
 				return rc;
-		} else if (tp_cmon_expired(s->mon, tp_clock_now_ns())) {
+		} else if (expire && tp_cmon_expired(s->mon, tp_clock_now_ns())) {
 			if ((rc = timed_out(r, s)) < 0)
 				return rc;
 		}
@@ -368,13 +368,31 @@ static int move_clock(struct run *r)
 	return tp_clock_sleep_ms((unsigned)((next - now + 999999) / 1000000));
 }
 
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Rounds until every slot has ended. On the system clock a timeout is
+ * checked every round. On the twin's clock, which moves only when someone
+ * sleeps on it, the nodes' consoles still run in real time: so timeouts
+ * are checked only once the consoles and the USB path have been quiet for
+ * QUIET_MS of real time, and if none has expired the clock jumps to the
+ * next deadline; what a node says because of the jump (the twin boots it
+ * a virtual moment after power-on) then has another quiet period to
+ * arrive before that deadline is judged.
+ */
 static int loop(struct run *r)
 {
-	uint64_t quiet_since = 0;
+	uint64_t quiet_since = real_ms();
 	int rc = 0;
 
 	for (;;) {
-		bool any, open = false;
+		bool any, open = false, virt = tp_clock_virtual(), quiet;
 
 		if (tp_cancelled())
 			return -ECANCELED;
@@ -397,28 +415,17 @@ static int loop(struct run *r)
 			open = open || r->s[i].w != W_END;
 		if (!open)
 			return 0;
-		if ((rc = follow(r, &any)) < 0)
+		if (r->job.running)
+			quiet_since = real_ms();
+		quiet = virt && !r->job.running && real_ms() - quiet_since >= QUIET_MS;
+		if ((rc = follow(r, &any, !virt || quiet)) < 0)
 			return rc;
-		if (any || r->job.running || !tp_clock_virtual()) {
-			quiet_since = 0;
-			continue;
-		}
-		if (!quiet_since) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			quiet_since = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-		} else {
-			struct timespec ts;
-			uint64_t ms;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-			if (ms - quiet_since >= QUIET_MS) {
-				quiet_since = 0;
-				if ((rc = move_clock(r)) < 0)
-					return rc;
-			}
+		if (any) {
+			quiet_since = real_ms();
+		} else if (quiet) {
+			quiet_since = real_ms();
+			if ((rc = move_clock(r)) < 0)
+				return rc;
 		}
 	}
 }
