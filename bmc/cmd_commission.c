@@ -260,7 +260,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_fail(c, rc);
 	}
 	if ((ret = tp_cli_board_open(c, &b)) == 0 && (ret = tp_cli_board_recover(c, b)) == 0) {
-		if (c->verbosity >= 0 && !c->json)
+		if (c->verbosity >= 0)
 			print_plan(c, plan, (size_t)n);
 		rc = tp_crun(b, plan, (size_t)n, &ro, res);
 		if (rc >= 0)

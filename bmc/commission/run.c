@@ -88,6 +88,9 @@ struct slot {
 	struct tp_cslot rec;
 	struct tp_cmon *mon;
 	enum wait w;
+	/* Followed again from an earlier run: its helper may have finished
+	 * while nobody watched, so a timeout never re-flashes it (§4). */
+	bool resumed;
 };
 
 struct job {
@@ -288,6 +291,14 @@ static int timed_out(struct run *r, struct slot *s)
 		s->w = W_CYCLE;
 		break;
 	case TP_CRETRY_REFLASH:
+		if (s->resumed) {
+			char why2[TP_CSLOT_TEXT_MAX + 80];
+
+			snprintf(why2, sizeof(why2), "%.200s; not flashed again behind a node that may "
+				 "be done (--reflash does)", why);
+			end_failed(r, s, why2);
+			break;
+		}
 		emit(r, s, "retry", "flash again");
 		tp_cmon_close(s->mon);
 		s->w = W_FLASH;
@@ -465,6 +476,7 @@ int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
 			s->w = W_CYCLE; /* off, then on: from a known state */
 			break;
 		case TP_CPLAN_FOLLOW:
+			s->resumed = true;
 			s->w = W_FOLLOW;
 			(void)tp_cmon_open(s->mon);
 			tp_cmon_arm(s->mon);
