@@ -136,6 +136,18 @@ int tp_cmon_read(struct tp_cmon *m)
 	return rc;
 }
 
+void tp_cmon_use_key(struct tp_cmon *m, const struct tp_report_key *key)
+{
+	tp_console_init(&m->con, m->slot, key);
+	m->open = true;
+}
+
+int tp_cmon_feed(struct tp_cmon *m, const char *buf, size_t len)
+{
+	m->bytes += len;
+	return tp_console_feed(&m->con, buf, len, on_line, m);
+}
+
 bool tp_cmon_expired(const struct tp_cmon *m, uint64_t now_ns)
 {
 	return m->urgent || (m->deadline_ns && now_ns >= m->deadline_ns);

@@ -50,6 +50,13 @@ void tp_cmon_init(struct tp_cmon *m, unsigned slot, struct tp_cslot *rec, tp_cev
  * replay window). 0 or -errno with a message. */
 int tp_cmon_open(struct tp_cmon *m);
 
+/* Without a UART: use key, and take bytes from tp_cmon_feed() only (for
+ * tests, and for a console that arrives some other way). */
+void tp_cmon_use_key(struct tp_cmon *m, const struct tp_report_key *key);
+
+/* Handle bytes as if the console had them. 0 or -errno. */
+int tp_cmon_feed(struct tp_cmon *m, const char *buf, size_t len);
+
 /* Start the current state's timeout (states.def) from now, forget the
  * output and signatures seen so far. */
 void tp_cmon_arm(struct tp_cmon *m);
