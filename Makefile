@@ -144,6 +144,7 @@ bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_i
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
+bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -186,6 +187,10 @@ LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 # A node's console and its report lines (docs/report-protocol.md §8): for
 # tpkit console and, later, the commissioning monitor; unit-testable.
 LIB_OBJS += $(O)/bmc/console.o
+# Commissioning (bmc/commission/, docs/commission.md): a library, so unit
+# tests link its state machine.
+commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run
+LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
@@ -208,6 +213,7 @@ tests-y :=
 tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
+tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)

@@ -40,6 +40,11 @@ static const struct tp_clock_ops sys_clock = {
 static const struct tp_clock_ops *clock_ops = &sys_clock;
 static void *clock_cookie;
 
+bool tp_clock_virtual(void)
+{
+	return clock_ops != &sys_clock;
+}
+
 void tp_clock_use(const struct tp_clock_ops *ops, void *cookie)
 {
 	clock_ops = ops ? ops : &sys_clock;

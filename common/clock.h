@@ -7,6 +7,7 @@
 #ifndef TP_CLOCK_H
 #define TP_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct tp_clock_ops {
@@ -33,6 +34,11 @@ void tp_clock_close(void);
 /* The board twin's virtual clock over its socket (clock_sim.c). */
 int tp_clock_sim_open(const char *socket_path);
 #endif
+
+/* Is the process clock a virtual one (the twin's), which moves only when
+ * someone sleeps on it? A loop that waits for real-time input (a node's
+ * console) then moves it on itself once the input has been quiet. */
+bool tp_clock_virtual(void);
 
 /* Monotonic nanoseconds; on a clock failure returns 0 (callers only compare). */
 uint64_t tp_clock_now_ns(void);

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tpkit commission [--plan] [--slot LIST] [--reflash] [--wipe-nvme]: the
+ * configured slots taken from whatever state they are in to a node whose
+ * helper reported done (docs/commission.md). --plan says what a run would
+ * do and touches nothing; a run takes the commissioning lock, follows the
+ * plan (bmc/commission/run.c) and prints its events as they come.
+ */
+#include "cli.h"
+#include "commission/run.h"
+#include "common/cancel.h"
+#include "common/config.h"
+#include "common/err.h"
+#include "common/slots.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void help(void)
+{
+	printf("Usage: tpkit commission [--plan] [--slot LIST] [--reflash] [--wipe-nvme] [OPTIONS]\n\n"
+	       "Take each configured slot (tpkit config) to a node whose helper reported done:\n"
+	       "flash the slot's image and seed it, power it on, follow its console and the\n"
+	       "node helper's verified reports (cloud-init, NVMe migration, k3s, ArgoCD).\n"
+	       "Each slot's state is kept on the SD card: a second run resumes, and leaves a\n"
+	       "slot that is done alone. A state that times out is retried (a power cycle,\n"
+	       "then a new flash), then reported failed with the node's last console lines.\n"
+	       "See docs/commission.md.\n\n"
+	       "  --plan             say what would happen to each slot and why; touch nothing\n"
+	       "  --slot LIST        only these slots (default: all): 2, 1-4, 1,3\n"
+	       "  --reflash          flash again even a slot that is done or running\n"
+	       "  --wipe-nvme        have the NVMe's old system wiped first (not built yet:\n"
+	       "                     shown by --plan only)\n"
+	       "  --node-helper FILE the node helper to install (default: the installed one)\n"
+	       "%s"
+	       "  --json             one JSON object per line: plan, event, summary\n"
+	       "  -v, -q, --board-rev, --gpio, -h: as every command (tpkit --help)\n\n"
+	       "Exit codes: 0 every slot done or left alone, 1 a slot failed, 2 usage,\n"
+	       "3 board, 4 another tpkit commission runs (its pid is named).\n",
+	       "  --loader, --rpiboot-dir, ...: the module options of tpkit flash\n");
+}
+
+static const char *action_text(const struct tp_cplan_slot *p, char *buf, size_t size)
+{
+	switch (p->action) {
+	case TP_CPLAN_FLASH:
+		snprintf(buf, size, "flash %s, seed, power on, follow the node helper", p->image);
+		break;
+	case TP_CPLAN_BOOT:
+		snprintf(buf, size, "power on, follow the node helper");
+		break;
+	case TP_CPLAN_FOLLOW:
+		snprintf(buf, size, "follow the node helper on its console");
+		break;
+	default:
+		snprintf(buf, size, "nothing");
+	}
+	return buf;
+}
+
+static void print_plan(const struct tp_cli *c, const struct tp_cplan_slot *p, size_t n)
+{
+	char act[400];
+
+	for (size_t i = 0; i < n; i++) {
+		action_text(&p[i], act, sizeof(act));
+		if (c->json) {
+			struct tp_json j;
+
+			tp_json_init(&j, stdout);
+			tp_json_obj_begin(&j, NULL);
+			tp_json_str(&j, "type", "plan");
+			tp_json_int(&j, "slot", p[i].slot);
+			tp_json_str(&j, "action", tp_cplan_action_name(p[i].action));
+			tp_json_str(&j, "does", act);
+			tp_json_str(&j, "why", p[i].why);
+			tp_json_str(&j, "state", p[i].rec_rc == -EBADMSG ? "damaged" :
+						 tp_cstate_name(p[i].rec.state));
+			tp_json_str(&j, "role", p[i].role);
+			tp_json_str(&j, "hostname", p[i].hostname);
+			tp_json_str(&j, "image", p[i].image);
+			tp_json_str(&j, "nvme", p[i].nvme);
+			tp_json_str(&j, "migrate", p[i].migrate);
+			tp_json_obj_end(&j);
+			continue;
+		}
+		printf("slot %u (%s, %s): %s\n", p[i].slot, p[i].hostname, p[i].role,
+		       p[i].action == TP_CPLAN_LEAVE || p[i].action == TP_CPLAN_SKIP ? p[i].why : act);
+		if (p[i].action != TP_CPLAN_LEAVE && p[i].action != TP_CPLAN_SKIP)
+			printf("  why: %s\n", p[i].why);
+		if (p[i].action == TP_CPLAN_FLASH)
+			printf("  nvme: %s\n", p[i].migrate);
+		if (p[i].rec_rc == -EBADMSG)
+			printf("  record: %s\n", p[i].rec_err);
+	}
+	fflush(stdout);
+}
+
+static void on_event(void *cookie, const struct tp_cevent *e)
+{
+	const struct tp_cli *c = cookie;
+
+	if (c->json) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "type", "event");
+		tp_json_int(&j, "slot", e->slot);
+		tp_json_str(&j, "kind", e->kind);
+		tp_json_str(&j, "state", e->state);
+		tp_json_str(&j, "text", e->text);
+		tp_json_obj_end(&j);
+	} else if (!strcmp(e->kind, "console")) {
+		/* The evidence of a failure: the node's last words, indented. */
+		const char *p = e->text;
+
+		fprintf(stderr, "slot %u: its console's last lines:\n", e->slot);
+		while (*p) {
+			size_t l = strcspn(p, "\n");
+
+			fprintf(stderr, "  | %.*s\n", (int)l, p);
+			p += l + (p[l] == '\n');
+		}
+	} else if (!strcmp(e->kind, "failed") || !strcmp(e->kind, "timeout") ||
+		   !strcmp(e->kind, "rejected")) {
+		fprintf(stderr, "slot %u: %s [%s]: %s\n", e->slot, e->kind, e->state, e->text);
+	} else if (c->verbosity >= 0) {
+		printf("slot %u: %s [%s]: %s\n", e->slot, e->kind, e->state, e->text);
+	}
+	fflush(stdout);
+}
+
+static void summary(const struct tp_cli *c, const struct tp_cplan_slot *p,
+		    const struct tp_crun_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_cslot *r = &res[i].rec;
+		const char *word = p[i].action == TP_CPLAN_SKIP  ? "skipped" :
+				   p[i].action == TP_CPLAN_LEAVE ? "already done: left alone" :
+								   tp_cstate_name(r->state);
+
+		if (c->json) {
+			struct tp_json j;
+
+			tp_json_init(&j, stdout);
+			tp_json_obj_begin(&j, NULL);
+			tp_json_str(&j, "type", "summary");
+			tp_json_int(&j, "slot", res[i].slot);
+			tp_json_str(&j, "action", tp_cplan_action_name(p[i].action));
+			tp_json_str(&j, "state", tp_cstate_name(r->state));
+			tp_json_int(&j, "flashes", r->flashes);
+			tp_json_str(&j, "reason", r->reason);
+			tp_json_obj_end(&j);
+		} else if (c->verbosity >= 0) {
+			printf("slot %u: %s%s%s\n", res[i].slot, word,
+			       r->state == TP_CS_FAILED ? ": " : "",
+			       r->state == TP_CS_FAILED ? r->reason : "");
+		}
+	}
+	fflush(stdout);
+}
+
+enum { O_PLAN = 256, O_SLOT, O_REFLASH, O_WIPE, O_HELPER, O_MODULE = 0x180 };
+
+int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
+{
+	static struct option longopts[32 + TP_FLASH_MOPTS_MAX];
+	static const struct option own[] = {
+		{ "plan", no_argument, NULL, O_PLAN },
+		{ "slot", required_argument, NULL, O_SLOT },
+		{ "reflash", no_argument, NULL, O_REFLASH },
+		{ "wipe-nvme", no_argument, NULL, O_WIPE },
+		{ "node-helper", required_argument, NULL, O_HELPER },
+		TP_CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	const struct tp_flash_module *mm[TP_FLASH_MOPTS_MAX];
+	const struct tp_flash_mopt *mopt[TP_FLASH_MOPTS_MAX];
+	struct tp_crun_opts ro = { .flash = { .verify = true,
+					      .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS },
+				   .event = on_event, .cookie = c };
+	struct tp_cplan_opts po = { 0 };
+	struct tp_cplan_slot plan[TP_SLOTS_MAX];
+	struct tp_crun_result res[TP_SLOTS_MAX];
+	struct tp_config *cfg;
+	struct tp_board *b = NULL;
+	unsigned mask = TP_SLOTS_ALL;
+	bool plan_only = false;
+	size_t nl = 0, k = 0;
+	int opt, rc, n, lock = -1, ret;
+
+	/* The modules' own options (--loader, ...), as tpkit flash has them. */
+	for (size_t i = 0; i < TP_FLASH_MODULES; i++)
+		for (size_t j = 0; j < tp_flash_modules[i]->nopts && k < TP_FLASH_MOPTS_MAX; j++, k++) {
+			mm[k] = tp_flash_modules[i];
+			mopt[k] = &mm[k]->opts[j];
+			longopts[nl++] = (struct option){ mopt[k]->name, required_argument, NULL,
+							  O_MODULE + (int)k };
+		}
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		longopts[nl++] = own[i];
+
+	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
+		switch (opt) {
+		case 'h':
+			help();
+			return TP_EXIT_OK;
+		case O_PLAN: plan_only = true; break;
+		case O_REFLASH: po.reflash = true; break;
+		case O_WIPE: po.wipe_nvme = true; break;
+		case O_HELPER: ro.flash.node_helper = optarg; break;
+		case O_SLOT:
+			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
+				return tp_cli_usage(c, "%s", tp_err_msg());
+			break;
+		default:
+			if (opt >= O_MODULE && opt < O_MODULE + (int)k) {
+				size_t m = (size_t)(opt - O_MODULE);
+
+				if (tp_flash_opt_set(&ro.flash, mm[m], mopt[m], optarg) < 0)
+					return tp_cli_usage(c, "%s", tp_err_msg());
+				break;
+			}
+			if (!tp_cli_common_opt(c, opt, optarg))
+				return tp_cli_usage(c, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	if (po.wipe_nvme && !plan_only)
+		return tp_cli_usage(c, "--wipe-nvme is not built yet (docs/commission.md §9); "
+				    "--plan shows what it would do");
+	if ((rc = tp_cli_ready(c)))
+		return rc;
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
+	rc = tp_config_init(cfg, NULL);
+	if (rc == 0)
+		rc = tp_config_load(cfg);
+	if (rc == 0)
+		rc = tp_config_check(cfg);
+	n = rc < 0 ? rc : tp_cplan_make(cfg, mask, &po, plan);
+	tp_config_free(cfg);
+	free(cfg);
+	if (n < 0)
+		return tp_cli_fail(c, n);
+	if (plan_only) {
+		print_plan(c, plan, (size_t)n);
+		return TP_EXIT_OK;
+	}
+	if ((rc = tp_commission_lock(&lock)) < 0)
+		return rc == -EBUSY ? (tp_cli_fail(c, rc), TP_EXIT_BUSY) : tp_cli_fail(c, rc);
+	rc = tp_cancel_install();
+	if (rc < 0) {
+		tp_commission_unlock(lock);
+		return tp_cli_fail(c, rc);
+	}
+	if ((ret = tp_cli_board_open(c, &b)) == 0 && (ret = tp_cli_board_recover(c, b)) == 0) {
+		if (c->verbosity >= 0)
+			print_plan(c, plan, (size_t)n);
+		rc = tp_crun(b, plan, (size_t)n, &ro, res);
+		if (rc >= 0)
+			summary(c, plan, res, (size_t)n);
+		ret = rc < 0 ? (rc == -ECANCELED ? 128 + tp_cancel_signal() : tp_cli_fail(c, rc)) :
+		      rc > 0 ? TP_EXIT_FAIL :
+			       TP_EXIT_OK;
+	}
+	if (b)
+		tp_board_close(b);
+	tp_commission_unlock(lock);
+	return ret;
+}

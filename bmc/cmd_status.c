@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tpkit status [--slot LIST] [--json]: each slot's commissioning record
+ * (docs/commission.md §8): module, image, state, the last verified report
+ * and how long ago it came. Read only: it takes no lock and needs no
+ * board, so it works while tpkit commission runs.
+ */
+#include "cli.h"
+#include "commission/state.h"
+#include "bmc/console.h"
+#include "common/err.h"
+#include "common/slots.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void help(void)
+{
+	printf("Usage: tpkit status [--slot LIST] [--json]\n\n"
+	       "Each slot's commissioning state as tpkit commission left it (or is leaving\n"
+	       "it now): the module and image flashed, the state, the node helper's last\n"
+	       "verified report and its age, and why a failed slot failed. See\n"
+	       "docs/commission.md.\n\n"
+	       "  --slot LIST        only these slots (default: all): 2, 1-4, 1,3\n"
+	       "  --json             one JSON object per slot\n"
+	       "  -h, --help         this help\n\n"
+	       "Exit codes: 0 ok, 1 a record could not be read, 2 usage.\n");
+}
+
+/* "42s", "5m", "3h", "2d": how long ago t was. */
+static void age(uint64_t t, char *buf, size_t size)
+{
+	uint64_t now = (uint64_t)time(NULL), d = now > t ? now - t : 0;
+
+	if (!t)
+		snprintf(buf, size, "-");
+	else if (d < 120)
+		snprintf(buf, size, "%" PRIu64 "s", d);
+	else if (d < 7200)
+		snprintf(buf, size, "%" PRIu64 "m", d / 60);
+	else if (d < 172800)
+		snprintf(buf, size, "%" PRIu64 "h", d / 3600);
+	else
+		snprintf(buf, size, "%" PRIu64 "d", d / 86400);
+}
+
+static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
+{
+	char last[TP_CSLOT_TEXT_MAX * 2 + 64], text[TP_CSLOT_TEXT_MAX * 4], a[16], since[16];
+	const char *state = rc == -EBADMSG ? "damaged" : tp_cstate_name(s->state);
+
+	tp_console_printable(s->text, strlen(s->text), text, sizeof(text), c->json);
+	age(s->report_time, a, sizeof(a));
+	age(s->since, since, sizeof(since));
+	if (c->json) {
+		struct tp_json j;
+
+		tp_json_init(&j, stdout);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "type", "slot");
+		tp_json_int(&j, "slot", s->slot);
+		tp_json_str(&j, "state", state);
+		tp_json_int(&j, "since", (int64_t)s->since);
+		tp_json_str(&j, "module", s->module);
+		tp_json_str(&j, "image", s->image);
+		tp_json_str(&j, "sha256", s->sha256);
+		tp_json_str(&j, "instance_id", s->instance_id);
+		tp_json_int(&j, "flashes", s->flashes);
+		tp_json_int(&j, "attempts", s->attempts);
+		tp_json_str(&j, "step", s->step);
+		tp_json_str(&j, "event", s->event);
+		tp_json_str(&j, "text", text);
+		tp_json_int(&j, "report_time", (int64_t)s->report_time);
+		tp_json_str(&j, "reason", s->reason);
+		tp_json_obj_end(&j);
+		return;
+	}
+	if (s->report_time)
+		snprintf(last, sizeof(last), "%s %s: %s", s->step, s->event, text);
+	else
+		snprintf(last, sizeof(last), "-");
+	printf("%-4u %-6s %-28.28s %-10s %-6s %-6s %s\n", s->slot, s->module[0] ? s->module : "-",
+	       s->image[0] ? s->image : "-", state, since, a, last);
+	if (s->state == TP_CS_FAILED && s->reason[0])
+		printf("     failed: %s\n", s->reason);
+}
+
+int cmd_status_main(struct tp_cli *c, int argc, char **argv)
+{
+	enum { O_SLOT = 256 };
+	static const struct option longopts[] = {
+		{ "slot", required_argument, NULL, O_SLOT },
+		TP_CLI_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	unsigned mask = TP_SLOTS_ALL;
+	int opt, rc, ret = TP_EXIT_OK;
+
+	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
+		switch (opt) {
+		case 'h':
+			help();
+			return TP_EXIT_OK;
+		case O_SLOT:
+			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
+				return tp_cli_usage(c, "%s", tp_err_msg());
+			break;
+		default:
+			if (!tp_cli_common_opt(c, opt, optarg))
+				return tp_cli_usage(c, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	if ((rc = tp_cli_ready(c)))
+		return rc;
+	if (!c->json)
+		printf("SLOT MODULE IMAGE                        STATE      SINCE  REPORT LAST REPORT\n");
+	for (unsigned slot = 1; slot <= TP_SLOTS_MAX; slot++) {
+		struct tp_cslot s;
+
+		if (!(mask & TP_SLOT_BIT(slot)))
+			continue;
+		rc = tp_cslot_load(&s, slot);
+		if (rc == -EBADMSG)
+			fprintf(stderr, "tpkit status: %s\n", tp_err_msg());
+		else if (rc < 0 && rc != -ENOENT) {
+			ret = tp_cli_fail(c, rc);
+			continue;
+		}
+		show(c, &s, rc);
+	}
+	fflush(stdout);
+	return ret;
+}

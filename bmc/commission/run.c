@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The commissioning pipeline (docs/commission.md §6). One thread, the
+ * caller's, follows every booted slot's console and owns every record;
+ * one job at a time (a flash with its seed and power-on, or a power
+ * cycle) runs on a second thread, because the USB path and the board's
+ * lines serve one slot at a time, while the consoles must be read all the
+ * time (a tty keeps only a few KiB). The job thread touches only its job;
+ * the two meet in job.mu.
+ */
+#include "run.h"
+#include "board/turingpi2/power.h"
+#include "common/atomic.h"
+#include "common/cancel.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "common/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a console is looked at per round, in real time. */
+#define POLL_MS 200
+/* On the twin's clock, which only moves when someone sleeps on it: this
+ * much real time without a console byte or a job, and the clock moves on
+ * to the next deadline (as the twin's --peer-clock does, docs/twin.md). */
+#define QUIET_MS 1500
+
+int tp_commission_lock(int *fd)
+{
+	char dir[TP_PATH_MAX], path[TP_PATH_MAX + 32], pid[32];
+	int rc = tp_state_dir(dir, sizeof(dir)), f, n;
+
+	if (rc < 0)
+		return tp_err_set(rc, "the state directory's path is too long");
+	if ((rc = tp_dir_make(dir, 0700, 0)) < 0)
+		return tp_err_prefix(rc, "cannot make the state directory: ");
+	snprintf(path, sizeof(path), "%s/commission.lock", dir);
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0)
+		return tp_err_set(-errno, "cannot open %s: %s", path, strerror(errno));
+	/* flock: the kernel drops it when the process ends, however it ends,
+	 * so a killed run never leaves a stale lock behind. */
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = (int)pread(f, pid, sizeof(pid) - 1, 0);
+		close(f);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (e == EWOULDBLOCK)
+			return tp_err_set(-EBUSY, "another tpkit commission is running (pid %s); "
+					  "tpkit status shows its progress", pid[0] ? pid : "?");
+		return tp_err_set(-e, "cannot lock %s: %s", path, strerror(e));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+		rc = tp_err_set(-errno, "cannot write %s: %s", path, strerror(errno));
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return 0;
+}
+
+void tp_commission_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+enum wait { W_FLASH, W_CYCLE, W_JOB, W_FOLLOW, W_END };
+enum job_kind { JOB_FLASH, JOB_CYCLE };
+
+struct slot {
+	unsigned n;
+	const struct tp_cplan_slot *p;
+	struct tp_cslot rec;
+	struct tp_cmon *mon;
+	enum wait w;
+	/* Followed again from an earlier run: its helper may have finished
+	 * while nobody watched, so a timeout never re-flashes it (§4). */
+	bool resumed;
+};
+
+struct job {
+	pthread_t th;
+	pthread_mutex_t mu;
+	bool running;          /* the caller's thread only */
+	bool finished;         /* under mu */
+	enum job_kind kind;
+	struct tp_board *b;
+	unsigned slot;
+	struct tp_flash_opts fo;
+	struct tp_flash_result fr;
+	int rc;
+	char msg[TP_ERR_MAX];
+};
+
+struct run {
+	struct tp_board *b;
+	const struct tp_crun_opts *o;
+	struct slot s[TP_SLOTS_MAX];
+	size_t n;
+	struct job job;
+};
+
+static uint64_t wall(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static void emit(struct run *r, struct slot *s, const char *kind, const char *text)
+{
+	struct tp_cevent e = { s->n, kind, tp_cstate_name(s->rec.state), text };
+
+	if (r->o->event)
+		r->o->event(r->o->cookie, &e);
+}
+
+static int save(struct slot *s)
+{
+	int rc = tp_cslot_save(&s->rec);
+
+	if (rc < 0)
+		return tp_err_prefix(rc, "slot %u: cannot save its state: ", s->n);
+	return 0;
+}
+
+/* The job thread: flash (with seed) and power on, or power off and on. */
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct tp_power_result pr[TP_BOARD_SLOTS];
+	unsigned bit = TP_SLOT_BIT(j->slot);
+	int rc = 0;
+
+	tp_err_clear();
+	if (j->kind == JOB_FLASH) {
+		if (tp_flash_slots(j->b, bit, &j->fo, &j->fr) != 1 || j->fr.rc < 0) {
+			rc = j->fr.rc < 0 ? j->fr.rc : -EIO;
+			snprintf(j->msg, sizeof(j->msg), "%s", j->fr.msg);
+		}
+	} else {
+		rc = tp_power_apply(j->b, bit, TP_POWER_OFF, 0, pr);
+	}
+	if (rc == 0) {
+		rc = tp_power_apply(j->b, bit, TP_POWER_ON, 0, pr);
+		if (rc < 0)
+			snprintf(j->msg, sizeof(j->msg), "%s", tp_err_msg());
+	} else if (j->kind == JOB_CYCLE) {
+		snprintf(j->msg, sizeof(j->msg), "%s", tp_err_msg());
+	}
+	pthread_mutex_lock(&j->mu);
+	j->rc = rc;
+	j->finished = true;
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static int job_start(struct run *r, struct slot *s, enum job_kind kind)
+{
+	struct job *j = &r->job;
+	char text[320];
+	int rc;
+
+	j->kind = kind;
+	j->b = r->b;
+	j->slot = s->n;
+	j->finished = false;
+	j->rc = 0;
+	j->msg[0] = '\0';
+	memset(&j->fr, 0, sizeof(j->fr));
+	j->fo = r->o->flash;
+	j->fo.image = s->p->image;
+	j->fo.seed = true;
+	j->fo.progress = NULL;
+	j->fo.step = NULL;
+	if (kind == JOB_FLASH) {
+		tp_cslot_enter(&s->rec, TP_CS_FLASHING, wall());
+		snprintf(text, sizeof(text), "flash %s and seed, then power on", s->p->image);
+	} else {
+		snprintf(text, sizeof(text), "power off and on");
+	}
+	if ((rc = save(s)) < 0)
+		return rc;
+	emit(r, s, kind == JOB_FLASH ? "flash" : "power", text);
+	rc = pthread_create(&j->th, NULL, job_main, j);
+	if (rc)
+		return tp_err_set(-rc, "cannot start a thread: %s", strerror(rc));
+	j->running = true;
+	s->w = W_JOB;
+	return 0;
+}
+
+static void end_failed(struct run *r, struct slot *s, const char *why)
+{
+	char lines[4096];
+
+	tp_cslot_fail(&s->rec, wall(), why);
+	lines[0] = '\0';
+	if (s->mon) {
+		tp_cmon_recent(s->mon, lines, sizeof(lines));
+		tp_cmon_close(s->mon);
+	}
+	emit(r, s, "failed", why);
+	if (lines[0]) {
+		char name[48];
+
+		/* The evidence, for tpkit status and whoever looks later. */
+		snprintf(name, sizeof(name), "commission-slot%u.console", s->n);
+		(void)tp_state_save(name, lines);
+		emit(r, s, "console", lines);
+	}
+	s->w = W_END;
+}
+
+/* A job ended: the slot boots (its console followed) or takes a retry. */
+static int job_done(struct run *r)
+{
+	struct job *j = &r->job;
+	struct slot *s = NULL;
+	int rc;
+
+	pthread_join(j->th, NULL);
+	j->running = false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->s[i].n == j->slot)
+			s = &r->s[i];
+	if (!s)
+		return 0;
+	if (j->rc == -ECANCELED || tp_cancelled())
+		return -ECANCELED;
+	if (j->rc < 0) {
+		char why[TP_CSLOT_TEXT_MAX];
+
+		snprintf(why, sizeof(why), "%s: %.200s", j->kind == JOB_FLASH ? "flash" : "power",
+			 j->msg);
+		if (j->kind == JOB_FLASH &&
+		    tp_cslot_timeout(&s->rec, wall(), why) == TP_CRETRY_REFLASH) {
+			emit(r, s, "retry", why);
+			s->w = W_FLASH;
+		} else {
+			end_failed(r, s, why);
+		}
+		return save(s);
+	}
+	if (j->kind == JOB_FLASH) {
+		s->rec.flashes++;
+		snprintf(s->rec.module, sizeof(s->rec.module), "%s", j->fr.module);
+		snprintf(s->rec.image, sizeof(s->rec.image), "%s",
+			 j->fr.image[0] ? j->fr.image : s->p->image);
+		snprintf(s->rec.sha256, sizeof(s->rec.sha256), "%s", j->fr.sha256);
+		snprintf(s->rec.instance_id, sizeof(s->rec.instance_id), "%s", j->fr.instance_id);
+		snprintf(s->rec.root_uuid, sizeof(s->rec.root_uuid), "%s", j->fr.root_uuid);
+	}
+	tp_cslot_enter(&s->rec, TP_CS_BOOTING, wall());
+	if ((rc = save(s)) < 0)
+		return rc;
+	emit(r, s, "power", "on");
+	tp_cmon_close(s->mon);
+	/* Where the console is a file that appears with the node (the twin's
+	 * pty), it may not be there yet: the round loop opens it later. */
+	(void)tp_cmon_open(s->mon);
+	tp_cmon_arm(s->mon);
+	s->w = W_FOLLOW;
+	return 0;
+}
+
+/* The state's time ran out: the table's next retry, or failed. */
+static int timed_out(struct run *r, struct slot *s)
+{
+	char why[TP_CSLOT_TEXT_MAX];
+
+	tp_cmon_verdict(s->mon, why, sizeof(why));
+	emit(r, s, "timeout", why);
+	switch (tp_cslot_timeout(&s->rec, wall(), why)) {
+	case TP_CRETRY_POWER_CYCLE:
+		emit(r, s, "retry", "power cycle");
+		tp_cmon_close(s->mon);
+		s->w = W_CYCLE;
+		break;
+	case TP_CRETRY_REFLASH:
+		if (s->resumed) {
+			char why2[TP_CSLOT_TEXT_MAX + 80];
+
+			snprintf(why2, sizeof(why2), "%.200s; not flashed again behind a node that may "
+				 "be done (--reflash does)", why);
+			end_failed(r, s, why2);
+			break;
+		}
+		emit(r, s, "retry", "flash again");
+		tp_cmon_close(s->mon);
+		s->w = W_FLASH;
+		break;
+	case TP_CRETRY_NONE:
+		end_failed(r, s, why);
+		break;
+	}
+	return save(s);
+}
+
+/* One round over the followed consoles: reports, ends, and with expire
+ * the timeouts. Sets *any when a byte came; 0 or -errno. */
+static int follow(struct run *r, bool *any, bool expire)
+{
+	struct pollfd pfd[TP_SLOTS_MAX];
+	nfds_t np = 0;
+	int rc;
+
+	*any = false;
+	for (size_t i = 0; i < r->n; i++) {
+		struct slot *s = &r->s[i];
+
+		if (s->w != W_FOLLOW)
+			continue;
+		if (!s->mon->open)
+			(void)tp_cmon_open(s->mon);
+		if (s->mon->open && s->mon->con.fd >= 0)
+			pfd[np++] = (struct pollfd){ .fd = s->mon->con.fd, .events = POLLIN };
+	}
+	if (np)
+		(void)poll(pfd, np, POLL_MS); /* what matters is read below */
+	else if (r->job.running)
+		(void)poll(NULL, 0, POLL_MS); /* waiting for the job, in real time */
+	for (size_t i = 0; i < r->n; i++) {
+		struct slot *s = &r->s[i];
+
+		if (s->w != W_FOLLOW)
+			continue;
+		while ((rc = tp_cmon_read(s->mon)) > 0)
+			*any = true;
+		if (s->mon->dirty) {
+			s->mon->dirty = false;
+			if ((rc = save(s)) < 0)
+				return rc;
+		}
+		if (s->rec.state == TP_CS_DONE) {
+			emit(r, s, "done", s->rec.text);
+			tp_cmon_close(s->mon);
+			s->w = W_END;
+		} else if (s->rec.state == TP_CS_FAILED) {
+			end_failed(r, s, s->rec.reason);
+			if ((rc = save(s)) < 0)
+				return rc;
+		} else if (expire && tp_cmon_expired(s->mon, tp_clock_now_ns())) {
+			if ((rc = timed_out(r, s)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The twin's clock: nothing happened for a while, so jump to the next
+ * deadline instead of waiting for it forever. */
+static int move_clock(struct run *r)
+{
+	uint64_t now = tp_clock_now_ns(), next = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct slot *s = &r->s[i];
+
+		if (s->w == W_FOLLOW && s->mon->deadline_ns &&
+		    (!next || s->mon->deadline_ns < next))
+			next = s->mon->deadline_ns;
+	}
+	if (!next || next <= now)
+		return 0;
+	return tp_clock_sleep_ms((unsigned)((next - now + 999999) / 1000000));
+}
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Rounds until every slot has ended. On the system clock a timeout is
+ * checked every round. On the twin's clock, which moves only when someone
+ * sleeps on it, the nodes' consoles still run in real time: so timeouts
+ * are checked only once the consoles and the USB path have been quiet for
+ * QUIET_MS of real time, and if none has expired the clock jumps to the
+ * next deadline; what a node says because of the jump (the twin boots it
+ * a virtual moment after power-on) then has another quiet period to
+ * arrive before that deadline is judged.
+ */
+static int loop(struct run *r)
+{
+	uint64_t quiet_since = real_ms();
+	int rc = 0;
+
+	for (;;) {
+		bool any, open = false, virt = tp_clock_virtual(), quiet;
+
+		if (tp_cancelled())
+			return -ECANCELED;
+		if (r->job.running) {
+			bool fin;
+
+			pthread_mutex_lock(&r->job.mu);
+			fin = r->job.finished;
+			pthread_mutex_unlock(&r->job.mu);
+			if (fin && (rc = job_done(r)) < 0)
+				return rc;
+		}
+		/* The next job in slot order: a power cycle before a flash. */
+		for (int pass = 0; pass < 2 && !r->job.running; pass++)
+			for (size_t i = 0; i < r->n && !r->job.running; i++)
+				if (r->s[i].w == (pass ? W_FLASH : W_CYCLE) &&
+				    (rc = job_start(r, &r->s[i], pass ? JOB_FLASH : JOB_CYCLE)) < 0)
+					return rc;
+		for (size_t i = 0; i < r->n; i++)
+			open = open || r->s[i].w != W_END;
+		if (!open)
+			return 0;
+		if (r->job.running)
+			quiet_since = real_ms();
+		quiet = virt && !r->job.running && real_ms() - quiet_since >= QUIET_MS;
+		if ((rc = follow(r, &any, !virt || quiet)) < 0)
+			return rc;
+		if (any) {
+			quiet_since = real_ms();
+		} else if (quiet) {
+			quiet_since = real_ms();
+			if ((rc = move_clock(r)) < 0)
+				return rc;
+		}
+	}
+}
+
+int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
+	    const struct tp_crun_opts *o, struct tp_crun_result *res)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	int rc = 0, failed = 0;
+
+	if (!r)
+		return tp_err_set(-ENOMEM, "out of memory");
+	r->b = b;
+	r->o = o;
+	r->n = n;
+	pthread_mutex_init(&r->job.mu, NULL);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct slot *s = &r->s[i];
+
+		s->n = plan[i].slot;
+		s->p = &plan[i];
+		s->rec = plan[i].rec;
+		if (plan[i].rec_rc == -EBADMSG)
+			tp_cslot_init(&s->rec, s->n);
+		s->mon = malloc(sizeof(*s->mon)); /* a console's ring is 33 KiB */
+		if (!s->mon) {
+			rc = tp_err_set(-ENOMEM, "out of memory");
+			break;
+		}
+		tp_cmon_init(s->mon, s->n, &s->rec, o->event, o->cookie);
+		switch (plan[i].action) {
+		case TP_CPLAN_FLASH:
+			s->rec.attempts = 0;
+			s->w = W_FLASH;
+			break;
+		case TP_CPLAN_BOOT:
+			s->w = W_CYCLE; /* off, then on: from a known state */
+			break;
+		case TP_CPLAN_FOLLOW:
+			s->resumed = true;
+			s->w = W_FOLLOW;
+			(void)tp_cmon_open(s->mon);
+			tp_cmon_arm(s->mon);
+			break;
+		default:
+			s->w = W_END;
+		}
+	}
+	if (rc == 0)
+		rc = loop(r);
+	if (r->job.running) {
+		/* A cancel: the flash puts its slot back itself; wait for it. */
+		pthread_join(r->job.th, NULL);
+		r->job.running = false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = &r->s[i];
+
+		if (s->mon) {
+			tp_cmon_close(s->mon);
+			free(s->mon);
+		}
+		res[i].slot = s->n;
+		res[i].rec = s->rec;
+		failed += s->rec.state == TP_CS_FAILED && plan[i].action != TP_CPLAN_SKIP &&
+			  plan[i].action != TP_CPLAN_LEAVE;
+	}
+	pthread_mutex_destroy(&r->job.mu);
+	free(r);
+	return rc < 0 ? rc : failed;
+}
