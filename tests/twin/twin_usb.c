@@ -437,6 +437,38 @@ char **twin_usb_tool_env(void)
 	return g_environ_unsetenv(env, "TP_TWIN_REEXEC");
 }
 
+/*
+ * /dev/null for a tool's stdin or stdout, opened by the twin itself.
+ * Between fork and exec the child runs the twin's libraries, umockdev's
+ * preload among them, and a child of a multi-threaded process may find a
+ * lock taken for ever by a thread that does not exist in it: umockdev's
+ * open() wrapper takes such a lock (its path-trap mutex), and GLib opens
+ * /dev/null in the child when told G_SPAWN_STDOUT_TO_DEV_NULL. A vde_switch
+ * spawned so hung the twin in the child, before exec. So the twin's spawns
+ * give every descriptor from the parent and the child opens nothing.
+ */
+int twin_devnull(void)
+{
+	return open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+/* Read fd to its end (a tool's stderr): a NUL-terminated string. */
+char *twin_read_all(int fd)
+{
+	GString *s = g_string_new(NULL);
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		g_string_append_len(s, buf, n);
+	}
+	return g_string_free(s, FALSE);
+}
+
 /* The command's environment: the preload and the testbed, as
  * umockdev-wrapper would set them (toolchain.md §7.1, §7.4), and the twin's
  * own I/O counter. */

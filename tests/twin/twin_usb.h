@@ -139,6 +139,8 @@ int twin_usb_preload_ensure(int argc, char **argv);
 int twin_usb_start(struct twin *t);
 char **twin_usb_child_env(struct twin *t, char **env);
 char **twin_usb_tool_env(void);
+int twin_devnull(void);
+char *twin_read_all(int fd);
 void twin_usb_board_changed(struct twin *t);
 struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
 				      const struct twin_usb_ops *ops,

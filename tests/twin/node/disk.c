@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ext2fs/ext2fs.h>
@@ -210,14 +211,32 @@ static int twin_disk_fat_copy(const char *img, const struct twin_part *p,
 	char *errout = NULL;
 	GError *ge = NULL;
 	gint status = 0;
-	int rc = 0;
+	int rc = 0, null = twin_devnull(), efd = -1;
+	GPid pid;
 
-	if (!g_spawn_sync(NULL, argv, env, G_SPAWN_SEARCH_PATH |
-			  G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &errout,
-			  &status, &ge)) {
+	/* stdin and stdout /dev/null, opened here (twin_devnull()); stderr
+	 * read for the reason. */
+	if (null < 0) {
+		snprintf(err, len, "mcopy: cannot open /dev/null");
+		rc = -EIO;
+	} else if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv,
+						     (const char *const *)env,
+						     G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+						     NULL, NULL, null, null, -1, NULL, NULL, 0, &pid,
+						     NULL, NULL, &efd, &ge)) {
 		snprintf(err, len, "mcopy: %s", ge->message);
 		g_error_free(ge);
 		rc = -ENOEXEC;
+	} else {
+		errout = twin_read_all(efd);
+		close(efd);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (null >= 0)
+		close(null);
+	if (rc) {
+		/* said above */
 	} else if (!g_spawn_check_wait_status(status, NULL)) {
 		/* mcopy says "File ... not found" for a missing file. */
 		rc = errout && strstr(errout, "not found") ? -ENOENT : -EIO;

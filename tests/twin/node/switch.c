@@ -83,7 +83,7 @@ int twin_switch_start(struct twin *t)
 	char *argv[] = { "vde_switch", "-s", dir, NULL };
 	char **env;
 	GError *err = NULL;
-	int rc;
+	int rc, null;
 
 	/* The directory first, so the wait can watch it. */
 	if (g_mkdir_with_parents(dir, 0700)) {
@@ -92,19 +92,28 @@ int twin_switch_start(struct twin *t)
 		g_free(dir);
 		return rc;
 	}
+	/* /dev/null opened here, not by GLib in the child: see twin_devnull(). */
+	null = twin_devnull();
 	env = twin_usb_tool_env();
-	if (!g_spawn_async_with_pipes(NULL, argv, env, G_SPAWN_SEARCH_PATH |
-				      G_SPAWN_DO_NOT_REAP_CHILD |
-				      G_SPAWN_STDOUT_TO_DEV_NULL |
-				      G_SPAWN_STDERR_TO_DEV_NULL, twin_switch_child_setup, NULL,
-				      &t->nodes->sw_pid, &t->nodes->sw_in,
-				      NULL, NULL, &err)) {
+	if (null < 0 ||
+	    !g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv,
+					      (const char *const *)env, G_SPAWN_SEARCH_PATH |
+					      G_SPAWN_DO_NOT_REAP_CHILD, twin_switch_child_setup,
+					      NULL, -1, null, null, NULL, NULL, 0,
+					      &t->nodes->sw_pid, &t->nodes->sw_in, NULL, NULL,
+					      &err)) {
+		if (null >= 0)
+			close(null);
+		else
+			err = g_error_new_literal(G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
+						  "cannot open /dev/null");
 		g_strfreev(env);
 		fprintf(stderr, "tp-twin: cannot run vde_switch: %s\n", err->message);
 		g_error_free(err);
 		g_free(dir);
 		return -ENOEXEC;
 	}
+	close(null);
 	g_strfreev(env);
 	t->nodes->sw_dir = dir;
 	rc = twin_switch_wait(t, dir);
