@@ -67,6 +67,11 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src);
 
 /* ---- pure helpers (node/migrate_files.c) ---------------------------------- */
 
+/* Append printf-style text to out (size bytes, *len used so far); -ENOSPC
+ * "WHAT does not fit SIZE bytes" when it does not (node/migrate_plan.c). */
+int tp_migrate_put(char *out, size_t size, size_t *len, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 /*
  * fstab for the NVMe's root: the line mounting "/" gets the source
  * UUID=root_uuid (its other fields kept as written), a line whose source is

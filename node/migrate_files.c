@@ -10,27 +10,12 @@
 #include "common/err.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-static int put(char *out, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int put(char *out, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out + *len, size - *len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= size - *len)
-		return tp_err_set(-ENOSPC, "the new file does not fit %zu bytes", size);
-	*len += (size_t)n;
-	return 0;
-}
+/* tp_migrate_put() (migrate_plan.c), naming what overflows. */
+#define put(out, size, len, ...) tp_migrate_put(out, size, len, "the new file", __VA_ARGS__)
 
 static bool listed(const char *word, size_t n, const char *const *names)
 {

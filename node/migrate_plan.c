@@ -65,11 +65,7 @@ static int fresh_guid(const struct tp_parttable *pt, tp_migrate_rand_fn rnd, voi
 	return 0;
 }
 
-/* Append to out; -ENOSPC when it does not fit. */
-static int put(char *out, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int put(char *out, size_t size, size_t *len, const char *fmt, ...)
+int tp_migrate_put(char *out, size_t size, size_t *len, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -78,10 +74,12 @@ static int put(char *out, size_t size, size_t *len, const char *fmt, ...)
 	n = vsnprintf(out + *len, size - *len, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= size - *len)
-		return tp_err_set(-ENOSPC, "the sfdisk script does not fit %zu bytes", size);
+		return tp_err_set(-ENOSPC, "%s does not fit %zu bytes", what, size);
 	*len += (size_t)n;
 	return 0;
 }
+
+#define put(out, size, len, ...) tp_migrate_put(out, size, len, "the sfdisk script", __VA_ARGS__)
 
 static int check_source(const struct tp_parttable *emmc, unsigned root_part, unsigned sector,
 			const struct tp_part **root)
