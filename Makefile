@@ -7,7 +7,7 @@
 #   make TPKIT_ARCH=armhf        the same, hard-float
 #   make node                    the node helper alone (build/tpkit-node)
 #   make TPKIT_ARCH=aarch64 node the node helper, static, for RK1 and CM4 (build-aarch64/)
-#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
+#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | demo-flash | menuconfig | defconfig | savedefconfig | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   make nodeimg                 the twin nodes' Debian test images (tests/twin/nodeimg/, slow)
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
@@ -103,7 +103,7 @@ KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
-NOCONFIG_GOALS := check check-cross check-node-cross check-configs demo deps ci fuzz clean distclean help
+NOCONFIG_GOALS := check check-cross check-node-cross check-configs demo demo-flash deps ci fuzz clean distclean help
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
 SKIP_CONFIG := 1
@@ -265,7 +265,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo deps ci nodeimg install \
+.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -460,6 +460,11 @@ check-configs:
 demo: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)scripts/demo.sh $(O)
+
+# The flashing demo: four slots at once, --image auto, no node booted.
+demo-flash: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)scripts/demo-flash.sh $(O)
 
 ci:
 	$(Q)bash .ci/run
