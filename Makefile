@@ -144,7 +144,7 @@ bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_i
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
-bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status
+bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -189,7 +189,7 @@ LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 LIB_OBJS += $(O)/bmc/console.o
 # Commissioning (bmc/commission/, docs/commission.md): a library, so unit
 # tests link its state machine.
-commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run
+commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
