@@ -3,6 +3,7 @@
 
 #include "path.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,16 +94,18 @@ static void log_syslog(enum tp_log_level level, const char *msg, void *cookie)
 		return;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	/* A syslogd restarted since: connect once more, then give up. */
+	/* A syslogd restarted since: connect once more, then give up. One
+	 * that is behind (its queue full) loses the line: commissioning
+	 * reads consoles in real time and must not wait for a log. */
 	for (int i = 0; i < 2; i++) {
 		if (slog.fd < 0)
 			slog_connect();
-		if (slog.fd >= 0 && send(slog.fd, buf, (size_t)n, MSG_NOSIGNAL) == n)
+		if (slog.fd >= 0 && send(slog.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
 			return;
-		if (slog.fd >= 0) {
-			close(slog.fd);
-			slog.fd = -1;
-		}
+		if (slog.fd < 0 || errno == EAGAIN)
+			return;
+		close(slog.fd);
+		slog.fd = -1;
 	}
 }
 
