@@ -477,6 +477,10 @@ install: $(TPKIT)
 	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
 	install -d $(DESTDIR)$(DATADIR)
 	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
+	$(Q)if [ -n "$(DESTDIR)" ]; then \
+		echo "install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit"; \
+		install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit; \
+	fi
 	$(Q)if [ -f $(NODE_HELPER_AARCH64) ]; then \
 		echo "install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64"; \
 		install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64; \
