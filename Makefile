@@ -213,7 +213,7 @@ tests-y :=
 tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
-tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor
+tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor commission_live
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
