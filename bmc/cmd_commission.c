@@ -447,6 +447,10 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	u->c = c;
 	u->unattended = unattended;
 	u->live = !unattended && !c->json && c->verbosity >= 0 && isatty(STDOUT_FILENO);
+	/* The live table: the slots this run takes on or leaves alone. */
+	for (int i = 0; i < n; i++)
+		if (plan[i].action == TP_CPLAN_SKIP)
+			mask &= ~TP_SLOT_BIT(plan[i].slot);
 	tp_watch_init(&u->w, stdout, mask, u->live, false);
 	ro.cookie = u;
 	if ((rc = tp_commission_lock(&lock)) < 0) {
