@@ -20,6 +20,7 @@
 #include "common/state.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,9 +318,9 @@ static int fetch(const struct where *w, const char *identity, const char *out)
 out:
 	/* The admin's credentials: not left in freed memory either. */
 	if (in)
-		explicit_bzero(in, KUBECONFIG_MAX);
+		OPENSSL_cleanse(in, KUBECONFIG_MAX);
 	if (fixed)
-		explicit_bzero(fixed, KUBECONFIG_MAX + 4096);
+		OPENSSL_cleanse(fixed, KUBECONFIG_MAX + 4096);
 	free(in);
 	free(fixed);
 	return rc;
