@@ -144,7 +144,7 @@ bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_i
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
-bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status
+bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd_kubeconfig
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -189,7 +189,7 @@ LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 LIB_OBJS += $(O)/bmc/console.o
 # Commissioning (bmc/commission/, docs/commission.md): a library, so unit
 # tests link its state machine.
-commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run
+commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
@@ -213,7 +213,7 @@ tests-y :=
 tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
-tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor
+tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor commission_live
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -482,6 +482,10 @@ install: $(TPKIT)
 	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
 	install -d $(DESTDIR)$(DATADIR)
 	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
+	$(Q)if [ -n "$(DESTDIR)" ]; then \
+		echo "install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit"; \
+		install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit; \
+	fi
 	$(Q)if [ -f $(NODE_HELPER_AARCH64) ]; then \
 		echo "install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64"; \
 		install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64; \

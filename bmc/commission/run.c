@@ -9,11 +9,13 @@
  * the two meet in job.mu.
  */
 #include "run.h"
+#include "live.h"
 #include "board/turingpi2/power.h"
 #include "common/atomic.h"
 #include "common/cancel.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/image.h"
 #include "common/log.h"
 #include "common/path.h"
 #include "common/state.h"
@@ -105,6 +107,7 @@ struct job {
 	struct tp_flash_result fr;
 	int rc;
 	char msg[TP_ERR_MAX];
+	int pct, phase;        /* the last progress note written */
 };
 
 struct run {
@@ -137,6 +140,25 @@ static int save(struct slot *s)
 	return 0;
 }
 
+/* The flash's progress, as a note for the live table (§12): only when
+ * the whole percent or the phase changes. */
+static void job_progress(void *cookie, const struct tp_progress *p)
+{
+	struct job *j = cookie;
+	int pct = p->total ? (int)(p->done * 100 / p->total) : -1;
+	char text[64];
+
+	if (pct == j->pct && (int)p->phase == j->phase)
+		return;
+	j->pct = pct;
+	j->phase = (int)p->phase;
+	if (pct >= 0)
+		snprintf(text, sizeof(text), "%s %d%%\n", tp_phase_name(p->phase), pct);
+	else
+		snprintf(text, sizeof(text), "%s\n", tp_phase_name(p->phase));
+	(void)tp_clive_progress_write(j->slot, text);
+}
+
 /* The job thread: flash (with seed) and power on, or power off and on. */
 static void *job_main(void *arg)
 {
@@ -151,6 +173,7 @@ static void *job_main(void *arg)
 			rc = j->fr.rc < 0 ? j->fr.rc : -EIO;
 			snprintf(j->msg, sizeof(j->msg), "%s", j->fr.msg);
 		}
+		tp_clive_progress_remove(j->slot);
 	} else {
 		rc = tp_power_apply(j->b, bit, TP_POWER_OFF, 0, pr);
 	}
@@ -184,7 +207,10 @@ static int job_start(struct run *r, struct slot *s, enum job_kind kind)
 	j->fo = r->o->flash;
 	j->fo.image = s->p->image;
 	j->fo.seed = true;
-	j->fo.progress = NULL;
+	j->fo.progress = job_progress;
+	j->fo.progress_cookie = j;
+	j->pct = -2;
+	j->phase = -1;
 	j->fo.step = NULL;
 	if (kind == JOB_FLASH) {
 		tp_cslot_enter(&s->rec, TP_CS_FLASHING, wall());
@@ -407,6 +433,8 @@ static int loop(struct run *r)
 
 		if (tp_cancelled())
 			return -ECANCELED;
+		if (r->o->tick)
+			r->o->tick(r->o->cookie);
 		if (r->job.running) {
 			bool fin;
 
