@@ -2,23 +2,31 @@
 # SPDX-License-Identifier: MIT
 # Run tpkit's tests and end with one line "N passed, N failed".
 #
-#   tests/run.sh [--unit-only | --vm] [--runner "CMD"] [--filter GLOB] BUILD_DIR
+#   tests/run.sh [--unit-only | --vm] [--runner "CMD"] [--filter GLOB] [--jobs N] BUILD_DIR
 #
 # Unit tests: every BUILD_DIR/tests/unit/test_* binary (cmocka); each test
 # case counts. Then the twin's self-test, then every tests/regress/*.test,
 # each run with BUILD, TPKIT, TWIN, MKLDR and a fresh scratch dir TMP in its
 # environment. --runner prefixes unit binaries (qemu-arm for cross builds).
 # --vm runs tests/vm/*.test instead (make check-vm: real node VMs, slow);
-# a test that exits 77 is skipped and counts for nothing.
+# a test that exits 77 is skipped and counts for nothing. Regression tests
+# run --jobs at a time (default: $TPKIT_TEST_JOBS, else the number of CPUs):
+# each has its own scratch directory, free ports and fake root, and most
+# spend their time with one of tpkit and the twin waiting for the other, so
+# two at once on two cores take little more than one. Their result lines
+# come as they end; a failure's output follows the last of them. VM tests
+# run one at a time (each keeps both cores busy).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 unit_only=0 runner="" filter="*" suite=regress skipped=0
+jobs=${TPKIT_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 while [ $# -gt 1 ]; do
 	case $1 in
 	--unit-only) unit_only=1 ;;
 	--vm) suite=vm ;;
 	--runner) runner=$2; shift ;;
 	--filter) filter=$2; shift ;;
+	--jobs) jobs=$2; shift ;;
 	*) break ;;
 	esac
 	shift
@@ -47,6 +55,43 @@ leaks() {
 	echo "secrets in the test's outputs:"
 	python3 "$here/tools/leakcheck.py" --states "${states[@]}" --outputs "${outs[@]}" | grep LEAK
 	return 1
+}
+
+# run_one TEST RESULT: one test in a fresh scratch directory; its result
+# line printed when it ends, its outcome in RESULT.rc (ok, skip, fail), its
+# name in RESULT.name, a failure's last lines in RESULT.tail.
+run_one() {
+	local t=$1 res=$2 name out rc start TMP
+	name=$(basename "$t" .test)
+	echo "$name" >"$res.name"
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-test.XXXXXX")
+	export TMP
+	echo "$TMP" >"$res.tmp"
+	start=$(date +%s.%N)
+	if [ "$suite" = vm ]; then
+		# Minutes long: its lines go out as they come (a CI log that
+		# is cut short still shows how far it got).
+		(cd "$TMP" && bash "$t") 2>&1 | tee "$TMP/output.log" | sed -u "s/^/    $name: /"
+		rc=${PIPESTATUS[0]}
+		out=$(cat "$TMP/output.log")
+	else
+		out=$(cd "$TMP" && bash "$t" 2>&1)
+		rc=$?
+	fi
+	[ $rc != 0 ] || out=$(leaks "$TMP" 2>&1) || rc=1
+	if [ $rc = 77 ]; then
+		echo skip >"$res.rc"
+		printf 'test  %-40s SKIP  %s\n' "$name" "$(printf '%s\n' "$out" | tail -1)"
+		rm -rf "$TMP"
+	elif [ $rc = 0 ]; then
+		echo ok >"$res.rc"
+		printf 'test  %-40s ok    %5.2fs\n' "$name" "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')"
+		rm -rf "$TMP"
+	else
+		printf '%s\n' "$out" | tail -25 >"$res.tail"
+		echo fail >"$res.rc"
+		printf 'test  %-40s FAILED (scratch kept in %s)\n' "$name" "$TMP"
+	fi
 }
 
 for t in "$build"/tests/unit/test_*; do
@@ -78,37 +123,33 @@ if [ "$unit_only" = 0 ]; then
 			note_fail "twin selftest"; echo "twin  selftest: FAILED"
 		fi
 	fi
+	[ "$suite" = regress ] || jobs=1
+	results=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-results.XXXXXX")
+	i=0 running=0
 	for t in "$here"/$suite/$filter.test; do
 		[ -f "$t" ] || continue
-		name=$(basename "$t" .test)
-		TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-test.XXXXXX")
-		export TMP
-		start=$(date +%s.%N)
-		if [ "$suite" = vm ]; then
-			# Minutes long: its lines go out as they come (a CI log that
-			# is cut short still shows how far it got).
-			(cd "$TMP" && bash "$t") 2>&1 | tee "$TMP/output.log" | sed -u "s/^/    $name: /"
-			rc=${PIPESTATUS[0]}
-			out=$(cat "$TMP/output.log")
-		else
-			out=$(cd "$TMP" && bash "$t" 2>&1)
-			rc=$?
+		i=$((i + 1))
+		if [ "$running" -ge "$jobs" ]; then
+			wait -n
+			running=$((running - 1))
 		fi
-		[ $rc != 0 ] || out=$(leaks "$TMP" 2>&1) || rc=1
-		if [ $rc = 77 ]; then
-			skipped=$((skipped + 1))
-			printf 'test  %-40s SKIP  %s\n' "$name" "$(printf '%s\n' "$out" | tail -1)"
-			rm -rf "$TMP"
-		elif [ $rc = 0 ]; then
-			passed=$((passed + 1))
-			printf 'test  %-40s ok    %5.2fs\n' "$name" "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')"
-			rm -rf "$TMP"
-		else
-			note_fail "$name"
-			printf 'test  %-40s FAILED (scratch kept in %s)\n' "$name" "$TMP"
-			printf '%s\n' "$out" | tail -25 | sed 's/^/    | /'
-		fi
+		run_one "$t" "$results/$(printf %03d $i)" &
+		running=$((running + 1))
 	done
+	wait
+	for r in "$results"/*.rc; do
+		[ -f "$r" ] || continue
+		name=$(cat "${r%.rc}.name")
+		case $(cat "$r") in
+		ok) passed=$((passed + 1)) ;;
+		skip) skipped=$((skipped + 1)) ;;
+		*)
+			note_fail "$name"
+			echo "--- $name: the end of its output (scratch kept in $(cat "${r%.rc}.tmp"))"
+			sed 's/^/    | /' "${r%.rc}.tail" ;;
+		esac
+	done
+	rm -rf "$results"
 fi
 
 [ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
