@@ -31,8 +31,9 @@ static void help(void)
 	       "  --plan             say what would happen to each slot and why; touch nothing\n"
 	       "  --slot LIST        only these slots (default: all): 2, 1-4, 1,3\n"
 	       "  --reflash          flash again even a slot that is done or running\n"
-	       "  --wipe-nvme        have the NVMe's old system wiped first (not built yet:\n"
-	       "                     shown by --plan only)\n"
+	       "  --wipe-nvme        flash the RK1 slots again, seeding wipe_nvme=yes: an old\n"
+	       "                     NVMe system that boots instead of the fresh eMMC wipes\n"
+	       "                     its NVMe and reboots (docs/runbooks/old-nvme-boots.md)\n"
 	       "  --node-helper FILE the node helper to install (default: the installed one)\n"
 	       "%s"
 	       "  --json             one JSON object per line: plan, event, summary\n"
@@ -230,9 +231,6 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (po.wipe_nvme && !plan_only)
-		return tp_cli_usage(c, "--wipe-nvme is not built yet (docs/commission.md §9); "
-				    "--plan shows what it would do");
 	if ((rc = tp_cli_ready(c)))
 		return rc;
 	cfg = calloc(1, sizeof(*cfg));
