@@ -76,6 +76,10 @@ static unsigned ext4_parts(unsigned *out, unsigned max)
 	if (tp_path(p, sizeof(p), "%s", EMMC) < 0)
 		return 0;
 	fd = open(p, O_RDONLY | O_CLOEXEC);
+	/* Early in the boot the card may still be probed: let udev catch up
+	 * once before calling it absent. */
+	if (fd < 0 && RUN("udevadm", "settle") == 0)
+		fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	got = pread(fd, head, sizeof(head), 0);

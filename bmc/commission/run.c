@@ -365,7 +365,8 @@ static int follow(struct run *r, bool *any, bool expire)
 			end_failed(r, s, s->rec.reason);
 			if ((rc = save(s)) < 0)
 				return rc;
-		} else if (expire && tp_cmon_expired(s->mon, tp_clock_now_ns())) {
+		} else if (s->mon->fatal ||
+			   (expire && tp_cmon_expired(s->mon, tp_clock_now_ns()))) {
 			if ((rc = timed_out(r, s)) < 0)
 				return rc;
 		}
