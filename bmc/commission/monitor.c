@@ -195,16 +195,6 @@ static int on_line(void *cookie, const struct tp_console_line *l)
 	case TP_CONSOLE_REPORT: {
 		char inst[80], seen[200];
 
-		/* The slot stops on the verdict: what its node says after it
-		 * (the old system's guard, say) is kept, not obeyed. */
-		if (m->fatal) {
-			tp_console_printable(l->report.text, strlen(l->report.text), p, sizeof(p),
-					     false);
-			snprintf(text, sizeof(text), "%s %s: %.400s (after the verdict: not obeyed)",
-				 l->report.step, l->report.event, p);
-			emit(m, "report", text);
-			break;
-		}
 		/* Verified, but another instance's (commission.md §11): the old
 		 * system's helper, with the same slot key. Never obeyed. */
 		if (m->foreign_id[0] && !strcmp(l->report.id, m->foreign_id)) {
@@ -213,6 +203,16 @@ static int on_line(void *cookie, const struct tp_console_line *l)
 			snprintf(text, sizeof(text), "another instance's node helper: %s %s: %.400s",
 				 l->report.step, l->report.event, p);
 			emit(m, "rejected", text);
+			break;
+		}
+		/* The slot stops on the verdict: what its node says after it
+		 * (the old system's guard, say) is kept, not obeyed. */
+		if (m->fatal) {
+			tp_console_printable(l->report.text, strlen(l->report.text), p, sizeof(p),
+					     false);
+			snprintf(text, sizeof(text), "%s %s: %.400s (after the verdict: not obeyed)",
+				 l->report.step, l->report.event, p);
+			emit(m, "report", text);
 			break;
 		}
 		if (!strcmp(l->report.step, "helper") && !strcmp(l->report.event, "start") &&
