@@ -200,11 +200,11 @@ TPKIT    := $(O)/tpkit
 # libraries only libcrypto, for the report lines' HMAC (common/report.c).
 node-common-y := err log path atomic json kvconf report crc32 parttable base64
 node-y        := conf journal run report_out steps migrate_plan migrate_files migrate identity \
-                 k3s k3s_bundle argocd
+                 k3s k3s_bundle argocd guard
 NODE_LIB_OBJS := $(node-common-y:%=$(O)/common/%.o) $(node-y:%=$(O)/node/%.o)
 NODE_LIB      := $(O)/libtpkit-node.a
 NODE          := $(O)/tpkit-node
-NODE_TESTS    := journal node_conf migrate_plan migrate_files
+NODE_TESTS    := journal node_conf migrate_plan migrate_files guard
 NODE_UNIT_BINS := $(NODE_TESTS:%=$(O)/tests/unit/test_%)
 
 # Unit tests, selected like the objects they test (tests/unit/test_NAME.c).

@@ -36,8 +36,9 @@ static void help(void)
 	       "  --plan             say what would happen to each slot and why; touch nothing\n"
 	       "  --slot LIST        only these slots (default: all): 2, 1-4, 1,3\n"
 	       "  --reflash          flash again even a slot that is done or running\n"
-	       "  --wipe-nvme        have the NVMe's old system wiped first (not built yet:\n"
-	       "                     shown by --plan only)\n"
+	       "  --wipe-nvme        flash the RK1 slots again, seeding wipe_nvme=yes: an old\n"
+	       "                     NVMe system that boots instead of the fresh eMMC wipes\n"
+	       "                     its NVMe and reboots (docs/runbooks/old-nvme-boots.md)\n"
 	       "  --unattended       for the BMC's init script: no terminal, no prompt; the\n"
 	       "                     events and verdicts go to syslog (daemon, tag tpkit);\n"
 	       "                     no configuration, or every slot done: exit 0 at once\n"
@@ -388,9 +389,6 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (po.wipe_nvme && !plan_only)
-		return tp_cli_usage(c, "--wipe-nvme is not built yet (docs/commission.md §9); "
-				    "--plan shows what it would do");
 	if ((rc = tp_cli_ready(c)))
 		return rc;
 	if (unattended && !plan_only) {

@@ -59,7 +59,9 @@ static void help(void)
 	       "                     into the image before its boot area goes out\n"
 	       "  --node-helper FILE with --seed: the node helper to install, an ELF program\n"
 	       "                     for the nodes (default\n"
-	       "                     " TP_SEED_HELPER_DEFAULT ")\n");
+	       "                     " TP_SEED_HELPER_DEFAULT ")\n"
+	       "  --wipe-nvme        with --seed: an RK1's old NVMe system that boots instead\n"
+	       "                     wipes its NVMe (docs/runbooks/old-nvme-boots.md)\n");
 #endif
 	printf("  --timeout SEC      how long to wait for the module on USB (default %d)\n"
 	       "  --board none       no board control: flash the module at --usb, already in\n"
@@ -276,7 +278,7 @@ static int slot_exit_code(const struct tp_flash_result *r)
 
 /* The modules' own options (--loader, --cm4-firmware, ...), taken from
  * the module table: long-only, with codes from OPT_MODULE up. */
-enum { OPT_HELPER = 0xfe, OPT_SEED = 0xff, OPT_MODULE = 0x100 };
+enum { OPT_WIPE = 0xfd, OPT_HELPER = 0xfe, OPT_SEED = 0xff, OPT_MODULE = 0x100 };
 
 struct mopts {
 	struct option longopts[32 + TP_FLASH_MOPTS_MAX];
@@ -300,6 +302,7 @@ static const struct option *flash_longopts(struct mopts *mo)
 #ifdef CONFIG_TPKIT_SEED
 		{ "seed", no_argument, NULL, OPT_SEED },
 		{ "node-helper", required_argument, NULL, OPT_HELPER },
+		{ "wipe-nvme", no_argument, NULL, OPT_WIPE },
 #endif
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
@@ -350,6 +353,7 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 			return TP_EXIT_OK;
 		case OPT_SEED: o.seed = true; break;
 		case OPT_HELPER: o.node_helper = optarg; break;
+		case OPT_WIPE: o.wipe_nvme = true; break;
 		case 's': slots = optarg; break;
 		case 'i': o.image = optarg; break;
 		case 'H': o.sha256 = optarg; break;
@@ -394,6 +398,8 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 				    "tpkit flash (tpkit flash --seed writes an image and seeds it)");
 	if (o.node_helper && !o.seed && !seed_only)
 		return tp_cli_usage(c, "--node-helper goes with --seed");
+	if (o.wipe_nvme && !o.seed)
+		return tp_cli_usage(c, "--wipe-nvme goes with --seed");
 	if (!o.image && !seed_only)
 		return tp_cli_usage(c, "which image? --image FILE|URL|-");
 	if (o.seed && !strcmp(board, "none"))

@@ -312,6 +312,7 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 				  "come from the slot's configuration): not with --board none");
 	m = m ? m : j->o->module ? j->o->module : remembered(j->slot);
 	j->seed.node_helper = j->o->node_helper;
+	j->seed.wipe_nvme = j->o->wipe_nvme;
 	return tp_flash_seed_plan(&j->seed, j->slot, (m ? m : tp_flash_modules[0])->name);
 }
 

@@ -72,6 +72,7 @@ struct tp_flash_opts {
 	bool seed;
 	bool seed_only;
 	const char *node_helper;   /* --node-helper FILE, NULL: the installed one */
+	bool wipe_nvme;            /* seed wipe_nvme=yes (docs/commission.md §11) */
 	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
 	void *progress_cookie;
 	/* Report a step (a phase) of a slot as it starts; may be NULL.

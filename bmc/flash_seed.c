@@ -27,7 +27,7 @@
 int tp_flash_seed_plan(struct tp_flash_seed *fs, unsigned slot, const char *module)
 {
 	struct tp_seed_req req = { .slot = slot, .module = module,
-				   .node_helper = fs->node_helper };
+				   .node_helper = fs->node_helper, .wipe_nvme = fs->wipe_nvme };
 	int rc;
 
 	if (fs->plan && !strcmp(fs->module, module))

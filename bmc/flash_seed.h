@@ -14,6 +14,7 @@ struct tp_flash_seed {
 	unsigned slot;
 	char module[8];              /* what it was planned for */
 	const char *node_helper;     /* --node-helper FILE, NULL: the installed one */
+	bool wipe_nvme;              /* node.conf's wipe_nvme=yes */
 	bool noted;                  /* the no-k3s-bundle note was given */
 	struct tp_seed_result res;
 	bool boot_blank;             /* seed: the boot block was left blank */

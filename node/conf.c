@@ -22,7 +22,7 @@
 static const char *const known[] = { "slot", "module", "role", "hostname", "server",
 				     "instance_id", "report_key", "nvme", "k3s_version",
 				     "k3s_bundle", "argocd_repo", "argocd_path",
-				     "argocd_revision" };
+				     "argocd_revision", "wipe_nvme" };
 #define NREQUIRED 7
 
 static int check_mode(const char *file)
@@ -196,6 +196,11 @@ static int check_values(struct tp_node_conf *nc, const struct tp_kvconf *kv, con
 		return tp_err_set(-EINVAL, "%s: nvme \"%.16s\" is not auto, never or required",
 				  file, v);
 	copy(nc->nvme, sizeof(nc->nvme), v, "nvme", file);
+	/* Only "yes" asks for a wipe (docs/node-helper.md §16). */
+	v = tp_kvconf_get(kv, "wipe_nvme");
+	if (v && strcmp(v, "yes") && strcmp(v, "no"))
+		return tp_err_set(-EINVAL, "%s: wipe_nvme \"%.16s\" is not yes or no", file, v);
+	nc->wipe_nvme = v && !strcmp(v, "yes");
 	return check_k3s(nc, kv, file);
 }
 

@@ -2,7 +2,7 @@
 /*
  * tpkit-node: the node helper's command line (docs/node-helper.md §1).
  *
- *   tpkit-node [--root DIR] [--config FILE] [--once] [--json] run|status|reset
+ *   tpkit-node [--root DIR] [--config FILE] [--once] [--json] run|status|reset|guard
  *
  * Exit status (docs/node-helper.md §8): 0 every step finished (or, with
  * --once, the one step run did), 1 a step failed, 2 a usage, node.conf or
@@ -32,10 +32,12 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tpkit-node [--root DIR] [--config FILE] [--once] [--json] "
-		   "run|status|reset\n"
+		   "run|status|reset|guard\n"
 		   "  run      run the steps not finished yet, reporting each on the console\n"
 		   "  status   each step and what the journal says of it\n"
 		   "  reset    forget the journal: every step runs again\n"
+		   "  guard    at boot: say if this is an old NVMe system booted instead of a\n"
+		   "           freshly flashed eMMC; wipe the NVMe if that seed asks for it\n"
 		   "  --root DIR     prefix every path (tests: a fake root)\n"
 		   "  --config FILE  node.conf (default %s under the root)\n"
 		   "  --once         run at most one unfinished step\n"
@@ -69,7 +71,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		return -EINVAL;
 	}
 	o->cmd = argv[optind];
-	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "status") && strcmp(o->cmd, "reset")) {
+	if (strcmp(o->cmd, "run") && strcmp(o->cmd, "status") && strcmp(o->cmd, "reset") &&
+	    strcmp(o->cmd, "guard")) {
 		fprintf(stderr, "tpkit-node: unknown command \"%s\"\n", o->cmd);
 		usage(stderr);
 		return -EINVAL;
@@ -319,5 +322,7 @@ int main(int argc, char **argv)
 		return cmd_run(&o);
 	if (!strcmp(o.cmd, "status"))
 		return cmd_status(&o);
+	if (!strcmp(o.cmd, "guard"))
+		return tp_node_guard();
 	return cmd_reset();
 }

@@ -157,6 +157,8 @@ int tp_migrate_state_read(struct tp_migrate_state *st)
 		snprintf(st->label_id, sizeof(st->label_id), "%s", v);
 	if ((v = tp_kvconf_get(&kv, "stage")))
 		snprintf(st->stage, sizeof(st->stage), "%s", v);
+	if ((v = tp_kvconf_get(&kv, "root_uuid")))
+		snprintf(st->root_uuid, sizeof(st->root_uuid), "%s", v);
 	tp_kvconf_free(&kv);
 	if (*st->label_id && tp_guid_parse(st->label_id, st->label_bytes) < 0)
 		return tp_err_set(-EINVAL, "%s: label_id is not a GUID", p);
@@ -165,7 +167,7 @@ int tp_migrate_state_read(struct tp_migrate_state *st)
 
 static int state_write(const struct tp_migrate_state *st)
 {
-	char p[TP_PATH_MAX], dir[TP_PATH_MAX], text[128];
+	char p[TP_PATH_MAX], dir[TP_PATH_MAX], text[192];
 	int rc, n;
 
 	if ((rc = rooted(p, sizeof(p), STATE_FILE)) < 0 ||
@@ -173,7 +175,8 @@ static int state_write(const struct tp_migrate_state *st)
 		return rc;
 	if ((rc = tp_dir_make(dir, 0700, 0)) < 0)
 		return rc;
-	n = snprintf(text, sizeof(text), "label_id=%s\nstage=%s\n", st->label_id, st->stage);
+	n = snprintf(text, sizeof(text), "label_id=%s\nstage=%s\n%s%s%s", st->label_id, st->stage,
+		     *st->root_uuid ? "root_uuid=" : "", st->root_uuid, *st->root_uuid ? "\n" : "");
 	return tp_file_write_atomic(p, text, (size_t)n, 0600);
 }
 
@@ -558,6 +561,7 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src)
 		if ((rc = copy_root(&m)) < 0)
 			return rc;
 		snprintf(m.st.stage, sizeof(m.st.stage), "ready");
+		snprintf(m.st.root_uuid, sizeof(m.st.root_uuid), "%s", m.root_uuid);
 		if ((rc = state_write(&m.st)) < 0)
 			return rc;
 	} else {
@@ -578,7 +582,12 @@ int tp_migrate_run(struct tp_node_ctx *c, const char *root_src)
 	snprintf(m.st.stage, sizeof(m.st.stage), "reboot");
 	if ((rc = state_write(&m.st)) < 0)
 		return rc;
-	progress(&m, "6/6 rebooting into the NVMe");
+	/* The BMC expects this root at the next boot: any other on the NVMe
+	 * is an old system (docs/commission.md §11). */
+	if (*m.st.root_uuid)
+		progress(&m, "6/6 rebooting into the NVMe, root UUID %s", m.st.root_uuid);
+	else
+		progress(&m, "6/6 rebooting into the NVMe");
 	if ((rc = RUN("systemctl", "reboot")) < 0)
 		return rc;
 	snprintf(c->why, sizeof(c->why), "rebooting into %s", NVME_DISK);

@@ -43,6 +43,7 @@ struct tp_migrate_state {
 	char label_id[37];
 	uint8_t label_bytes[16];  /* label_id as on disk */
 	char stage[16];
+	char root_uuid[37];       /* the NVMe root's file system, once made */
 };
 
 /* Read the state file (a missing one is all empty). 0 or -errno. */

@@ -27,6 +27,7 @@ struct tp_node_conf {
 	char instance_id[40];    /* the seeding's instance-id: the journal's owner */
 	char report_key[65];     /* 64 hex digits; secret */
 	char nvme[16];           /* auto | never | required (optional key) */
+	bool wipe_nvme;          /* wipe_nvme=yes: read by an old NVMe system's guard (§16) */
 	/* Optional keys (docs/node-helper.md §3): "" when absent. */
 	char k3s_version[64];    /* vX.Y.Z+k3sN */
 	char k3s_bundle[256];    /* the seeded bundle's directory */
@@ -133,6 +134,35 @@ int tp_argocd_run(struct tp_node_ctx *c);
  * (node/k3s_bundle.c). 0 or -errno with a message naming the file. */
 int tp_k3s_bundle_install(const char *dir, const char *version,
 			  const struct tp_node_reporter *rep);
+
+/* The device of the running root: the source of the last mount on "/" in
+ * <root>/proc/self/mountinfo (node/steps.c). 0 or -errno with a message. */
+int tp_node_root_source(char *src, size_t size);
+
+/* ---- the guard (node/guard.c; docs/node-helper.md §16) ------------------- */
+
+enum tp_guard_act {
+	TP_GUARD_NOTHING,  /* nothing to say: why says why (stderr only) */
+	TP_GUARD_REPORT,   /* the old NVMe system booted: report it */
+	TP_GUARD_WIPE,     /* ... and the fresh seed asks for the NVMe's wipe */
+};
+
+/* What the guard found; seed_* are the eMMC's tpkit seed, if any. */
+struct tp_guard_facts {
+	const char *module;         /* this system's node.conf */
+	const char *instance_id;
+	const char *root_src;       /* the running root's device */
+	bool seed_found;            /* a valid node.conf on the eMMC's root */
+	const char *seed_instance;
+	bool seed_wipe;
+};
+
+/* The guard's decision (pure): anything in doubt is TP_GUARD_NOTHING. */
+enum tp_guard_act tp_guard_decide(const struct tp_guard_facts *f, char *why, size_t size);
+
+/* `tpkit-node guard`: look, decide, report (signed with the eMMC seed's
+ * key) and, asked to, wipe the NVMe and reboot. Returns the exit status. */
+int tp_node_guard(void);
 
 /* ---- the journal (node/journal.c; docs/node-helper.md §4) ---------------- */
 

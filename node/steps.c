@@ -139,7 +139,7 @@ static const char migrate_fail[] = "the node keeps running from its eMMC";
 
 /* The source of the last mount on "/" in mountinfo (proc(5)): field 5 is
  * the mount point, the source follows the " - " separator and the type. */
-static int root_source(char *src, size_t size)
+int tp_node_root_source(char *src, size_t size)
 {
 	char text[65536], *line, *save = NULL;
 	ssize_t n = tp_file_read("/proc/self/mountinfo", text, sizeof(text));
@@ -179,7 +179,7 @@ static int migrate_plan(struct tp_node_ctx *c, char *why, size_t size, char src[
 		snprintf(why, size, "not applicable: nvme=never in node.conf");
 		return MIG_NA;
 	}
-	rc = root_source(src, 256);
+	rc = tp_node_root_source(src, 256);
 	if (rc < 0)
 		return rc;
 	if (!strncmp(src, "/dev/nvme", 9)) {

@@ -37,6 +37,14 @@ struct tp_cmon {
 	uint64_t bytes;           /* console bytes since armed */
 	const char *signature;    /* the last failure signature seen, or NULL */
 	bool urgent;              /* that signature needs no waiting (a panic) */
+	/* The old NVMe system booted (commission.md §11): fatal stops the slot
+	 * with no retry (a power cycle boots it again); with --wipe-nvme its
+	 * guard is waited for first (wiping), and a second old boot is fatal. */
+	bool fatal;
+	bool wiping;
+	unsigned old_boots;
+	char fatal_why[2 * TP_CSLOT_TEXT_MAX];
+	char foreign_id[40];      /* run id of another instance's helper: not obeyed */
 	bool dirty;               /* rec changed: save it */
 	tp_cevent_fn event;
 	void *cookie;
@@ -66,12 +74,23 @@ void tp_cmon_arm(struct tp_cmon *m);
 int tp_cmon_read(struct tp_cmon *m);
 
 /* Has the state's deadline passed (now on tp_clock), or did an urgent
- * signature show? */
+ * signature or a fatal one (tp_cmon_fatal) show? */
 bool tp_cmon_expired(const struct tp_cmon *m, uint64_t now_ns);
 
 /* Why the slot gets no further, for the timeout: "no output at all",
  * "kernel panic", or "no verified report for N s". */
 void tp_cmon_verdict(const struct tp_cmon *m, char *buf, size_t size);
+
+/* Must the slot stop with no retry (the old NVMe system booted, §11)? */
+bool tp_cmon_fatal(const struct tp_cmon *m);
+
+/* The kernel command line's root= against the roots the record expects
+ * (the seeded one, the NVMe one reported after this flash): 1 and the
+ * root in found when it is another UUID, or a /dev/nvme* device while no
+ * NVMe root was reported; 0 when expected or not judged (PARTUUID=,
+ * LABEL=, other devices, no root=). Pure, for tests. */
+int tp_cmon_root_foreign(const struct tp_cslot *rec, const char *cmdline, size_t len,
+			 char *found, size_t size);
 
 /* The last console lines, printable, '\n'-separated. */
 size_t tp_cmon_recent(const struct tp_cmon *m, char *buf, size_t size);

@@ -61,7 +61,8 @@ static void get(const struct tp_config *cfg, unsigned slot, const char *key, cha
 static void migrate_text(struct tp_cplan_slot *p, const struct tp_cplan_opts *o)
 {
 	const char *m = p->rec.module;
-	const char *wipe = o->wipe_nvme ? "; its NVMe wiped first (--wipe-nvme)" : "";
+	const char *wipe = o->wipe_nvme ? "; an old NVMe system that boots first wipes the NVMe "
+					  "and reboots (--wipe-nvme)" : "";
 
 	if (!strcmp(p->role, "none"))
 		snprintf(p->migrate, sizeof(p->migrate), "-");
@@ -104,6 +105,24 @@ static int plan_one(const struct tp_config *cfg, unsigned slot, const struct tp_
 	} else if (p->rec_rc == -EBADMSG) {
 		p->action = TP_CPLAN_FLASH;
 		snprintf(p->why, sizeof(p->why), "its record is damaged: --reflash starts over");
+	} else if (o->wipe_nvme && !strcmp(p->rec.module, "cm4")) {
+		return tp_err_set(-EINVAL, "--wipe-nvme: slot %u holds a CM4 (its last flash), which "
+				  "has no NVMe on the Turing Pi 2; leave it out (--slot)", slot);
+	} else if (o->wipe_nvme) {
+		/* commission.md §11: the fresh eMMC's seed tells the old
+		 * system's guard to wipe the NVMe. */
+		p->action = TP_CPLAN_FLASH;
+		p->wipe_nvme = true;
+		snprintf(p->why, sizeof(p->why), "%s, flashed again with wipe_nvme=yes (--wipe-nvme): "
+			 "an old NVMe system that boots instead wipes its NVMe and reboots",
+			 tp_cstate_name(p->rec.state));
+	} else if (p->rec.state == TP_CS_FAILED && !o->reflash &&
+		   !strncmp(p->rec.reason, TP_CSLOT_OLD_NVME, strlen(TP_CSLOT_OLD_NVME))) {
+		/* A new flash alone boots the same old system (§11). */
+		p->action = TP_CPLAN_SKIP;
+		snprintf(p->why, sizeof(p->why), "the old NVMe system boots instead of its eMMC: left "
+			 "alone; --wipe-nvme flashes it and has the NVMe wiped (--reflash would boot "
+			 "the old system again)");
 	} else {
 		p->action = o->reflash ? by_state[p->rec.state].act_reflash :
 					 by_state[p->rec.state].act;

@@ -24,17 +24,19 @@ enum tp_cplan_action {
 
 struct tp_cplan_opts {
 	bool reflash;    /* flash even a slot that is done or running */
-	bool wipe_nvme;  /* wipe the NVMe's signatures first (not built yet) */
+	bool wipe_nvme;  /* flash, seeding wipe_nvme=yes: the old NVMe system's
+			  * guard wipes the NVMe (docs/commission.md §11) */
 };
 
 struct tp_cplan_slot {
 	unsigned slot;
 	enum tp_cplan_action action;
+	bool wipe_nvme;           /* its flash seeds wipe_nvme=yes */
 	struct tp_cslot rec;      /* the record as loaded (NEW if none) */
 	int rec_rc;               /* 0, -ENOENT (none), -EBADMSG (damaged) */
 	char rec_err[160];        /* the damage, for -EBADMSG */
 	char role[8], hostname[64], image[256], nvme[12];
-	char migrate[128];        /* what happens about the NVMe */
+	char migrate[192];        /* what happens about the NVMe */
 	char why[256];            /* why this action */
 };
 
@@ -44,7 +46,8 @@ const char *tp_cplan_action_name(enum tp_cplan_action a);
 /*
  * Plan the slots in mask (TP_SLOT_BIT()s) from cfg (loaded and checked)
  * and their records; out[] gets one entry per slot, in slot order.
- * Returns how many, or -errno with a message (an unreadable record).
+ * Returns how many, or -errno with a message (an unreadable record;
+ * -EINVAL for --wipe-nvme on a slot whose last flash found a CM4).
  */
 int tp_cplan_make(const struct tp_config *cfg, unsigned mask, const struct tp_cplan_opts *o,
 		  struct tp_cplan_slot *out);

@@ -207,6 +207,7 @@ static int job_start(struct run *r, struct slot *s, enum job_kind kind)
 	j->fo = r->o->flash;
 	j->fo.image = s->p->image;
 	j->fo.seed = true;
+	j->fo.wipe_nvme = s->p->wipe_nvme;
 	j->fo.progress = job_progress;
 	j->fo.progress_cookie = j;
 	j->pct = -2;
@@ -289,6 +290,12 @@ static int job_done(struct run *r)
 		snprintf(s->rec.sha256, sizeof(s->rec.sha256), "%s", j->fr.sha256);
 		snprintf(s->rec.instance_id, sizeof(s->rec.instance_id), "%s", j->fr.instance_id);
 		snprintf(s->rec.root_uuid, sizeof(s->rec.root_uuid), "%s", j->fr.root_uuid);
+		/* A new flash: the NVMe root an earlier one moved to is now the
+		 * old system's (commission.md §11). */
+		s->rec.nvme_root_uuid[0] = '\0';
+		snprintf(s->rec.wipe_nvme, sizeof(s->rec.wipe_nvme), "%s",
+			 s->p->wipe_nvme ? "yes" : "");
+		s->mon->old_boots = 0;
 	}
 	tp_cslot_enter(&s->rec, TP_CS_BOOTING, wall());
 	if ((rc = save(s)) < 0)
@@ -306,9 +313,14 @@ static int job_done(struct run *r)
 /* The state's time ran out: the table's next retry, or failed. */
 static int timed_out(struct run *r, struct slot *s)
 {
-	char why[TP_CSLOT_TEXT_MAX];
+	char why[sizeof(s->rec.reason)];
 
 	tp_cmon_verdict(s->mon, why, sizeof(why));
+	/* The old NVMe system: a power cycle or a flash boots it again. */
+	if (tp_cmon_fatal(s->mon)) {
+		end_failed(r, s, why);
+		return save(s);
+	}
 	emit(r, s, "timeout", why);
 	switch (tp_cslot_timeout(&s->rec, wall(), why)) {
 	case TP_CRETRY_POWER_CYCLE:
@@ -318,7 +330,7 @@ static int timed_out(struct run *r, struct slot *s)
 		break;
 	case TP_CRETRY_REFLASH:
 		if (s->resumed) {
-			char why2[TP_CSLOT_TEXT_MAX + 80];
+			char why2[sizeof(s->rec.reason) + 80];
 
 			snprintf(why2, sizeof(why2), "%.200s; not flashed again behind a node that may "
 				 "be done (--reflash does)", why);
@@ -379,7 +391,8 @@ static int follow(struct run *r, bool *any, bool expire)
 			end_failed(r, s, s->rec.reason);
 			if ((rc = save(s)) < 0)
 				return rc;
-		} else if (expire && tp_cmon_expired(s->mon, tp_clock_now_ns())) {
+		} else if (s->mon->fatal ||
+			   (expire && tp_cmon_expired(s->mon, tp_clock_now_ns()))) {
 			if ((rc = timed_out(r, s)) < 0)
 				return rc;
 		}

@@ -55,6 +55,10 @@ static const struct {
 	{ "helper", "done", NULL, TP_CS_DONE },
 	{ "helper", "fail", NULL, TP_CS_FAILED },
 	{ "helper", "progress", "pause", TP_CS_REBOOTING },
+	/* The old NVMe system's guard (commission.md §11): it stops the slot,
+	 * or wipes the NVMe and reboots into the fresh eMMC. */
+	{ "guard", "fail", NULL, TP_CS_FAILED },
+	{ "guard", "progress", NULL, TP_CS_REBOOTING },
 	{ NULL, NULL, NULL, TP_CS_RUNNING },
 };
 
@@ -100,14 +104,28 @@ enum tp_cstate tp_cslot_report(struct tp_cslot *s, const struct tp_report *r, ui
 		     strncmp(r->text, reports[i].text_prefix, strlen(reports[i].text_prefix)) == 0))
 			break;
 	if (reports[i].to == TP_CS_FAILED) {
-		char why[TP_CSLOT_TEXT_MAX];
+		char why[sizeof(s->reason)], seen[TP_CSLOT_TEXT_MAX];
 
-		snprintf(why, sizeof(why), "the node helper failed: %.200s", r->text);
+		if (!strcmp(r->step, "guard")) {
+			snprintf(seen, sizeof(seen), "its guard: %.200s", r->text);
+			tp_cslot_old_nvme_reason(s, seen, why, sizeof(why));
+		} else {
+			snprintf(why, sizeof(why), "the node helper failed: %.200s", r->text);
+		}
 		tp_cslot_fail(s, now, why);
 	} else if (reports[i].to != s->state) {
 		tp_cslot_enter(s, reports[i].to, now);
 	}
 	return s->state;
+}
+
+void tp_cslot_old_nvme_reason(const struct tp_cslot *s, const char *seen, char *buf,
+			      size_t size)
+{
+	snprintf(buf, size, TP_CSLOT_OLD_NVME " instead of the fresh eMMC (%s): run `tpkit "
+		 "commission --slot %u --wipe-nvme`; a system without tpkit's guard cannot wipe "
+		 "itself: log in and run wipefs -a /dev/nvme0n1 (docs/runbooks/old-nvme-boots.md)",
+		 seen, s->slot);
 }
 
 enum tp_cretry tp_cslot_timeout(struct tp_cslot *s, uint64_t now, const char *reason)
@@ -177,6 +195,7 @@ static const struct field {
 } fields[] = {
 	TEXT("module", module),     TEXT("image", image),         TEXT("sha256", sha256),
 	TEXT("instance_id", instance_id), TEXT("root_uuid", root_uuid),
+	TEXT("nvme_root_uuid", nvme_root_uuid), TEXT("wipe_nvme", wipe_nvme),
 	TEXT("report_step", step),  TEXT("report_event", event), TEXT("report_text", text),
 	TEXT("reason", reason),
 };
@@ -205,7 +224,7 @@ int tp_cslot_format(const struct tp_cslot *s, char *buf, size_t size)
 		n += (size_t)w;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		char e[4 * TP_CSLOT_TEXT_MAX + 1];
+		char e[4 * sizeof(s->reason) + 1];
 
 		esc((const char *)s + fields[i].off, e, sizeof(e));
 		w = snprintf(buf + n, size - n, "%s=%s\n", fields[i].key, e);
@@ -268,7 +287,7 @@ int tp_cslot_parse(struct tp_cslot *s, unsigned slot, const char *text, const ch
 
 	tp_cslot_init(s, slot);
 	while (*p) {
-		char buf[4 * TP_CSLOT_TEXT_MAX + 64], *eq;
+		char buf[8 * TP_CSLOT_TEXT_MAX + 64], *eq;
 		const char *nl = strchr(p, '\n');
 		size_t len;
 		int rc;
@@ -306,7 +325,7 @@ void tp_cslot_record_name(unsigned slot, char *buf, size_t size)
 
 int tp_cslot_load(struct tp_cslot *s, unsigned slot)
 {
-	char name[32], text[4096];
+	char name[32], text[8192];
 	int rc;
 
 	tp_cslot_record_name(slot, name, sizeof(name));
@@ -327,7 +346,7 @@ int tp_cslot_load(struct tp_cslot *s, unsigned slot)
 
 int tp_cslot_save(const struct tp_cslot *s)
 {
-	char name[32], text[4096];
+	char name[32], text[8192];
 	int n = tp_cslot_format(s, text, sizeof(text));
 
 	if (n < 0)

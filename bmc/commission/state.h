@@ -60,14 +60,26 @@ struct tp_cslot {
 	char sha256[65];
 	char instance_id[80];      /* cloud-init's instance-id of the seeding */
 	char root_uuid[37];        /* the seeded root file system */
+	/* The root the node helper moved to the NVMe after this flash
+	 * (its migrate report), the other root that may boot (§11). */
+	char nvme_root_uuid[37];
+	char wipe_nvme[4];         /* "yes": this flash seeded wipe_nvme (§11) */
 	unsigned attempts;         /* retries used since the last progress */
 	unsigned flashes;          /* flashes commissioning made of this slot */
 	char step[32];             /* the last verified report */
 	char event[16];
 	char text[TP_CSLOT_TEXT_MAX];
 	uint64_t report_time;      /* 0: no report yet */
-	char reason[TP_CSLOT_TEXT_MAX]; /* FAILED: why (the console lines go to the log) */
+	char reason[2 * TP_CSLOT_TEXT_MAX]; /* FAILED: why (the console lines go to the log) */
 };
+
+/* How the old-NVMe verdict's reason begins (docs/commission.md §11): the
+ * plan flashes such a slot again only with --wipe-nvme or --reflash. */
+#define TP_CSLOT_OLD_NVME "the old NVMe system booted"
+
+/* That reason: what showed it (seen), and the way out for slot s. */
+void tp_cslot_old_nvme_reason(const struct tp_cslot *s, const char *seen, char *buf,
+			      size_t size);
 
 /* A fresh record: slot, state NEW, nothing known. */
 void tp_cslot_init(struct tp_cslot *s, unsigned slot);

@@ -40,6 +40,32 @@ const char tp_node_unit[] =
 	"[Install]\n"
 	"WantedBy=multi-user.target\n";
 
+/*
+ * Early in every boot, before the helper (docs/node-helper.md §16): on a
+ * node whose root is not on an NVMe it returns at once. DefaultDependencies
+ * =no with After=local-fs.target and Before=sysinit.target, as
+ * systemd's own early oneshots are ordered, so the old NVMe system of a
+ * re-flashed node does as little as possible before the guard speaks.
+ */
+const char tp_node_guard_unit[] =
+	"# Written by tpkit (docs/seeding.md). The node guard: an old NVMe system that\n"
+	"# boots instead of a freshly flashed eMMC says so (docs/node-helper.md).\n"
+	"[Unit]\n"
+	"Description=tpkit node guard\n"
+	"DefaultDependencies=no\n"
+	"After=local-fs.target\n"
+	"Before=sysinit.target " TP_NODE_UNIT_NAME " shutdown.target\n"
+	"Conflicts=shutdown.target\n"
+	"ConditionPathExists=/etc/tpkit/node.conf\n"
+	"\n"
+	"[Service]\n"
+	"Type=oneshot\n"
+	"ExecStart=/usr/local/sbin/tpkit-node guard\n"
+	"StandardOutput=journal\n"
+	"\n"
+	"[Install]\n"
+	"WantedBy=sysinit.target\n";
+
 static int finish(struct tp_text *t, const char *what, char **out, size_t *len)
 {
 	int rc = tp_text_take(t, out, len);
@@ -75,6 +101,10 @@ int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len)
 	/* Issue 11's keys (docs/seeding.md §6); a helper reading an older
 	 * node.conf takes nvme=auto and downloads k3s. */
 	kv(&t, "nvme", f->nvme && *f->nvme ? f->nvme : "auto");
+	/* Read by the old NVMe system's guard, not by this node's helper
+	 * (docs/node-helper.md §16); written only when asked for. */
+	if (f->wipe_nvme)
+		kv(&t, "wipe_nvme", "yes");
 	kv(&t, "k3s_version", strcmp(f->role, "none") && f->k3s_version ? f->k3s_version : "");
 	if (f->k3s_bundle && *f->k3s_bundle)
 		kv(&t, "k3s_bundle", f->k3s_bundle);

@@ -22,6 +22,7 @@ struct tp_node_facts {
 	const char *report_key;  /* 64 hex digits (secret) */
 	const char *instance_id;
 	const char *nvme;        /* slot/N/nvme: auto, never, required (NULL: auto) */
+	bool wipe_nvme;          /* wipe_nvme=yes (docs/commission.md §11) */
 	const char *k3s_version; /* k3s/version; not written for role none */
 	const char *k3s_bundle;  /* where seeding put the k3s bundle, NULL if it did not */
 	const char *argocd_repo; /* server only, and only when not empty */
@@ -40,5 +41,9 @@ int tp_node_conf_value(const char *text, const char *key, char *buf, size_t size
 
 #define TP_NODE_UNIT_NAME "tpkit-node.service"
 extern const char tp_node_unit[];
+/* The guard (docs/node-helper.md §16): enabled for sysinit.target, never
+ * disabled, so a node's NVMe copy carries it too. */
+#define TP_NODE_GUARD_UNIT_NAME "tpkit-node-guard.service"
+extern const char tp_node_guard_unit[];
 
 #endif

@@ -272,6 +272,8 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 	if (!req->module || (strcmp(req->module, "rk1") && strcmp(req->module, "cm4")))
 		TP_FAIL(-EINVAL, "the modules are rk1 and cm4, not \"%s\"",
 			req->module ? req->module : "(none)");
+	if (req->wipe_nvme && !strcmp(req->module, "cm4"))
+		TP_FAIL(-EINVAL, "--wipe-nvme: a CM4 has no NVMe on the Turing Pi 2");
 	p->slot = n;
 	TP_TRY(load_facts(req, f));
 	/* The node helper: read and checked now, so that a missing or wrong
@@ -306,6 +308,7 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 				    .server_url = f->server_url, .has_agents = f->agents,
 				    .token = token, .report_key = report,
 				    .instance_id = p->instance_id, .nvme = f->nvme,
+				    .wipe_nvme = req->wipe_nvme,
 				    .k3s_version = f->k3s_version, .argocd_repo = f->argocd_repo,
 				    .argocd_path = f->argocd_path,
 				    .argocd_revision = f->argocd_revision,
@@ -366,6 +369,17 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 			TP_FAIL(-ENOMEM, "out of memory");
 		TP_TRY(add(p, K_LINK, "/etc/systemd/system/multi-user.target.wants/"
 			   TP_NODE_UNIT_NAME, t, strlen(t), 0777, false));
+	}
+	TP_TRY(add_dir(p, "/etc/systemd/system/sysinit.target.wants", 0755));
+	TP_TRY(add_text(p, "/etc/systemd/system/" TP_NODE_GUARD_UNIT_NAME, tp_node_guard_unit,
+			0644, false));
+	{
+		char *t = strdup("../" TP_NODE_GUARD_UNIT_NAME);
+
+		if (!t)
+			TP_FAIL(-ENOMEM, "out of memory");
+		TP_TRY(add(p, K_LINK, "/etc/systemd/system/sysinit.target.wants/"
+			   TP_NODE_GUARD_UNIT_NAME, t, strlen(t), 0777, false));
 	}
 	*out = p;
 	p = NULL;

@@ -9,6 +9,7 @@
 #ifndef TP_SEED_H
 #define TP_SEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,9 @@ struct tp_seed_req {
 	 * executable for the node): NULL for TP_SEED_HELPER_DEFAULT under the
 	 * root prefix; else the file given with --node-helper. */
 	const char *node_helper;
+	/* node.conf's wipe_nvme=yes: an old NVMe system's guard wipes the NVMe
+	 * (docs/commission.md §11). Refused for a CM4, which has no NVMe. */
+	bool wipe_nvme;
 };
 
 /* Where `make install` puts the helper built for RK1 and CM4 (both aarch64). */

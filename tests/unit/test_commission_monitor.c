@@ -23,6 +23,8 @@ static void on_event(void *cookie, const struct tp_cevent *e)
 	snprintf(kinds + strlen(kinds), sizeof(kinds) - strlen(kinds), "%s:%s;", e->kind, e->state);
 }
 
+static const char *run_id = "run-1";
+
 static void line(struct tp_cmon *m, const struct tp_report_key *k, uint64_t seq,
 		 const char *step, const char *event, const char *text)
 {
@@ -32,7 +34,7 @@ static void line(struct tp_cmon *m, const struct tp_report_key *k, uint64_t seq,
 
 	memset(&r, 0, sizeof(r));
 	r.slot = m->slot;
-	snprintf(r.id, sizeof(r.id), "run-1");
+	snprintf(r.id, sizeof(r.id), "%s", run_id);
 	r.seq = seq;
 	snprintf(r.step, sizeof(r.step), "%s", step);
 	snprintf(r.event, sizeof(r.event), "%s", event);
@@ -112,11 +114,175 @@ static void verdicts(void **state)
 	tp_cmon_close(&m);
 }
 
+#define SEEDED "0b5e0000-1111-4222-8333-444455556666"
+#define MOVED "5eed0000-aaaa-4bbb-8ccc-ddddeeeeffff"
+#define OLD "01d00000-aaaa-4bbb-8ccc-ddddeeeeffff"
+#define HINT ": run `tpkit commission --slot 3 --wipe-nvme`; a system without tpkit's guard " \
+	     "cannot wipe itself: log in and run wipefs -a /dev/nvme0n1 " \
+	     "(docs/runbooks/old-nvme-boots.md)"
+
+static void feed(struct tp_cmon *m, const char *s)
+{
+	assert_int_equal(tp_cmon_feed(m, s, strlen(s)), 0);
+}
+
+/* root= judged against the seeded root and the NVMe root reported after
+ * this flash (commission.md §11), case aside; PARTUUID= and LABEL= not. */
+static void root_foreign(void **state)
+{
+	struct tp_cslot rec;
+	char f[128];
+	const char *c;
+
+	(void)state;
+	tp_cslot_init(&rec, 1);
+	c = "root=UUID=" OLD " rw";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 0); /* no seed */
+	snprintf(rec.root_uuid, sizeof(rec.root_uuid), SEEDED);
+	c = "console=ttyS0 root=UUID=" SEEDED " rootwait";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 0);
+	c = "root=UUID=0B5E0000-1111-4222-8333-444455556666";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 0);
+	c = "root=UUID=" MOVED " rootwait rw";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 1);
+	assert_string_equal(f, "root UUID " MOVED ", seeded " SEEDED);
+	c = "root=/dev/nvme0n1p2 rw";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 1);
+	assert_string_equal(f, "root /dev/nvme0n1p2, seeded UUID " SEEDED);
+	snprintf(rec.nvme_root_uuid, sizeof(rec.nvme_root_uuid), MOVED);
+	c = "root=UUID=" MOVED "\r";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 0);
+	c = "root=UUID=" OLD;
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 1);
+	c = "root=/dev/nvme0n1p2";
+	assert_int_equal(tp_cmon_root_foreign(&rec, c, strlen(c), f, sizeof(f)), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		const char *no[] = { "root=PARTUUID=" OLD, "root=LABEL=rootfs", "root=/dev/mmcblk0p2",
+				     "xroot=UUID=" OLD " ro" };
+
+		assert_int_equal(tp_cmon_root_foreign(&rec, no[i], strlen(no[i]), f, sizeof(f)), 0);
+	}
+}
+
+/* The old NVMe system's kernel: the slot stops at once, no retry, with
+ * the way out; the migration's report makes the NVMe root expected. */
+static void old_nvme(void **state)
+{
+	static struct tp_cmon m;
+	struct tp_cslot rec;
+	char v[600];
+
+	(void)state;
+	setup_mon(&m, &rec);
+	snprintf(rec.root_uuid, sizeof(rec.root_uuid), SEEDED);
+	feed(&m, "[    0.000000] Kernel command line: root=UUID=" SEEDED " rootwait\r\n");
+	assert_false(tp_cmon_fatal(&m));
+	line(&m, &key, 1, "migrate", "progress", "6/6 rebooting into the NVMe, root UUID " MOVED);
+	assert_string_equal(rec.nvme_root_uuid, MOVED);
+	feed(&m, "[    0.000000] Kernel command line: root=UUID=" MOVED " rootwait\r\n");
+	assert_false(tp_cmon_fatal(&m));
+	assert_false(tp_cmon_expired(&m, 0));
+	feed(&m, "[    0.000000] Kernel command line: root=UUID=" OLD " rootwait\r\n");
+	assert_true(tp_cmon_fatal(&m));
+	assert_true(tp_cmon_expired(&m, 0));
+	tp_cmon_verdict(&m, v, sizeof(v));
+	assert_string_equal(v, "the old NVMe system booted instead of the fresh eMMC (root UUID "
+			       OLD ", seeded " SEEDED ")" HINT);
+	assert_string_equal(kinds, "report:running;signature:running;");
+	tp_cmon_close(&m);
+
+	/* The older helper's 3/6 line names the new root too. */
+	setup_mon(&m, &rec);
+	line(&m, &key, 1, "migrate", "progress", "3/6 file system made: /dev/nvme0n1p2 ext4 UUID "
+					       MOVED "; the seed partition stays empty");
+	assert_string_equal(rec.nvme_root_uuid, MOVED);
+	tp_cmon_close(&m);
+}
+
+/* With --wipe-nvme its guard gets the state's time: its progress reboots
+ * the node; no guard, or the old system again, stops the slot. */
+static void old_nvme_wipe(void **state)
+{
+	static struct tp_cmon m;
+	struct tp_cslot rec;
+	char v[600];
+
+	(void)state;
+	setup_mon(&m, &rec);
+	snprintf(rec.root_uuid, sizeof(rec.root_uuid), SEEDED);
+	snprintf(rec.wipe_nvme, sizeof(rec.wipe_nvme), "yes");
+	feed(&m, "Kernel command line: root=UUID=" OLD "\r\n");
+	assert_false(tp_cmon_expired(&m, m.deadline_ns - 1));
+	assert_true(tp_cmon_fatal(&m)); /* if the deadline comes first */
+	tp_cmon_verdict(&m, v, sizeof(v));
+	assert_string_equal(v, "the old NVMe system booted instead of the fresh eMMC (root UUID " OLD
+			       ", seeded " SEEDED ") and did not wipe itself: it has no tpkit guard; "
+			       "log in and run wipefs -a /dev/nvme0n1, then tpkit commission --slot "
+			       "3 (docs/runbooks/old-nvme-boots.md)");
+	line(&m, &key, 1, "guard", "progress", "old NVMe system ...: wipe_nvme=yes: wiping");
+	assert_int_equal(rec.state, TP_CS_REBOOTING);
+	assert_false(tp_cmon_fatal(&m));
+	feed(&m, "Kernel command line: root=UUID=" SEEDED "\r\n");
+	assert_false(tp_cmon_fatal(&m));
+	feed(&m, "Kernel command line: root=UUID=" OLD "\r\n");
+	assert_true(tp_cmon_fatal(&m));
+	assert_true(tp_cmon_expired(&m, 0));
+	tp_cmon_verdict(&m, v, sizeof(v));
+	assert_string_equal(v, "the old NVMe system booted again after its guard wiped the NVMe "
+			       "(root UUID " OLD ", seeded " SEEDED "); log in and run wipefs -a "
+			       "/dev/nvme0n1 (docs/runbooks/old-nvme-boots.md)");
+	tp_cmon_close(&m);
+
+	/* Without --wipe-nvme the guard's report stops the slot. */
+	setup_mon(&m, &rec);
+	line(&m, &key, 1, "guard", "fail", "old NVMe system (instance A) booted");
+	assert_int_equal(rec.state, TP_CS_FAILED);
+	assert_string_equal(rec.reason, "the old NVMe system booted instead of the fresh eMMC (its "
+					"guard: old NVMe system (instance A) booted)" HINT);
+	tp_cmon_close(&m);
+}
+
+/* A verified `helper start` of another instance than the seeding's is not
+ * obeyed, nor any line of that run; it is the old system. */
+static void instance(void **state)
+{
+	static struct tp_cmon m;
+	struct tp_cslot rec;
+	char v[600];
+
+	(void)state;
+	setup_mon(&m, &rec);
+	snprintf(rec.instance_id, sizeof(rec.instance_id), "iid-new");
+	line(&m, &key, 1, "helper", "start", "slot 3 rk1 agent instance iid-new");
+	assert_int_equal(rec.state, TP_CS_RUNNING);
+	assert_false(tp_cmon_fatal(&m));
+	tp_cmon_close(&m);
+
+	setup_mon(&m, &rec);
+	snprintf(rec.instance_id, sizeof(rec.instance_id), "iid-new");
+	run_id = "old-run";
+	line(&m, &key, 1, "helper", "start", "slot 3 rk1 agent instance iid-old");
+	line(&m, &key, 2, "helper", "done", "every step finished");
+	run_id = "run-1";
+	assert_int_equal(rec.state, TP_CS_BOOTING);
+	assert_int_equal(rec.report_time, 0);
+	assert_true(tp_cmon_fatal(&m));
+	tp_cmon_verdict(&m, v, sizeof(v));
+	assert_string_equal(v, "the old NVMe system booted instead of the fresh eMMC (its node "
+			       "helper is instance iid-old, seeded iid-new)" HINT);
+	assert_string_equal(kinds, "rejected:booting;signature:booting;rejected:booting;");
+	tp_cmon_close(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reports),
 		cmocka_unit_test(verdicts),
+		cmocka_unit_test(root_foreign),
+		cmocka_unit_test(old_nvme),
+		cmocka_unit_test(old_nvme_wipe),
+		cmocka_unit_test(instance),
 	};
 
 	memset(key.b, 0x11, sizeof(key.b));

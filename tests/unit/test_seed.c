@@ -224,9 +224,13 @@ static void unit_order(void)
 	}
 	assert_int_equal(run("cd %s && rm -rf sd && e=sd/etc/systemd/system && "
 			     "mkdir -p $e/multi-user.target.wants $e/cloud-init.target.wants "
+			     "$e/sysinit.target.wants "
 			     "sd/lib/systemd sd/usr/local/sbin && cp -a /lib/systemd/system sd/lib/systemd/ && "
 			     "/sbin/debugfs -R 'dump /etc/systemd/system/tpkit-node.service "
 			     "sd/etc/systemd/system/tpkit-node.service' root.fs 2>/dev/null && "
+			     "/sbin/debugfs -R 'dump /etc/systemd/system/tpkit-node-guard.service "
+			     "sd/etc/systemd/system/tpkit-node-guard.service' root.fs 2>/dev/null && "
+			     "ln -s ../tpkit-node-guard.service $e/sysinit.target.wants/ && "
 			     "/sbin/debugfs -R 'dump /usr/local/sbin/tpkit-node sd/usr/local/sbin/tpkit-node' "
 			     "root.fs 2>/dev/null && chmod 755 sd/usr/local/sbin/tpkit-node && "
 			     "ln -s ../tpkit-node.service $e/multi-user.target.wants/ && "
@@ -257,7 +261,7 @@ static void rk1_gpt(void **state)
 	if (apply(p, "rk1.img", &res) < 0)
 		fail_msg("apply: %s", tp_err_msg());
 	tp_seed_plan_free(p);
-	assert_int_equal(res.files, 15);
+	assert_int_equal(res.files, 17);
 	print_message("seeded %u files, %llu bytes written, root %s\n", res.files,
 		      (unsigned long long)res.bytes_written, res.root_uuid);
 	assert_true(res.bytes_written > 0 && res.bytes_written < 4 * MIB);
@@ -285,6 +289,13 @@ static void rk1_gpt(void **state)
 	owned("/etc/systemd/system/tpkit-node.service", "0644");
 	assert_int_equal(dbg("stat /etc/systemd/system/multi-user.target.wants/tpkit-node.service",
 			     "Fast link dest: \"../tpkit-node.service\""), 0);
+	/* The guard (docs/node-helper.md §16), enabled for every boot. */
+	owned("/etc/systemd/system/tpkit-node-guard.service", "0644");
+	assert_int_equal(dbg("stat /etc/systemd/system/sysinit.target.wants/tpkit-node-guard.service",
+			     "Fast link dest: \"../tpkit-node-guard.service\""), 0);
+	assert_int_equal(dbg("cat /etc/systemd/system/tpkit-node-guard.service",
+			     "^ExecStart=/usr/local/sbin/tpkit-node guard$"), 0);
+	assert_int_not_equal(dbg("cat /etc/tpkit/node.conf", "wipe_nvme"), 0);
 
 	/* What the files say. */
 	assert_int_equal(dbg("cat /etc/hostname", "^lab-1$"), 0);
@@ -523,6 +534,12 @@ static void node_conf_bytes(void **state)
 	assert_int_equal(tp_node_conf(&f, &t, &l), 0);
 	assert_non_null(strstr(t, "\nnvme=auto\nk3s_version=\n"));
 	free(t);
+	/* --wipe-nvme (docs/commission.md §11). */
+	f.wipe_nvme = true;
+	assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+	assert_non_null(strstr(t, "\nnvme=auto\nwipe_nvme=yes\nk3s_version=\n"));
+	free(t);
+	f.wipe_nvme = false;
 	/* A line break in a value is refused. */
 	f.argocd_path = "a\nb";
 	f.role = "server";
