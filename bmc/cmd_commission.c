@@ -38,7 +38,8 @@ static void help(void)
 	       "  --json             one JSON object per line: plan, event, summary\n"
 	       "  -v, -q, --board-rev, --gpio, -h: as every command (tpkit --help)\n\n"
 	       "Exit codes: 0 every slot done or left alone, 1 a slot failed, 2 usage,\n"
-	       "3 board, 4 another tpkit commission runs (its pid is named).\n",
+	       "3 board, 4 another tpkit commission runs (its pid is named).\n"
+	       "Runbooks (re-flash, replace a module, boot loop, ...): docs/runbooks/.\n",
 	       "  --loader, --rpiboot-dir, ...: the module options of tpkit flash\n");
 }
 
@@ -165,6 +166,17 @@ static void summary(const struct tp_cli *c, const struct tp_cplan_slot *p,
 
 enum { O_PLAN = 256, O_SLOT, O_REFLASH, O_WIPE, O_HELPER, O_MODULE = 0x180 };
 
+/* What tpkit config check warns of (docs/commission.md §14), said once
+ * before a run or a plan; it stops nothing. */
+static void warn_config(const struct tp_config *cfg)
+{
+	char buf[2048];
+	int n = tp_config_warnings(cfg, buf, sizeof(buf));
+
+	for (const char *p = buf; n > 0 && *p; p += strcspn(p, "\n") + 1)
+		fprintf(stderr, "tpkit commission: warning: %.*s\n", (int)strcspn(p, "\n"), p);
+}
+
 int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 {
 	static struct option longopts[32 + TP_FLASH_MOPTS_MAX];
@@ -243,6 +255,8 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		rc = tp_config_load(cfg);
 	if (rc == 0)
 		rc = tp_config_check(cfg);
+	if (rc == 0)
+		warn_config(cfg);
 	n = rc < 0 ? rc : tp_cplan_make(cfg, mask, &po, plan);
 	tp_config_free(cfg);
 	free(cfg);
