@@ -75,7 +75,7 @@ int tp_config_ha(const struct tp_config *c, struct tp_config_ha *ha)
 					  "it back to auto", want, want, list);
 	}
 	/* k3s keeps one server on SQLite; embedded etcd, and so joining, needs
-	 * cluster-init on the first (commissioning.md §6.7). */
+	 * cluster-init on the first (docs/commission.md §14). */
 	ha->cluster_init = ha->nservers > 1;
 	if (*ha->api_address) {
 		snprintf(ha->api_host, sizeof(ha->api_host), "%s", ha->api_address);
