@@ -124,7 +124,7 @@ simlink-$(CONFIG_TPKIT_GPIO_SIM) := simlink
 simlink-$(CONFIG_TPKIT_CLOCK_SIM) := simlink
 common-y += $(simlink-y)
 # The cluster configuration tree (docs/config.md) and atomic file writes.
-common-y += atomic base64 config config_keys config_check kvconf
+common-y += atomic base64 config config_keys config_check config_ha kvconf
 # Node report lines (docs/report-protocol.md), shared with the node helper.
 common-y += report
 

@@ -50,7 +50,8 @@ static void help(void)
 	       "3 board, 4 another tpkit commission runs (its pid is named).\n\n"
 	       "On a terminal a live table shows each slot while it runs (tpkit status\n"
 	       "--watch shows the same from another shell); at the end a summary says how\n"
-	       "to fetch the server's kubeconfig (tpkit kubeconfig).\n",
+	       "to fetch the server's kubeconfig (tpkit kubeconfig).\n"
+	       "Runbooks (re-flash, replace a module, boot loop, ...): docs/runbooks/.\n",
 	       "  --loader, --rpiboot-dir, ...: the module options of tpkit flash\n");
 }
 
@@ -319,6 +320,17 @@ static bool unconfigured(const struct tp_config *cfg)
 
 enum { O_PLAN = 256, O_SLOT, O_REFLASH, O_WIPE, O_HELPER, O_UNATTENDED, O_MODULE = 0x180 };
 
+/* What tpkit config check warns of (docs/commission.md §14), said once
+ * before a run or a plan; it stops nothing. */
+static void warn_config(const struct tp_config *cfg)
+{
+	char buf[2048];
+	int n = tp_config_warnings(cfg, buf, sizeof(buf));
+
+	for (const char *p = buf; n > 0 && *p; p += strcspn(p, "\n") + 1)
+		fprintf(stderr, "tpkit commission: warning: %.*s\n", (int)strcspn(p, "\n"), p);
+}
+
 int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 {
 	static struct option longopts[32 + TP_FLASH_MOPTS_MAX];
@@ -411,6 +423,8 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = tp_config_check(cfg);
+	if (rc == 0)
+		warn_config(cfg);
 	for (unsigned slot = 1; rc == 0 && slot <= TP_SLOTS_MAX; slot++) {
 		char key[32];
 

@@ -66,8 +66,9 @@ static void help(void)
 	       "an empty tree works: slot 1 is the k3s server, the others agents.\n"
 	       "set validates and writes atomically; unset restores the default; list shows\n"
 	       "every key, its value and whether it is the default, and each slot's SSH host\n"
-	       "key fingerprints; check looks across keys (unique hostnames, one server,\n"
-	       "admin keys present, gateways of static addresses). hostkeys creates each\n"
+	       "key fingerprints; check looks across keys (unique hostnames, the servers\n"
+	       "and the API address, admin keys present, gateways of static addresses) and\n"
+	       "warns of what works but is unwise (2 servers). hostkeys creates each\n"
 	       "slot's secrets if missing (host keys, k3s node password, report key, the\n"
 	       "cluster token), which are kept, 0600 and never printed, in\n"
 	       "%s/secrets (TPKIT_STATE_DIR overrides the state\n"
@@ -310,6 +311,16 @@ static int do_list(struct tp_cli *c, struct tp_config *cfg)
 	return TP_EXIT_OK;
 }
 
+/* Allowed but unwise (docs/commission.md §14): said on stderr, exit 0. */
+static void print_warnings(const struct tp_config *cfg)
+{
+	char buf[2048];
+	int n = tp_config_warnings(cfg, buf, sizeof(buf));
+
+	for (const char *p = buf; n > 0 && *p; p += strcspn(p, "\n") + 1)
+		fprintf(stderr, "tpkit config: warning: %.*s\n", (int)strcspn(p, "\n"), p);
+}
+
 static int do_check(struct tp_cli *c, struct tp_config *cfg)
 {
 	int rc = tp_config_load(cfg);
@@ -318,6 +329,7 @@ static int do_check(struct tp_cli *c, struct tp_config *cfg)
 		rc = tp_config_check(cfg);
 	if (rc < 0)
 		return fail(c, rc);
+	print_warnings(cfg);
 	if (c->json)
 		json_result(c, "check", NULL);
 	else if (c->verbosity >= 0)

@@ -416,9 +416,10 @@ int tp_config_check(const struct tp_config *c)
 		return tp_err_set(-EINVAL, "%u slot(s) are agents but no slot is the server; set "
 				  "one slot's role to server (tpkit config set slot/1/role server)",
 				  agents);
-	if (servers > 1)
-		return tp_err_set(-EINVAL, "%u slots are servers; tpkit sets up one k3s server "
-				  "(make the others agents)", servers);
+	/* Several servers: one starts the cluster, the others join it
+	 * (config_ha.c, docs/commission.md §14). */
+	if ((rc = tp_config_ha_check(c)) < 0)
+		return rc;
 	if ((rc = eff(c, "admin/keys", 0, keys, sizeof(keys))) < 0)
 		return rc;
 	if (!tp_config_item_of(c, "admin/keys", 0)->value) {

@@ -47,6 +47,8 @@ enum tp_config_type {
 	TP_CT_ADDRESS,     /* dhcp | IPv4 or IPv6 CIDR */
 	TP_CT_IP_OPT,      /* empty | IPv4 or IPv6 address */
 	TP_CT_IP_LIST,     /* empty | IP[,IP...] */
+	TP_CT_HOST,        /* empty | an IP address or a DNS name (the API address) */
+	TP_CT_INIT_SLOT,   /* auto | 1-4 (the server that starts with cluster-init) */
 	TP_CT_COUNT
 };
 
@@ -142,6 +144,31 @@ int tp_config_unset(struct tp_config *c, struct tp_config_item *it);
  * agent with no server, ...). Needs tp_config_load(). 0 or -EINVAL.
  */
 int tp_config_check(const struct tp_config *c);
+
+/*
+ * The k3s servers and the address everyone else dials (config_ha.c,
+ * docs/commission.md §14). Needs tp_config_load().
+ */
+#define TP_CONFIG_HOST_MAX 256
+struct tp_config_ha {
+	unsigned nservers;                 /* slots whose role is server */
+	unsigned server[TP_SLOTS_MAX];     /* their slots, in slot order */
+	unsigned init;                     /* the server that starts the cluster */
+	bool cluster_init;                 /* several servers: init runs cluster-init */
+	char api_address[TP_CONFIG_HOST_MAX]; /* cluster/api_address, "" when unset */
+	char api_host[TP_CONFIG_HOST_MAX]; /* what agents and joining servers dial */
+	char api_url[TP_CONFIG_HOST_MAX + 16]; /* https://HOST:6443 ("" without a server) */
+};
+
+/* Fill ha from the configuration. 0 or -errno. */
+int tp_config_ha(const struct tp_config *c, struct tp_config_ha *ha);
+
+/* The HA rules that are errors (part of tp_config_check). 0 or -EINVAL. */
+int tp_config_ha_check(const struct tp_config *c);
+
+/* What is allowed but unwise (two servers, ...): one line each, '\n'-ended,
+ * into buf; returns how many. -errno if the configuration cannot be read. */
+int tp_config_warnings(const struct tp_config *c, char *buf, size_t size);
 
 /*
  * Read one value file: at most max-1 bytes, trailing white space removed.

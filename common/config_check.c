@@ -407,6 +407,34 @@ static int check_ssh_keys(const char *v, char *why, size_t size)
 	return 0;
 }
 
+/* A DNS name: dot-separated labels of letters, digits and '-', at most
+ * 253 characters (RFC 1123 2.1), or an IP address. */
+static int check_host(const char *v, char *why, size_t size)
+{
+	const char *p = v;
+
+	if (!*v || tp_config_check_ip(v, NULL, why, size) == 0)
+		return 0;
+	if (strlen(v) > 253)
+		return why_set(why, size, "\"%.40s...\" is longer than a DNS name (253)", v);
+	while (*p) {
+		size_t n = strcspn(p, ".");
+
+		if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-')
+			return why_set(why, size, "\"%s\" is neither an IP address nor a DNS name "
+				       "(labels of 1-63 letters, digits and '-', joined by dots)", v);
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)p[i]) && p[i] != '-')
+				return why_set(why, size, "\"%s\" has '%c'; a DNS name has only "
+					       "letters, digits, '-' and '.'", v,
+					       isprint((unsigned char)p[i]) ? p[i] : '?');
+		p += n;
+		if (*p && !*++p)
+			break; /* one trailing dot: the root */
+	}
+	return 0;
+}
+
 int tp_config_check_type(enum tp_config_type t, const char *v, char *why, size_t size)
 {
 	static const char *const roles[] = { "server", "agent", "none", NULL };
@@ -442,6 +470,12 @@ int tp_config_check_type(enum tp_config_type t, const char *v, char *why, size_t
 		return *v ? tp_config_check_ip(v, NULL, why, size) : 0;
 	case TP_CT_IP_LIST:
 		return check_ip_list(v, why, size);
+	case TP_CT_HOST:
+		return check_host(v, why, size);
+	case TP_CT_INIT_SLOT:
+		if (!strcmp(v, "auto") || (v[0] >= '1' && v[0] <= '4' && !v[1]))
+			return 0;
+		return why_set(why, size, "\"%s\" is neither auto nor a slot, 1-4", v);
 	case TP_CT_COUNT:
 		break;
 	}

@@ -63,12 +63,26 @@ const struct tp_config_key tp_config_keys[] = {
 	  "cloud-init instance ids start with it. At most 61 characters, so that "
 	  "NAME-N is still a hostname.",
 	  "homelab" },
+	{ "cluster/api_address", TP_CT_HOST, false, "(none: the first server's address)", NULL,
+	  "The address agents and joining servers reach the k3s API at, an IP or a "
+	  "DNS name, and a name in every server's certificate (tls-san). Empty: the "
+	  "first server's static address, else its hostname. With several servers, a "
+	  "DNS name or a virtual IP that follows them (kube-vip, keepalived: not part "
+	  "of tpkit) keeps joining possible while that server is down.",
+	  "k3s.lab.example" },
+	{ "cluster/init_server", TP_CT_INIT_SLOT, false, "auto", NULL,
+	  "With several servers, the slot whose server starts the cluster (k3s "
+	  "cluster-init); the others join it. auto: the lowest server slot. Set it to "
+	  "another server before re-flashing that one, so that it joins the running "
+	  "cluster instead of starting a new one.",
+	  "2" },
 	{ "slot/%u/hostname", TP_CT_LABEL, true, "<cluster/name>-N", def_hostname,
 	  "The node's hostname, also its k3s node name. Unique across the slots.",
 	  "rk1-a" },
 	{ "slot/%u/role", TP_CT_ROLE, true, "server (slot 1), agent (slots 2-4)", def_role,
-	  "What the node becomes: the k3s server, an agent that joins it, or none "
-	  "(the slot is not commissioned).",
+	  "What the node becomes: a k3s server (with 3 servers: a highly available "
+	  "cluster), an agent that joins the servers, or none (the slot is not "
+	  "commissioned).",
 	  "agent" },
 	{ "slot/%u/image", TP_CT_IMAGE, true, "auto", NULL,
 	  "The OS image to flash: auto (the catalogue's default for the module found "
@@ -140,4 +154,6 @@ const struct tp_config_type_info tp_config_types[TP_CT_COUNT] = {
 	[TP_CT_ADDRESS] = { "address", "dhcp, or ADDRESS/PREFIX (IPv4 or IPv6)" },
 	[TP_CT_IP_OPT] = { "ip", "empty, or an IPv4 or IPv6 address" },
 	[TP_CT_IP_LIST] = { "ip-list", "empty, or IP addresses separated by commas" },
+	[TP_CT_HOST] = { "host", "empty, an IPv4 or IPv6 address, or a DNS name" },
+	[TP_CT_INIT_SLOT] = { "init-slot", "auto, or a server's slot, 1-4" },
 };

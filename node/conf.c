@@ -22,7 +22,7 @@
 static const char *const known[] = { "slot", "module", "role", "hostname", "server",
 				     "instance_id", "report_key", "nvme", "k3s_version",
 				     "k3s_bundle", "argocd_repo", "argocd_path",
-				     "argocd_revision", "wipe_nvme" };
+				     "argocd_revision", "wipe_nvme", "k3s_cluster" };
 #define NREQUIRED 7
 
 static int check_mode(const char *file)
@@ -117,6 +117,7 @@ static int check_k3s(struct tp_node_conf *nc, const struct tp_kvconf *kv, const 
 		{ "argocd_repo", offsetof(struct tp_node_conf, argocd_repo), 256 },
 		{ "argocd_path", offsetof(struct tp_node_conf, argocd_path), 256 },
 		{ "argocd_revision", offsetof(struct tp_node_conf, argocd_revision), 128 },
+		{ "k3s_cluster", offsetof(struct tp_node_conf, k3s_cluster), 8 },
 	};
 	int rc;
 
@@ -137,6 +138,10 @@ static int check_k3s(struct tp_node_conf *nc, const struct tp_kvconf *kv, const 
 				  nc->k3s_version);
 	if (*nc->k3s_bundle && nc->k3s_bundle[0] != '/')
 		return tp_err_set(-EINVAL, "%s: k3s_bundle is not an absolute path", file);
+	if (*nc->k3s_cluster && strcmp(nc->k3s_cluster, "single") &&
+	    strcmp(nc->k3s_cluster, "init") && strcmp(nc->k3s_cluster, "join"))
+		return tp_err_set(-EINVAL, "%s: k3s_cluster \"%.8s\" is not single, init or join",
+				  file, nc->k3s_cluster);
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #define K3S_BIN "/usr/local/bin/k3s"
 #define K3S_IMAGES "/var/lib/rancher/k3s/agent/images"
 #define K3S_KUBECONFIG "/etc/rancher/k3s/k3s.yaml"
+#define K3S_CONFIG "/etc/rancher/k3s/config.yaml"
 #define K3S_INSTALL_URL "https://get.k3s.io"
 #define K3S_DOWNLOADED TP_JOURNAL_DIR "/k3s-install.sh"
 #define KUBELET_HEALTHZ "http://127.0.0.1:10248/healthz"
@@ -346,6 +347,53 @@ static int download_install_sh(const char *script)
 	return 0;
 }
 
+/* Does config.yaml (rooted) have a line starting with prefix? */
+static int yaml_line(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; *p; p += strcspn(p, "\n"), p += *p == '\n')
+		if (!strncmp(p, prefix, n))
+			return 1;
+	return 0;
+}
+
+/*
+ * Before k3s first starts: the seeded config.yaml says what node.conf's
+ * k3s_cluster says (docs/commission.md §14). A server that should join but
+ * has cluster-init, or none of either, would start a cluster of its own;
+ * stopping here leaves the node without k3s rather than beside the cluster.
+ */
+static int check_cluster_config(const struct tp_node_ctx *c)
+{
+	const char *mode = c->conf->k3s_cluster;
+	char text[8192], want[300];
+	ssize_t n;
+	int init, server;
+
+	if (!is_server(c) || !*mode)
+		return 0; /* an older seeding: no k3s_cluster to hold it to */
+	n = tp_file_read(K3S_CONFIG, text, sizeof(text));
+	if (n < 0)
+		return tp_err_prefix((int)n, "cannot read %s: ", K3S_CONFIG);
+	init = yaml_line(text, "cluster-init: true");
+	server = yaml_line(text, "server:");
+	snprintf(want, sizeof(want), "server: \"%s\"", c->conf->server);
+	if (!strcmp(mode, "init") && (!init || server))
+		return tp_err_set(-EINVAL, "%s does not agree with node.conf (k3s_cluster=init): "
+				  "the first server needs cluster-init: true and no server:; seed "
+				  "the node again (tpkit seed)", K3S_CONFIG);
+	if (!strcmp(mode, "join") && (init || !yaml_line(text, want)))
+		return tp_err_set(-EINVAL, "%s does not agree with node.conf (k3s_cluster=join): "
+				  "a joining server needs server: \"%s\" and no cluster-init; seed "
+				  "the node again (tpkit seed)", K3S_CONFIG, c->conf->server);
+	if (!strcmp(mode, "single") && (init || server))
+		return tp_err_set(-EINVAL, "%s does not agree with node.conf (k3s_cluster=single): "
+				  "the only server has neither cluster-init nor server:; seed the "
+				  "node again (tpkit seed)", K3S_CONFIG);
+	return 0;
+}
+
 int tp_k3s_install_run(struct tp_node_ctx *c)
 {
 	char version[64], exec[32], pinned[96], script[TP_PATH_MAX], bdir[TP_PATH_MAX];
@@ -357,6 +405,9 @@ int tp_k3s_install_run(struct tp_node_ctx *c)
 
 	if (!k3s_role(c))
 		return TP_STEP_SKIP;
+	rc = check_cluster_config(c);
+	if (rc < 0)
+		return rc;
 	rc = want_version(c, version, sizeof(version));
 	if (rc < 0)
 		return rc;

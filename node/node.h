@@ -34,6 +34,7 @@ struct tp_node_conf {
 	char argocd_repo[256];   /* server only: ArgoCD's root application */
 	char argocd_path[256];
 	char argocd_revision[128];
+	char k3s_cluster[8];     /* server: single | init | join (docs/commission.md §14) */
 };
 
 /*

@@ -108,6 +108,9 @@ int tp_node_conf(const struct tp_node_facts *f, char **out, size_t *len)
 	kv(&t, "k3s_version", strcmp(f->role, "none") && f->k3s_version ? f->k3s_version : "");
 	if (f->k3s_bundle && *f->k3s_bundle)
 		kv(&t, "k3s_bundle", f->k3s_bundle);
+	/* docs/commission.md §14: how this server enters the cluster. */
+	if (!strcmp(f->role, "server"))
+		kv(&t, "k3s_cluster", f->cluster && *f->cluster ? f->cluster : "single");
 	if (!strcmp(f->role, "server") && f->argocd_repo && *f->argocd_repo) {
 		kv(&t, "argocd_repo", f->argocd_repo);
 		kv(&t, "argocd_path", f->argocd_path ? f->argocd_path : "");
@@ -152,15 +155,20 @@ int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len)
 	struct tp_text t = { 0 };
 	char label[64];
 	bool server = !strcmp(f->role, "server");
+	const char *cluster = f->cluster && *f->cluster ? f->cluster : "single";
 
 	/* docs/seeding.md §6: keys are k3s's flag names; node-label and
-	 * node-taint only apply when the node registers. */
+	 * node-taint only apply when the node registers. Agents and joining
+	 * servers dial the API address; the server that starts an HA cluster
+	 * says cluster-init, and only it (docs/commission.md §14). */
 	tp_text_add(&t, "# Written by tpkit (docs/seeding.md). Holds the cluster token: 0600.\n");
-	if (!server) {
+	if (!server || !strcmp(cluster, "join")) {
 		tp_text_add(&t, "server: ");
 		tp_text_yaml(&t, f->server_url);
 		tp_text_add(&t, "\n");
 	}
+	if (server && !strcmp(cluster, "init"))
+		tp_text_add(&t, "cluster-init: true\n");
 	tp_text_add(&t, "token: ");
 	tp_text_yaml(&t, f->token);
 	tp_text_add(&t, "\nnode-name: ");
@@ -181,6 +189,11 @@ int tp_node_k3s_config(const struct tp_node_facts *f, char **out, size_t *len)
 		item(&t, f->hostname);
 		if (*f->node_ip)
 			item(&t, f->node_ip);
+		/* The stable address: its certificate must name it, whichever
+		 * server answers there. */
+		if (f->api_address && *f->api_address && strcmp(f->api_address, f->hostname) &&
+		    strcmp(f->api_address, f->node_ip))
+			item(&t, f->api_address);
 		if (f->has_agents) {
 			tp_text_add(&t, "node-taint:\n");
 			item(&t, "node-role.kubernetes.io/control-plane=true:NoSchedule");

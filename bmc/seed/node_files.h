@@ -16,8 +16,13 @@ struct tp_node_facts {
 	const char *role;        /* "server", "agent", "none" */
 	const char *hostname;
 	const char *node_ip;     /* "" unless the address is static */
-	const char *server_url;  /* agents: https://HOST:6443 */
+	const char *server_url;  /* agents, joining servers: the API, https://HOST:6443 */
 	bool has_agents;         /* server: keep workloads off it */
+	/* A server's part in the cluster (docs/commission.md §14): "single" (the
+	 * one server, SQLite), "init" (starts the etcd cluster: cluster-init),
+	 * "join" (joins through server_url). NULL: "single". */
+	const char *cluster;
+	const char *api_address; /* cluster/api_address: a name in every server's tls-san */
 	const char *token;       /* the cluster token (secret) */
 	const char *report_key;  /* 64 hex digits (secret) */
 	const char *instance_id;

@@ -57,9 +57,10 @@ struct facts {
 	char host[5][64], role[5][16];
 	char user[64], address[64], gateway[64], dns[512];
 	char *keys;
-	unsigned server;     /* the server's slot, 0 if none */
+	struct tp_config_ha ha; /* the servers and the API address */
 	bool agents;
-	char node_ip[64], server_url[128];
+	char node_ip[64];
+	const char *k3s_cluster; /* this slot as a server: single, init, join */
 	char nvme[16], k3s_version[64];
 	char argocd_repo[TP_CONFIG_VALUE_MAX], argocd_path[TP_CONFIG_VALUE_MAX];
 	char argocd_revision[TP_CONFIG_VALUE_MAX];
@@ -119,7 +120,6 @@ static int get(const struct tp_config *c, char *buf, size_t size, const char *ke
 static int load_facts(const struct tp_seed_req *req, struct facts *f)
 {
 	struct tp_config *c = calloc(1, sizeof(*c));
-	char a[64], ip[64];
 	unsigned n = req->slot;
 	int rc;
 
@@ -132,8 +132,6 @@ static int load_facts(const struct tp_seed_req *req, struct facts *f)
 	for (unsigned s = 1; s <= 4; s++) {
 		TP_TRY(get(c, f->host[s], sizeof(f->host[s]), "slot/%u/hostname", s));
 		TP_TRY(get(c, f->role[s], sizeof(f->role[s]), "slot/%u/role", s));
-		if (!strcmp(f->role[s], "server") && !f->server)
-			f->server = s;
 		if (!strcmp(f->role[s], "agent"))
 			f->agents = true;
 	}
@@ -149,18 +147,11 @@ static int load_facts(const struct tp_seed_req *req, struct facts *f)
 	TP_TRY(tp_config_get(c, "argocd/revision", f->argocd_revision,
 			     sizeof(f->argocd_revision)));
 	strip_prefix(f->address, f->node_ip, sizeof(f->node_ip));
-	/* Agents find the server by its static address if it has one, else by
-	 * its hostname, which the LAN's DNS must resolve (docs/seeding.md §6). */
-	if (f->server) {
-		TP_TRY(get(c, a, sizeof(a), "net/slot/%u/address", f->server));
-		strip_prefix(a, ip, sizeof(ip));
-		if (!*ip)
-			snprintf(f->server_url, sizeof(f->server_url), "https://%s:6443",
-				 f->host[f->server]);
-		else
-			snprintf(f->server_url, sizeof(f->server_url), strchr(ip, ':') ?
-				 "https://[%s]:6443" : "https://%s:6443", ip);
-	}
+	/* Agents and joining servers dial the API address: cluster/api_address,
+	 * else the first server's static address, else its hostname, which the
+	 * LAN's DNS must resolve (docs/seeding.md §6, docs/commission.md §14). */
+	TP_TRY(tp_config_ha(c, &f->ha));
+	f->k3s_cluster = !f->ha.cluster_init ? "single" : f->ha.init == n ? "init" : "join";
 	rc = 0;
 out:
 	if (c)
@@ -305,7 +296,8 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 				 .address = f->address, .gateway = f->gateway, .dns = f->dns };
 	struct tp_node_facts nf = { .slot = n, .module = req->module, .role = f->role[n],
 				    .hostname = f->host[n], .node_ip = f->node_ip,
-				    .server_url = f->server_url, .has_agents = f->agents,
+				    .server_url = f->ha.api_url, .has_agents = f->agents,
+				    .cluster = f->k3s_cluster, .api_address = f->ha.api_address,
 				    .token = token, .report_key = report,
 				    .instance_id = p->instance_id, .nvme = f->nvme,
 				    .wipe_nvme = req->wipe_nvme,

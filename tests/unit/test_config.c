@@ -95,6 +95,23 @@ static void validators(void **state)
 	check(TP_CT_LABEL, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false,
 	      "at most 63");
 
+	check(TP_CT_HOST, "", true, NULL);
+	check(TP_CT_HOST, "192.168.1.50", true, NULL);
+	check(TP_CT_HOST, "fd00::50", true, NULL);
+	check(TP_CT_HOST, "k3s.lab.example", true, NULL);
+	check(TP_CT_HOST, "k3s.lab.example.", true, NULL);
+	check(TP_CT_HOST, "api", true, NULL);
+	check(TP_CT_HOST, "https://k3s.lab", false, "':'");
+	check(TP_CT_HOST, "k3s..lab", false, "neither an IP address nor a DNS name");
+	check(TP_CT_HOST, "-k3s.lab", false, "neither");
+	check(TP_CT_HOST, "k3s lab", false, "' '");
+	check(TP_CT_HOST, "192.168.1.50/24", false, "'/'");
+	check(TP_CT_INIT_SLOT, "auto", true, NULL);
+	check(TP_CT_INIT_SLOT, "3", true, NULL);
+	check(TP_CT_INIT_SLOT, "0", false, "neither auto nor a slot");
+	check(TP_CT_INIT_SLOT, "5", false, NULL);
+	check(TP_CT_INIT_SLOT, "12", false, NULL);
+
 	check(TP_CT_ROLE, "server", true, NULL);
 	check(TP_CT_ROLE, "agent", true, NULL);
 	check(TP_CT_ROLE, "none", true, NULL);
@@ -265,7 +282,7 @@ static void defaults(void **state)
 	value(&c, "argocd/repo", "", true);
 	value(&c, "argocd/revision", "HEAD", true);
 	assert_int_equal(tp_config_check(&c), 0);
-	assert_int_equal(c.n, 35);
+	assert_int_equal(c.n, 37);
 	/* Every default is valid for its own key, and so is every example. */
 	for (size_t i = 0; i < c.n; i++) {
 		char buf[TP_CONFIG_TEXT_MAX];
@@ -408,7 +425,16 @@ static void cross_checks(void **state)
 		{ { { "net/slot/2/address", "fd00::2/64" }, { "net/slot/2/gateway", "10.0.0.1" } },
 		  "different IP families" },
 		{ { { "slot/1/role", "agent" } }, "no slot is the server" },
-		{ { { "slot/2/role", "server" } }, "2 slots are servers" },
+		/* Several servers need a fixed address to join (commission.md §14). */
+		{ { { "slot/2/role", "server" } }, "2 slots are servers (1, 2) but the cluster has no "
+		  "fixed address: cluster/api_address is not set and net/slot/1/address is dhcp" },
+		{ { { "slot/2/role", "server" }, { "slot/3/role", "server" },
+		    { "cluster/init_server", "2" } },
+		  "net/slot/2/address is dhcp. Joining servers and agents dial the first server; "
+		  "set cluster/api_address (an IP or DNS name) or a static net/slot/2/address" },
+		{ { { "slot/2/role", "server" }, { "cluster/api_address", "k3s.lab" },
+		    { "cluster/init_server", "3" } },
+		  "cluster/init_server is 3, but slot 3 is not a server (the servers are slots 1, 2)" },
 	};
 
 	(void)state;
@@ -445,6 +471,101 @@ static void cross_checks(void **state)
 		assert_non_null(strstr(tp_err_msg(), "line 1"));
 		tp_config_free(&c);
 	}
+}
+
+static void set_all(struct tp_config *c, const char *const kv[][2])
+{
+	for (int k = 0; kv[k][0]; k++)
+		assert_int_equal(tp_config_set(c, tp_config_find(c, kv[k][0]), kv[k][1]), 0);
+	assert_int_equal(tp_config_load(c), 0);
+}
+
+static void unset_all(struct tp_config *c, const char *const kv[][2])
+{
+	for (int k = 0; kv[k][0]; k++)
+		assert_int_equal(tp_config_unset(c, tp_config_find(c, kv[k][0])), 0);
+}
+
+/* Several servers (docs/commission.md §14): who starts the cluster, what
+ * everyone dials, and the warnings of tpkit config check. */
+static void ha(void **state)
+{
+	static const char *const three[][2] = {
+		{ "slot/2/role", "server" }, { "slot/3/role", "server" },
+		{ "net/slot/1/address", "192.168.1.51/24" }, { NULL, NULL } };
+	static const char *const api[][2] = { { "cluster/api_address", "k3s.lab.example" },
+					      { NULL, NULL } };
+	static const char *const v6[][2] = { { "cluster/api_address", "fd00::50" },
+					     { NULL, NULL } };
+	static const char *const init2[][2] = { { "cluster/init_server", "2" },
+						{ "net/slot/2/address", "192.168.1.52/24" },
+						{ NULL, NULL } };
+	static const char *const four[][2] = { { "slot/4/role", "server" }, { NULL, NULL } };
+	struct tp_config c;
+	struct tp_config_ha h;
+	char w[2048];
+
+	(void)state;
+	put_file("/root/.ssh/authorized_keys", ED " root@bmc\n");
+	assert_int_equal(tp_config_init(&c, NULL), 0);
+	assert_int_equal(tp_config_load(&c), 0);
+	/* The default: one server, no cluster-init, agents dial its hostname. */
+	assert_int_equal(tp_config_ha(&c, &h), 0);
+	assert_int_equal(h.nservers, 1);
+	assert_int_equal(h.init, 1);
+	assert_false(h.cluster_init);
+	assert_string_equal(h.api_url, "https://turing-1:6443");
+	assert_int_equal(tp_config_warnings(&c, w, sizeof(w)), 0);
+	assert_string_equal(w, "");
+	/* Three servers: slot 1 starts the cluster, its static address is the API's. */
+	set_all(&c, three);
+	assert_int_equal(tp_config_check(&c), 0);
+	assert_int_equal(tp_config_ha(&c, &h), 0);
+	assert_int_equal(h.nservers, 3);
+	assert_int_equal(h.server[2], 3);
+	assert_int_equal(h.init, 1);
+	assert_true(h.cluster_init);
+	assert_string_equal(h.api_address, "");
+	assert_string_equal(h.api_url, "https://192.168.1.51:6443");
+	assert_int_equal(tp_config_warnings(&c, w, sizeof(w)), 1);
+	assert_string_equal(w, "cluster/api_address is not set: nodes join through slot 1's "
+			    "address (192.168.1.51); a node that joins while slot 1 is down cannot. "
+			    "Set it to a DNS name or a virtual IP that follows the servers\n");
+	/* With the API address: everyone dials it; no warning. */
+	set_all(&c, api);
+	assert_int_equal(tp_config_ha(&c, &h), 0);
+	assert_string_equal(h.api_url, "https://k3s.lab.example:6443");
+	assert_int_equal(tp_config_warnings(&c, w, sizeof(w)), 0);
+	set_all(&c, v6);
+	assert_int_equal(tp_config_ha(&c, &h), 0);
+	assert_string_equal(h.api_url, "https://[fd00::50]:6443");
+	unset_all(&c, v6);
+	/* Another server starts the cluster (the runbook's re-flash of slot 1). */
+	set_all(&c, init2);
+	assert_int_equal(tp_config_check(&c), 0);
+	assert_int_equal(tp_config_ha(&c, &h), 0);
+	assert_int_equal(h.init, 2);
+	assert_string_equal(h.api_url, "https://192.168.1.52:6443");
+	unset_all(&c, init2);
+	/* Four servers: a warning on the even number. */
+	set_all(&c, api);
+	set_all(&c, four);
+	assert_int_equal(tp_config_check(&c), 0);
+	assert_int_equal(tp_config_warnings(&c, w, sizeof(w)), 1);
+	assert_string_equal(w, "4 slots are servers (1, 2, 3, 4): etcd's majority is then 3, so "
+			    "they survive 1 failure(s), as 3 servers do, with one more member to "
+			    "fail. Use an odd number\n");
+	unset_all(&c, four);
+	/* Two servers: allowed, and said to be worse than one. */
+	assert_int_equal(tp_config_unset(&c, tp_config_find(&c, "slot/3/role")), 0);
+	assert_int_equal(tp_config_load(&c), 0);
+	assert_int_equal(tp_config_check(&c), 0);
+	assert_int_equal(tp_config_warnings(&c, w, sizeof(w)), 1);
+	assert_non_null(strstr(w, "2 slots are servers (1, 2): etcd needs a majority of its "
+				"members, here both, so the cluster stops when either server is down"));
+	unset_all(&c, api);
+	unset_all(&c, three);
+	tp_config_free(&c);
 }
 
 static void atomic_write(void **state)
@@ -540,6 +661,7 @@ int main(void)
 		cmocka_unit_test(bad_files),	 cmocka_unit_test(unknown_files),
 		cmocka_unit_test(set_unset),	 cmocka_unit_test(cross_checks),
 		cmocka_unit_test(atomic_write),	 cmocka_unit_test(documented),
+		cmocka_unit_test(ha),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -515,7 +515,7 @@ static void node_conf_bytes(void **state)
 			    "slot=1\nmodule=rk1\nrole=server\nhostname=lab-1\nserver=\n"
 			    "instance_id=iid-1\nreport_key=ab\nnvme=never\n"
 			    "k3s_version=v1.31.12+k3s1\nk3s_bundle=/var/lib/tpkit-node/k3s\n"
-			    "argocd_repo=https://git.example/c.git\nargocd_path=apps\n"
+			    "k3s_cluster=single\nargocd_repo=https://git.example/c.git\nargocd_path=apps\n"
 			    "argocd_revision=main\n");
 	assert_int_equal(l, strlen(t));
 	free(t);
@@ -544,6 +544,82 @@ static void node_conf_bytes(void **state)
 	f.argocd_path = "a\nb";
 	f.role = "server";
 	assert_int_equal(tp_node_conf(&f, &t, &l), -EINVAL);
+}
+
+/*
+ * config.yaml and node.conf for the first server of three, a joining server
+ * and an agent, with and without cluster/api_address (docs/commission.md
+ * §14): cluster-init on the first alone, server: on the others, the API
+ * address in every server's tls-san.
+ */
+static void k3s_config_ha(void **state)
+{
+	static const char head[] =
+		"# Written by tpkit (docs/seeding.md). Holds the cluster token: 0600.\n";
+	static const char tail_server[] =
+		"token: \"t0k\"\nnode-name: \"lab-%u\"\nnode-ip: \"10.0.0.%u\"\n"
+		"node-label:\n  - \"tpkit.io/slot=%u\"\n  - \"tpkit.io/module=rk1\"\n"
+		"write-kubeconfig-mode: \"0600\"\ntls-san:\n  - \"lab-%u\"\n  - \"10.0.0.%u\"\n%s"
+		"node-taint:\n  - \"node-role.kubernetes.io/control-plane=true:NoSchedule\"\n";
+	struct tp_node_facts f = { .module = "rk1", .role = "server", .token = "t0k",
+				   .report_key = "ab", .instance_id = "iid", .has_agents = true,
+				   .k3s_version = "v1.31.12+k3s1" };
+	char want[2048], host[16], *t;
+	size_t l;
+
+	(void)state;
+	for (int api = 0; api < 2; api++) {
+		const char *url = api ? "https://k3s.lab:6443" : "https://10.0.0.1:6443";
+		const char *san = api ? "  - \"k3s.lab\"\n" : "";
+
+		f.api_address = api ? "k3s.lab" : "";
+		f.server_url = url;
+		/* The first server: cluster-init, no server:. */
+		f.slot = 1, f.role = "server", f.cluster = "init";
+		f.hostname = "lab-1", f.node_ip = "10.0.0.1";
+		assert_int_equal(tp_node_k3s_config(&f, &t, &l), 0);
+		snprintf(want, sizeof(want), "%scluster-init: true\n", head);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), tail_server, 1u, 1u, 1u,
+			 1u, 1u, san);
+		assert_string_equal(t, want);
+		free(t);
+		assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+		assert_non_null(strstr(t, "\nk3s_cluster=init\n"));
+		free(t);
+		/* A joining server: server: the API address, no cluster-init. */
+		f.slot = 2, f.cluster = "join", f.hostname = "lab-2", f.node_ip = "10.0.0.2";
+		assert_int_equal(tp_node_k3s_config(&f, &t, &l), 0);
+		snprintf(want, sizeof(want), "%sserver: \"%s\"\n", head, url);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), tail_server, 2u, 2u, 2u,
+			 2u, 2u, san);
+		assert_string_equal(t, want);
+		free(t);
+		assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+		snprintf(want, sizeof(want), "\nserver=%s\n", url);
+		assert_non_null(strstr(t, want));
+		assert_non_null(strstr(t, "\nk3s_cluster=join\n"));
+		free(t);
+		/* An agent: the API address, no server keys, no k3s_cluster. */
+		f.slot = 3, f.role = "agent", f.cluster = NULL, f.node_ip = "";
+		snprintf(host, sizeof(host), "lab-3");
+		f.hostname = host;
+		assert_int_equal(tp_node_k3s_config(&f, &t, &l), 0);
+		snprintf(want, sizeof(want), "%sserver: \"%s\"\ntoken: \"t0k\"\n"
+			 "node-name: \"lab-3\"\nnode-label:\n  - \"tpkit.io/slot=3\"\n"
+			 "  - \"tpkit.io/module=rk1\"\n", head, url);
+		assert_string_equal(t, want);
+		free(t);
+		assert_int_equal(tp_node_conf(&f, &t, &l), 0);
+		assert_null(strstr(t, "k3s_cluster"));
+		free(t);
+	}
+	/* One server: neither cluster-init nor server:, as before HA. */
+	f.slot = 1, f.role = "server", f.cluster = "single", f.hostname = "lab-1";
+	f.api_address = "", f.node_ip = "";
+	assert_int_equal(tp_node_k3s_config(&f, &t, &l), 0);
+	assert_null(strstr(t, "cluster-init"));
+	assert_null(strstr(t, "server:"));
+	free(t);
 }
 
 struct job {
@@ -610,6 +686,7 @@ int main(void)
 		cmocka_unit_test(bad_request),
 		cmocka_unit_test(bad_helper),
 		cmocka_unit_test(node_conf_bytes),
+		cmocka_unit_test(k3s_config_ha),
 		cmocka_unit_test(parallel),
 	};
 
