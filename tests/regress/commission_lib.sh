@@ -62,3 +62,11 @@ make_tiny_cm4() {
 	xz -3 -c tiny.img >"$1"
 	rm -rf tiny.img tiny.d
 }
+
+# make_stub_helper FILE: an ELF header that passes for a node helper (an
+# x86-64 executable, what tpkit checks before seeding it: seeding.md §8).
+# Stand-in nodes never run it, and at 64 bytes it takes seeding a few
+# blocks where the sanitizer build's helper takes over a MiB.
+make_stub_helper() {
+	{ printf '\177ELF\002\001\001'; head -c 9 /dev/zero; printf '\002\000\076\000'; head -c 44 /dev/zero; } >"$1"
+}
