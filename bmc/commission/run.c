@@ -35,6 +35,12 @@
  * much real time without a console byte or a job, and the clock moves on
  * to the next deadline (as the twin's --peer-clock does, docs/twin.md). */
 #define QUIET_MS 1500
+/* The first jump after a slot is powered on goes at most this far: the
+ * twin starts a node a few virtual seconds after power-on, and the node's
+ * first lines then take real time to come (a process to start, on a busy
+ * machine more than QUIET_MS); a jump straight to the deadline would
+ * judge them missing after one quiet period (§6). */
+#define FIRST_JUMP_MS 30000
 
 int tp_commission_lock(int *fd)
 {
@@ -90,6 +96,7 @@ struct slot {
 	/* Followed again from an earlier run: its helper may have finished
 	 * while nobody watched, so a timeout never re-flashes it (§4). */
 	bool resumed;
+	bool fresh;            /* powered on, no clock jump since (FIRST_JUMP_MS) */
 };
 
 struct run {
@@ -226,6 +233,7 @@ static int job_done(struct run *r, struct slot *s)
 	(void)tp_cmon_open(s->mon);
 	tp_cmon_arm(s->mon);
 	s->w = W_FOLLOW;
+	s->fresh = true;
 	return 0;
 }
 
@@ -330,16 +338,21 @@ static int follow(struct run *r, bool *any, bool expire)
 static int move_clock(struct run *r)
 {
 	uint64_t now = tp_clock_now_ns(), next = 0;
+	bool fresh = false;
 
 	for (size_t i = 0; i < r->n; i++) {
-		const struct slot *s = &r->s[i];
+		struct slot *s = &r->s[i];
 
 		if (s->w == W_FOLLOW && s->mon->deadline_ns &&
 		    (!next || s->mon->deadline_ns < next))
 			next = s->mon->deadline_ns;
+		fresh = fresh || (s->w == W_FOLLOW && s->fresh);
+		s->fresh = false;
 	}
 	if (!next || next <= now)
 		return 0;
+	if (fresh && next - now > (uint64_t)FIRST_JUMP_MS * 1000000)
+		next = now + (uint64_t)FIRST_JUMP_MS * 1000000;
 	return tp_clock_sleep_ms((unsigned)((next - now + 999999) / 1000000));
 }
 
