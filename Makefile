@@ -7,7 +7,7 @@
 #   make TPKIT_ARCH=armhf        the same, hard-float
 #   make node                    the node helper alone (build/tpkit-node)
 #   make TPKIT_ARCH=aarch64 node the node helper, static, for RK1 and CM4 (build-aarch64/)
-#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | menuconfig | defconfig | savedefconfig | install
+#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | demo-flash | menuconfig | defconfig | savedefconfig | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   make nodeimg                 the twin nodes' Debian test images (tests/twin/nodeimg/, slow)
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
@@ -103,7 +103,7 @@ KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
 
 # Goals that must work before anything is installed or configured.
-NOCONFIG_GOALS := check check-cross check-node-cross check-configs demo deps ci fuzz clean distclean help
+NOCONFIG_GOALS := check check-cross check-node-cross check-configs demo demo-flash deps ci fuzz clean distclean help
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
 SKIP_CONFIG := 1
@@ -144,7 +144,7 @@ bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_i
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
-bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status
+bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd_kubeconfig
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -189,7 +189,7 @@ LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 LIB_OBJS += $(O)/bmc/console.o
 # Commissioning (bmc/commission/, docs/commission.md): a library, so unit
 # tests link its state machine.
-commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run jobs
+commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live jobs
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
@@ -213,7 +213,7 @@ tests-y :=
 tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
-tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor
+tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor commission_live
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -265,7 +265,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo deps ci nodeimg install \
+.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -461,6 +461,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)scripts/demo.sh $(O)
 
+# The flashing demo: four slots at once, --image auto, no node booted.
+demo-flash: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)scripts/demo-flash.sh $(O)
+
 ci:
 	$(Q)bash .ci/run
 
@@ -477,6 +482,10 @@ install: $(TPKIT)
 	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
 	install -d $(DESTDIR)$(DATADIR)
 	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
+	$(Q)if [ -n "$(DESTDIR)" ]; then \
+		echo "install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit"; \
+		install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit; \
+	fi
 	$(Q)if [ -f $(NODE_HELPER_AARCH64) ]; then \
 		echo "install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64"; \
 		install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64; \

@@ -9,7 +9,7 @@
 # command), which the USB transfers, the CM4 disks and the power sequences
 # advance.
 #
-# The nodes are stand-ins for QEMU (as in tests/regress/161) that print
+# The nodes are stand-ins for QEMU (as in tests/regress/167_commission_four.test) that print
 # their report lines, up to `helper done`, the moment their VM starts; the
 # twin starts a node's VM BOOT_S simulated seconds after its power-on
 # (--rk-boot-time, --cm4-boot-time): one fixed time for boot, first-boot

@@ -8,19 +8,24 @@
  */
 #include "cli.h"
 #include "commission/run.h"
+#include "commission/live.h"
+#include "status_watch.h"
 #include "common/cancel.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/slots.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void help(void)
 {
-	printf("Usage: tpkit commission [--plan] [--slot LIST] [--reflash] [--wipe-nvme] [OPTIONS]\n\n"
+	printf("Usage: tpkit commission [--plan] [--slot LIST] [--reflash] [--wipe-nvme]\n"
+	       "                        [--unattended] [OPTIONS]\n\n"
 	       "Take each configured slot (tpkit config) to a node whose helper reported done:\n"
 	       "flash the slot's image and seed it, power it on, follow its console and the\n"
 	       "node helper's verified reports (cloud-init, NVMe migration, k3s, ArgoCD).\n"
@@ -33,12 +38,18 @@ static void help(void)
 	       "  --reflash          flash again even a slot that is done or running\n"
 	       "  --wipe-nvme        have the NVMe's old system wiped first (not built yet:\n"
 	       "                     shown by --plan only)\n"
+	       "  --unattended       for the BMC's init script: no terminal, no prompt; the\n"
+	       "                     events and verdicts go to syslog (daemon, tag tpkit);\n"
+	       "                     no configuration, or every slot done: exit 0 at once\n"
 	       "  --node-helper FILE the node helper to install (default: the installed one)\n"
 	       "%s"
 	       "  --json             one JSON object per line: plan, event, summary\n"
 	       "  -v, -q, --board-rev, --gpio, -h: as every command (tpkit --help)\n\n"
 	       "Exit codes: 0 every slot done or left alone, 1 a slot failed, 2 usage,\n"
-	       "3 board, 4 another tpkit commission runs (its pid is named).\n",
+	       "3 board, 4 another tpkit commission runs (its pid is named).\n\n"
+	       "On a terminal a live table shows each slot while it runs (tpkit status\n"
+	       "--watch shows the same from another shell); at the end a summary says how\n"
+	       "to fetch the server's kubeconfig (tpkit kubeconfig).\n",
 	       "  --loader, --rpiboot-dir, ...: the module options of tpkit flash\n");
 }
 
@@ -98,10 +109,81 @@ static void print_plan(const struct tp_cli *c, const struct tp_cplan_slot *p, si
 	fflush(stdout);
 }
 
+/* How the run is shown: plain lines, the live table on a terminal, or
+ * syslog when unattended (docs/commission.md §12). */
+struct ui {
+	const struct tp_cli *c;
+	bool unattended, live;
+	struct tp_watch w;
+	uint64_t drawn_ms;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* An event as syslog lines: the failures louder than the progress. */
+static void log_event(const struct tp_cevent *e)
+{
+	enum tp_log_level lv = !strcmp(e->kind, "failed") ? TP_LOG_ERR :
+			       !strcmp(e->kind, "timeout") || !strcmp(e->kind, "retry") ||
+					       !strcmp(e->kind, "rejected") || !strcmp(e->kind, "console") ?
+			       TP_LOG_WARN : TP_LOG_INFO;
+	const char *p = e->text;
+
+	if (strcmp(e->kind, "console")) {
+		tp_log(lv, "slot %u: %s [%s]: %s", e->slot, e->kind, e->state, e->text);
+		return;
+	}
+	while (*p) {
+		size_t l = strcspn(p, "\n");
+
+		tp_log(lv, "slot %u: console | %.*s", e->slot, (int)l, p);
+		p += l + (p[l] == '\n');
+	}
+}
+
+/* Every round of the run: the live table at most once a second. */
+static void on_tick(void *cookie)
+{
+	struct ui *u = cookie;
+	bool ended;
+
+	if (!u->live || mono_ms() - u->drawn_ms < 1000)
+		return;
+	u->drawn_ms = mono_ms();
+	(void)tp_watch_update(&u->w, &ended);
+}
+
 static void on_event(void *cookie, const struct tp_cevent *e)
 {
-	const struct tp_cli *c = cookie;
+	struct ui *u = cookie;
+	const struct tp_cli *c = u->c;
+	bool ended;
 
+	if (u->unattended) {
+		log_event(e);
+		if (!c->json)
+			return;
+	}
+	if (u->live && !c->json) {
+		/* The table shows the progress; what goes wrong is printed
+		 * above it, and the table drawn again below. */
+		if (!strcmp(e->kind, "console") || !strcmp(e->kind, "failed") ||
+		    !strcmp(e->kind, "timeout") || !strcmp(e->kind, "rejected")) {
+			tp_watch_erase(&u->w);
+			u->live = false;
+			on_event(u, e);
+			u->live = true;
+		}
+		u->drawn_ms = mono_ms();
+		(void)tp_watch_update(&u->w, &ended);
+		return;
+	}
 	if (c->json) {
 		struct tp_json j;
 
@@ -163,7 +245,78 @@ static void summary(const struct tp_cli *c, const struct tp_cplan_slot *p,
 	fflush(stdout);
 }
 
-enum { O_PLAN = 256, O_SLOT, O_REFLASH, O_WIPE, O_HELPER, O_MODULE = 0x180 };
+/* What happened to a slot, in a few words, for the end's table. */
+static void happened(const struct tp_cplan_slot *p, const struct tp_cslot *r, char *buf,
+		     size_t size)
+{
+	if (p->action == TP_CPLAN_SKIP)
+		snprintf(buf, size, "not commissioned (role none)");
+	else if (p->action == TP_CPLAN_LEAVE)
+		snprintf(buf, size, "%s", p->why);
+	else if (r->state == TP_CS_FAILED)
+		snprintf(buf, size, "%s", r->reason);
+	else if (r->state == TP_CS_DONE)
+		snprintf(buf, size, "%s, %s", r->flashes ? "flashed and seeded" : "followed",
+			 "its helper done");
+	else
+		snprintf(buf, size, "stopped in state %s", tp_cstate_name(r->state));
+}
+
+/*
+ * The end (docs/commission.md §12): every slot's hostname, address, role,
+ * state and what happened, and for a server that is done where its
+ * kubeconfig is and the command that fetches it. addr[slot] is the
+ * configured address ("" for dhcp: the node's is not known to the BMC).
+ */
+static void end_table(const struct ui *u, const struct tp_cplan_slot *p,
+		      const struct tp_crun_result *res, size_t n, char addr[][64])
+{
+	char what[TP_CSLOT_TEXT_MAX + 64], kc[256];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tp_cslot *r = &res[i].rec;
+
+		happened(&p[i], r, what, sizeof(what));
+		if (u->unattended)
+			tp_log(r->state == TP_CS_FAILED ? TP_LOG_ERR : TP_LOG_INFO,
+			       "slot %u (%s, %s): %s: %s", res[i].slot, p[i].hostname, p[i].role,
+			       tp_cstate_name(r->state), what);
+		if (u->unattended || u->c->json || u->c->verbosity < 0)
+			continue;
+		if (i == 0)
+			printf("\nSLOT HOSTNAME         ADDRESS         ROLE   STATE    WHAT HAPPENED\n");
+		printf("%-4u %-16.63s %-15.63s %-6s %-8s %s\n", res[i].slot, p[i].hostname,
+		       addr[res[i].slot][0] ? addr[res[i].slot] : "(dhcp)", p[i].role,
+		       tp_cstate_name(r->state), what);
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned slot = res[i].slot;
+
+		if (strcmp(p[i].role, "server") || res[i].rec.state != TP_CS_DONE ||
+		    tp_clive_kubeconfig(slot, kc, sizeof(kc)) < 0)
+			continue;
+		if (u->unattended)
+			tp_log(TP_LOG_INFO, "slot %u: kubeconfig at %s on %s; tpkit kubeconfig "
+			       "--slot %u -o FILE fetches it", slot, kc, p[i].hostname, slot);
+		if (u->unattended || u->c->json || u->c->verbosity < 0)
+			continue;
+		printf("\nThe server's kubeconfig: %s on %s (slot %u). Fetch it with:\n"
+		       "  tpkit kubeconfig --slot %u -o kubeconfig\n", kc, p[i].hostname, slot, slot);
+	}
+	fflush(stdout);
+}
+
+/* No value file at all: nobody configured this board (an unattended run
+ * then has nothing to do; docs/commission.md §12). */
+static bool unconfigured(const struct tp_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n; i++)
+		if (cfg->item[i].value)
+			return false;
+	return true;
+}
+
+enum { O_PLAN = 256, O_SLOT, O_REFLASH, O_WIPE, O_HELPER, O_UNATTENDED, O_MODULE = 0x180 };
 
 int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 {
@@ -174,6 +327,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		{ "reflash", no_argument, NULL, O_REFLASH },
 		{ "wipe-nvme", no_argument, NULL, O_WIPE },
 		{ "node-helper", required_argument, NULL, O_HELPER },
+		{ "unattended", no_argument, NULL, O_UNATTENDED },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -181,14 +335,17 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	const struct tp_flash_mopt *mopt[TP_FLASH_MOPTS_MAX];
 	struct tp_crun_opts ro = { .flash = { .verify = true,
 					      .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS },
-				   .event = on_event, .cookie = c };
+				   .event = on_event, .tick = on_tick };
+	struct ui *u = NULL;
+	char addr[TP_SLOTS_MAX + 1][64] = { { 0 } };
+	bool idle = true;
 	struct tp_cplan_opts po = { 0 };
 	struct tp_cplan_slot plan[TP_SLOTS_MAX];
 	struct tp_crun_result res[TP_SLOTS_MAX];
 	struct tp_config *cfg;
 	struct tp_board *b = NULL;
 	unsigned mask = TP_SLOTS_ALL;
-	bool plan_only = false;
+	bool plan_only = false, unattended = false;
 	size_t nl = 0, k = 0;
 	int opt, rc, n, lock = -1, ret;
 
@@ -212,6 +369,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		case O_REFLASH: po.reflash = true; break;
 		case O_WIPE: po.wipe_nvme = true; break;
 		case O_HELPER: ro.flash.node_helper = optarg; break;
+		case O_UNATTENDED: unattended = true; break;
 		case O_SLOT:
 			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
 				return tp_cli_usage(c, "%s", tp_err_msg());
@@ -235,42 +393,102 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 				    "--plan shows what it would do");
 	if ((rc = tp_cli_ready(c)))
 		return rc;
+	if (unattended && !plan_only) {
+		/* No terminal at boot: everything worth knowing goes to syslog. */
+		tp_log_syslog_open("tpkit");
+		if (c->verbosity <= 1)
+			tp_log_set_level(TP_LOG_INFO);
+	}
 	cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
 		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
 	rc = tp_config_init(cfg, NULL);
 	if (rc == 0)
 		rc = tp_config_load(cfg);
+	if (rc == 0 && unattended && !plan_only && unconfigured(cfg)) {
+		TP_INFO("commission --unattended: no configuration in %s: nothing to do", cfg->dir);
+		tp_config_free(cfg);
+		free(cfg);
+		return TP_EXIT_OK;
+	}
 	if (rc == 0)
 		rc = tp_config_check(cfg);
+	for (unsigned slot = 1; rc == 0 && slot <= TP_SLOTS_MAX; slot++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "net/slot/%u/address", slot);
+		if (tp_config_get(cfg, key, addr[slot], sizeof(addr[slot])) < 0 ||
+		    !strcmp(addr[slot], "dhcp"))
+			addr[slot][0] = '\0';
+		addr[slot][strcspn(addr[slot], "/")] = '\0';
+	}
 	n = rc < 0 ? rc : tp_cplan_make(cfg, mask, &po, plan);
 	tp_config_free(cfg);
 	free(cfg);
-	if (n < 0)
+	if (n < 0) {
+		if (unattended)
+			TP_ERR("commission: %s", tp_err_msg());
 		return tp_cli_fail(c, n);
+	}
 	if (plan_only) {
 		print_plan(c, plan, (size_t)n);
 		return TP_EXIT_OK;
 	}
-	if ((rc = tp_commission_lock(&lock)) < 0)
+	for (int i = 0; i < n; i++)
+		idle = idle && (plan[i].action == TP_CPLAN_LEAVE || plan[i].action == TP_CPLAN_SKIP);
+	if (unattended && idle) {
+		TP_INFO("commission --unattended: every slot is done or not commissioned: "
+			"left alone");
+		return TP_EXIT_OK;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
+	u->c = c;
+	u->unattended = unattended;
+	u->live = !unattended && !c->json && c->verbosity >= 0 && isatty(STDOUT_FILENO);
+	/* The live table: the slots this run takes on or leaves alone. */
+	for (int i = 0; i < n; i++)
+		if (plan[i].action == TP_CPLAN_SKIP)
+			mask &= ~TP_SLOT_BIT(plan[i].slot);
+	tp_watch_init(&u->w, stdout, mask, u->live, false);
+	ro.cookie = u;
+	if ((rc = tp_commission_lock(&lock)) < 0) {
+		if (unattended)
+			TP_ERR("commission: %s", tp_err_msg());
+		free(u);
 		return rc == -EBUSY ? (tp_cli_fail(c, rc), TP_EXIT_BUSY) : tp_cli_fail(c, rc);
+	}
 	rc = tp_cancel_install();
 	if (rc < 0) {
 		tp_commission_unlock(lock);
+		free(u);
 		return tp_cli_fail(c, rc);
 	}
 	if ((ret = tp_cli_board_open(c, &b)) == 0 && (ret = tp_cli_board_recover(c, b)) == 0) {
-		if (c->verbosity >= 0)
+		if (c->verbosity >= 0 && !unattended)
 			print_plan(c, plan, (size_t)n);
 		rc = tp_crun(b, plan, (size_t)n, &ro, res);
-		if (rc >= 0)
+		if (u->live) {
+			bool ended;
+
+			(void)tp_watch_update(&u->w, &ended); /* the last state, left on screen */
+		}
+		if (rc >= 0 && !unattended)
 			summary(c, plan, res, (size_t)n);
+		if (rc >= 0)
+			end_table(u, plan, res, (size_t)n, addr);
+		else if (unattended)
+			TP_ERR("commission: %s", tp_err_msg());
 		ret = rc < 0 ? (rc == -ECANCELED ? 128 + tp_cancel_signal() : tp_cli_fail(c, rc)) :
 		      rc > 0 ? TP_EXIT_FAIL :
 			       TP_EXIT_OK;
 	}
 	if (b)
 		tp_board_close(b);
+	else if (unattended && ret)
+		TP_ERR("commission: %s", tp_err_msg());
 	tp_commission_unlock(lock);
+	free(u);
 	return ret;
 }

@@ -6,12 +6,17 @@
  * board, so it works while tpkit commission runs.
  */
 #include "cli.h"
+#include "status_watch.h"
 #include "commission/state.h"
 #include "bmc/console.h"
 #include "common/err.h"
 #include "common/slots.h"
 
+#include "common/cancel.h"
+
 #include <errno.h>
+#include <poll.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,32 +24,20 @@
 
 static void help(void)
 {
-	printf("Usage: tpkit status [--slot LIST] [--json]\n\n"
+	printf("Usage: tpkit status [--slot LIST] [--watch] [--json]\n\n"
 	       "Each slot's commissioning state as tpkit commission left it (or is leaving\n"
 	       "it now): the module and image flashed, the state, the node helper's last\n"
 	       "verified report and its age, and why a failed slot failed. See\n"
 	       "docs/commission.md.\n\n"
 	       "  --slot LIST        only these slots (default: all): 2, 1-4, 1,3\n"
-	       "  --json             one JSON object per slot\n"
+	       "  --watch            follow a run: one line per slot (slot, module, state,\n"
+	       "                     age, phase: flash percent or the helper's step N/M and\n"
+	       "                     text), redrawn every second on a terminal, else a line\n"
+	       "                     per change; ends when every slot is done or failed,\n"
+	       "                     or at Ctrl-C\n"
+	       "  --json             one JSON object per slot (with --watch: per change)\n"
 	       "  -h, --help         this help\n\n"
 	       "Exit codes: 0 ok, 1 a record could not be read, 2 usage.\n");
-}
-
-/* "42s", "5m", "3h", "2d": how long ago t was. */
-static void age(uint64_t t, char *buf, size_t size)
-{
-	uint64_t now = (uint64_t)time(NULL), d = now > t ? now - t : 0;
-
-	if (!t)
-		snprintf(buf, size, "-");
-	else if (d < 120)
-		snprintf(buf, size, "%" PRIu64 "s", d);
-	else if (d < 7200)
-		snprintf(buf, size, "%" PRIu64 "m", d / 60);
-	else if (d < 172800)
-		snprintf(buf, size, "%" PRIu64 "h", d / 3600);
-	else
-		snprintf(buf, size, "%" PRIu64 "d", d / 86400);
 }
 
 static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
@@ -53,8 +46,8 @@ static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
 	const char *state = rc == -EBADMSG ? "damaged" : tp_cstate_name(s->state);
 
 	tp_console_printable(s->text, strlen(s->text), text, sizeof(text), c->json);
-	age(s->report_time, a, sizeof(a));
-	age(s->since, since, sizeof(since));
+	tp_watch_age(s->report_time, a, sizeof(a));
+	tp_watch_age(s->since, since, sizeof(since));
 	if (c->json) {
 		struct tp_json j;
 
@@ -88,15 +81,38 @@ static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
 		printf("     failed: %s\n", s->reason);
 }
 
+/* --watch: the records read every second (no lock) until every slot
+ * that has one is done or failed, or a signal. */
+static int watch_main(struct tp_cli *c, unsigned mask)
+{
+	struct tp_watch w;
+	bool ended = false;
+	int rc;
+
+	if ((rc = tp_cancel_install()) < 0)
+		return tp_cli_fail(c, rc);
+	tp_watch_init(&w, stdout, mask, isatty(STDOUT_FILENO), c->json);
+	while (!tp_cancelled()) {
+		if ((rc = tp_watch_update(&w, &ended)) < 0)
+			return tp_cli_fail(c, rc);
+		if (ended)
+			return TP_EXIT_OK;
+		(void)poll(NULL, 0, 1000); /* a signal cuts it short */
+	}
+	return 128 + tp_cancel_signal();
+}
+
 int cmd_status_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_SLOT = 256 };
+	enum { O_SLOT = 256, O_WATCH };
 	static const struct option longopts[] = {
 		{ "slot", required_argument, NULL, O_SLOT },
+		{ "watch", no_argument, NULL, O_WATCH },
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
 	unsigned mask = TP_SLOTS_ALL;
+	bool watch = false;
 	int opt, rc, ret = TP_EXIT_OK;
 
 	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
@@ -108,6 +124,7 @@ int cmd_status_main(struct tp_cli *c, int argc, char **argv)
 			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
 				return tp_cli_usage(c, "%s", tp_err_msg());
 			break;
+		case O_WATCH: watch = true; break;
 		default:
 			if (!tp_cli_common_opt(c, opt, optarg))
 				return tp_cli_usage(c, "unknown option");
@@ -117,6 +134,8 @@ int cmd_status_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
 	if ((rc = tp_cli_ready(c)))
 		return rc;
+	if (watch)
+		return watch_main(c, mask);
 	if (!c->json)
 		printf("SLOT MODULE IMAGE                        STATE      SINCE  REPORT LAST REPORT\n");
 	for (unsigned slot = 1; slot <= TP_SLOTS_MAX; slot++) {

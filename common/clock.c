@@ -39,16 +39,21 @@ static const struct tp_clock_ops sys_clock = {
 
 static const struct tp_clock_ops *clock_ops = &sys_clock;
 static void *clock_cookie;
+static int clock_virt = -1; /* tp_clock_virtual's answer once asked; -1: not yet */
 
 bool tp_clock_virtual(void)
 {
-	return clock_ops != &sys_clock;
+	if (clock_virt < 0)
+		clock_virt = clock_ops != &sys_clock &&
+			     !(clock_ops->self_moving && clock_ops->self_moving(clock_cookie));
+	return clock_virt;
 }
 
 void tp_clock_use(const struct tp_clock_ops *ops, void *cookie)
 {
 	clock_ops = ops ? ops : &sys_clock;
 	clock_cookie = cookie;
+	clock_virt = -1;
 }
 
 int tp_clock_open(const char *spec)

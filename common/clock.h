@@ -15,6 +15,9 @@ struct tp_clock_ops {
 	int (*now_ns)(void *cookie, uint64_t *ns);
 	int (*sleep_ns)(void *cookie, uint64_t ns);
 	void (*close)(void *cookie); /* may be NULL */
+	/* Does this clock move by itself, as real time does? NULL: it moves
+	 * only when someone sleeps on it (tp_clock_virtual). */
+	bool (*self_moving)(void *cookie);
 };
 
 /* Replace the process clock (NULL restores the monotonic system clock). */
@@ -37,7 +40,9 @@ int tp_clock_sim_open(const char *socket_path);
 
 /* Is the process clock a virtual one (the twin's), which moves only when
  * someone sleeps on it? A loop that waits for real-time input (a node's
- * console) then moves it on itself once the input has been quiet. */
+ * console) then moves it on itself once the input has been quiet. False
+ * for the system clock and for a twin run with --real-clock, whose clock
+ * never runs behind real time (docs/twin.md, "Virtual time"). */
 bool tp_clock_virtual(void);
 
 /* Monotonic nanoseconds; on a clock failure returns 0 (callers only compare). */

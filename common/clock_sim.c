@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int sim_now(void *cookie, uint64_t *ns)
 {
@@ -35,11 +36,21 @@ static void sim_close(void *cookie)
 	tp_simlink_close(cookie);
 }
 
+/* The twin says whether its clock follows real time (--real-clock). */
+static bool sim_self_moving(void *cookie)
+{
+	char reply[64];
+
+	return tp_simlink_call(cookie, reply, sizeof(reply), "CLOCK") == 0 &&
+	       !strcmp(reply, "real");
+}
+
 static const struct tp_clock_ops sim_clock = {
 	.name = "twin",
 	.now_ns = sim_now,
 	.sleep_ns = sim_sleep,
 	.close = sim_close,
+	.self_moving = sim_self_moving,
 };
 
 int tp_clock_sim_open(const char *socket_path)

@@ -8,8 +8,10 @@
  * the power lines of its slots while in flash mode.
  */
 #include "jobs.h"
+#include "live.h"
 #include "board/turingpi2/power.h"
 #include "common/err.h"
+#include "common/image.h"
 #include "common/slots.h"
 
 #include <errno.h>
@@ -35,6 +37,29 @@ static void set_all(struct tp_cjob *j, unsigned mask, int rc, const char *msg)
 			j->rc[s - 1] = rc;
 			snprintf(j->msg[s - 1], sizeof(j->msg[0]), "%s", msg);
 		}
+}
+
+/* The flash's progress, as a note for the live table (docs/commission.md
+ * §12) of each of the job's slots: only when the whole percent or the
+ * phase changes. The flash sums its slots' progress, so slots flashed
+ * together show the same figure. */
+static void job_progress(void *cookie, const struct tp_progress *p)
+{
+	struct tp_cjob *j = cookie;
+	int pct = p->total ? (int)(p->done * 100 / p->total) : -1;
+	char text[64];
+
+	if (pct == j->pct && (int)p->phase == j->phase)
+		return;
+	j->pct = pct;
+	j->phase = (int)p->phase;
+	if (pct >= 0)
+		snprintf(text, sizeof(text), "%s %d%%\n", tp_phase_name(p->phase), pct);
+	else
+		snprintf(text, sizeof(text), "%s\n", tp_phase_name(p->phase));
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (j->mask & TP_SLOT_BIT(s))
+			(void)tp_clive_progress_write(s, text);
 }
 
 /* The job's thread: flash (with seeds) and power on what was flashed, or
@@ -68,6 +93,9 @@ static void *job_main(void *arg)
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 			if ((j->mask & TP_SLOT_BIT(s)) && !(on & TP_SLOT_BIT(s)) && !j->rc[s - 1])
 				set_all(j, TP_SLOT_BIT(s), -EIO, "no result from the flash");
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+			if (j->mask & TP_SLOT_BIT(s))
+				tp_clive_progress_remove(s);
 	} else if ((rc = tp_power_apply(j->b, j->mask, TP_POWER_OFF, 0, pr)) < 0) {
 		set_all(j, j->mask, rc, tp_err_msg());
 		on = 0;
@@ -94,6 +122,12 @@ int tp_cjob_start(struct tp_cjob *j, struct tp_board *b, enum tp_cjob_kind kind,
 	memset(j->msg, 0, sizeof(j->msg));
 	if (fo)
 		j->fo = *fo;
+	if (kind == TP_CJOB_FLASH) {
+		j->fo.progress = job_progress;
+		j->fo.progress_cookie = j;
+		j->pct = -2;
+		j->phase = -1;
+	}
 	rc = pthread_create(&j->th, NULL, job_main, j);
 	if (rc)
 		return tp_err_set(-rc, "cannot start a thread: %s", strerror(rc));

@@ -25,6 +25,7 @@ struct tp_cjob {
 	struct tp_board *b;
 	unsigned mask;         /* the job's slots, TP_SLOT_BIT()s */
 	struct tp_flash_opts fo;
+	int pct, phase;        /* the last progress note written (job thread) */
 	/* Once finished: per slot (index slot - 1), its flash result and its
 	 * outcome, 0 or -errno with msg. */
 	struct tp_flash_result fr[TP_BOARD_SLOTS];

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* memmem: console lines may hold NUL bytes */
 #include "monitor.h"
+#include "live.h"
 #include "bmc/secrets.h"
 #include "common/clock.h"
 #include "common/err.h"
@@ -102,6 +103,7 @@ static int on_line(void *cookie, const struct tp_console_line *l)
 		tp_console_printable(l->report.text, strlen(l->report.text), p, sizeof(p), false);
 		snprintf(text, sizeof(text), "%s %s: %s", l->report.step, l->report.event, p);
 		emit(m, "report", text);
+		tp_clive_report(m->slot, &l->report);
 		/* Progress: the state's full timeout again from here. */
 		if (m->rec->state != before || m->rec->state == TP_CS_RUNNING)
 			tp_cmon_arm(m);

@@ -384,6 +384,8 @@ static int loop(struct run *r)
 
 		if (tp_cancelled())
 			return -ECANCELED;
+		if (r->o->tick)
+			r->o->tick(r->o->cookie);
 		if (tp_cjob_reap(&r->job) && (rc = jobs_done(r)) < 0)
 			return rc;
 		/* The next job in slot order: a power cycle before a flash. */
@@ -409,6 +411,21 @@ static int loop(struct run *r)
 				return rc;
 		}
 	}
+}
+
+/*
+ * A slot followed again whose node is off: the board lost power with the
+ * BMC, or a person switched it off. Waiting for the state's timeout would
+ * only lose its length; the node is powered on at once, and its helper
+ * resumes from its journal (docs/commission.md §4). Lines held elsewhere
+ * read as unknown: then the console is followed as before.
+ */
+static bool slot_off(struct tp_board *b, unsigned n)
+{
+	struct tp_slot_power st[TP_BOARD_SLOTS];
+
+	return tp_power_status(b, TP_SLOT_BIT(n), st) == 0 &&
+	       !strcmp(tp_power_word(&st[n - 1]), "off");
 }
 
 int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
@@ -447,6 +464,12 @@ int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
 			break;
 		case TP_CPLAN_FOLLOW:
 			s->resumed = true;
+			if (slot_off(b, s->n)) {
+				emit(r, s, "power", "its node is off (the board lost power, or "
+				     "someone switched it off): powered on again");
+				s->w = W_CYCLE;
+				break;
+			}
 			s->w = W_FOLLOW;
 			(void)tp_cmon_open(s->mon);
 			tp_cmon_arm(s->mon);

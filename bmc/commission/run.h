@@ -27,6 +27,9 @@ struct tp_crun_opts {
 	struct tp_flash_opts flash;
 	tp_cevent_fn event;
 	void *cookie;
+	/* Called every round (about 5 times a second) on the caller's
+	 * thread, with cookie: for a live table (docs/commission.md §12). */
+	void (*tick)(void *cookie);
 };
 
 struct tp_crun_result {

@@ -79,6 +79,8 @@ struct twin_opts {
 	unsigned emmc_write_rate;	/* MB/s (10^6 bytes) */
 	bool peer_clock;		/* --peer-clock: the clock moves on while
 					 * a real-time peer is quiet (twin_usb.c) */
+	bool real_clock;		/* --real-clock: never behind real time
+					 * (twin_sched.c) */
 	/* Faults of a real loader or link (docs/twin.md, "Faults");
 	 * TWIN_NO_FAULT when not given. */
 	uint64_t rk_vanish_after;	/* WRITE_LBA bytes, then disconnect */
@@ -182,6 +184,8 @@ struct twin {
 	GList *sched;			/* struct twin_event, by (time, seq) */
 	uint64_t sched_seq;
 	bool sched_running;
+	int64_t real_start_us;		/* --real-clock: g_get_monotonic_time() at start */
+	guint real_src;
 
 	struct twin_usb *usb;		/* twin_usb.h */
 	int emmc_fd[TWIN_SLOTS + 1];
@@ -239,6 +243,10 @@ void twin_sched_cancel(struct twin *t, void *obj);
 int twin_sched_run_until(struct twin *t, uint64_t target_ns);
 bool twin_sched_next(struct twin *t, uint64_t *at_ns);
 void twin_sched_free(struct twin *t);
+/* --real-clock: the tick's period, and the catch-up NOW and SLEEP do first. */
+#define TWIN_REAL_TICK_MS 50
+void twin_sched_real_start(struct twin *t);
+int twin_sched_real_catch_up(struct twin *t);
 
 /* node/vm.c: nodes that boot (--node-vm); a no-op without it. */
 int twin_node_init(struct twin *t);

@@ -202,11 +202,19 @@ static void twin_gpio_request(struct twin_conn *c, const char *verb,
 			twin_conn_reply(c, "ERR ENOENT no line named %s", tok[0]);
 		return;
 	}
+	if (!strcmp(verb, "CLOCK")) {
+		twin_conn_reply(c, "OK %s", t->opt.real_clock ? "real" : "virtual");
+		return;
+	}
 	if (!strcmp(verb, "NOW")) {
+		if (twin_sched_real_catch_up(t))
+			twin_timeline_violation(t, "twin", "the clock could not follow real time");
 		twin_conn_reply(c, "OK %" PRIu64, t->board.now_ns);
 		return;
 	}
 	if (!strcmp(verb, "SLEEP")) {
+		if (twin_sched_real_catch_up(t))
+			twin_timeline_violation(t, "twin", "the clock could not follow real time");
 		if (!twin_gpio_parse_u64(tok[0], &v) ||
 		    twin_board_clock_advance(t, v))
 			twin_conn_violation(c, "EINVAL", "request",
@@ -268,6 +276,7 @@ static const struct {
 	{ "INFO", 2, false },	{ "REQUEST", 3, true },
 	{ "SET", 3, false },	{ "GET", 2, false },
 	{ "RELEASE", 2, false },	{ "NOW", 0, false },
+	{ "CLOCK", 0, false },
 	{ "SLEEP", 1, false },
 };
 

@@ -45,6 +45,8 @@ static const char twin_usage[] =
 	"  --usb-turnaround-us US        host turnaround on an idle bus (default 125)\n"
 	"  --peer-clock                  the clock moves on to the next event while a\n"
 	"                                real-time peer (rkdeveloptool) is quiet\n"
+	"  --real-clock                  the clock never runs behind real time (for\n"
+	"                                programs that follow nodes in QEMU)\n"
 	"Nodes that boot (docs/twin.md, \"Nodes that boot\"):\n"
 	"  --node-vm                     a module booting from its disks runs them in QEMU\n"
 	"  --nvme-dir DIR                an RK1's NVMe drive is DIR/slotN.nvme, if present\n"
@@ -86,7 +88,7 @@ enum {
 	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
-	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK,
+	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK, OPT_REAL_CLOCK,
 	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU,
 };
 
@@ -131,6 +133,7 @@ static const struct option twin_long_opts[] = {
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "cm4-read-rate", required_argument, NULL, OPT_CM4_READ_RATE },
 	{ "peer-clock", no_argument, NULL, OPT_PEER_CLOCK },
+	{ "real-clock", no_argument, NULL, OPT_REAL_CLOCK },
 	{ "node-vm", no_argument, NULL, OPT_NODE_VM },
 	{ "nvme-dir", required_argument, NULL, OPT_NVME_DIR },
 	{ "qemu", required_argument, NULL, OPT_QEMU },
@@ -392,6 +395,9 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 	case OPT_PEER_CLOCK:
 		o->peer_clock = true;
 		return 0;
+	case OPT_REAL_CLOCK:
+		o->real_clock = true;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -589,6 +595,7 @@ static int twin_run(struct twin *t)
 	if (twin_root_build(t) || twin_sysfs_watch(t) || twin_gpio_start(t) ||
 	    twin_usb_start(t) || twin_node_init(t))
 		return TWIN_EXIT_INTERNAL;
+	twin_sched_real_start(t);
 	if (twin_child_spawn(t))
 		return TWIN_EXIT_NOEXEC;
 

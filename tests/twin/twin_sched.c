@@ -7,6 +7,12 @@
  * takes simulated time, so events are run from the one place that moves
  * it, twin_board_clock_advance(): each with the clock set to its own time,
  * in (time, order added) order, so runs are repeatable.
+ *
+ * With --real-clock the clock also never runs behind real time: a tick, and
+ * every NOW or SLEEP before it is answered, catch it up with the real time
+ * elapsed since the twin started (SLEEP still moves it ahead at once). That
+ * is for programs that wait on nodes running in real time (QEMU, --node-vm):
+ * the board's own delays stay simulated, nothing waits for a client to sleep.
  */
 #include <errno.h>
 
@@ -100,8 +106,39 @@ bool twin_sched_next(struct twin *t, uint64_t *at_ns)
 	return true;
 }
 
+/* --real-clock: catch the clock up with real time (twin_sched_real_start). */
+int twin_sched_real_catch_up(struct twin *t)
+{
+	uint64_t real;
+
+	if (!t->opt.real_clock)
+		return 0;
+	real = (uint64_t)(g_get_monotonic_time() - t->real_start_us) * 1000u;
+	return real > t->board.now_ns ? twin_sched_run_until(t, real) : 0;
+}
+
+static gboolean twin_sched_real_tick(gpointer data)
+{
+	struct twin *t = data;
+
+	if (twin_sched_real_catch_up(t))
+		twin_timeline_violation(t, "twin", "the clock could not follow real time");
+	return G_SOURCE_CONTINUE;
+}
+
+void twin_sched_real_start(struct twin *t)
+{
+	if (!t->opt.real_clock)
+		return;
+	t->real_start_us = g_get_monotonic_time();
+	t->real_src = g_timeout_add(TWIN_REAL_TICK_MS, twin_sched_real_tick, t);
+}
+
 void twin_sched_free(struct twin *t)
 {
+	if (t->real_src)
+		g_source_remove(t->real_src);
+	t->real_src = 0;
 	g_list_free_full(t->sched, g_free);
 	t->sched = NULL;
 }

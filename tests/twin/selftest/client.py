@@ -20,6 +20,7 @@ Each argument is one step:
 import os
 import socket
 import sys
+import time
 
 
 def unescape(s):
@@ -64,6 +65,9 @@ def main():
             if not last.startswith(step[7:]):
                 print("EXPECTED %r, GOT %r" % (step[7:], last), flush=True)
                 sys.exit(3)
+        elif step.startswith("pause:"):
+            # Real time passing, for --real-clock (what is measured, not a wait).
+            time.sleep(int(step[6:]) / 1000)
         elif step.startswith("exit:"):
             sys.exit(int(step[5:]))
         else:

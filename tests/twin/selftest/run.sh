@@ -151,6 +151,17 @@ tl "0.001 hold node2-rpiboot third -> free"
 tl "0.001 hold PG5 third -> free"
 st "slot 2 module empty regulator disabled en 0 power off strap 1 usb usb-c/device"
 
+# --- --real-clock: the clock never runs behind real time ----------------
+run realclock --real-clock --rev 2.4 -- "HELLO t" "CLOCK" "pause:300" "NOW" "SLEEP 7000000000" "NOW"
+rc 0
+out "CLOCK => OK real"
+ns=$(sed -n 's/^NOW => OK //p' "$W/realclock.out" | tr '\n' ' ')
+check "NOW follows real time, SLEEP still jumps ahead: $ns" \
+	awk -v a="${ns%% *}" -v b="${ns#* }" 'BEGIN { exit !(a >= 300000000 && a < 7000000000 && b >= a + 7000000000) }'
+run virtclock --rev 2.4 -- "HELLO t" "CLOCK" "pause:100" "NOW"
+out "CLOCK => OK virtual"
+out "NOW => OK 0"
+
 # --- --hold: EBUSY names the holder -------------------------------------
 run hold --rev 2.4 --hold node3-en=bmcd --hold PG5=bmcd -- "HELLO t" \
 	"REQUEST gpiochip1 8 tpkit" "INFO gpiochip1 8" "REQUEST gpiochip0 197 tpkit"
