@@ -189,7 +189,7 @@ LIB_OBJS += $(secrets-y:%=$(O)/bmc/%.o)
 LIB_OBJS += $(O)/bmc/console.o
 # Commissioning (bmc/commission/, docs/commission.md): a library, so unit
 # tests link its state machine.
-commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live
+commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live jobs
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a

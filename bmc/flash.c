@@ -694,6 +694,11 @@ static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flas
 	return n;
 }
 
+unsigned tp_flash_at_once(const struct tp_board *b)
+{
+	return b->desc->usb_bus == TP_USB_MUX ? 1 : TP_BOARD_SLOTS;
+}
+
 size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_opts *o,
 		      struct tp_flash_result *res)
 {
@@ -706,7 +711,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 	rc = prepare(&ru, mods, &srcs);
 	if (rc < 0)
 		return fail_prepare(&ru, rc, mask, res);
-	if (b->desc->usb_bus != TP_USB_MUX) {
+	if (tp_flash_at_once(b) > 1) {
 		/* A hub: every slot at once. */
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 			if (mask & TP_SLOT_BIT(s))

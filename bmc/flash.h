@@ -197,6 +197,11 @@ const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mo
  * Then they must be ready, whatever the slots hold. */
 bool tp_flash_files_named(const struct tp_flash_opts *o, const struct tp_flash_module *m);
 
+/* How many slots one tp_flash_slots() call on board b flashes at the same
+ * time: every slot behind a hub (v2.5+), one through the v2.4 mux
+ * (hardware.md §6). */
+unsigned tp_flash_at_once(const struct tp_board *b);
+
 /*
  * Flash the slots in mask (TP_SLOT_BIT()s) of board b. res gets one result
  * per slot, in slot order; returns how many. An empty or failed slot does

@@ -2,20 +2,19 @@
 /*
  * The commissioning pipeline (docs/commission.md §6). One thread, the
  * caller's, follows every booted slot's console and owns every record;
- * one job at a time (a flash with its seed and power-on, or a power
- * cycle) runs on a second thread, because the USB path and the board's
- * lines serve one slot at a time, while the consoles must be read all the
- * time (a tty keeps only a few KiB). The job thread touches only its job;
- * the two meet in job.mu.
+ * one board job at a time (jobs.c: a flash with its seeds and power-on,
+ * of as many slots as the board flashes at once, or a power cycle) runs
+ * on a second thread, while the consoles must be read all the time (a
+ * tty keeps only a few KiB). The job thread touches only its job; the two
+ * meet in its mutex.
  */
 #include "run.h"
-#include "live.h"
+#include "jobs.h"
 #include "board/turingpi2/power.h"
 #include "common/atomic.h"
 #include "common/cancel.h"
 #include "common/clock.h"
 #include "common/err.h"
-#include "common/image.h"
 #include "common/log.h"
 #include "common/path.h"
 #include "common/state.h"
@@ -23,7 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +35,12 @@
  * much real time without a console byte or a job, and the clock moves on
  * to the next deadline (as the twin's --peer-clock does, docs/twin.md). */
 #define QUIET_MS 1500
+/* The first jump after a slot is powered on goes at most this far: the
+ * twin starts a node a few virtual seconds after power-on, and the node's
+ * first lines then take real time to come (a process to start, on a busy
+ * machine more than QUIET_MS); a jump straight to the deadline would
+ * judge them missing after one quiet period (§6). */
+#define FIRST_JUMP_MS 30000
 
 int tp_commission_lock(int *fd)
 {
@@ -82,7 +86,6 @@ void tp_commission_unlock(int fd)
 }
 
 enum wait { W_FLASH, W_CYCLE, W_JOB, W_FOLLOW, W_END };
-enum job_kind { JOB_FLASH, JOB_CYCLE };
 
 struct slot {
 	unsigned n;
@@ -93,21 +96,7 @@ struct slot {
 	/* Followed again from an earlier run: its helper may have finished
 	 * while nobody watched, so a timeout never re-flashes it (§4). */
 	bool resumed;
-};
-
-struct job {
-	pthread_t th;
-	pthread_mutex_t mu;
-	bool running;          /* the caller's thread only */
-	bool finished;         /* under mu */
-	enum job_kind kind;
-	struct tp_board *b;
-	unsigned slot;
-	struct tp_flash_opts fo;
-	struct tp_flash_result fr;
-	int rc;
-	char msg[TP_ERR_MAX];
-	int pct, phase;        /* the last progress note written */
+	bool fresh;            /* powered on, no clock jump since (FIRST_JUMP_MS) */
 };
 
 struct run {
@@ -115,7 +104,7 @@ struct run {
 	const struct tp_crun_opts *o;
 	struct slot s[TP_SLOTS_MAX];
 	size_t n;
-	struct job job;
+	struct tp_cjob job;
 };
 
 static uint64_t wall(void)
@@ -140,94 +129,45 @@ static int save(struct slot *s)
 	return 0;
 }
 
-/* The flash's progress, as a note for the live table (§12): only when
- * the whole percent or the phase changes. */
-static void job_progress(void *cookie, const struct tp_progress *p)
+/*
+ * Start the next board job. A flash takes the first slot waiting for one
+ * and, up to what the board flashes at once (tp_flash_at_once: one on
+ * v2.4, all behind the v2.5 hub), the later ones waiting with the same
+ * image: one decoded stream fanned out to them, so the memory stays one
+ * flash's (§6). A power cycle is one slot's.
+ */
+static int job_start(struct run *r, size_t first, enum tp_cjob_kind kind)
 {
-	struct job *j = cookie;
-	int pct = p->total ? (int)(p->done * 100 / p->total) : -1;
-	char text[64];
-
-	if (pct == j->pct && (int)p->phase == j->phase)
-		return;
-	j->pct = pct;
-	j->phase = (int)p->phase;
-	if (pct >= 0)
-		snprintf(text, sizeof(text), "%s %d%%\n", tp_phase_name(p->phase), pct);
-	else
-		snprintf(text, sizeof(text), "%s\n", tp_phase_name(p->phase));
-	(void)tp_clive_progress_write(j->slot, text);
-}
-
-/* The job thread: flash (with seed) and power on, or power off and on. */
-static void *job_main(void *arg)
-{
-	struct job *j = arg;
-	struct tp_power_result pr[TP_BOARD_SLOTS];
-	unsigned bit = TP_SLOT_BIT(j->slot);
-	int rc = 0;
-
-	tp_err_clear();
-	if (j->kind == JOB_FLASH) {
-		if (tp_flash_slots(j->b, bit, &j->fo, &j->fr) != 1 || j->fr.rc < 0) {
-			rc = j->fr.rc < 0 ? j->fr.rc : -EIO;
-			snprintf(j->msg, sizeof(j->msg), "%s", j->fr.msg);
-		}
-		tp_clive_progress_remove(j->slot);
-	} else {
-		rc = tp_power_apply(j->b, bit, TP_POWER_OFF, 0, pr);
-	}
-	if (rc == 0) {
-		rc = tp_power_apply(j->b, bit, TP_POWER_ON, 0, pr);
-		if (rc < 0)
-			snprintf(j->msg, sizeof(j->msg), "%s", tp_err_msg());
-	} else if (j->kind == JOB_CYCLE) {
-		snprintf(j->msg, sizeof(j->msg), "%s", tp_err_msg());
-	}
-	pthread_mutex_lock(&j->mu);
-	j->rc = rc;
-	j->finished = true;
-	pthread_mutex_unlock(&j->mu);
-	return NULL;
-}
-
-static int job_start(struct run *r, struct slot *s, enum job_kind kind)
-{
-	struct job *j = &r->job;
+	struct tp_flash_opts fo = r->o->flash;
+	unsigned mask = 0, max = kind == TP_CJOB_FLASH ? tp_flash_at_once(r->b) : 1, n = 0;
 	char text[320];
 	int rc;
 
-	j->kind = kind;
-	j->b = r->b;
-	j->slot = s->n;
-	j->finished = false;
-	j->rc = 0;
-	j->msg[0] = '\0';
-	memset(&j->fr, 0, sizeof(j->fr));
-	j->fo = r->o->flash;
-	j->fo.image = s->p->image;
-	j->fo.seed = true;
-	j->fo.wipe_nvme = s->p->wipe_nvme;
-	j->fo.progress = job_progress;
-	j->fo.progress_cookie = j;
-	j->pct = -2;
-	j->phase = -1;
-	j->fo.step = NULL;
-	if (kind == JOB_FLASH) {
-		tp_cslot_enter(&s->rec, TP_CS_FLASHING, wall());
-		snprintf(text, sizeof(text), "flash %s and seed, then power on", s->p->image);
-	} else {
-		snprintf(text, sizeof(text), "power off and on");
+	fo.image = r->s[first].p->image;
+	fo.seed = true;
+	fo.wipe_nvme = r->s[first].p->wipe_nvme;
+	fo.progress = NULL;
+	fo.step = NULL;
+	for (size_t i = first; i < r->n && n < max; i++) {
+		struct slot *s = &r->s[i];
+
+		if (s->w != (kind == TP_CJOB_FLASH ? W_FLASH : W_CYCLE) ||
+		    strcmp(s->p->image, fo.image) != 0 || s->p->wipe_nvme != fo.wipe_nvme)
+			continue;
+		if (kind == TP_CJOB_FLASH) {
+			tp_cslot_enter(&s->rec, TP_CS_FLASHING, wall());
+			snprintf(text, sizeof(text), "flash %s and seed, then power on", s->p->image);
+		} else {
+			snprintf(text, sizeof(text), "power off and on");
+		}
+		if ((rc = save(s)) < 0)
+			return rc;
+		emit(r, s, kind == TP_CJOB_FLASH ? "flash" : "power", text);
+		s->w = W_JOB;
+		mask |= TP_SLOT_BIT(s->n);
+		n++;
 	}
-	if ((rc = save(s)) < 0)
-		return rc;
-	emit(r, s, kind == JOB_FLASH ? "flash" : "power", text);
-	rc = pthread_create(&j->th, NULL, job_main, j);
-	if (rc)
-		return tp_err_set(-rc, "cannot start a thread: %s", strerror(rc));
-	j->running = true;
-	s->w = W_JOB;
-	return 0;
+	return tp_cjob_start(&r->job, r->b, kind, mask, &fo);
 }
 
 static void end_failed(struct run *r, struct slot *s, const char *why)
@@ -252,28 +192,21 @@ static void end_failed(struct run *r, struct slot *s, const char *why)
 	s->w = W_END;
 }
 
-/* A job ended: the slot boots (its console followed) or takes a retry. */
-static int job_done(struct run *r)
+/* A job ended for slot s: it boots (its console followed) or takes a retry. */
+static int job_done(struct run *r, struct slot *s)
 {
-	struct job *j = &r->job;
-	struct slot *s = NULL;
+	const struct tp_cjob *j = &r->job;
+	const struct tp_flash_result *fr = &j->fr[s->n - 1];
 	int rc;
 
-	pthread_join(j->th, NULL);
-	j->running = false;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->s[i].n == j->slot)
-			s = &r->s[i];
-	if (!s)
-		return 0;
-	if (j->rc == -ECANCELED || tp_cancelled())
+	if (j->rc[s->n - 1] == -ECANCELED || tp_cancelled())
 		return -ECANCELED;
-	if (j->rc < 0) {
+	if (j->rc[s->n - 1] < 0) {
 		char why[TP_CSLOT_TEXT_MAX];
 
-		snprintf(why, sizeof(why), "%s: %.200s", j->kind == JOB_FLASH ? "flash" : "power",
-			 j->msg);
-		if (j->kind == JOB_FLASH &&
+		snprintf(why, sizeof(why), "%s: %.200s", j->kind == TP_CJOB_FLASH ? "flash" : "power",
+			 j->msg[s->n - 1]);
+		if (j->kind == TP_CJOB_FLASH &&
 		    tp_cslot_timeout(&s->rec, wall(), why) == TP_CRETRY_REFLASH) {
 			emit(r, s, "retry", why);
 			s->w = W_FLASH;
@@ -282,14 +215,14 @@ static int job_done(struct run *r)
 		}
 		return save(s);
 	}
-	if (j->kind == JOB_FLASH) {
+	if (j->kind == TP_CJOB_FLASH) {
 		s->rec.flashes++;
-		snprintf(s->rec.module, sizeof(s->rec.module), "%s", j->fr.module);
+		snprintf(s->rec.module, sizeof(s->rec.module), "%s", fr->module);
 		snprintf(s->rec.image, sizeof(s->rec.image), "%s",
-			 j->fr.image[0] ? j->fr.image : s->p->image);
-		snprintf(s->rec.sha256, sizeof(s->rec.sha256), "%s", j->fr.sha256);
-		snprintf(s->rec.instance_id, sizeof(s->rec.instance_id), "%s", j->fr.instance_id);
-		snprintf(s->rec.root_uuid, sizeof(s->rec.root_uuid), "%s", j->fr.root_uuid);
+			 fr->image[0] ? fr->image : s->p->image);
+		snprintf(s->rec.sha256, sizeof(s->rec.sha256), "%s", fr->sha256);
+		snprintf(s->rec.instance_id, sizeof(s->rec.instance_id), "%s", fr->instance_id);
+		snprintf(s->rec.root_uuid, sizeof(s->rec.root_uuid), "%s", fr->root_uuid);
 		/* A new flash: the NVMe root an earlier one moved to is now the
 		 * old system's (commission.md §11). */
 		s->rec.nvme_root_uuid[0] = '\0';
@@ -307,6 +240,19 @@ static int job_done(struct run *r)
 	(void)tp_cmon_open(s->mon);
 	tp_cmon_arm(s->mon);
 	s->w = W_FOLLOW;
+	s->fresh = true;
+	return 0;
+}
+
+/* The job finished: each of its slots, in slot order. */
+static int jobs_done(struct run *r)
+{
+	int rc;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->s[i].w == W_JOB && (r->job.mask & TP_SLOT_BIT(r->s[i].n)) &&
+		    (rc = job_done(r, &r->s[i])) < 0)
+			return rc;
 	return 0;
 }
 
@@ -405,16 +351,21 @@ static int follow(struct run *r, bool *any, bool expire)
 static int move_clock(struct run *r)
 {
 	uint64_t now = tp_clock_now_ns(), next = 0;
+	bool fresh = false;
 
 	for (size_t i = 0; i < r->n; i++) {
-		const struct slot *s = &r->s[i];
+		struct slot *s = &r->s[i];
 
 		if (s->w == W_FOLLOW && s->mon->deadline_ns &&
 		    (!next || s->mon->deadline_ns < next))
 			next = s->mon->deadline_ns;
+		fresh = fresh || (s->w == W_FOLLOW && s->fresh);
+		s->fresh = false;
 	}
 	if (!next || next <= now)
 		return 0;
+	if (fresh && next - now > (uint64_t)FIRST_JUMP_MS * 1000000)
+		next = now + (uint64_t)FIRST_JUMP_MS * 1000000;
 	return tp_clock_sleep_ms((unsigned)((next - now + 999999) / 1000000));
 }
 
@@ -448,20 +399,13 @@ static int loop(struct run *r)
 			return -ECANCELED;
 		if (r->o->tick)
 			r->o->tick(r->o->cookie);
-		if (r->job.running) {
-			bool fin;
-
-			pthread_mutex_lock(&r->job.mu);
-			fin = r->job.finished;
-			pthread_mutex_unlock(&r->job.mu);
-			if (fin && (rc = job_done(r)) < 0)
-				return rc;
-		}
+		if (tp_cjob_reap(&r->job) && (rc = jobs_done(r)) < 0)
+			return rc;
 		/* The next job in slot order: a power cycle before a flash. */
 		for (int pass = 0; pass < 2 && !r->job.running; pass++)
 			for (size_t i = 0; i < r->n && !r->job.running; i++)
 				if (r->s[i].w == (pass ? W_FLASH : W_CYCLE) &&
-				    (rc = job_start(r, &r->s[i], pass ? JOB_FLASH : JOB_CYCLE)) < 0)
+				    (rc = job_start(r, i, pass ? TP_CJOB_FLASH : TP_CJOB_CYCLE)) < 0)
 					return rc;
 		for (size_t i = 0; i < r->n; i++)
 			open = open || r->s[i].w != W_END;
@@ -508,7 +452,7 @@ int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
 	r->b = b;
 	r->o = o;
 	r->n = n;
-	pthread_mutex_init(&r->job.mu, NULL);
+	tp_cjob_init(&r->job);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct slot *s = &r->s[i];
 
@@ -549,11 +493,8 @@ int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
 	}
 	if (rc == 0)
 		rc = loop(r);
-	if (r->job.running) {
-		/* A cancel: the flash puts its slot back itself; wait for it. */
-		pthread_join(r->job.th, NULL);
-		r->job.running = false;
-	}
+	/* A cancel: the flash puts its slots back itself; wait for it. */
+	tp_cjob_wait(&r->job);
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = &r->s[i];
 
@@ -566,7 +507,7 @@ int tp_crun(struct tp_board *b, const struct tp_cplan_slot *plan, size_t n,
 		failed += s->rec.state == TP_CS_FAILED && plan[i].action != TP_CPLAN_SKIP &&
 			  plan[i].action != TP_CPLAN_LEAVE;
 	}
-	pthread_mutex_destroy(&r->job.mu);
+	tp_cjob_destroy(&r->job);
 	free(r);
 	return rc < 0 ? rc : failed;
 }
