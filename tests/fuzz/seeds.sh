@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1 out=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$out"
-mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report}
+mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report,commission}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -121,3 +121,9 @@ for r in '\000\000\000\000start4.elf' '\001\000\000\000config.txt' '\002\000\000
 	# shellcheck disable=SC2059
 	printf "$r" >"$out/rpiboot/req$(( $(ls "$out/rpiboot" | wc -l) ))"
 done
+
+# commission: a record (control byte 0) and kernel command lines (1)
+printf '\000version=1\nslot=1\nstate=running\nattempts=1\nflashes=1\nsince=1796300000\nmodule=rk1\nimage=/x/rk1.img.xz\ninstance_id=tpkit-lab-slot1-0123456789abcdef\nroot_uuid=0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0\nreport_step=migrate\nreport_event=progress\nreport_text=3/6 odd \\x09 bytes\n' >"$out/commission/record"
+printf '\001[    0.000000] Kernel command line: BOOT_IMAGE=/boot/vmlinuz root=UUID=0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0 ro console=ttyS0\r\n' >"$out/commission/own-root"
+printf '\001[    0.000000] Kernel command line: root=UUID=99999999-4b5a-4978-8695-a4b3c2d1e0f0 rootwait\n' >"$out/commission/old-root"
+printf '\001Kernel command line: noroot=x root=/dev/nvme0n1p2 quiet\n' >"$out/commission/nvme-dev"
