@@ -35,19 +35,7 @@ done
 # libcurl honours *_proxy: the image server is local.
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 
-work=$(mktemp -d /var/tmp/tpkit-demo.XXXXXX)
-root=$work/root sd=$work/root/mnt/sdcard
-server='' mounted=''
-cleanup() {
-	if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-	if [ -n "$mounted" ]; then umount "$sd" || { echo "demo: could not unmount $sd; left $work" >&2; return; }; fi
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-cd "$work"
-if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B='' N=''; fi
+. "$src/scripts/demo_lib.sh"
 
 # ---- the images ------------------------------------------------------------
 # stream N SEED: N bytes of AES-CTR keystream (incompressible, reproducible).

@@ -38,24 +38,12 @@ for t in qemu-system-x86_64 vde_switch xz ssh-keygen python3 openssl; do
 done
 [ "$(id -u)" = 0 ] || { echo "demo: run it as root (it mounts a tmpfs as the BMC's SD card)" >&2; exit 1; }
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 # the bundle's server is local
-if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B='' N=''; fi
 
+. "$src/scripts/demo_lib.sh"
 echo "${B}The node images (Debian 12, laid out like the RK1 and CM4 images):${N}"
 imgs=$("$src/tests/twin/nodeimg/build.sh" --print-dir)
 echo "  $imgs"
 
-work=$(mktemp -d /var/tmp/tpkit-demo.XXXXXX)
-root=$work/root sd=$work/root/mnt/sdcard
-server='' mounted=''
-cleanup() {
-	if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-	if [ -n "$mounted" ]; then umount "$sd" || { echo "demo: could not unmount $sd; left $work" >&2; return; }; fi
-	rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM HUP
-cd "$work"
 
 # ---- the k3s bundle, served over HTTP as a release would be ---------------
 version=v1.31.12+k3s1
