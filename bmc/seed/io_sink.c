@@ -10,6 +10,13 @@
  * transfer therefore goes through an aligned bounce buffer, and a write
  * that covers part of a unit reads the unit first (after a flush, because
  * sinks may still hold queued writes).
+ *
+ * A read flushes the sink's queue first, and over rockusb each read and each
+ * flushed write is a command round trip. libext2fs reads the same metadata
+ * blocks (group descriptors, bitmaps, inode table and directory blocks) again
+ * and again while it allocates and links, so the channel keeps the last
+ * blocks it read or wrote, write-through: a cached block is what the sink
+ * holds or will hold once its queue is out, and reading it costs nothing.
  */
 #include "io_sink.h"
 #include "common/err.h"
@@ -34,11 +41,19 @@ struct binding {
 static struct binding binds[NBIND];
 static pthread_mutex_t binds_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The block cache: direct-mapped by block number, 64 blocks (256 KiB of
+ * 4 KiB blocks, per file system being seeded). Blocks over CACHE_MAX_BS
+ * are not cached. */
+#define CACHE_BLOCKS 64
+#define CACHE_MAX_BS 16384
+
 struct chan {
 	struct binding *b;
 	size_t align;     /* the sink's unit: offsets and lengths */
 	size_t mem_align; /* the bounce buffer's (O_DIRECT wants pages) */
 	struct struct_io_stats stats;
+	unsigned char *cache;                 /* CACHE_BLOCKS blocks, or NULL */
+	unsigned long long tag[CACHE_BLOCKS]; /* block number + 1; 0: empty */
 };
 
 static struct binding *lookup(const char *name)
@@ -103,6 +118,52 @@ static errcode_t ec(int rc)
 	return rc < 0 ? (errcode_t)-rc : 0;
 }
 
+static void cache_drop(struct chan *c)
+{
+	free(c->cache);
+	c->cache = NULL;
+	memset(c->tag, 0, sizeof(c->tag));
+}
+
+/* Block `block`'s slot when it holds that block, else NULL. */
+static unsigned char *cache_hit(io_channel ch, unsigned long long block)
+{
+	struct chan *c = ch->private_data;
+	unsigned i = (unsigned)(block % CACHE_BLOCKS);
+
+	return c->cache && c->tag[i] == block + 1 ? c->cache + (size_t)i * ch->block_size : NULL;
+}
+
+/* Keep count blocks from block on (data: what the sink now holds). */
+static void cache_put(io_channel ch, unsigned long long block, int count, const void *data)
+{
+	struct chan *c = ch->private_data;
+
+	if (ch->block_size > CACHE_MAX_BS)
+		return;
+	if (!c->cache && !(c->cache = malloc((size_t)CACHE_BLOCKS * ch->block_size)))
+		return; /* no cache: every read goes to the sink, as before */
+	for (int k = 0; k < count; k++) {
+		unsigned i = (unsigned)((block + k) % CACHE_BLOCKS);
+
+		memcpy(c->cache + (size_t)i * ch->block_size,
+		       (const char *)data + (size_t)k * ch->block_size, ch->block_size);
+		c->tag[i] = block + k + 1;
+	}
+}
+
+/* A write of bytes (not whole blocks): whatever blocks it touches are no
+ * longer known. */
+static void cache_forget(io_channel ch, unsigned long long block, size_t len)
+{
+	struct chan *c = ch->private_data;
+	unsigned long long last = block + (len + ch->block_size - 1) / ch->block_size;
+
+	for (unsigned long long b = block; b < last && b < block + CACHE_BLOCKS; b++)
+		if (c->tag[b % CACHE_BLOCKS] == b + 1)
+			c->tag[b % CACHE_BLOCKS] = 0;
+}
+
 static errcode_t sink_open(const char *name, int flags, io_channel *out)
 {
 	struct binding *b;
@@ -145,6 +206,7 @@ static errcode_t sink_close(io_channel ch)
 	if (--ch->refcount > 0)
 		return 0;
 	rc = tp_sink_flush(c->b->sink);
+	cache_drop(c);
 	free(c);
 	free(ch->name);
 	free(ch);
@@ -155,6 +217,8 @@ static errcode_t sink_set_blksize(io_channel ch, int blksize)
 {
 	if (blksize <= 0)
 		return EXT2_ET_INVALID_ARGUMENT;
+	if (blksize != ch->block_size)
+		cache_drop(ch->private_data);
 	ch->block_size = blksize;
 	return 0;
 }
@@ -200,12 +264,23 @@ static errcode_t sink_read(io_channel ch, unsigned long long block, int count, v
 	struct chan *c = ch->private_data;
 	uint64_t off;
 	size_t len;
-	int rc = range(ch, block, count, &off, &len);
+	int rc = range(ch, block, count, &off, &len), k;
 
+	for (k = 0; rc == 0 && k < count && cache_hit(ch, block + k); k++)
+		;
+	if (rc == 0 && count > 0 && k == count) {
+		for (k = 0; k < count; k++)
+			memcpy((char *)data + (size_t)k * ch->block_size, cache_hit(ch, block + k),
+			       ch->block_size);
+		return 0;
+	}
 	if (rc == 0 && (rc = tp_sink_flush(c->b->sink)) == 0)
 		rc = bounce_read(c, data, len, off);
-	if (rc == 0)
+	if (rc == 0) {
 		c->b->nread += len;
+		if (count > 0)
+			cache_put(ch, block, count, data);
+	}
 	return ec(rc);
 }
 
@@ -240,6 +315,10 @@ static errcode_t sink_write(io_channel ch, unsigned long long block, int count,
 	free(buf);
 	if (rc == 0)
 		c->b->nwritten += len;
+	if (rc == 0 && count > 0)
+		cache_put(ch, block, count, data);
+	else
+		cache_forget(ch, block, len); /* a byte count, or the sink's state unknown */
 	return ec(rc);
 }
 

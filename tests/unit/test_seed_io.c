@@ -193,11 +193,63 @@ static void out_of_range(void **state)
 	tp_sink_close(s);
 }
 
+/* The channel's block cache: a block read again, or read after it was
+ * written, costs no read of the sink; what it returns is what the sink has. */
+static void cached_blocks(void **state)
+{
+	struct tp_sink_file_opts o = { .size = DISK, .existing = true };
+	struct tp_sink *s;
+	io_channel ch;
+	char name[32], a[4096], b[4096], w[4096];
+	uint64_t rd, wr;
+
+	(void)state;
+	assert_int_equal(tp_sink_file_open(&s, disk, &o), 0);
+	assert_int_equal(tp_seed_io_bind(s, BASE, FSSIZE, name, sizeof(name)), 0);
+	assert_int_equal(tp_seed_io_manager->open(name, IO_FLAG_RW, &ch), 0);
+	assert_int_equal(io_channel_set_blksize(ch, 4096), 0);
+	assert_int_equal(io_channel_read_blk64(ch, 7, 1, a), 0);
+	assert_int_equal(io_channel_read_blk64(ch, 7, 1, b), 0);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(tp_seed_io_stats(name, &rd, &wr), 0);
+	assert_int_equal(rd, 4096);
+	memset(w, 0x5a, sizeof(w));
+	assert_int_equal(io_channel_write_blk64(ch, 9, 1, w), 0);
+	assert_int_equal(io_channel_read_blk64(ch, 9, 1, b), 0);
+	assert_memory_equal(w, b, sizeof(w));
+	assert_int_equal(tp_seed_io_stats(name, &rd, &wr), 0);
+	assert_int_equal(rd, 4096);
+	/* Block 9 + 64 takes block 9's place: read from the sink, and 9 too. */
+	assert_int_equal(io_channel_read_blk64(ch, 9 + 64, 1, b), 0);
+	assert_int_equal(io_channel_read_blk64(ch, 9, 1, b), 0);
+	assert_memory_equal(w, b, sizeof(w));
+	assert_int_equal(tp_seed_io_stats(name, &rd, &wr), 0);
+	assert_int_equal(rd, 3 * 4096);
+	/* A byte write forgets the blocks it touches. */
+	assert_int_equal(io_channel_write_blk64(ch, 9, -100, a), 0);
+	assert_int_equal(io_channel_read_blk64(ch, 9, 1, b), 0);
+	assert_memory_equal(a, b, 100);
+	assert_memory_equal(w + 100, b + 100, sizeof(w) - 100);
+	assert_int_equal(tp_seed_io_stats(name, &rd, &wr), 0);
+	assert_int_equal(rd, 4 * 4096);
+	/* Another block size starts afresh. */
+	assert_int_equal(io_channel_set_blksize(ch, 1024), 0);
+	assert_int_equal(io_channel_read_blk64(ch, 36, 1, b), 0);
+	assert_memory_equal(a, b, 100); /* block 36 of 1 KiB is the start of block 9 of 4 KiB */
+	assert_memory_equal(w + 100, b + 100, 1024 - 100);
+	assert_int_equal(tp_seed_io_stats(name, &rd, &wr), 0);
+	assert_int_equal(rd, 4 * 4096 + 1024);
+	assert_int_equal(io_channel_close(ch), 0);
+	tp_seed_io_unbind(name);
+	tp_sink_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(open_change_close),
 		cmocka_unit_test(out_of_range),
+		cmocka_unit_test(cached_blocks),
 	};
 
 	return cmocka_run_group_tests_name("seed_io", tests, setup, teardown);
