@@ -192,3 +192,15 @@ void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct t
 	if (b)
 		tp_json_str(j, "board", b->desc->name);
 }
+
+void tp_cli_warn_lines(const char *who, const char *text)
+{
+	while (*text) {
+		size_t l = strcspn(text, "\n");
+
+		fprintf(stderr, "tpkit %s: warning: %.*s\n", who, (int)l, text);
+		text += l;
+		if (*text == '\n')
+			text++;
+	}
+}

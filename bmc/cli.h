@@ -96,6 +96,10 @@ int tp_cli_board_recover(const struct tp_cli *c, struct tp_board *b);
 /* Start a JSON result object with "command" and "board" filled in. */
 void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b);
 
+/* Each line of text on stderr as "tpkit WHO: warning: LINE" (the
+ * configuration's warnings, tp_config_warnings()). */
+void tp_cli_warn_lines(const char *who, const char *text);
+
 #define CMD(name, summary) int cmd_##name##_main(struct tp_cli *c, int argc, char **argv);
 #include "commands.def"
 #undef CMD

@@ -327,8 +327,8 @@ static void warn_config(const struct tp_config *cfg)
 	char buf[2048];
 	int n = tp_config_warnings(cfg, buf, sizeof(buf));
 
-	for (const char *p = buf; n > 0 && *p; p += strcspn(p, "\n") + 1)
-		fprintf(stderr, "tpkit commission: warning: %.*s\n", (int)strcspn(p, "\n"), p);
+	if (n > 0)
+		tp_cli_warn_lines("commission", buf);
 }
 
 int cmd_commission_main(struct tp_cli *c, int argc, char **argv)

@@ -317,8 +317,8 @@ static void print_warnings(const struct tp_config *cfg)
 	char buf[2048];
 	int n = tp_config_warnings(cfg, buf, sizeof(buf));
 
-	for (const char *p = buf; n > 0 && *p; p += strcspn(p, "\n") + 1)
-		fprintf(stderr, "tpkit config: warning: %.*s\n", (int)strcspn(p, "\n"), p);
+	if (n > 0)
+		tp_cli_warn_lines("config", buf);
 }
 
 static int do_check(struct tp_cli *c, struct tp_config *cfg)
