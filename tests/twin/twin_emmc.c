@@ -108,6 +108,52 @@ int twin_emmc_erase(struct twin *t, unsigned slot, uint64_t lba,
 	return 0;
 }
 
+/* protocols.md §3.4: the cipher and key of the legacy ID block header. */
+static void twin_rc4(uint8_t *buf, size_t len)
+{
+	static const uint8_t key[16] = { 0x7c, 0x4e, 0x03, 0x04, 0x55, 0x05, 0x09, 0x07,
+					 0x2d, 0x2c, 0x7b, 0x38, 0x17, 0x0d, 0x17, 0x11 };
+	uint8_t st[256], x;
+	unsigned i, j = 0;
+
+	for (i = 0; i < 256; i++)
+		st[i] = (uint8_t)i;
+	for (i = 0; i < 256; i++) {
+		j = (j + st[i] + key[i % sizeof(key)]) & 0xff;
+		x = st[i], st[i] = st[j], st[j] = x;
+	}
+	i = j = 0;
+	for (size_t n = 0; n < len; n++) {
+		i = (i + 1) & 0xff;
+		j = (j + st[i]) & 0xff;
+		x = st[i], st[i] = st[j], st[j] = x;
+		buf[n] ^= st[(st[i] + st[j]) & 0xff];
+	}
+}
+
+/*
+ * What the RK3588 boot ROM looks for on the eMMC before anything else
+ * (docs/twin.md, "Simulated RK1"): an ID block header at sector 64, the
+ * plain "RKNS" or "RRNS" tag, or the legacy header whose sector,
+ * RC4-deciphered, starts with 0x0FF0AA55. The tag found, or NULL: then the
+ * ROM has no loader to start.
+ */
+const char *twin_emmc_idblock(struct twin *t, unsigned slot)
+{
+	uint8_t s[TWIN_SECTOR];
+
+	if (twin_emmc_rw(t, slot, false, 64, s, 1))
+		return NULL;
+	if (!memcmp(s, "RKNS", 4))
+		return "RKNS";
+	if (!memcmp(s, "RRNS", 4))
+		return "RRNS";
+	twin_rc4(s, sizeof(s));
+	if (s[0] == 0x55 && s[1] == 0xaa && s[2] == 0xf0 && s[3] == 0x0f)
+		return "legacy";
+	return NULL;
+}
+
 /* What U-Boot needs to go on: an MBR with the 0x55AA signature and a
  * non-empty partition entry, or a GPT header at LBA 1. */
 static const char *twin_emmc_table(struct twin *t, unsigned slot)

@@ -514,6 +514,26 @@ static void rk_unplug(struct twin *t, struct rk_node *rk)
 	twin_usb_dev_delete(t, t->usb->node[rk->slot].dev);
 }
 
+/*
+ * Without the strap the ROM tries its boot media (commissioning.md §5.1).
+ * The twin's RK1 has no SPI flash with a loader (docs/twin.md, "Simulated
+ * RK1"), so what decides is the eMMC's ID block (protocols.md §3.4): with
+ * one, the loader on the eMMC starts (U-Boot, and its verdict); without,
+ * the ROM falls back to USB, as the maskrom, and says nothing on the UART.
+ */
+static void rk_rom_boot(struct twin *t, struct rk_node *rk)
+{
+	char subject[16];
+
+	if (twin_emmc_idblock(t, rk->slot)) {
+		rk->state = twin_emmc_boot(t, rk->slot) ? RK_HALT : RK_OS;
+		return;
+	}
+	snprintf(subject, sizeof(subject), "slot%u", rk->slot);
+	twin_timeline_add(t, "boot", subject, "rom", "maskrom", "no ID block at sector 64 of the eMMC");
+	rk_plug(t, rk, false);
+}
+
 /* Events on the virtual clock; ARG says which. */
 enum { RK_EV_ROM, RK_EV_BOOT, RK_EV_UNPLUG, RK_EV_LOADER, RK_EV_RESET,
        RK_EV_VANISH };
@@ -534,7 +554,7 @@ static void rk_appear(struct twin *t, void *obj, uint64_t arg)
 		rk->state = RK_PLUG;
 		break;
 	case RK_EV_BOOT:
-		rk->state = twin_emmc_boot(t, rk->slot) ? RK_HALT : RK_OS;
+		rk_rom_boot(t, rk);
 		break;
 	case RK_EV_VANISH:	/* --rk-vanish-after: off the bus until power-off */
 		rk_unplug(t, rk);
@@ -624,6 +644,19 @@ void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial)
 	twin_sched_add(t, t->board.now_ns + (uint64_t)(strap ? t->opt.rk_maskrom_ms :
 			t->opt.rk_boot_ms) * TWIN_NS_PER_MS,
 		       rk_appear, rk, strap ? RK_EV_ROM : RK_EV_BOOT);
+}
+
+/* The running system restarted the SoC (a node VM's guest reboot): the
+ * ROM decides again, as at power-on, without the power-on's delays. */
+void twin_rk3588_reboot(struct twin *t, unsigned slot)
+{
+	struct rk_node *rk = rk_node(t, slot);
+
+	twin_sched_cancel(t, rk);
+	if (t->board.rpiboot[slot]->value)
+		rk_plug(t, rk, false);
+	else
+		rk_rom_boot(t, rk);
 }
 
 /* The node's USB reaches the BMC, or stops reaching it (hardware.md §6). */

@@ -173,6 +173,7 @@ void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d,
 /* twin_rk3588.c */
 void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial);
 void twin_rk3588_link(struct twin *t, unsigned slot, bool up);
+void twin_rk3588_reboot(struct twin *t, unsigned slot);
 void twin_rk3588_free(struct twin *t, unsigned slot);
 
 /* twin_rkfault.c: the faults of docs/twin.md "Faults", per RK1 node. */
@@ -213,6 +214,7 @@ int twin_emmc_rw(struct twin *t, unsigned slot, bool write, uint64_t lba,
 int twin_emmc_erase(struct twin *t, unsigned slot, uint64_t lba,
 		    uint64_t sectors);
 int twin_emmc_boot(struct twin *t, unsigned slot);
+const char *twin_emmc_idblock(struct twin *t, unsigned slot);
 void twin_emmc_close(struct twin *t);
 
 #endif /* TPKIT_TWIN_USB_H */

@@ -30,6 +30,7 @@
 #include "../twin_usb.h"
 
 #define TWIN_NODE_TERM_MS	5000	/* SIGTERM to SIGKILL */
+#define TWIN_NODE_NVME_TIMEOUT_S 600	/* guest NVMe timeouts: docs/twin.md */
 
 static const char *const twin_node_scratch_files[] = {
 	"kernel", "initrd", "extlinux.conf", "config.txt", "cmdline.txt",
@@ -208,7 +209,11 @@ static gboolean twin_node_exited(gint fd, GIOCondition cond, gpointer data)
 	reboot = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 		 strstr(nd->tail, "reboot: Restarting system");
 	twin_node_forget(r->t, r->slot, status, reboot ? "guest reboot" : "qemu ended");
-	if (reboot)
+	/* An RK1's ROM looks at its eMMC first (twin_rk3588.c); a CM4's
+	 * EEPROM boot loader goes straight to its scan. */
+	if (reboot && r->t->opt.module[r->slot] == TWIN_MOD_RK1)
+		twin_rk3588_reboot(r->t, r->slot);
+	else if (reboot)
 		twin_node_boot(r->t, r->slot);
 	return G_SOURCE_REMOVE;
 }
@@ -313,7 +318,20 @@ static GPtrArray *twin_node_argv(struct twin *t, unsigned slot,
 		g_ptr_array_add(a, g_strdup(b->initrd));
 	}
 	g_ptr_array_add(a, g_strdup("-append"));
-	g_ptr_array_add(a, g_strdup(b->append));
+	/*
+	 * A real NVMe answers in milliseconds; QEMU's, under TCG on a busy
+	 * host, has taken longer than the guest's 30 s I/O and 60 s admin
+	 * timeouts, and the guest then drops the drive ("Removing after
+	 * probe failure") and boots without its root. The loader adds what
+	 * the module's own command line does not need, after it, so the
+	 * node's `root=` and everything tpkit reads are the image's.
+	 */
+	if (nvme)
+		g_ptr_array_add(a, g_strdup_printf("%s nvme_core.io_timeout=%u nvme_core.admin_timeout=%u",
+						   b->append, TWIN_NODE_NVME_TIMEOUT_S,
+						   TWIN_NODE_NVME_TIMEOUT_S));
+	else
+		g_ptr_array_add(a, g_strdup(b->append));
 	g_ptr_array_add(a, NULL);
 	g_free(emmc);
 	g_free(nv);

@@ -243,6 +243,11 @@ start=$((RK1_ROOT_START * 2048)), size=$((root_size * 2048)), type=C12A7328-F81F
 X
 	place "$W/rk1-seed.img" "$disk" $RK1_SEED_START
 	place "$W/rk1-root.img" "$disk" $RK1_ROOT_START
+	# The boot loader's place (nodeimg.md §3): the real image has U-Boot's
+	# ID block at sector 64, without which the RK3588 ROM (and the twin's)
+	# falls back to maskrom. Its tag stands for it: the VM boots the kernel.
+	printf 'RKNS' | dd of="$disk" bs=512 seek=64 conv=notrunc status=none ||
+		die "rk1 ID block failed"
 	rm -f "$W/rk1-seed.img" "$W/rk1-root.img"
 	{
 		echo "table=gpt"

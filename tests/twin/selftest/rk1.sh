@@ -44,9 +44,11 @@ tl "650.000 usbdev node2 none -> maskrom (2207:350b at 1-1.2, dev 3)"
 urun rk_nostrap --rev 2.5 --slot 2=rk1 --root "$W/rootA" -- \
 	"$GP 'HELLO t' $route $on2 >/dev/null && $USBC sleep:2000 list"
 rc 0
-noout "2207:350b"
-tl "2350.000 boot slot2 emmc -> fail (no partition table)"
-check "UART tells the boot failure" grep -q "no valid partition table" "$W/rootA/dev/ttyS2"
+# A blank eMMC: no ID block, so the ROM falls back to USB: the maskrom, silent.
+out "dev 1-1.2 2207:350b bcdUSB=0200 addr=3"
+tl "2350.000 boot slot2 rom -> maskrom (no ID block at sector 64 of the eMMC)"
+tl "2350.000 usbdev node2 none -> maskrom (2207:350b at 1-1.2, dev 3)"
+check "UART says nothing" [ ! -s "$W/rootA/dev/ttyS2" ]
 urun rk_noroute --rev 2.5 --slot 2=rk1 -- \
 	"$GP 'HELLO t' $strap $on2 >/dev/null && $USBC sleep:400 list && $GP 'HELLO t' $route >/dev/null && $USBC list"
 rc 0
@@ -99,15 +101,52 @@ urun rk_reset --rev 2.5 --slot 2=rk1 -- "$PWR && $USBC sleep:300 $LDR open \
 rc 0
 out "dev 1-1.2 2207:350b bcdUSB=0200 addr=5"
 
-# eMMC with a partition table: the node boots, UART says so.
+# mkemmc FILE TAG: an MBR with one partition, and at sector 64 the ID block
+# header TAG: RKNS, legacy (0x0FF0AA55 RC4-enciphered with Rockchip's key,
+# protocols.md §3.4) or none.
+mkemmc() {
+	$PY - "$1" "$2" <<'PY'
+import sys
+s = bytearray(65 * 512)
+s[446 + 4] = 0x83; s[446 + 12] = 8; s[510] = 0x55; s[511] = 0xaa
+if sys.argv[2] == 'RKNS':
+    s[64 * 512:64 * 512 + 4] = b'RKNS'
+elif sys.argv[2] == 'legacy':
+    key = bytes.fromhex('7c4e030455050907' '2d2c7b38170d1711')
+    st = list(range(256)); j = 0
+    for i in range(256):
+        j = (j + st[i] + key[i % 16]) & 255; st[i], st[j] = st[j], st[i]
+    hdr = bytearray(512); hdr[0:4] = (0x0FF0AA55).to_bytes(4, 'little'); i = j = 0
+    for n in range(512):
+        i = (i + 1) & 255; j = (j + st[i]) & 255; st[i], st[j] = st[j], st[i]
+        hdr[n] ^= st[(st[i] + st[j]) & 255]
+    s[64 * 512:65 * 512] = hdr
+open(sys.argv[1], 'wb').write(s)
+PY
+}
+
+# eMMC with an ID block and a partition table: the node boots, UART says so.
 mkdir -p "$W/emmcB"
-$PY -c "import sys; f=open(sys.argv[1],'wb'); s=bytearray(1024); s[446+4]=0x83; s[446+12]=8; s[510]=0x55; s[511]=0xaa; f.write(s)" "$W/emmcB/slot2.emmc"
+mkemmc "$W/emmcB/slot2.emmc" RKNS
 urun rk_boot --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcB" --root "$W/rootB" -- \
 	"$GP 'HELLO t' $on2 'SLEEP 2000000000' >/dev/null"
 rc 0
 tl "2350.000 boot slot2 emmc -> ok (MBR)"
 check "UART shows Ubuntu" grep -q "^Ubuntu" "$W/rootB/dev/ttyS2"
 check "eMMC file sized by --emmc-size" [ "$(stat -c %s "$W/emmcB/slot2.emmc")" = 34359738368 ]
+# The legacy RC4-enciphered header starts the loader too.
+mkemmc "$W/emmcB/slot2.emmc" legacy
+urun rk_boot_legacy --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcB" -- \
+	"$GP 'HELLO t' $on2 'SLEEP 2000000000' >/dev/null"
+rc 0
+tl "2350.000 boot slot2 emmc -> ok (MBR)"
+# A partition table without an ID block: the ROM has no loader to start.
+mkemmc "$W/emmcB/slot2.emmc" none
+urun rk_boot_noidb --rev 2.5 --slot 2=rk1 --emmc-dir "$W/emmcB" --root "$W/rootC" -- \
+	"$GP 'HELLO t' $on2 'SLEEP 2000000000' >/dev/null"
+rc 0
+tl "2350.000 boot slot2 rom -> maskrom (no ID block at sector 64 of the eMMC)"
+check "no ID block: UART says nothing" [ ! -s "$W/rootC/dev/ttyS2" ]
 
 # --- every kind of violation: the device fails, the twin exits 90 --------
 vio() { # vio NAME USBC-STEPS... : each run must end with exit 90
