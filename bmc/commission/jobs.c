@@ -9,6 +9,7 @@
  */
 #include "jobs.h"
 #include "live.h"
+#include "board/turingpi2/flashmode.h"
 #include "board/turingpi2/power.h"
 #include "common/err.h"
 #include "common/image.h"
@@ -62,8 +63,40 @@ static void job_progress(void *cookie, const struct tp_progress *p)
 			(void)tp_clive_progress_write(s, text);
 }
 
-/* The job's thread: flash (with seeds) and power on what was flashed, or
- * power off and on. */
+/*
+ * How long a silent node's boot ROM may take to show once its USB reaches
+ * the BMC. It is powered and waiting already, so this is one enumeration
+ * (a few hundred ms; the flash polls 10 s from power-on, hardware.md
+ * §7.2, item 4); UNVERIFIED on hardware, a starting point.
+ */
+#define LOOK_MS 2000
+
+/* Route the slot's USB to the BMC, no strap, and look for any module's
+ * boot ROM there; then the node goes off and the routing back (flash
+ * mode's leave, with its record against a kill). */
+static int job_look(struct tp_cjob *j, unsigned slot)
+{
+	const struct tp_flash_module *m = NULL;
+	struct tp_flashmode fm;
+	const char *path;
+	char buf[32];
+	int rc, rc2;
+
+	rc = tp_flashmode_enter(j->b, TP_SLOT_BIT(slot), TP_FLASHMODE_LOOK, &fm);
+	if (rc < 0)
+		return rc;
+	path = tp_board_usb_path(j->b->desc, slot, buf, sizeof(buf));
+	rc = tp_flash_probe(&path, 1, LOOK_MS, &m, NULL, NULL);
+	if (rc == 0)
+		j->rom[slot - 1] = m;
+	else if (rc == -ETIMEDOUT)
+		rc = 0;	/* nothing there is an answer too */
+	rc2 = tp_flashmode_leave(&fm);
+	return rc < 0 ? rc : rc2;
+}
+
+/* The job's thread: flash (with seeds) and power on what was flashed,
+ * power off and on, or look. */
 static void *job_main(void *arg)
 {
 	struct tp_cjob *j = arg;
@@ -96,6 +129,11 @@ static void *job_main(void *arg)
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 			if (j->mask & TP_SLOT_BIT(s))
 				tp_clive_progress_remove(s);
+	} else if (j->kind == TP_CJOB_LOOK) {
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+			if ((j->mask & TP_SLOT_BIT(s)) && (rc = job_look(j, s)) < 0)
+				set_all(j, TP_SLOT_BIT(s), rc, tp_err_msg());
+		on = 0;
 	} else if ((rc = tp_power_apply(j->b, j->mask, TP_POWER_OFF, 0, pr)) < 0) {
 		set_all(j, j->mask, rc, tp_err_msg());
 		on = 0;
@@ -120,6 +158,7 @@ int tp_cjob_start(struct tp_cjob *j, struct tp_board *b, enum tp_cjob_kind kind,
 	memset(j->fr, 0, sizeof(j->fr));
 	memset(j->rc, 0, sizeof(j->rc));
 	memset(j->msg, 0, sizeof(j->msg));
+	memset(j->rom, 0, sizeof(j->rom));
 	if (fo)
 		j->fo = *fo;
 	if (kind == TP_CJOB_FLASH) {

@@ -2,7 +2,8 @@
 /*
  * The commissioning pipeline's board jobs (docs/commission.md §6): a
  * flash of one or more slots with their seeds and the power-on after it,
- * or one slot's power cycle, on a thread of its own. The job touches only
+ * one slot's power cycle, or a look at one slot's USB, on a thread of its
+ * own. The job touches only
  * itself and the board; the caller reads its results once it finished
  * and keeps every record itself.
  */
@@ -14,7 +15,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-enum tp_cjob_kind { TP_CJOB_FLASH, TP_CJOB_CYCLE };
+/* A look routes one silent slot's USB to the BMC for a moment and sees
+ * whether a boot ROM is there (docs/commission.md §5); it ends with the
+ * node off, as the first half of a power cycle. */
+enum tp_cjob_kind { TP_CJOB_FLASH, TP_CJOB_CYCLE, TP_CJOB_LOOK };
 
 struct tp_cjob {
 	pthread_t th;
@@ -31,6 +35,8 @@ struct tp_cjob {
 	struct tp_flash_result fr[TP_BOARD_SLOTS];
 	int rc[TP_BOARD_SLOTS];
 	char msg[TP_BOARD_SLOTS][TP_ERR_MAX];
+	/* A look's finding: the module whose boot ROM showed, or NULL. */
+	const struct tp_flash_module *rom[TP_BOARD_SLOTS];
 };
 
 void tp_cjob_init(struct tp_cjob *j);

@@ -315,6 +315,11 @@ bool tp_cmon_fatal(const struct tp_cmon *m)
 	return m->fatal || m->wiping;
 }
 
+bool tp_cmon_silent(const struct tp_cmon *m)
+{
+	return !tp_cmon_fatal(m) && !m->signature && !m->bytes;
+}
+
 void tp_cmon_verdict(const struct tp_cmon *m, char *buf, size_t size)
 {
 	const struct tp_cstate_row *r = tp_cstate_row(m->rec->state);

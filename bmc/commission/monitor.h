@@ -84,6 +84,10 @@ void tp_cmon_verdict(const struct tp_cmon *m, char *buf, size_t size);
 /* Must the slot stop with no retry (the old NVMe system booted, §11)? */
 bool tp_cmon_fatal(const struct tp_cmon *m);
 
+/* Did the node say nothing at all since the state began (no signature,
+ * nothing fatal)? Then its USB is worth a look before a retry (§5). */
+bool tp_cmon_silent(const struct tp_cmon *m);
+
 /* The kernel command line's root= against the roots the record expects
  * (the seeded one, the NVMe one reported after this flash): 1 and the
  * root in found when it is another UUID, or a /dev/nvme* device while no

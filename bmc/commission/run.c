@@ -85,7 +85,19 @@ void tp_commission_unlock(int fd)
 		close(fd);
 }
 
-enum wait { W_FLASH, W_CYCLE, W_JOB, W_FOLLOW, W_END };
+enum wait { W_FLASH, W_CYCLE, W_LOOK, W_JOB, W_FOLLOW, W_END };
+
+/* The board jobs, in the order they go first, and what a slot waiting for
+ * each is waiting in. */
+static const struct {
+	enum tp_cjob_kind kind;
+	enum wait w;
+	const char *event;
+} job_kinds[] = {
+	{ TP_CJOB_LOOK, W_LOOK, "look" },
+	{ TP_CJOB_CYCLE, W_CYCLE, "power" },
+	{ TP_CJOB_FLASH, W_FLASH, "flash" },
+};
 
 struct slot {
 	unsigned n;
@@ -136,8 +148,9 @@ static int save(struct slot *s)
  * image: one decoded stream fanned out to them, so the memory stays one
  * flash's (§6). A power cycle is one slot's.
  */
-static int job_start(struct run *r, size_t first, enum tp_cjob_kind kind)
+static int job_start(struct run *r, size_t first, size_t k)
 {
+	enum tp_cjob_kind kind = job_kinds[k].kind;
 	struct tp_flash_opts fo = r->o->flash;
 	unsigned mask = 0, max = kind == TP_CJOB_FLASH ? tp_flash_at_once(r->b) : 1, n = 0;
 	char text[320];
@@ -151,18 +164,21 @@ static int job_start(struct run *r, size_t first, enum tp_cjob_kind kind)
 	for (size_t i = first; i < r->n && n < max; i++) {
 		struct slot *s = &r->s[i];
 
-		if (s->w != (kind == TP_CJOB_FLASH ? W_FLASH : W_CYCLE) ||
+		if (s->w != job_kinds[k].w ||
 		    strcmp(s->p->image, fo.image) != 0 || s->p->wipe_nvme != fo.wipe_nvme)
 			continue;
 		if (kind == TP_CJOB_FLASH) {
 			tp_cslot_enter(&s->rec, TP_CS_FLASHING, wall());
 			snprintf(text, sizeof(text), "flash %s and seed, then power on", s->p->image);
+		} else if (kind == TP_CJOB_LOOK) {
+			snprintf(text, sizeof(text), "no output at all on its console: its USB routed "
+				 "to the BMC for a moment, to look for a boot ROM; then the node off");
 		} else {
 			snprintf(text, sizeof(text), "power off and on");
 		}
 		if ((rc = save(s)) < 0)
 			return rc;
-		emit(r, s, kind == TP_CJOB_FLASH ? "flash" : "power", text);
+		emit(r, s, job_kinds[k].event, text);
 		s->w = W_JOB;
 		mask |= TP_SLOT_BIT(s->n);
 		n++;
@@ -192,6 +208,8 @@ static void end_failed(struct run *r, struct slot *s, const char *why)
 	s->w = W_END;
 }
 
+static int looked(struct run *r, struct slot *s);
+
 /* A job ended for slot s: it boots (its console followed) or takes a retry. */
 static int job_done(struct run *r, struct slot *s)
 {
@@ -201,6 +219,8 @@ static int job_done(struct run *r, struct slot *s)
 
 	if (j->rc[s->n - 1] == -ECANCELED || tp_cancelled())
 		return -ECANCELED;
+	if (j->kind == TP_CJOB_LOOK)
+		return looked(r, s);
 	if (j->rc[s->n - 1] < 0) {
 		char why[TP_CSLOT_TEXT_MAX];
 
@@ -256,19 +276,10 @@ static int jobs_done(struct run *r)
 	return 0;
 }
 
-/* The state's time ran out: the table's next retry, or failed. */
-static int timed_out(struct run *r, struct slot *s)
+/* Act on the retry the record took for a timeout whose verdict is why. */
+static int retry(struct run *r, struct slot *s, const char *why, enum tp_cretry rt)
 {
-	char why[sizeof(s->rec.reason)];
-
-	tp_cmon_verdict(s->mon, why, sizeof(why));
-	/* The old NVMe system: a power cycle or a flash boots it again. */
-	if (tp_cmon_fatal(s->mon)) {
-		end_failed(r, s, why);
-		return save(s);
-	}
-	emit(r, s, "timeout", why);
-	switch (tp_cslot_timeout(&s->rec, wall(), why)) {
+	switch (rt) {
 	case TP_CRETRY_POWER_CYCLE:
 		emit(r, s, "retry", "power cycle");
 		tp_cmon_close(s->mon);
@@ -292,6 +303,60 @@ static int timed_out(struct run *r, struct slot *s)
 		break;
 	}
 	return save(s);
+}
+
+/* The state's time ran out: the table's next retry, or failed. A node
+ * that said nothing at all gets a look at its USB first (looked()). */
+static int timed_out(struct run *r, struct slot *s)
+{
+	char why[sizeof(s->rec.reason)];
+
+	tp_cmon_verdict(s->mon, why, sizeof(why));
+	/* The old NVMe system: a power cycle or a flash boots it again. */
+	if (tp_cmon_fatal(s->mon)) {
+		end_failed(r, s, why);
+		return save(s);
+	}
+	if (tp_cmon_silent(s->mon)) {
+		tp_cmon_close(s->mon);
+		s->w = W_LOOK;
+		return 0;
+	}
+	emit(r, s, "timeout", why);
+	return retry(r, s, why, tp_cslot_timeout(&s->rec, wall(), why));
+}
+
+/*
+ * The look at a silent slot's USB ended (the node is off now). A boot ROM
+ * there is the verdict (docs/commission.md §5): an RK1 whose eMMC holds
+ * no ID block falls back to maskrom, which prints nothing, so only a
+ * flash mends it. Nothing there, or no look possible (lines held by
+ * another program), leaves the silence as the verdict and the usual retry.
+ */
+static int looked(struct run *r, struct slot *s)
+{
+	const struct tp_cjob *j = &r->job;
+	const struct tp_flash_module *m = j->rom[s->n - 1];
+	char why[sizeof(s->rec.reason)];
+	size_t n;
+
+	if (m) {
+		snprintf(why, sizeof(why), "stuck in its boot ROM: no output at all on its console, "
+			 "and its USB shows %s boot ROM, %s: the module's fallback when its eMMC "
+			 "holds no boot loader (a flash that did not finish, or a failing eMMC); a "
+			 "power cycle cannot mend that, a flash can", m->a_title, m->usb_id);
+		emit(r, s, "timeout", why);
+		return retry(r, s, why, tp_cslot_timeout_flash(&s->rec, wall(), why));
+	}
+	tp_cmon_verdict(s->mon, why, sizeof(why));
+	n = strlen(why);
+	if (j->rc[s->n - 1] < 0)
+		snprintf(why + n, sizeof(why) - n, "; its USB could not be looked at: %.160s",
+			 j->msg[s->n - 1]);
+	else
+		snprintf(why + n, sizeof(why) - n, "; no boot ROM on its USB either");
+	emit(r, s, "timeout", why);
+	return retry(r, s, why, tp_cslot_timeout(&s->rec, wall(), why));
 }
 
 /* One round over the followed consoles: reports, ends, and with expire
@@ -401,11 +466,12 @@ static int loop(struct run *r)
 			r->o->tick(r->o->cookie);
 		if (tp_cjob_reap(&r->job) && (rc = jobs_done(r)) < 0)
 			return rc;
-		/* The next job in slot order: a power cycle before a flash. */
-		for (int pass = 0; pass < 2 && !r->job.running; pass++)
+		/* The next job in slot order: a look, then a power cycle,
+		 * then a flash (job_kinds). */
+		for (size_t k = 0; k < sizeof(job_kinds) / sizeof(job_kinds[0]) &&
+				   !r->job.running; k++)
 			for (size_t i = 0; i < r->n && !r->job.running; i++)
-				if (r->s[i].w == (pass ? W_FLASH : W_CYCLE) &&
-				    (rc = job_start(r, i, pass ? TP_CJOB_FLASH : TP_CJOB_CYCLE)) < 0)
+				if (r->s[i].w == job_kinds[k].w && (rc = job_start(r, i, k)) < 0)
 					return rc;
 		for (size_t i = 0; i < r->n; i++)
 			open = open || r->s[i].w != W_END;

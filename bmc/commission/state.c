@@ -128,7 +128,7 @@ void tp_cslot_old_nvme_reason(const struct tp_cslot *s, const char *seen, char *
 		 seen, s->slot);
 }
 
-enum tp_cretry tp_cslot_timeout(struct tp_cslot *s, uint64_t now, const char *reason)
+static enum tp_cretry timeout(struct tp_cslot *s, uint64_t now, const char *reason, bool cycle)
 {
 	const struct tp_cstate_row *row = tp_cstate_row(s->state);
 
@@ -139,12 +139,22 @@ enum tp_cretry tp_cslot_timeout(struct tp_cslot *s, uint64_t now, const char *re
 	/* The cheap remedy first: a node hung in boot often comes up after a
 	 * power cycle; a second timeout suspects the eMMC's contents. */
 	s->attempts++;
-	if (s->attempts == 1 && s->state != TP_CS_FLASHING) {
+	if (cycle && s->attempts == 1 && s->state != TP_CS_FLASHING) {
 		tp_cslot_enter(s, TP_CS_BOOTING, now);
 		return TP_CRETRY_POWER_CYCLE;
 	}
 	tp_cslot_enter(s, TP_CS_FLASHING, now);
 	return TP_CRETRY_REFLASH;
+}
+
+enum tp_cretry tp_cslot_timeout(struct tp_cslot *s, uint64_t now, const char *reason)
+{
+	return timeout(s, now, reason, true);
+}
+
+enum tp_cretry tp_cslot_timeout_flash(struct tp_cslot *s, uint64_t now, const char *reason)
+{
+	return timeout(s, now, reason, false);
 }
 
 /* Text fields are stored with every byte outside 0x21..0x7e but the space,

@@ -96,6 +96,10 @@ enum tp_cstate tp_cslot_report(struct tp_cslot *s, const struct tp_report *r, ui
  * attempts count it) or, with none left, enter FAILED with reason. */
 enum tp_cretry tp_cslot_timeout(struct tp_cslot *s, uint64_t now, const char *reason);
 
+/* The same for a timeout that only a flash can mend (a module sitting in
+ * its boot ROM): the power cycle is skipped, the attempt still counted. */
+enum tp_cretry tp_cslot_timeout_flash(struct tp_cslot *s, uint64_t now, const char *reason);
+
 /* Stop the slot: FAILED with reason. */
 void tp_cslot_fail(struct tp_cslot *s, uint64_t now, const char *reason);
 

@@ -55,7 +55,18 @@ static int regulator_state(const char *path)
  * A line in several plans (PG2, the straps) appears once; a strap is
  * asserted if any slot asserts it, since each plan asserts only its own.
  */
-static int plan_slots(const struct tp_board_desc *d, unsigned mask, struct tp_usb_plan *out)
+/* The record's word for each job, and the recovery's. */
+static const char *const job_names[] = {
+	[TP_FLASHMODE_FLASH] = "flash", [TP_FLASHMODE_SEED] = "seed",
+	[TP_FLASHMODE_LOOK] = "look",
+};
+static const char *const job_what[] = {
+	[TP_FLASHMODE_FLASH] = "flash", [TP_FLASHMODE_SEED] = "seeding",
+	[TP_FLASHMODE_LOOK] = "look at the USB",
+};
+
+static int plan_slots(const struct tp_board_desc *d, unsigned mask, enum tp_usb_mode mode,
+		      struct tp_usb_plan *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
@@ -64,7 +75,7 @@ static int plan_slots(const struct tp_board_desc *d, unsigned mask, struct tp_us
 
 		if (!(mask & TP_SLOT_BIT(s)))
 			continue;
-		rc = tp_usb_plan(d, s, TP_USB_FLASH, TP_ROUTE_BMC, &p);
+		rc = tp_usb_plan(d, s, mode, TP_ROUTE_BMC, &p);
 		if (rc < 0)
 			return rc;
 		for (size_t i = 0; i < p.n; i++) {
@@ -147,8 +158,8 @@ static void record_save(struct tp_flashmode *fm)
 
 	ADD("# tpkit: the board before flash mode (docs/recovery.md)\npid %d\nslots %s\n",
 	    (int)getpid(), tp_slots_format(fm->mask, list, sizeof(list)));
-	if (fm->job == TP_FLASHMODE_SEED)
-		ADD("job seed\n");
+	if (fm->job != TP_FLASHMODE_FLASH)
+		ADD("job %s\n", job_names[fm->job]);
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (fm->mask & TP_SLOT_BIT(s))
 			ADD("power %u %s\n", s, fm->power_before & TP_SLOT_BIT(s) ? "on" : "off");
@@ -183,8 +194,14 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 		if (sscanf(l, "pid %d", pid) == 1)
 			continue;
 		/* A record without one is a flash's (written before seeding). */
-		if (!strcmp(l, "job seed")) {
-			fm->job = TP_FLASHMODE_SEED;
+		if (!strncmp(l, "job ", 4)) {
+			size_t k = 0;
+
+			while (k < sizeof(job_names) / sizeof(job_names[0]) && strcmp(l + 4, job_names[k]))
+				k++;
+			if (k == sizeof(job_names) / sizeof(job_names[0]))
+				return -EINVAL;
+			fm->job = (enum tp_flashmode_job)k;
 			continue;
 		}
 		if (!strncmp(l, "slots ", 6) && tp_slots_parse(l + 6, TP_BOARD_SLOTS, &u) == 0 && u) {
@@ -272,7 +289,7 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 			 tp_slots_format(fm.mask, list, sizeof(list)));
 	if (found && size)
 		snprintf(found, size, "a %s of %s (pid %d) was interrupted and left %s; %s%s",
-			 fm.job == TP_FLASHMODE_SEED ? "seeding" : "flash",
+			 job_what[fm.job],
 			 slots_name(fm.mask, list, sizeof(list)), pid,
 			 what[0] ? what : "nothing out of place",
 			 rc < 0 ? "putting it back failed" :
@@ -298,7 +315,8 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
 	if (b->desc->usb_bus == TP_USB_MUX && (mask & (mask - 1)))
 		return tp_err_set(-EOPNOTSUPP, "a %s board's USB mux reaches one node at a time: "
 				  "one slot in flash mode at once", b->desc->name);
-	rc = plan_slots(b->desc, mask, &plan);
+	rc = plan_slots(b->desc, mask, job == TP_FLASHMODE_LOOK ? TP_USB_DEVICE : TP_USB_FLASH,
+			&plan);
 	if (rc < 0)
 		return rc;
 	/* A record left by a run killed outright is acted on before the
@@ -329,6 +347,12 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
 
 	/* Before anything changes (docs/recovery.md). */
 	record_save(fm);
+	if (job == TP_FLASHMODE_LOOK) {
+		/* The node keeps running: what it shows is the point. */
+		fm->routed = true;
+		rc = tp_usb_apply_lines(&fm->ls, &plan);
+		return rc < 0 ? fail_enter(fm, rc) : 0;
+	}
 	TP_INFO("%s: entering flash mode", slots_name(mask, name, sizeof(name)));
 	memset(&r, 0, sizeof(r));
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)

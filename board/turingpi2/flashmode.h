@@ -19,6 +19,11 @@
 enum tp_flashmode_job {
 	TP_FLASHMODE_FLASH,         /* tpkit flash: the image written whole */
 	TP_FLASHMODE_SEED,          /* tpkit seed: boot block blanked while seeding */
+	/* A look at what a running node shows on USB (tpkit commission, for
+	 * a node that prints nothing): routed to the BMC as a device, no
+	 * strap, its power left as it is on enter; leave powers it off as
+	 * for the others. */
+	TP_FLASHMODE_LOOK,
 };
 
 struct tp_flashmode {
@@ -35,7 +40,8 @@ struct tp_flashmode {
 };
 
 /*
- * Enter flash mode for every slot in mask (TP_SLOT_BIT()s) at once: all
+ * Enter flash mode for every slot in mask (TP_SLOT_BIT()s) at once (for
+ * TP_FLASHMODE_LOOK: route only, the nodes' power untouched): all
  * their lines are claimed together, once — the shared ones (the v2.5 hub's
  * upstream PG2, the straps) included — so no claim of one slot conflicts
  * with another's. On a board whose USB mux reaches one node at a time
