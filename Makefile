@@ -334,7 +334,11 @@ $(TPKIT): $(BMC_OBJS) $(LIB)
 # Unit tests link the library, so they test the objects that ship.
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) $< $(LIB) -o $@ $(PKG_LIBS) $(shell $(PKG) --libs cmocka)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(filter %.o,$^) $(LIB) -o $@ $(PKG_LIBS) $(shell $(PKG) --libs cmocka)
+
+# These link the helpers they share too (tests/unit/testutil.c).
+TESTUTIL_TESTS := commission_live commission_state commission_monitor commission_plan
+$(TESTUTIL_TESTS:%=$(O)/tests/unit/test_%): $(O)/tests/unit/testutil.o
 
 $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	@mkdir -p $(dir $@)
@@ -342,7 +346,7 @@ $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG) --cflags cmocka) -c $< -o $@
 # Kept: as intermediates of the rule above make would delete them, and
 # compile every unit test again at each make invocation.
-.SECONDARY: $(UNIT_BINS:=.o) $(NODE_UNIT_BINS:=.o)
+.SECONDARY: $(UNIT_BINS:=.o) $(NODE_UNIT_BINS:=.o) $(O)/tests/unit/testutil.o
 
 # The twin is a test program for the build machine; it is never cross-built.
 # ext2fs: node VMs read kernels out of ext4 (tests/twin/node/disk.c).
@@ -502,4 +506,4 @@ distclean:
 help:
 	@sed -n '3,16p' Makefile
 
--include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(NODE_LIB_OBJS:.o=.d) $(O)/node/main.d $(UNIT_BINS:=.d) $(FUZZ_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(BMC_OBJS:.o=.d) $(NODE_LIB_OBJS:.o=.d) $(O)/node/main.d $(UNIT_BINS:=.d) $(O)/tests/unit/testutil.d $(FUZZ_BINS:=.d)

@@ -4,6 +4,7 @@
 #include "common/cancel.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/slots.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -74,6 +75,93 @@ bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
 		return true;
 	}
 	return false;
+}
+
+/* getopt_long()'s view of a command's table: its options, then the common
+ * ones. A long option with a one-letter form returns that letter, the
+ * others 256 + their index, below the common options' codes. */
+static void options_build(const char *cmd, const struct tp_cli_opt *opts, struct option *lo,
+			  char *shortopts)
+{
+	static const struct option common[] = { TP_CLI_COMMON_LONGOPTS, { 0 } };
+	size_t n = 0, s = strlen(TP_CLI_COMMON_SHORTOPTS);
+
+	memcpy(shortopts, TP_CLI_COMMON_SHORTOPTS, s);
+	for (; opts[n].name; n++) {
+		int val = opts[n].short_name ? opts[n].short_name : 256 + (int)n;
+		int has = opts[n].kind == TP_CLI_FLAG ? no_argument : required_argument;
+
+		if (n == TP_CLI_OPTS_MAX) {
+			fprintf(stderr, "tpkit %s: internal error: more than %d options\n", cmd,
+				TP_CLI_OPTS_MAX);
+			exit(TP_EXIT_SOFTWARE);
+		}
+		lo[n] = (struct option){ opts[n].name, has, NULL, val };
+		if (opts[n].short_name) {
+			shortopts[s++] = opts[n].short_name;
+			if (has == required_argument)
+				shortopts[s++] = ':';
+		}
+	}
+	shortopts[s] = '\0';
+	memcpy(lo + n, common, sizeof(common));
+}
+
+/* The entry of the table getopt_long() returned opt for, or -1. */
+static int options_find(const struct tp_cli_opt *opts, int opt)
+{
+	for (int i = 0; opts[i].name; i++)
+		if (opts[i].short_name ? opt == opts[i].short_name : opt == 256 + i)
+			return i;
+	return -1;
+}
+
+int tp_cli_parse(struct tp_cli *c, int argc, char **argv, const struct tp_cli_opt *opts,
+		 void (*help)(void), unsigned flags)
+{
+	struct option lo[TP_CLI_OPTS_MAX + 8];
+	char shortopts[sizeof(TP_CLI_COMMON_SHORTOPTS) + 2 * TP_CLI_OPTS_MAX];
+	bool given[TP_CLI_OPTS_MAX] = { false };
+	int opt, i, rc;
+
+	options_build(c->cmd, opts, lo, shortopts);
+	while ((opt = tp_cli_getopt(argc, argv, shortopts, lo)) != -1) {
+		if (opt == 'h') {
+			help();
+			return TP_EXIT_OK;
+		}
+		if ((i = options_find(opts, opt)) < 0) {
+			if (!tp_cli_common_opt(c, opt, optarg))
+				return tp_cli_usage(c, "unknown option");
+			continue;
+		}
+		given[i] = true;
+		switch (opts[i].kind) {
+		case TP_CLI_FLAG:
+			*(bool *)opts[i].dst = true;
+			break;
+		case TP_CLI_STR:
+			*(const char **)opts[i].dst = optarg;
+			break;
+		case TP_CLI_SLOTS:
+			if (tp_slots_parse(optarg, TP_SLOTS_MAX, opts[i].dst) < 0)
+				return tp_cli_usage(c, "%s", tp_err_msg());
+			break;
+		case TP_CLI_FN:
+			if ((rc = opts[i].set(c, opts[i].dst, optarg)))
+				return rc;
+			break;
+		}
+	}
+	if (flags & TP_CLI_ARGS)
+		return TP_CLI_GO;
+	if (optind < argc)
+		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+	for (i = 0; opts[i].name; i++)
+		if (opts[i].missing && !given[i])
+			return tp_cli_usage(c, "%s", opts[i].missing);
+	rc = tp_cli_ready(c);
+	return rc ? rc : TP_CLI_GO;
 }
 
 int tp_cli_ready(const struct tp_cli *c)

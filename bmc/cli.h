@@ -66,6 +66,52 @@ enum {
  */
 int tp_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
+/*
+ * A command's own options as a table, for tp_cli_parse(); the common
+ * options are added to it there. The table ends with an entry whose name
+ * is NULL; the order of its entries is the order getopt_long() sees.
+ */
+enum tp_cli_opt_kind {
+	TP_CLI_FLAG,  /* no value: *(bool *)dst = true */
+	TP_CLI_STR,   /* *(const char **)dst = the value */
+	TP_CLI_SLOTS, /* a slot list (tp_slots_parse, 1-TP_SLOTS_MAX) into *(unsigned *)dst */
+	TP_CLI_FN,    /* set(c, dst, value) checks and keeps the value */
+};
+
+struct tp_cli_opt {
+	const char *name;   /* the long option, without "--" */
+	char short_name;    /* its one-letter form, or 0 */
+	enum tp_cli_opt_kind kind;
+	void *dst;
+	/* TP_CLI_FN: 0, or the exit code of the usage error it reported
+	 * (tp_cli_usage()). */
+	int (*set)(const struct tp_cli *c, void *dst, const char *arg);
+	/* A usage error when the option is not given; NULL: optional. */
+	const char *missing;
+};
+
+/* The most options a command's table holds (the module options included). */
+#define TP_CLI_OPTS_MAX 40
+
+/* tp_cli_parse(): the command takes arguments (from optind on). */
+#define TP_CLI_ARGS 1u
+
+/* tp_cli_parse(): go on with the command. */
+#define TP_CLI_GO (-1)
+
+/*
+ * Parse a command's options: its table and the common ones; -h prints
+ * help() and ends the command (exit 0); an unknown option or a value set()
+ * or a slot list refuses is a usage error. Without TP_CLI_ARGS in flags,
+ * an argument left over is a usage error ("unexpected argument"), then
+ * each option with a missing text that was not given, and tp_cli_ready()
+ * is called; with it, the command checks its arguments (argv[optind]...)
+ * and calls tp_cli_ready() or tp_cli_board_open() itself.
+ * TP_CLI_GO, or the exit code the command returns.
+ */
+int tp_cli_parse(struct tp_cli *c, int argc, char **argv, const struct tp_cli_opt *opts,
+		 void (*help)(void), unsigned flags);
+
 /* Handle a common option; returns true if it was one. */
 bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg);
 

@@ -318,8 +318,6 @@ static bool unconfigured(const struct tp_config *cfg)
 	return true;
 }
 
-enum { O_PLAN = 256, O_SLOT, O_REFLASH, O_WIPE, O_HELPER, O_UNATTENDED, O_MODULE = 0x180 };
-
 /* What tpkit config check warns of (docs/commission.md §14), said once
  * before a run or a plan; it stops nothing. */
 static void warn_config(const struct tp_config *cfg)
@@ -331,77 +329,64 @@ static void warn_config(const struct tp_config *cfg)
 		tp_cli_warn_lines("commission", buf);
 }
 
+/* A module's own option (--loader, ...): checked by its module, kept in
+ * the flash options, as tpkit flash does. */
+struct mopt_dst {
+	struct tp_flash_opts *o;
+	const struct tp_flash_module *m;
+	const struct tp_flash_mopt *opt;
+};
+
+static int set_mopt(const struct tp_cli *c, void *dst, const char *arg)
+{
+	const struct mopt_dst *d = dst;
+
+	if (tp_flash_opt_set(d->o, d->m, d->opt, arg) < 0)
+		return tp_cli_usage(c, "%s", tp_err_msg());
+	return 0;
+}
+
 int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 {
-	static struct option longopts[32 + TP_FLASH_MOPTS_MAX];
-	static const struct option own[] = {
-		{ "plan", no_argument, NULL, O_PLAN },
-		{ "slot", required_argument, NULL, O_SLOT },
-		{ "reflash", no_argument, NULL, O_REFLASH },
-		{ "wipe-nvme", no_argument, NULL, O_WIPE },
-		{ "node-helper", required_argument, NULL, O_HELPER },
-		{ "unattended", no_argument, NULL, O_UNATTENDED },
-		TP_CLI_COMMON_LONGOPTS,
-		{ 0 },
-	};
-	const struct tp_flash_module *mm[TP_FLASH_MOPTS_MAX];
-	const struct tp_flash_mopt *mopt[TP_FLASH_MOPTS_MAX];
 	struct tp_crun_opts ro = { .flash = { .verify = true,
 					      .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS },
 				   .event = on_event, .tick = on_tick };
+	struct tp_cplan_opts po = { 0 };
+	unsigned mask = TP_SLOTS_ALL;
+	bool plan_only = false, unattended = false;
+	const struct tp_cli_opt own[] = {
+		{ "plan", 0, TP_CLI_FLAG, &plan_only },
+		{ "slot", 0, TP_CLI_SLOTS, &mask },
+		{ "reflash", 0, TP_CLI_FLAG, &po.reflash },
+		{ "wipe-nvme", 0, TP_CLI_FLAG, &po.wipe_nvme },
+		{ "node-helper", 0, TP_CLI_STR, &ro.flash.node_helper },
+		{ "unattended", 0, TP_CLI_FLAG, &unattended },
+	};
+	struct tp_cli_opt opts[TP_FLASH_MOPTS_MAX + sizeof(own) / sizeof(own[0]) + 1];
+	struct mopt_dst md[TP_FLASH_MOPTS_MAX];
 	struct ui *u = NULL;
 	char addr[TP_SLOTS_MAX + 1][64] = { { 0 } };
 	bool idle = true;
-	struct tp_cplan_opts po = { 0 };
 	struct tp_cplan_slot plan[TP_SLOTS_MAX];
 	struct tp_crun_result res[TP_SLOTS_MAX];
 	struct tp_config *cfg;
 	struct tp_board *b = NULL;
-	unsigned mask = TP_SLOTS_ALL;
-	bool plan_only = false, unattended = false;
-	size_t nl = 0, k = 0;
-	int opt, rc, n, lock = -1, ret;
+	size_t nl = 0;
+	int rc, n, lock = -1, ret;
 
 	/* The modules' own options (--loader, ...), as tpkit flash has them. */
 	for (size_t i = 0; i < TP_FLASH_MODULES; i++)
-		for (size_t j = 0; j < tp_flash_modules[i]->nopts && k < TP_FLASH_MOPTS_MAX; j++, k++) {
-			mm[k] = tp_flash_modules[i];
-			mopt[k] = &mm[k]->opts[j];
-			longopts[nl++] = (struct option){ mopt[k]->name, required_argument, NULL,
-							  O_MODULE + (int)k };
+		for (size_t j = 0; j < tp_flash_modules[i]->nopts && nl < TP_FLASH_MOPTS_MAX; j++) {
+			md[nl] = (struct mopt_dst){ &ro.flash, tp_flash_modules[i],
+						    &tp_flash_modules[i]->opts[j] };
+			opts[nl] = (struct tp_cli_opt){ md[nl].opt->name, 0, TP_CLI_FN, &md[nl],
+							set_mopt };
+			nl++;
 		}
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		longopts[nl++] = own[i];
-
-	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (opt) {
-		case 'h':
-			help();
-			return TP_EXIT_OK;
-		case O_PLAN: plan_only = true; break;
-		case O_REFLASH: po.reflash = true; break;
-		case O_WIPE: po.wipe_nvme = true; break;
-		case O_HELPER: ro.flash.node_helper = optarg; break;
-		case O_UNATTENDED: unattended = true; break;
-		case O_SLOT:
-			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
-				return tp_cli_usage(c, "%s", tp_err_msg());
-			break;
-		default:
-			if (opt >= O_MODULE && opt < O_MODULE + (int)k) {
-				size_t m = (size_t)(opt - O_MODULE);
-
-				if (tp_flash_opt_set(&ro.flash, mm[m], mopt[m], optarg) < 0)
-					return tp_cli_usage(c, "%s", tp_err_msg());
-				break;
-			}
-			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if ((rc = tp_cli_ready(c)))
+		opts[nl++] = own[i];
+	opts[nl] = (struct tp_cli_opt){ 0 };
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
 	if (unattended && !plan_only) {
 		/* No terminal at boot: everything worth knowing goes to syslog. */

@@ -410,26 +410,14 @@ static int do_hostkeys(struct tp_cli *c, struct tp_config *cfg, unsigned mask)
 
 int cmd_config_main(struct tp_cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { TP_CLI_COMMON_LONGOPTS,
-						  { "slot", required_argument, NULL, 's' },
-						  { 0 } };
 	struct tp_config cfg;
 	const char *action, *slots = NULL;
+	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots }, { 0 } };
 	unsigned mask = TP_SLOTS_ALL;
-	int opt, rc, nargs;
+	int rc, nargs;
 
-	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (opt == 'h') {
-			help();
-			return TP_EXIT_OK;
-		}
-		if (opt == 's') {
-			slots = optarg;
-			continue;
-		}
-		if (!tp_cli_common_opt(c, opt, optarg))
-			return tp_cli_usage(c, "unknown option");
-	}
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
+		return rc;
 	if ((rc = tp_cli_ready(c)))
 		return rc;
 	if (optind >= argc)

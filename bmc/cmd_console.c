@@ -170,61 +170,50 @@ static int load_key(unsigned slot, struct tp_report_key *key)
 	return rc;
 }
 
+static int set_slot(const struct tp_cli *c, void *dst, const char *arg)
+{
+	char *e;
+	unsigned long slot = strtoul(arg, &e, 10);
+
+	if (*e || e == arg || slot < 1 || slot > TP_SLOTS_MAX)
+		return tp_cli_usage(c, "--slot takes one slot, 1-%d, not \"%s\"", TP_SLOTS_MAX,
+				    arg);
+	*(unsigned *)dst = (unsigned)slot;
+	return 0;
+}
+
+static int set_timeout(const struct tp_cli *c, void *dst, const char *arg)
+{
+	char *e;
+	unsigned long timeout = strtoul(arg, &e, 10);
+
+	if (*e || e == arg || timeout < 1 || timeout > 86400 * 365)
+		return tp_cli_usage(c, "--timeout takes seconds, 1 or more, not \"%s\"", arg);
+	*(unsigned long *)dst = timeout;
+	return 0;
+}
+
 int cmd_console_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_REPORTS, O_TIMEOUT };
-	static const struct option longopts[] = {
-		{ "slot", required_argument, NULL, O_SLOT },
-		{ "reports-only", no_argument, NULL, O_REPORTS },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		TP_CLI_COMMON_LONGOPTS,
+	struct ctx x = { .c = c };
+	unsigned long timeout = 0;
+	const struct tp_cli_opt opts[] = {
+		{ "slot", 0, TP_CLI_FN, &x.slot, set_slot, "which console? --slot N" },
+		{ "reports-only", 0, TP_CLI_FLAG, &x.reports_only },
+		{ "timeout", 0, TP_CLI_FN, &timeout, set_timeout },
 		{ 0 }
 	};
-	struct ctx x = { .c = c };
 	struct tp_console *con;
 	struct tp_report_key key;
-	unsigned long slot = 0, timeout = 0;
 	uint64_t deadline = 0;
 	const char *end = "closed";
-	int opt, rc, ret;
-	char *e;
+	int rc, ret;
 
-	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (opt) {
-		case 'h':
-			help();
-			return TP_EXIT_OK;
-		case O_SLOT:
-			slot = strtoul(optarg, &e, 10);
-			if (*e || e == optarg || slot < 1 || slot > TP_SLOTS_MAX)
-				return tp_cli_usage(c, "--slot takes one slot, 1-%d, not \"%s\"",
-						    TP_SLOTS_MAX, optarg);
-			break;
-		case O_REPORTS:
-			x.reports_only = true;
-			break;
-		case O_TIMEOUT:
-			timeout = strtoul(optarg, &e, 10);
-			if (*e || e == optarg || timeout < 1 || timeout > 86400 * 365)
-				return tp_cli_usage(c, "--timeout takes seconds, 1 or more, not \"%s\"",
-						    optarg);
-			break;
-		default:
-			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (!slot)
-		return tp_cli_usage(c, "which console? --slot N");
-	x.slot = (unsigned)slot;
-	rc = tp_cli_ready(c);
-	if (rc)
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
 	rc = tp_cancel_install();
 	if (rc == 0)
-		rc = load_key((unsigned)slot, &key);
+		rc = load_key(x.slot, &key);
 	if (rc < 0)
 		return tp_cli_fail(c, rc);
 	con = malloc(sizeof(*con)); /* 33 KiB of ring: not on the stack */
@@ -232,7 +221,7 @@ int cmd_console_main(struct tp_cli *c, int argc, char **argv)
 		tp_report_key_wipe(&key);
 		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
 	}
-	rc = tp_console_open(con, (unsigned)slot, &key);
+	rc = tp_console_open(con, x.slot, &key);
 	tp_report_key_wipe(&key);
 	if (rc < 0) {
 		free(con);

@@ -223,45 +223,31 @@ static int do_verify(struct ctx *x, int n, char **names)
 	return failed;
 }
 
+static int set_retries(const struct tp_cli *c, void *dst, const char *arg)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || end == arg || v > 100)
+		return tp_cli_usage(c, "--retries takes 0-100, not \"%s\"", arg);
+	*(unsigned *)dst = (unsigned)v;
+	return 0;
+}
+
 int cmd_images_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_CAT = 256, O_CACHE, O_RETRIES };
-	static const struct option longopts[] = {
-		{ "catalogue", required_argument, NULL, O_CAT },
-		{ "cache-dir", required_argument, NULL, O_CACHE },
-		{ "retries", required_argument, NULL, O_RETRIES },
-		TP_CLI_COMMON_LONGOPTS,
-		{ 0 }
-	};
 	struct ctx x = { .c = c, .retries = TP_HTTP_RETRIES };
 	const char *catalogue = NULL, *cache_dir = NULL, *action;
-	int opt, rc;
+	const struct tp_cli_opt opts[] = {
+		{ "catalogue", 0, TP_CLI_STR, &catalogue },
+		{ "cache-dir", 0, TP_CLI_STR, &cache_dir },
+		{ "retries", 0, TP_CLI_FN, &x.retries, set_retries },
+		{ 0 }
+	};
+	int rc;
 
-	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (opt) {
-		case 'h':
-			help();
-			return TP_EXIT_OK;
-		case O_CAT:
-			catalogue = optarg;
-			break;
-		case O_CACHE:
-			cache_dir = optarg;
-			break;
-		case O_RETRIES: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || v > 100)
-				return tp_cli_usage(c, "--retries takes 0-100, not \"%s\"", optarg);
-			x.retries = (unsigned)v;
-			break;
-		}
-		default:
-			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
-		}
-	}
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
+		return rc;
 	if (optind >= argc)
 		return tp_cli_usage(c, "what? tpkit images list|fetch NAME...|verify [NAME...]");
 	action = argv[optind++];

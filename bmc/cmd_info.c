@@ -155,22 +155,16 @@ static void print_json(const struct tp_cli *c, const struct tp_board *b,
 
 int cmd_info_main(struct tp_cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { TP_CLI_COMMON_LONGOPTS, { 0 } };
+	static const struct tp_cli_opt opts[] = { { 0 } };
 	struct tp_slot_power pw[TP_BOARD_SLOTS];
 	struct tp_usb_state us;
 	struct bmc_facts f;
 	struct tp_board *b = NULL;
 	bool lines = true;
-	int opt, rc;
+	int rc;
 
-	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (opt == 'h') {
-			help();
-			return TP_EXIT_OK;
-		}
-		if (!tp_cli_common_opt(c, opt, optarg))
-			return tp_cli_usage(c, "unknown option");
-	}
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
+		return rc;
 	if (optind != argc)
 		return tp_cli_usage(c, "info takes no arguments");
 	rc = tp_cli_board_open(c, &b);

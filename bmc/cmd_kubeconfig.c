@@ -326,46 +326,34 @@ out:
 	return rc;
 }
 
+/* --slot: the server's, one slot. */
+static int set_slot(const struct tp_cli *c, void *dst, const char *arg)
+{
+	unsigned mask;
+
+	if (tp_slots_parse(arg, TP_SLOTS_MAX, &mask) < 0)
+		return tp_cli_usage(c, "%s", tp_err_msg());
+	if (mask & (mask - 1))
+		return tp_cli_usage(c, "--slot takes one slot");
+	*(unsigned *)dst = (unsigned)__builtin_ctz(mask) + 1;
+	return 0;
+}
+
 int cmd_kubeconfig_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_IDENTITY, O_HOST };
-	static const struct option longopts[] = {
-		{ "slot", required_argument, NULL, O_SLOT },
-		{ "output", required_argument, NULL, 'o' },
-		{ "identity", required_argument, NULL, O_IDENTITY },
-		{ "host", required_argument, NULL, O_HOST },
-		TP_CLI_COMMON_LONGOPTS,
-		{ 0 },
-	};
 	struct where w = { 0 };
 	const char *out = "kubeconfig", *identity = NULL, *host = NULL;
+	const struct tp_cli_opt opts[] = {
+		{ "slot", 0, TP_CLI_FN, &w.slot, set_slot },
+		{ "output", 'o', TP_CLI_STR, &out },
+		{ "identity", 0, TP_CLI_STR, &identity },
+		{ "host", 0, TP_CLI_STR, &host },
+		{ 0 },
+	};
 	char key[TP_PATH_MAX];
-	unsigned mask;
-	int opt, rc;
+	int rc;
 
-	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS "o:", longopts)) != -1) {
-		switch (opt) {
-		case 'h':
-			help();
-			return TP_EXIT_OK;
-		case 'o': out = optarg; break;
-		case O_IDENTITY: identity = optarg; break;
-		case O_HOST: host = optarg; break;
-		case O_SLOT:
-			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
-				return tp_cli_usage(c, "%s", tp_err_msg());
-			if (mask & (mask - 1))
-				return tp_cli_usage(c, "--slot takes one slot");
-			w.slot = (unsigned)__builtin_ctz(mask) + 1;
-			break;
-		default:
-			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if ((rc = tp_cli_ready(c)))
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
 	if (!identity && default_key(key, sizeof(key)))
 		identity = key;

@@ -130,36 +130,31 @@ static int do_apply(struct tp_cli *c, struct tp_board *b, unsigned mask, enum tp
 	return tp_cli_exit_code(rc);
 }
 
+static int set_stagger(const struct tp_cli *c, void *dst, const char *arg)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (*end || end == arg || v > 60000)
+		return tp_cli_usage(c, "--stagger takes milliseconds, 0-60000, not \"%s\"", arg);
+	*(unsigned *)dst = (unsigned)v;
+	return 0;
+}
+
 int cmd_power_main(struct tp_cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { { "slot", required_argument, NULL, 's' },
-						  { "stagger", required_argument, NULL, 'S' },
-						  TP_CLI_COMMON_LONGOPTS,
-						  { 0 } };
 	const char *slots = NULL, *action;
 	unsigned stagger = CONFIG_TPKIT_POWER_STAGGER_MS, mask = TP_SLOTS_ALL;
+	/* --stagger has no -S: it never had. */
+	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots },
+					   { "stagger", 0, TP_CLI_FN, &stagger, set_stagger },
+					   { 0 } };
 	enum tp_power_op op = TP_POWER_ON;
 	struct tp_board *b = NULL;
-	int opt, rc;
+	int rc;
 
-	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		if (opt == 'h') {
-			help();
-			return TP_EXIT_OK;
-		} else if (opt == 's') {
-			slots = optarg;
-		} else if (opt == 'S') {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			if (*end || end == optarg || v > 60000)
-				return tp_cli_usage(c, "--stagger takes milliseconds, 0-60000, not "
-						    "\"%s\"", optarg);
-			stagger = (unsigned)v;
-		} else if (!tp_cli_common_opt(c, opt, optarg)) {
-			return tp_cli_usage(c, "unknown option");
-		}
-	}
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
+		return rc;
 	if (optind != argc - 1)
 		return tp_cli_usage(c, "give one action: on, off, reset or status");
 	action = argv[optind];

@@ -104,35 +104,16 @@ static int watch_main(struct tp_cli *c, unsigned mask)
 
 int cmd_status_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_WATCH };
-	static const struct option longopts[] = {
-		{ "slot", required_argument, NULL, O_SLOT },
-		{ "watch", no_argument, NULL, O_WATCH },
-		TP_CLI_COMMON_LONGOPTS,
-		{ 0 },
-	};
 	unsigned mask = TP_SLOTS_ALL;
 	bool watch = false;
-	int opt, rc, ret = TP_EXIT_OK;
+	const struct tp_cli_opt opts[] = {
+		{ "slot", 0, TP_CLI_SLOTS, &mask },
+		{ "watch", 0, TP_CLI_FLAG, &watch },
+		{ 0 },
+	};
+	int rc, ret = TP_EXIT_OK;
 
-	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
-		switch (opt) {
-		case 'h':
-			help();
-			return TP_EXIT_OK;
-		case O_SLOT:
-			if (tp_slots_parse(optarg, TP_SLOTS_MAX, &mask) < 0)
-				return tp_cli_usage(c, "%s", tp_err_msg());
-			break;
-		case O_WATCH: watch = true; break;
-		default:
-			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
-		}
-	}
-	if (optind < argc)
-		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if ((rc = tp_cli_ready(c)))
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
 	if (watch)
 		return watch_main(c, mask);

@@ -121,31 +121,19 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 
 int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 {
-	static const struct option longopts[] = { { "slot", required_argument, NULL, 's' },
-						  { "route", required_argument, NULL, 'r' },
-						  TP_CLI_COMMON_LONGOPTS,
-						  { 0 } };
 	const char *slots = NULL, *routestr = "bmc";
+	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots },
+					   { "route", 'r', TP_CLI_STR, &routestr },
+					   { 0 } };
 	enum tp_usb_mode mode = TP_USB_DEVICE;
 	enum tp_usb_route route;
 	struct tp_board *b = NULL;
 	unsigned mask = 0, slot = 0;
 	bool status;
-	int opt, rc;
+	int rc;
 
-	while ((opt = tp_cli_getopt(argc, argv, "s:r:" TP_CLI_COMMON_SHORTOPTS, longopts)) !=
-	       -1) {
-		if (opt == 'h') {
-			help();
-			return TP_EXIT_OK;
-		} else if (opt == 's') {
-			slots = optarg;
-		} else if (opt == 'r') {
-			routestr = optarg;
-		} else if (!tp_cli_common_opt(c, opt, optarg)) {
-			return tp_cli_usage(c, "unknown option");
-		}
-	}
+	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
+		return rc;
 	if (optind != argc - 1)
 		return tp_cli_usage(c, "give one action: host, device, flash or status");
 	status = !strcmp(argv[optind], "status");

@@ -6,6 +6,7 @@
  * here (a line that is never stepped over) is caught by -timeout.
  */
 #include "common/checksum.h"
+#include "fuzz_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,13 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char out[65], *text;
 	int rc;
 
-	if (size < 1)
+	if (!(text = tp_fuzz_text(data, size)))
 		return 0;
-	text = malloc(size);
-	if (!text)
-		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
 	rc = tp_checksum_find_in(text, names[data[0] & 3], (data[0] >> 2) & 1, out);
 	if (rc == 0) {
 		if (strlen(out) != 64)

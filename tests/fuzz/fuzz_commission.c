@@ -9,6 +9,7 @@
  *    crash, and a foreign root always says which. */
 #include "bmc/commission/monitor.h"
 #include "bmc/commission/state.h"
+#include "fuzz_util.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -50,11 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 16384)
 		return 0;
-	text = malloc(size);
-	if (!text)
+	if (!(text = tp_fuzz_text(data, size)))
 		return 0;
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = '\0';
 	if (data[0] & 1)
 		cmdline(text, size - 1);
 	else

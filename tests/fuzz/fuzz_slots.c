@@ -3,6 +3,7 @@
  * number of slots; a parsed mask names only slots that exist, and it
  * formats back to a list that parses to the same mask. */
 #include "common/slots.h"
+#include "fuzz_util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,11 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	nslots = data[0] % 33;
-	list = malloc(size);
-	if (!list)
+	if (!(list = tp_fuzz_text(data, size)))
 		return 0;
-	memcpy(list, data + 1, size - 1);
-	list[size - 1] = '\0';
 	if (tp_slots_parse(list, nslots, &mask) == 0) {
 		if (nslots < 32 && (mask >> nslots))
 			abort();

@@ -13,20 +13,7 @@
 
 #include "bmc/commission/live.h"
 #include "common/state.h"
-
-static char base[] = "/tmp/tp-clive-XXXXXX";
-
-static struct tp_report rep(const char *step, const char *event, const char *text)
-{
-	struct tp_report r;
-
-	memset(&r, 0, sizeof(r));
-	r.slot = 1;
-	snprintf(r.step, sizeof(r.step), "%s", step);
-	snprintf(r.event, sizeof(r.event), "%s", event);
-	snprintf(r.text, sizeof(r.text), "%s", text);
-	return r;
-}
+#include "testutil.h"
 
 /* k3s_ready ok's "kubeconfig PATH" is kept; anything else is not, and a
  * path with bytes a shell would read is refused. */
@@ -37,18 +24,18 @@ static void kubeconfig(void **state)
 
 	(void)state;
 	assert_int_equal(tp_clive_kubeconfig(1, path, sizeof(path)), -ENOENT);
-	r = rep("k3s_ready", "progress", "waiting; kubeconfig /etc/x.yaml");
+	r = tu_report(1, "k3s_ready", "progress", "waiting; kubeconfig /etc/x.yaml");
 	tp_clive_report(1, &r);
 	assert_int_equal(tp_clive_kubeconfig(1, path, sizeof(path)), -ENOENT);
-	r = rep("k3s_ready", "ok", "node s1 Ready, API /readyz ok; kubeconfig /etc/rancher/k3s/k3s.yaml");
+	r = tu_report(1, "k3s_ready", "ok", "node s1 Ready, API /readyz ok; kubeconfig /etc/rancher/k3s/k3s.yaml");
 	tp_clive_report(1, &r);
 	assert_int_equal(tp_clive_kubeconfig(1, path, sizeof(path)), 0);
 	assert_string_equal(path, "/etc/rancher/k3s/k3s.yaml");
-	r = rep("k3s_ready", "ok", "node s1 Ready; kubeconfig /tmp/a;reboot (missing)");
+	r = tu_report(1, "k3s_ready", "ok", "node s1 Ready; kubeconfig /tmp/a;reboot (missing)");
 	tp_clive_report(1, &r);
 	assert_int_equal(tp_clive_kubeconfig(1, path, sizeof(path)), 0);
 	assert_string_equal(path, "/etc/rancher/k3s/k3s.yaml");
-	r = rep("k3s_ready", "ok", "k3s-agent active, kubelet healthz ok");
+	r = tu_report(1, "k3s_ready", "ok", "k3s-agent active, kubelet healthz ok");
 	tp_clive_report(2, &r);
 	assert_int_equal(tp_clive_kubeconfig(2, path, sizeof(path)), -ENOENT);
 }
@@ -120,15 +107,6 @@ int main(void)
 		cmocka_unit_test(steps),
 		cmocka_unit_test(rows),
 	};
-	char cmd[64];
-	int rc;
 
-	if (!mkdtemp(base))
-		return 1;
-	setenv("TPKIT_STATE_DIR", base, 1);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	if (system(cmd))
-		return 1;
-	return rc;
+	return cmocka_run_group_tests(tests, tu_state_setup, tu_state_teardown);
 }

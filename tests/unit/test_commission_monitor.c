@@ -13,6 +13,7 @@
 #include "bmc/commission/monitor.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "testutil.h"
 
 static struct tp_report_key key, other;
 static char kinds[1024];
@@ -28,21 +29,14 @@ static const char *run_id = "run-1";
 static void line(struct tp_cmon *m, const struct tp_report_key *k, uint64_t seq,
 		 const char *step, const char *event, const char *text)
 {
-	struct tp_report r;
+	struct tp_report r = tu_report(m->slot, step, event, text);
 	char buf[1024];
-	int n;
+	size_t n;
 
-	memset(&r, 0, sizeof(r));
-	r.slot = m->slot;
 	snprintf(r.id, sizeof(r.id), "%s", run_id);
 	r.seq = seq;
-	snprintf(r.step, sizeof(r.step), "%s", step);
-	snprintf(r.event, sizeof(r.event), "%s", event);
-	tp_report_set_text(&r, text);
-	n = tp_report_format(buf, sizeof(buf) - 2, k, &r);
-	assert_true(n > 0);
-	memcpy(buf + n, "\r\n", 2);
-	assert_int_equal(tp_cmon_feed(m, buf, (size_t)n + 2), 0);
+	n = tu_report_line(buf, sizeof(buf), k, &r);
+	assert_int_equal(tp_cmon_feed(m, buf, n), 0);
 }
 
 static void setup_mon(struct tp_cmon *m, struct tp_cslot *rec)

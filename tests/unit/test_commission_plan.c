@@ -13,8 +13,8 @@
 #include "bmc/commission/plan.h"
 #include "common/err.h"
 #include "common/state.h"
+#include "testutil.h"
 
-static char base[] = "/tmp/tp-cplan-XXXXXX";
 static char conf[128];
 
 static void put(unsigned slot, enum tp_cstate st, const char *reason)
@@ -112,17 +112,17 @@ int main(void)
 		cmocka_unit_test(by_state),
 		cmocka_unit_test(damaged_and_none),
 	};
-	char cmd[64], st[64];
+	const char *base = tu_tmpdir("cplan");
+	char st[64];
 	int rc;
 
-	if (!mkdtemp(base))
+	if (!base)
 		return 1;
 	snprintf(st, sizeof(st), "%s/state", base);
 	setenv("TPKIT_STATE_DIR", st, 1);
 	snprintf(conf, sizeof(conf), "%s/conf", base);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	if (system(cmd))
+	if (tu_tmpdir_remove())
 		return 1;
 	return rc;
 }

@@ -14,20 +14,7 @@
 #include "bmc/commission/state.h"
 #include "common/err.h"
 #include "common/state.h"
-
-static char base[] = "/tmp/tp-cstate-XXXXXX";
-
-static struct tp_report rep(const char *step, const char *event, const char *text)
-{
-	struct tp_report r;
-
-	memset(&r, 0, sizeof(r));
-	r.slot = 2;
-	snprintf(r.step, sizeof(r.step), "%s", step);
-	snprintf(r.event, sizeof(r.event), "%s", event);
-	snprintf(r.text, sizeof(r.text), "%s", text);
-	return r;
-}
+#include "testutil.h"
 
 /* The table: every row named, timeouts only where the runner waits on the
  * node or the flash, final states point at themselves. */
@@ -63,23 +50,23 @@ static void reports(void **state)
 	tp_cslot_init(&s, 2);
 	tp_cslot_enter(&s, TP_CS_BOOTING, 100);
 	s.attempts = 1;
-	r = rep("cloudinit", "start", "waiting");
+	r = tu_report(2, "cloudinit", "start", "waiting");
 	assert_int_equal(tp_cslot_report(&s, &r, 110), TP_CS_RUNNING);
 	assert_int_equal(s.attempts, 0);
 	assert_int_equal(s.since, 110);
 	assert_string_equal(s.step, "cloudinit");
-	r = rep("helper", "progress", "pause: rebooting for migrate");
+	r = tu_report(2, "helper", "progress", "pause: rebooting for migrate");
 	assert_int_equal(tp_cslot_report(&s, &r, 120), TP_CS_REBOOTING);
-	r = rep("helper", "progress", "note: not a pause");
+	r = tu_report(2, "helper", "progress", "note: not a pause");
 	assert_int_equal(tp_cslot_report(&s, &r, 130), TP_CS_RUNNING);
-	r = rep("k3s_install", "fail", "exit 1");
+	r = tu_report(2, "k3s_install", "fail", "exit 1");
 	assert_int_equal(tp_cslot_report(&s, &r, 135), TP_CS_RUNNING);
-	r = rep("helper", "done", "all steps done");
+	r = tu_report(2, "helper", "done", "all steps done");
 	assert_int_equal(tp_cslot_report(&s, &r, 140), TP_CS_DONE);
 	assert_int_equal(s.report_time, 140);
 
 	tp_cslot_enter(&s, TP_CS_RUNNING, 150);
-	r = rep("helper", "fail", "stopped at k3s_install");
+	r = tu_report(2, "helper", "fail", "stopped at k3s_install");
 	assert_int_equal(tp_cslot_report(&s, &r, 160), TP_CS_FAILED);
 	assert_string_equal(s.reason, "the node helper failed: stopped at k3s_install");
 }
@@ -153,7 +140,7 @@ static void round_trip(void **state)
 	memset(&b, 0x55, sizeof(b));
 	assert_int_equal(tp_cslot_load(&b, 3), 0);
 	assert_memory_equal(&a, &b, sizeof(a));
-	snprintf(path, sizeof(path), "%s/commission-slot3", base);
+	snprintf(path, sizeof(path), "%s/commission-slot3", tu_dir());
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 }
@@ -198,15 +185,6 @@ int main(void)
 		cmocka_unit_test(table),    cmocka_unit_test(reports), cmocka_unit_test(timeouts),
 		cmocka_unit_test(round_trip), cmocka_unit_test(damaged),
 	};
-	char cmd[64];
-	int rc;
 
-	if (!mkdtemp(base))
-		return 1;
-	setenv("TPKIT_STATE_DIR", base, 1);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-	if (system(cmd))
-		return 1;
-	return rc;
+	return cmocka_run_group_tests(tests, tu_state_setup, tu_state_teardown);
 }
