@@ -98,6 +98,19 @@ static void timeouts(void **state)
 	/* A state with no timeout has no retries either. */
 	tp_cslot_init(&s, 1);
 	assert_int_equal(tp_cslot_timeout(&s, 1, "x"), TP_CRETRY_NONE);
+
+	/* In its boot ROM: no power cycle, the same count of attempts. */
+	tp_cslot_init(&s, 1);
+	tp_cslot_enter(&s, TP_CS_BOOTING, 0);
+	assert_int_equal(tp_cslot_timeout_flash(&s, 300, "rom"), TP_CRETRY_REFLASH);
+	assert_int_equal(s.state, TP_CS_FLASHING);
+	assert_int_equal(s.attempts, 1);
+	tp_cslot_enter(&s, TP_CS_BOOTING, 400);
+	assert_int_equal(tp_cslot_timeout_flash(&s, 700, "rom"), TP_CRETRY_REFLASH);
+	tp_cslot_enter(&s, TP_CS_BOOTING, 800);
+	assert_int_equal(tp_cslot_timeout_flash(&s, 1100, "in its boot ROM"), TP_CRETRY_NONE);
+	assert_int_equal(s.state, TP_CS_FAILED);
+	assert_string_equal(s.reason, "in its boot ROM");
 }
 
 static void filled(struct tp_cslot *s)
