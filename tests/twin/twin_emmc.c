@@ -108,7 +108,9 @@ int twin_emmc_erase(struct twin *t, unsigned slot, uint64_t lba,
 	return 0;
 }
 
-/* protocols.md §3.4: the cipher and key of the legacy ID block header. */
+/* protocols.md §3.4: the cipher and key of the legacy ID block header.
+ * The twin's own, not common/rkrc4.c: a twin that shared the client's code
+ * would agree with its mistakes. */
 static void twin_rc4(uint8_t *buf, size_t len)
 {
 	static const uint8_t key[16] = { 0x7c, 0x4e, 0x03, 0x04, 0x55, 0x05, 0x09, 0x07,
