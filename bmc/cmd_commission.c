@@ -41,7 +41,8 @@ static void help(void)
 	       "                     its NVMe and reboots (docs/runbooks/old-nvme-boots.md)\n"
 	       "  --unattended       for the BMC's init script: no terminal, no prompt; the\n"
 	       "                     events and verdicts go to syslog (daemon, tag tpkit);\n"
-	       "                     no configuration, or every slot done: exit 0 at once\n"
+	       "                     no configuration, or every slot done: exit 0 at once;\n"
+	       "                     a slot that failed before waits for a person (exit 1)\n"
 	       "  --node-helper FILE the node helper to install (default: the installed one)\n"
 	       "%s"
 	       "  --json             one JSON object per line: plan, event, summary\n"
@@ -353,14 +354,14 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 				   .event = on_event, .tick = on_tick };
 	struct tp_cplan_opts po = { 0 };
 	unsigned mask = TP_SLOTS_ALL;
-	bool plan_only = false, unattended = false;
+	bool plan_only = false, failed = false;
 	const struct tp_cli_opt own[] = {
 		{ "plan", 0, TP_CLI_FLAG, &plan_only },
 		{ "slot", 0, TP_CLI_SLOTS, &mask },
 		{ "reflash", 0, TP_CLI_FLAG, &po.reflash },
 		{ "wipe-nvme", 0, TP_CLI_FLAG, &po.wipe_nvme },
 		{ "node-helper", 0, TP_CLI_STR, &ro.flash.node_helper },
-		{ "unattended", 0, TP_CLI_FLAG, &unattended },
+		{ "unattended", 0, TP_CLI_FLAG, &po.unattended },
 	};
 	struct tp_cli_opt opts[TP_FLASH_MOPTS_MAX + sizeof(own) / sizeof(own[0]) + 1];
 	struct mopt_dst md[TP_FLASH_MOPTS_MAX];
@@ -388,7 +389,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	opts[nl] = (struct tp_cli_opt){ 0 };
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
-	if (unattended && !plan_only) {
+	if (po.unattended && !plan_only) {
 		/* No terminal at boot: everything worth knowing goes to syslog. */
 		tp_log_syslog_open("tpkit");
 		if (c->verbosity <= 1)
@@ -400,7 +401,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	rc = tp_config_init(cfg, NULL);
 	if (rc == 0)
 		rc = tp_config_load(cfg);
-	if (rc == 0 && unattended && !plan_only && unconfigured(cfg)) {
+	if (rc == 0 && po.unattended && !plan_only && unconfigured(cfg)) {
 		TP_INFO("commission --unattended: no configuration in %s: nothing to do", cfg->dir);
 		tp_config_free(cfg);
 		free(cfg);
@@ -423,7 +424,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	tp_config_free(cfg);
 	free(cfg);
 	if (n < 0) {
-		if (unattended)
+		if (po.unattended)
 			TP_ERR("commission: %s", tp_err_msg());
 		return tp_cli_fail(c, n);
 	}
@@ -433,17 +434,23 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++)
 		idle = idle && (plan[i].action == TP_CPLAN_LEAVE || plan[i].action == TP_CPLAN_SKIP);
-	if (unattended && idle) {
-		TP_INFO("commission --unattended: every slot is done or not commissioned: "
-			"left alone");
-		return TP_EXIT_OK;
+	if (po.unattended && idle) {
+		/* A failed slot waits for a person (§12): said, and exit 1. */
+		for (int i = 0; i < n; i++)
+			if (plan[i].action == TP_CPLAN_SKIP && plan[i].rec.state == TP_CS_FAILED) {
+				TP_ERR("slot %u: %s", plan[i].slot, plan[i].why);
+				failed = true;
+			}
+		TP_INFO("commission --unattended: every slot is done, failed before or not "
+			"commissioned: left alone");
+		return failed ? TP_EXIT_FAIL : TP_EXIT_OK;
 	}
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
 	u->c = c;
-	u->unattended = unattended;
-	u->live = !unattended && !c->json && c->verbosity >= 0 && isatty(STDOUT_FILENO);
+	u->unattended = po.unattended;
+	u->live = !po.unattended && !c->json && c->verbosity >= 0 && isatty(STDOUT_FILENO);
 	/* The live table: the slots this run takes on or leaves alone. */
 	for (int i = 0; i < n; i++)
 		if (plan[i].action == TP_CPLAN_SKIP)
@@ -451,7 +458,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	tp_watch_init(&u->w, stdout, mask, u->live, false);
 	ro.cookie = u;
 	if ((rc = tp_commission_lock(&lock)) < 0) {
-		if (unattended)
+		if (po.unattended)
 			TP_ERR("commission: %s", tp_err_msg());
 		free(u);
 		return rc == -EBUSY ? (tp_cli_fail(c, rc), TP_EXIT_BUSY) : tp_cli_fail(c, rc);
@@ -463,7 +470,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		return tp_cli_fail(c, rc);
 	}
 	if ((ret = tp_cli_board_open(c, &b)) == 0 && (ret = tp_cli_board_recover(c, b)) == 0) {
-		if (c->verbosity >= 0 && !unattended)
+		if (c->verbosity >= 0 && !po.unattended)
 			print_plan(c, plan, (size_t)n);
 		rc = tp_crun(b, plan, (size_t)n, &ro, res);
 		if (u->live) {
@@ -471,11 +478,11 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 
 			(void)tp_watch_update(&u->w, &ended); /* the last state, left on screen */
 		}
-		if (rc >= 0 && !unattended)
+		if (rc >= 0 && !po.unattended)
 			summary(c, plan, res, (size_t)n);
 		if (rc >= 0)
 			end_table(u, plan, res, (size_t)n, addr);
-		else if (unattended)
+		else if (po.unattended)
 			TP_ERR("commission: %s", tp_err_msg());
 		ret = rc < 0 ? (rc == -ECANCELED ? 128 + tp_cancel_signal() : tp_cli_fail(c, rc)) :
 		      rc > 0 ? TP_EXIT_FAIL :
@@ -483,7 +490,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (b)
 		tp_board_close(b);
-	else if (unattended && ret)
+	else if (po.unattended && ret)
 		TP_ERR("commission: %s", tp_err_msg());
 	tp_commission_unlock(lock);
 	free(u);

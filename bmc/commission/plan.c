@@ -123,6 +123,13 @@ static int plan_one(const struct tp_config *cfg, unsigned slot, const struct tp_
 		snprintf(p->why, sizeof(p->why), "the old NVMe system boots instead of its eMMC: left "
 			 "alone; --wipe-nvme flashes it and has the NVMe wiped (--reflash would boot "
 			 "the old system again)");
+	} else if (p->rec.state == TP_CS_FAILED && !o->reflash && o->unattended) {
+		/* Started over at every BMC boot, a broken node would be
+		 * flashed again and again with nobody looking (§12). */
+		p->action = TP_CPLAN_SKIP;
+		snprintf(p->why, sizeof(p->why), "failed before (%.160s): left for a person, not "
+			 "started over at boot; `tpkit commission --slot %u` starts it over",
+			 p->rec.reason[0] ? p->rec.reason : "no reason recorded", slot);
 	} else {
 		p->action = o->reflash ? by_state[p->rec.state].act_reflash :
 					 by_state[p->rec.state].act;

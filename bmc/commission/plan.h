@@ -26,6 +26,8 @@ struct tp_cplan_opts {
 	bool reflash;    /* flash even a slot that is done or running */
 	bool wipe_nvme;  /* flash, seeding wipe_nvme=yes: the old NVMe system's
 			  * guard wipes the NVMe (docs/commission.md §11) */
+	bool unattended; /* a boot-time run: a failed slot waits for a person
+			  * (docs/commission.md §12) */
 };
 
 struct tp_cplan_slot {

@@ -66,6 +66,19 @@ static void by_state(void **state)
 	assert_string_equal(p[0].why, "failed before: starts over (no verified report)");
 	assert_string_equal(p[0].role, "server");
 	assert_int_equal(p[1].action, TP_CPLAN_LEAVE);
+	/* At boot a failed slot waits for a person; --reflash still goes. */
+	{
+		struct tp_cplan_opts un = { .unattended = true }, unre = { .unattended = true,
+									    .reflash = true };
+
+		assert_int_equal(tp_cplan_make(&cfg, TP_SLOT_BIT(1), &un, p), 1);
+		assert_int_equal(p[0].action, TP_CPLAN_SKIP);
+		assert_string_equal(p[0].why, "failed before (no verified report): left for a person, "
+				    "not started over at boot; `tpkit commission --slot 1` starts it "
+				    "over");
+		assert_int_equal(tp_cplan_make(&cfg, TP_SLOT_BIT(1), &unre, p), 1);
+		assert_int_equal(p[0].action, TP_CPLAN_FLASH);
+	}
 	tp_config_free(&cfg);
 }
 
