@@ -441,9 +441,14 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 				TP_ERR("slot %u: %s", plan[i].slot, plan[i].why);
 				failed = true;
 			}
-		TP_INFO("commission --unattended: every slot is done, failed before or not "
-			"commissioned: left alone");
-		return failed ? TP_EXIT_FAIL : TP_EXIT_OK;
+		if (failed) {
+			TP_INFO("commission --unattended: nothing to do but for slots that failed "
+				"before: left for a person");
+			return TP_EXIT_FAIL;
+		}
+		TP_INFO("commission --unattended: every slot is done or not commissioned: "
+			"left alone");
+		return TP_EXIT_OK;
 	}
 	u = calloc(1, sizeof(*u));
 	if (!u)
