@@ -50,21 +50,20 @@ static int regulator_state(const char *path)
 	return strncmp(buf, "disabled", 8) ? -1 : 0;
 }
 
+/* Each job: its word in the record, and what the recovery calls it. */
+static const struct {
+	const char *name, *what;
+} jobs[] = {
+	[TP_FLASHMODE_FLASH] = { "flash", "flash" },
+	[TP_FLASHMODE_SEED] = { "seed", "seeding" },
+	[TP_FLASHMODE_LOOK] = { "look", "look at the USB" },
+};
+
 /*
  * The routing for several slots: each slot's plan, merged in slot order.
  * A line in several plans (PG2, the straps) appears once; a strap is
  * asserted if any slot asserts it, since each plan asserts only its own.
  */
-/* The record's word for each job, and the recovery's. */
-static const char *const job_names[] = {
-	[TP_FLASHMODE_FLASH] = "flash", [TP_FLASHMODE_SEED] = "seed",
-	[TP_FLASHMODE_LOOK] = "look",
-};
-static const char *const job_what[] = {
-	[TP_FLASHMODE_FLASH] = "flash", [TP_FLASHMODE_SEED] = "seeding",
-	[TP_FLASHMODE_LOOK] = "look at the USB",
-};
-
 static int plan_slots(const struct tp_board_desc *d, unsigned mask, enum tp_usb_mode mode,
 		      struct tp_usb_plan *out)
 {
@@ -159,7 +158,7 @@ static void record_save(struct tp_flashmode *fm)
 	ADD("# tpkit: the board before flash mode (docs/recovery.md)\npid %d\nslots %s\n",
 	    (int)getpid(), tp_slots_format(fm->mask, list, sizeof(list)));
 	if (fm->job != TP_FLASHMODE_FLASH)
-		ADD("job %s\n", job_names[fm->job]);
+		ADD("job %s\n", jobs[fm->job].name);
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (fm->mask & TP_SLOT_BIT(s))
 			ADD("power %u %s\n", s, fm->power_before & TP_SLOT_BIT(s) ? "on" : "off");
@@ -197,9 +196,9 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 		if (!strncmp(l, "job ", 4)) {
 			size_t k = 0;
 
-			while (k < sizeof(job_names) / sizeof(job_names[0]) && strcmp(l + 4, job_names[k]))
+			while (k < sizeof(jobs) / sizeof(jobs[0]) && strcmp(l + 4, jobs[k].name))
 				k++;
-			if (k == sizeof(job_names) / sizeof(job_names[0]))
+			if (k == sizeof(jobs) / sizeof(jobs[0]))
 				return -EINVAL;
 			fm->job = (enum tp_flashmode_job)k;
 			continue;
@@ -289,7 +288,7 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 			 tp_slots_format(fm.mask, list, sizeof(list)));
 	if (found && size)
 		snprintf(found, size, "a %s of %s (pid %d) was interrupted and left %s; %s%s",
-			 job_what[fm.job],
+			 jobs[fm.job].what,
 			 slots_name(fm.mask, list, sizeof(list)), pid,
 			 what[0] ? what : "nothing out of place",
 			 rc < 0 ? "putting it back failed" :
