@@ -221,6 +221,17 @@ int tp_cli_fail(const struct tp_cli *c, int rc)
 	return code;
 }
 
+bool tp_cli_uint(const char *arg, unsigned long min, unsigned long max, unsigned long *v)
+{
+	char *end;
+	unsigned long n = strtoul(arg, &end, 10);
+
+	if (*end || end == arg || n < min || n > max)
+		return false;
+	*v = n;
+	return true;
+}
+
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...)
 {
 	va_list ap;

@@ -127,6 +127,10 @@ int tp_cli_exit_code(int rc);
 /* Report the current error (tp_err_msg) for rc and return the exit code. */
 int tp_cli_fail(const struct tp_cli *c, int rc);
 
+/* Is arg a decimal number (strtoul's syntax) within min..max? Then *v is
+ * it. The caller says what the option takes (tp_cli_usage) when not. */
+bool tp_cli_uint(const char *arg, unsigned long min, unsigned long max, unsigned long *v);
+
 /* A usage error: message, pointer to --help, exit code 2. */
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -172,10 +172,9 @@ static int load_key(unsigned slot, struct tp_report_key *key)
 
 static int set_slot(const struct tp_cli *c, void *dst, const char *arg)
 {
-	char *e;
-	unsigned long slot = strtoul(arg, &e, 10);
+	unsigned long slot;
 
-	if (*e || e == arg || slot < 1 || slot > TP_SLOTS_MAX)
+	if (!tp_cli_uint(arg, 1, TP_SLOTS_MAX, &slot))
 		return tp_cli_usage(c, "--slot takes one slot, 1-%d, not \"%s\"", TP_SLOTS_MAX,
 				    arg);
 	*(unsigned *)dst = (unsigned)slot;
@@ -184,12 +183,8 @@ static int set_slot(const struct tp_cli *c, void *dst, const char *arg)
 
 static int set_timeout(const struct tp_cli *c, void *dst, const char *arg)
 {
-	char *e;
-	unsigned long timeout = strtoul(arg, &e, 10);
-
-	if (*e || e == arg || timeout < 1 || timeout > 86400 * 365)
+	if (!tp_cli_uint(arg, 1, 86400 * 365, dst))
 		return tp_cli_usage(c, "--timeout takes seconds, 1 or more, not \"%s\"", arg);
-	*(unsigned long *)dst = timeout;
 	return 0;
 }
 

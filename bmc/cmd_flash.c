@@ -368,10 +368,9 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 						    tp_flash_module_names(), optarg);
 			break;
 		case 'T': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
+			unsigned long v;
 
-			if (*end || end == optarg || v < 1 || v > 600)
+			if (!tp_cli_uint(optarg, 1, 600, &v))
 				return tp_cli_usage(c, "--timeout takes seconds, 1-600, not \"%s\"",
 						    optarg);
 			o.enum_timeout_ms = (unsigned)v * 1000u;

@@ -225,10 +225,9 @@ static int do_verify(struct ctx *x, int n, char **names)
 
 static int set_retries(const struct tp_cli *c, void *dst, const char *arg)
 {
-	char *end;
-	unsigned long v = strtoul(arg, &end, 10);
+	unsigned long v;
 
-	if (*end || end == arg || v > 100)
+	if (!tp_cli_uint(arg, 0, 100, &v))
 		return tp_cli_usage(c, "--retries takes 0-100, not \"%s\"", arg);
 	*(unsigned *)dst = (unsigned)v;
 	return 0;

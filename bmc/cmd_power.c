@@ -132,10 +132,9 @@ static int do_apply(struct tp_cli *c, struct tp_board *b, unsigned mask, enum tp
 
 static int set_stagger(const struct tp_cli *c, void *dst, const char *arg)
 {
-	char *end;
-	unsigned long v = strtoul(arg, &end, 10);
+	unsigned long v;
 
-	if (*end || end == arg || v > 60000)
+	if (!tp_cli_uint(arg, 0, 60000, &v))
 		return tp_cli_usage(c, "--stagger takes milliseconds, 0-60000, not \"%s\"", arg);
 	*(unsigned *)dst = (unsigned)v;
 	return 0;
