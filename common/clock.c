@@ -3,6 +3,7 @@
 #include "cancel.h"
 #include "err.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,7 +14,7 @@ static int sys_now(void *cookie, uint64_t *ns)
 
 	(void)cookie;
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return -errno;
+		return tp_err_set(-errno, "clock_gettime(CLOCK_MONOTONIC): %s", strerror(errno));
 	*ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	return 0;
 }
@@ -40,6 +41,9 @@ static const struct tp_clock_ops sys_clock = {
 static const struct tp_clock_ops *clock_ops = &sys_clock;
 static void *clock_cookie;
 static int clock_virt = -1; /* tp_clock_virtual's answer once asked; -1: not yet */
+/* The first failed read of the chosen clock (tp_clock_error); any thread. */
+static pthread_mutex_t lost_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tp_err_ctx lost;
 
 bool tp_clock_virtual(void)
 {
@@ -54,6 +58,9 @@ void tp_clock_use(const struct tp_clock_ops *ops, void *cookie)
 	clock_ops = ops ? ops : &sys_clock;
 	clock_cookie = cookie;
 	clock_virt = -1;
+	pthread_mutex_lock(&lost_lock);
+	lost.rc = 0;
+	pthread_mutex_unlock(&lost_lock);
 }
 
 int tp_clock_open(const char *spec)
@@ -89,10 +96,27 @@ void tp_clock_close(void)
 uint64_t tp_clock_now_ns(void)
 {
 	uint64_t ns = 0;
+	int rc = clock_ops->now_ns(clock_cookie, &ns);
 
-	if (clock_ops->now_ns(clock_cookie, &ns) < 0)
+	if (rc < 0) {
+		rc = tp_err_prefix(rc, "reading the %s clock: ", clock_ops->name);
+		pthread_mutex_lock(&lost_lock);
+		(void)tp_err_save_first(&lost, rc);
+		pthread_mutex_unlock(&lost_lock);
 		return 0;
+	}
 	return ns;
+}
+
+int tp_clock_error(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&lost_lock);
+	if (lost.rc)
+		rc = tp_err_restore(&lost);
+	pthread_mutex_unlock(&lost_lock);
+	return rc;
 }
 
 int tp_clock_sleep_ms(unsigned ms)

@@ -45,8 +45,19 @@ int tp_clock_sim_open(const char *socket_path);
  * never runs behind real time (docs/twin.md, "Virtual time"). */
 bool tp_clock_virtual(void);
 
-/* Monotonic nanoseconds; on a clock failure returns 0 (callers only compare). */
+/* Monotonic nanoseconds; on a clock failure returns 0, and the failure is
+ * kept for tp_clock_error(). */
 uint64_t tp_clock_now_ns(void);
+
+/*
+ * 0, or the -errno of the first failed tp_clock_now_ns() since the clock was
+ * chosen, its message made current again. A loop that sleeps through
+ * tp_clock_sleep_ms() stops when the clock is lost, as its sleep fails; one
+ * that waits in poll() and judges deadlines by the clock alone (the
+ * commissioning loop) asks this before judging any, or it would wait for
+ * ever on a clock that reads 0 (the twin gone).
+ */
+int tp_clock_error(void);
 
 /* 0 or -errno (a lost twin connection, say). A poll loop's sleep: once a
  * signal has cancelled the job (common/cancel.h) it fails at once with

@@ -74,6 +74,7 @@ int tp_cmon_open(struct tp_cmon *m)
 	tp_secrets_close(&s);
 	if (rc < 0) {
 		OPENSSL_cleanse(raw, sizeof(raw));
+		snprintf(m->unopened, sizeof(m->unopened), "%s", tp_err_msg());
 		return rc;
 	}
 	memcpy(key.b, raw, sizeof(key.b));
@@ -82,6 +83,8 @@ int tp_cmon_open(struct tp_cmon *m)
 	tp_report_key_wipe(&key);
 	if (rc == 0)
 		m->open = true;
+	/* Kept for the verdict: a node is not silent when nobody could listen. */
+	snprintf(m->unopened, sizeof(m->unopened), "%s", rc < 0 ? tp_err_msg() : "");
 	return rc;
 }
 
@@ -329,6 +332,9 @@ void tp_cmon_verdict(const struct tp_cmon *m, char *buf, size_t size)
 		snprintf(buf, size, "%s", m->fatal_why);
 	else if (m->signature)
 		snprintf(buf, size, "%s (state %s)", m->signature, tp_cstate_name(m->rec->state));
+	else if (!m->bytes && !m->open && m->unopened[0])
+		snprintf(buf, size, "its console could not be opened for %u s (state %s): %s", s,
+			 tp_cstate_name(m->rec->state), m->unopened);
 	else if (!m->bytes)
 		snprintf(buf, size,
 			 "no output at all on its console for %u s (state %s): no power, no "

@@ -33,6 +33,7 @@ struct tp_cmon {
 	struct tp_cslot *rec;     /* the slot's record, updated by reports */
 	struct tp_console con;
 	bool open;
+	char unopened[160];       /* why the console could not be opened, if so */
 	uint64_t deadline_ns;     /* tp_clock; 0: none */
 	uint64_t bytes;           /* console bytes since armed */
 	const char *signature;    /* the last failure signature seen, or NULL */

@@ -359,12 +359,29 @@ static int looked(struct run *r, struct slot *s)
 	return retry(r, s, why, tp_cslot_timeout(&s->rec, wall(), why));
 }
 
+/*
+ * What the run cannot go on without (the clock, a console that hung up) is
+ * lost: it stops with each slot's record saved as it stands and its node
+ * left as it is, so a run started again follows each from there
+ * (docs/commission.md §4), as after a kill.
+ */
+static int stopped(int rc)
+{
+	char why[TP_ERR_MAX];
+
+	snprintf(why, sizeof(why), "%s", tp_err_msg());
+	return tp_err_set(rc, "%s; stopped with each slot's state kept: `tpkit commission` "
+			  "again resumes", why);
+}
+
 /* One round over the followed consoles: reports, ends, and with expire
  * the timeouts. Sets *any when a byte came; 0 or -errno. */
 static int follow(struct run *r, bool *any, bool expire)
 {
 	struct pollfd pfd[TP_SLOTS_MAX];
-	nfds_t np = 0;
+	nfds_t np = 0, nf = 0;
+	struct tp_err_ctx lost;
+	uint64_t now;
 	int rc;
 
 	*any = false;
@@ -373,27 +390,41 @@ static int follow(struct run *r, bool *any, bool expire)
 
 		if (s->w != W_FOLLOW)
 			continue;
+		nf++;
 		if (!s->mon->open)
-			(void)tp_cmon_open(s->mon);
+			(void)tp_cmon_open(s->mon); /* kept for the verdict; tried each round */
 		if (s->mon->open && s->mon->con.fd >= 0)
 			pfd[np++] = (struct pollfd){ .fd = s->mon->con.fd, .events = POLLIN };
 	}
 	if (np)
 		(void)poll(pfd, np, POLL_MS); /* what matters is read below */
-	else if (r->job.running)
-		(void)poll(NULL, 0, POLL_MS); /* waiting for the job, in real time */
+	else if (nf || r->job.running)
+		(void)poll(NULL, 0, POLL_MS); /* a job, or a console not there yet */
+	/* Nothing is judged by a clock that could not be read: it reads 0, so
+	 * no deadline would ever pass (the twin gone, say). */
+	now = tp_clock_now_ns();
+	if ((rc = tp_clock_error()) < 0)
+		return stopped(rc);
 	for (size_t i = 0; i < r->n; i++) {
 		struct slot *s = &r->s[i];
+		int rd;
 
 		if (s->w != W_FOLLOW)
 			continue;
-		while ((rc = tp_cmon_read(s->mon)) > 0)
+		while ((rd = tp_cmon_read(s->mon)) > 0)
 			*any = true;
+		/* A UART never hangs up; a pty whose other end is gone does,
+		 * and poll() would then return at once, every round. What was
+		 * read before is saved first. */
+		if (rd < 0)
+			(void)tp_err_save(&lost, rd);
 		if (s->mon->dirty) {
 			s->mon->dirty = false;
 			if ((rc = save(s)) < 0)
 				return rc;
 		}
+		if (rd < 0)
+			return stopped(tp_err_restore(&lost));
 		if (s->rec.state == TP_CS_DONE) {
 			emit(r, s, "done", s->rec.text);
 			tp_cmon_close(s->mon);
@@ -403,7 +434,7 @@ static int follow(struct run *r, bool *any, bool expire)
 			if ((rc = save(s)) < 0)
 				return rc;
 		} else if (s->mon->fatal ||
-			   (expire && tp_cmon_expired(s->mon, tp_clock_now_ns()))) {
+			   (expire && tp_cmon_expired(s->mon, now))) {
 			if ((rc = timed_out(r, s)) < 0)
 				return rc;
 		}
@@ -486,8 +517,9 @@ static int loop(struct run *r)
 			quiet_since = real_ms();
 		} else if (quiet) {
 			quiet_since = real_ms();
+			/* The twin's clock: its sleep fails when the twin is gone. */
 			if ((rc = move_clock(r)) < 0)
-				return rc;
+				return rc == -ECANCELED ? rc : stopped(rc);
 		}
 	}
 }

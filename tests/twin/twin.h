@@ -103,6 +103,7 @@ struct twin_opts {
 		unsigned nth, seen;
 		bool fired;
 	} sig;
+	char *die_event;		/* --die event:TEXT (twin_signal.c) */
 };
 
 #define TWIN_NO_FAULT	UINT64_MAX

@@ -77,6 +77,8 @@ static const char twin_usage[] =
 	"  --signal SIG@event:TEXT       send SIG (INT TERM HUP KILL PIPE) at the first event containing TEXT\n"
 	"  --signal SIG@write:LBA[#K]    ... when the K-th WRITE_LBA covering LBA arrives (default K 1)\n"
 	"  --signal SIG@read:LBA[#K]     ... the same for READ_LBA\n"
+	"  --die event:TEXT              the twin itself is killed (-9) at the first event containing\n"
+	"                                TEXT, its client left running without a board\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 
@@ -89,7 +91,7 @@ enum {
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
 	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK, OPT_REAL_CLOCK,
-	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU,
+	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU, OPT_DIE,
 };
 
 static const struct option twin_long_opts[] = {
@@ -131,6 +133,7 @@ static const struct option twin_long_opts[] = {
 	{ "cm4-fault", required_argument, NULL, OPT_CM4_FAULT },
 	{ "cm4-automount", no_argument, NULL, OPT_CM4_AUTOMOUNT },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
+	{ "die", required_argument, NULL, OPT_DIE },
 	{ "cm4-read-rate", required_argument, NULL, OPT_CM4_READ_RATE },
 	{ "peer-clock", no_argument, NULL, OPT_PEER_CLOCK },
 	{ "real-clock", no_argument, NULL, OPT_REAL_CLOCK },
@@ -390,6 +393,12 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_SIGNAL:
 		return twin_signal_parse(o, arg);
+	case OPT_DIE:
+		if (strncmp(arg, "event:", 6) || !arg[6])
+			return -EINVAL;
+		g_free(o->die_event);
+		o->die_event = g_strdup(arg + 6);
+		return 0;
 	case OPT_CM4_READ_RATE:
 		return twin_opts_uint(arg, 1, 100000, &o->cm4.read_rate);
 	case OPT_PEER_CLOCK:

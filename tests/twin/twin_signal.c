@@ -123,11 +123,37 @@ static void twin_signal_fire(struct twin *t, const char *why)
 	twin_timeline_add(t, "sig", "client", "-", name, note);
 }
 
+/*
+ * --die: the twin's end without warning, as a test wants it to see what a
+ * client does when its board goes (the clock, the GPIO socket, the
+ * consoles' ptys and the USB devices, all at once). The timeline and the
+ * state are written first, ending in the `die` line, so the test can see
+ * up to where; nothing else is: no node is stopped, no device unplugged.
+ */
+static void twin_die(struct twin *t)
+{
+	char note[256];
+
+	snprintf(note, sizeof(note), "--die: %s", t->opt.die_event);
+	g_free(t->opt.die_event);
+	t->opt.die_event = NULL; /* the line below must not fire it again */
+	twin_timeline_add(t, "die", "twin", "-", "KILL", note);
+	if (t->opt.timeline_file)
+		(void)twin_timeline_write(t, t->opt.timeline_file);
+	if (t->opt.state_file)
+		(void)twin_board_state_write(t, t->opt.state_file);
+	fflush(NULL);
+	kill(getpid(), SIGKILL);
+	_exit(137); /* not reached */
+}
+
 void twin_signal_event(struct twin *t, const char *line)
 {
 	if (t->opt.sig.sig && !t->opt.sig.fired && t->opt.sig.event &&
 	    strstr(line, t->opt.sig.event))
 		twin_signal_fire(t, t->opt.sig.event);
+	if (t->opt.die_event && strstr(line, t->opt.die_event))
+		twin_die(t);
 }
 
 void twin_signal_cmd(struct twin *t, unsigned slot, uint8_t op, uint64_t lba, uint32_t count)

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bmc/commission/monitor.h"
@@ -25,6 +27,9 @@ static void on_event(void *cookie, const struct tp_cevent *e)
 }
 
 static const char *run_id = "run-1";
+
+/* The board root (common/path.c): one with no UARTs. */
+#define NO_ROOT "/nonexistent-tpkit-root"
 
 static void line(struct tp_cmon *m, const struct tp_report_key *k, uint64_t seq,
 		 const char *step, const char *event, const char *text)
@@ -268,6 +273,28 @@ static void instance(void **state)
 	tp_cmon_close(&m);
 }
 
+/* A console nobody could open is not a silent node: the timeout's verdict
+ * names why, where "no output at all" would send a person to the module. */
+static void unopened(void **state)
+{
+	static struct tp_cmon m;
+	struct tp_cslot rec;
+	char v[512];
+
+	(void)state;
+	tp_cslot_init(&rec, 3);
+	tp_cslot_enter(&rec, TP_CS_BOOTING, 1);
+	tp_cmon_init(&m, 3, &rec, on_event, NULL);
+	tp_cmon_arm(&m);
+	assert_int_equal(tp_cmon_open(&m), -ENOENT);
+	assert_false(m.open);
+	assert_true(tp_cmon_silent(&m)); /* still worth a look at its USB */
+	tp_cmon_verdict(&m, v, sizeof(v));
+	assert_string_equal(v, "its console could not be opened for 300 s (state booting): slot 3: "
+			       "cannot open its UART " NO_ROOT "/dev/ttyS3: No such file or directory");
+	tp_cmon_close(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,10 +304,13 @@ int main(void)
 		cmocka_unit_test(old_nvme),
 		cmocka_unit_test(old_nvme_wipe),
 		cmocka_unit_test(instance),
+		cmocka_unit_test_setup_teardown(unopened, tu_state_setup, tu_state_teardown),
 	};
 
 	memset(key.b, 0x11, sizeof(key.b));
 	memset(other.b, 0x22, sizeof(other.b));
 	tp_log_set_level(TP_LOG_ERR); /* console.c warns of the forged line */
+	if (setenv("TPKIT_ROOT", NO_ROOT, 1))
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
