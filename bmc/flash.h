@@ -125,6 +125,12 @@ struct tp_flash_module {
 	const char *title;         /* "RK1", "CM4" */
 	const char *a_title;       /* "an RK1", "a CM4": for messages */
 	const char *usb_id;        /* its boot ROM on USB, for messages */
+	/* Its boot ROM on USB after a power-on without the strap, as a
+	 * silent node's look finds it (docs/commission.md §5): why it is
+	 * there, for the verdict, and whether a flash of the eMMC mends it
+	 * (else the slot fails at once: no retry can). */
+	const char *rom_why;
+	bool rom_flash_mends;
 	const struct tp_flash_usb_id *ids; /* what the probe looks for */
 	size_t nids;
 	enum tp_family family;     /* the images it boots */

@@ -155,6 +155,13 @@ const struct tp_flash_module tp_flash_cm4 = {
 	.title = "CM4",
 	.a_title = "a CM4",
 	.usb_id = "BCM2711 boot ROM (0a5c:2711)",
+	/* docs/commissioning.md §5.2: the ROM runs the EEPROM's loader,
+	 * which boots the eMMC; the eMMC's content never sends it to USB. */
+	.rom_why = "the boot ROM found no usable boot loader in the module's SPI EEPROM, or "
+		   "its nRPIBOOT line is held low; neither a power cycle nor a flash of the eMMC "
+		   "mends that: rewrite the EEPROM with usbboot's recovery firmware (rpiboot -d "
+		   "recovery) on a computer, or free the line",
+	.rom_flash_mends = false,
 	.ids = cm4_ids,
 	.nids = sizeof(cm4_ids) / sizeof(cm4_ids[0]),
 	.family = TP_FAMILY_RPI,

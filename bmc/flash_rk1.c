@@ -148,6 +148,10 @@ const struct tp_flash_module tp_flash_rk1 = {
 	.title = "RK1",
 	.a_title = "an RK1",
 	.usb_id = "RK3588 (2207:350b)",
+	/* docs/commissioning.md §5.1 */
+	.rom_why = "the module's fallback when its eMMC holds no boot loader (a flash that "
+		   "did not finish, or a failing eMMC); a power cycle cannot mend that, a flash can",
+	.rom_flash_mends = true,
 	.ids = rk1_ids,
 	.nids = sizeof(rk1_ids) / sizeof(rk1_ids[0]),
 	.family = TP_FAMILY_ROCKCHIP,

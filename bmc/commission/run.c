@@ -328,9 +328,11 @@ static int timed_out(struct run *r, struct slot *s)
 
 /*
  * The look at a silent slot's USB ended (the node is off now). A boot ROM
- * there is the verdict (docs/commission.md §5): an RK1 whose eMMC holds
- * no ID block falls back to maskrom, which prints nothing, so only a
- * flash mends it. Nothing there, or no look possible (lines held by
+ * there is the verdict (docs/commission.md §5), and the module says what
+ * mends it: an RK1 whose eMMC holds no ID block falls back to maskrom,
+ * which prints nothing, and a flash mends that; a CM4's ROM falls back to
+ * USB only without a loader in its EEPROM, which no flash of the eMMC
+ * mends, so that slot fails at once. Nothing there, or no look possible (lines held by
  * another program), leaves the silence as the verdict and the usual retry.
  */
 static int looked(struct run *r, struct slot *s)
@@ -342,11 +344,11 @@ static int looked(struct run *r, struct slot *s)
 
 	if (m) {
 		snprintf(why, sizeof(why), "stuck in its boot ROM: no output at all on its console, "
-			 "and its USB shows %s boot ROM, %s: the module's fallback when its eMMC "
-			 "holds no boot loader (a flash that did not finish, or a failing eMMC); a "
-			 "power cycle cannot mend that, a flash can", m->a_title, m->usb_id);
+			 "and its USB shows %s boot ROM, %s: %s", m->a_title, m->usb_id, m->rom_why);
 		emit(r, s, "timeout", why);
-		return retry(r, s, why, tp_cslot_timeout_flash(&s->rec, wall(), why));
+		return retry(r, s, why, m->rom_flash_mends ?
+						tp_cslot_timeout_flash(&s->rec, wall(), why) :
+						TP_CRETRY_NONE);
 	}
 	tp_cmon_verdict(s->mon, why, sizeof(why));
 	n = strlen(why);

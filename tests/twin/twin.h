@@ -36,6 +36,7 @@ enum {
 	TWIN_CM4_NO_STAGE2 = 1u << 0,	/* the second stage never enumerates */
 	TWIN_CM4_NO_MSD = 1u << 1,	/* after Done, no mass-storage device */
 	TWIN_CM4_NO_DISK = 1u << 2,	/* the device enumerates, no SCSI disk */
+	TWIN_CM4_NO_EEPROM = 1u << 3,	/* no loader in the SPI EEPROM: USB boot */
 };
 struct twin_cm4_opts {
 	enum twin_cm4_payload payload;	/* --cm4-payload */

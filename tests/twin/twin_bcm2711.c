@@ -439,7 +439,7 @@ static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 
 /* ---- power, links, re-enumeration ---------------------------------------- */
 
-enum { BCM_EV_ROM, BCM_EV_S2, BCM_EV_UNPLUG, BCM_EV_MSD, BCM_EV_BOOT };
+enum { BCM_EV_ROM, BCM_EV_S2, BCM_EV_UNPLUG, BCM_EV_MSD, BCM_EV_BOOT, BCM_EV_NO_LOADER };
 
 static void bcm_plug(struct twin *t, struct bcm_node *b)
 {
@@ -513,6 +513,18 @@ static void bcm_event_run(struct twin *t, void *obj, uint64_t arg)
 	case BCM_EV_BOOT:
 		b->state = twin_emmc_boot(t, b->slot) ? BCM_HALT : BCM_OS;
 		break;
+	case BCM_EV_NO_LOADER: {
+		/* The ROM found no loader in the EEPROM: USB device boot, as
+		 * with the strap, and not a byte on the UART. */
+		char subject[16];
+
+		snprintf(subject, sizeof(subject), "slot%u", b->slot);
+		twin_timeline_add(t, "boot", subject, "rom", "usb",
+				  "--cm4-fault no-eeprom: no boot loader in the SPI EEPROM");
+		b->state = BCM_ROM;
+		bcm_plug(t, b);
+		break;
+	}
 	}
 }
 
@@ -558,7 +570,8 @@ static void bcm_reset(struct twin_usb_dev *d)
  * Slot power. At power-on the ROM looks at the strap once (hardware.md
  * §6.4, §7.1): asserted, the boot ROM enumerates --cm4-rom-delay later;
  * not, the module boots from its eMMC and gives its verdict
- * --cm4-boot-time later. INITIAL: powered at the start (--on), running.
+ * --cm4-boot-time later, unless --cm4-fault no-eeprom left the ROM no
+ * loader to run: then it enumerates as with the strap. INITIAL: powered at the start (--on), running.
  */
 void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial)
 {
@@ -574,6 +587,14 @@ void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial)
 	}
 	if (initial) {
 		b->state = BCM_OS;
+		return;
+	}
+	if (!strap && (t->opt.cm4.faults & TWIN_CM4_NO_EEPROM)) {
+		/* commissioning.md §5.2: no loader in the EEPROM sends the
+		 * ROM to USB device boot, strap or not. */
+		b->state = BCM_WAIT_ROM;
+		twin_sched_add(t, t->board.now_ns + (uint64_t)t->opt.cm4.rom_ms * TWIN_NS_PER_MS,
+			       bcm_event_run, b, BCM_EV_NO_LOADER);
 		return;
 	}
 	b->state = strap ? BCM_WAIT_ROM : BCM_BOOTING;

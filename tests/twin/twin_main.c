@@ -73,6 +73,7 @@ static const char twin_usage[] =
 	"  --cm4-fault no-stage2         the second stage never enumerates after stage 1\n"
 	"  --cm4-fault no-msd            no mass-storage device on USB after Done\n"
 	"  --cm4-fault no-disk           the mass-storage device enumerates, no /dev/sdX follows\n"
+	"  --cm4-fault no-eeprom         no boot loader in the SPI EEPROM: the ROM goes to USB at every power-on\n"
 	"Interrupting the client (docs/twin.md, \"Signals to the client\"):\n"
 	"  --signal SIG@event:TEXT       send SIG (INT TERM HUP KILL PIPE) at the first event containing TEXT\n"
 	"  --signal SIG@write:LBA[#K]    ... when the K-th WRITE_LBA covering LBA arrives (default K 1)\n"
@@ -385,6 +386,8 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 			o->cm4.faults |= TWIN_CM4_NO_MSD;
 		else if (!strcmp(arg, "no-disk"))
 			o->cm4.faults |= TWIN_CM4_NO_DISK;
+		else if (!strcmp(arg, "no-eeprom"))
+			o->cm4.faults |= TWIN_CM4_NO_EEPROM;
 		else
 			return -EINVAL;
 		return 0;
