@@ -39,9 +39,33 @@ static const char *options_clash(const struct option *o, char *msg, size_t size)
 	return NULL;
 }
 
+static char optmsg[160];
+
+/*
+ * What getopt_long()'s '?' was about. optopt is 0 for an unknown long
+ * option, the letter of an unknown short one, or the value of a known
+ * option whose value is missing (the last word on the line, so optind has
+ * moved past it and argv[optind - 1] is how it was written). An unknown
+ * letter in a group ("-vx") may not have moved optind: it is named by its
+ * letter alone.
+ */
+static void optmsg_set(char **argv, const char *shortopts)
+{
+	const char *arg = argv[optind - 1];
+
+	if (!optopt)
+		snprintf(optmsg, sizeof(optmsg), "unknown option \"%.*s\"",
+			 (int)strcspn(arg, "="), arg);
+	else if (optopt >= 256 || (optopt != ':' && strchr(shortopts, optopt)))
+		snprintf(optmsg, sizeof(optmsg), "option \"%s\" needs a value", arg);
+	else
+		snprintf(optmsg, sizeof(optmsg), "unknown option \"-%c\"", optopt);
+}
+
 int tp_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
 {
 	static const struct option *checked;
+	int opt;
 
 	if (checked != longopts) {
 		char msg[200];
@@ -52,7 +76,18 @@ int tp_cli_getopt(int argc, char **argv, const char *shortopts, const struct opt
 		}
 		checked = longopts;
 	}
-	return getopt_long(argc, argv, shortopts, longopts, NULL);
+	/* One mistake, one message: getopt's own is off, and tp_cli_optmsg()
+	 * says what its '?' was about for the caller's usage line. */
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (opt == '?')
+		optmsg_set(argv, shortopts);
+	return opt;
+}
+
+const char *tp_cli_optmsg(void)
+{
+	return optmsg;
 }
 
 bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
@@ -132,7 +167,7 @@ int tp_cli_parse(struct tp_cli *c, int argc, char **argv, const struct tp_cli_op
 		}
 		if ((i = options_find(opts, opt)) < 0) {
 			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
+				return tp_cli_usage(c, "%s", tp_cli_optmsg());
 			continue;
 		}
 		given[i] = true;

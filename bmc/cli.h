@@ -66,6 +66,11 @@ enum {
  */
 int tp_cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
+/* After tp_cli_getopt() returned '?': what was wrong, as one phrase
+ * ("unknown option \"--x\"", "option \"--slot\" needs a value"). getopt
+ * itself prints nothing. */
+const char *tp_cli_optmsg(void);
+
 /*
  * A command's own options as a table, for tp_cli_parse(); the common
  * options are added to it there. The table ends with an entry whose name

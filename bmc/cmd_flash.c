@@ -385,7 +385,7 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 				break;
 			}
 			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
+				return tp_cli_usage(c, "%s", tp_cli_optmsg());
 		}
 	}
 	if (optind != argc)

@@ -154,6 +154,11 @@ int cmd_power_main(struct tp_cli *c, int argc, char **argv)
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
 		return rc;
+	/* `power on 2`: the slot as a word, as other tools take it. */
+	if (optind == argc - 2 && strspn(argv[optind + 1], "0123456789,-") ==
+				     strlen(argv[optind + 1]))
+		return tp_cli_usage(c, "slots are given with --slot: `tpkit power %s --slot %s`",
+				    argv[optind], argv[optind + 1]);
 	if (optind != argc - 1)
 		return tp_cli_usage(c, "give one action: on, off, reset or status");
 	action = argv[optind];

@@ -328,7 +328,7 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 			break;
 		default:
 			if (!tp_cli_common_opt(c, opt, optarg))
-				return tp_cli_usage(c, "unknown option");
+				return tp_cli_usage(c, "%s", tp_cli_optmsg());
 		}
 	}
 	if (optind != argc - 1)

@@ -33,12 +33,26 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nOptions (also accepted after the command):\n" TP_CLI_COMMON_HELP
-		   "  --version          print the version\n\n"
+		   "  -V, --version      print the version\n\n"
 		   "Environment: TPKIT_ROOT (root of /sys, /proc, /dev; default /), "
 		   "TPKIT_GPIO,\nTPKIT_CLOCK (system, or sim:SOCKET for the board twin's).\n"
 		   "Exit codes: 0 ok, 1 failed, 2 usage, 3 unsupported board or operation, "
 		   "4 busy.\n"
-		   "`tpkit COMMAND --help` describes each command.\n");
+		   "`tpkit COMMAND --help` (or `tpkit help COMMAND`) describes each command.\n");
+}
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int version(void)
+{
+	printf("tpkit %s\n", TPKIT_VERSION);
+	return TP_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -47,18 +61,23 @@ int main(int argc, char **argv)
 						  { "version", no_argument, NULL, 'V' },
 						  { 0 } };
 	struct tp_cli c = { .cmd = "" };
+	const struct command *cmd;
+	static char help_opt[] = "--help";
+	char *help_argv[] = { NULL, help_opt, NULL };
 	int opt, rc;
 
 	tp_root_set(NULL);
 	/* '+': stop at the command name; the command parses the rest. */
-	while ((opt = getopt_long(argc, argv, "+" TP_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = tp_cli_getopt(argc, argv, "+V" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return TP_EXIT_OK;
 		}
-		if (opt == 'V') {
-			printf("tpkit %s\n", TPKIT_VERSION);
-			return TP_EXIT_OK;
+		if (opt == 'V')
+			return version();
+		if (opt == '?') {
+			fprintf(stderr, "tpkit: %s; try `tpkit --help`\n", tp_cli_optmsg());
+			return TP_EXIT_USAGE;
 		}
 		if (!tp_cli_common_opt(&c, opt, optarg)) {
 			usage(stderr);
@@ -69,10 +88,26 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return TP_EXIT_USAGE;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(argv[optind], commands[i].name))
-			continue;
-		c.cmd = commands[i].name;
+	/* `tpkit help [COMMAND]` and `tpkit version`, as git and ip have them. */
+	if (!strcmp(argv[optind], "version") && optind + 1 == argc)
+		return version();
+	if (!strcmp(argv[optind], "help")) {
+		if (optind + 1 == argc) {
+			usage(stdout);
+			return TP_EXIT_OK;
+		}
+		if (optind + 2 != argc || !command_find(argv[optind + 1])) {
+			fprintf(stderr, "tpkit: help for what? `tpkit help COMMAND`, one of the "
+					"commands `tpkit --help` lists\n");
+			return TP_EXIT_USAGE;
+		}
+		help_argv[0] = argv[optind + 1];
+		argv = help_argv;
+		argc = 2;
+		optind = 0;
+	}
+	if ((cmd = command_find(argv[optind]))) {
+		c.cmd = cmd->name;
 		argc -= optind;
 		argv += optind;
 		/* 0, not 1: glibc then also forgets the "+" ordering of the
@@ -82,7 +117,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tpkit: %s\n", tp_err_msg());
 			return TP_EXIT_FAIL;
 		}
-		rc = commands[i].main(&c, argc, argv);
+		rc = cmd->main(&c, argc, argv);
 		tp_clock_close();
 		return rc;
 	}

@@ -42,6 +42,9 @@ int tp_slots_parse(const char *list, unsigned nslots, unsigned *mask)
 		}
 		if (*p != ',' && *p != '\0')
 			goto bad;
+		if (a > b && b >= 1 && a <= nslots)
+			return tp_err_set(-EINVAL, "slot list \"%s\": \"%.*s\" is a reversed range; "
+					  "write %u-%u", list, (int)(p - item), item, b, a);
 		if (a < 1 || b > nslots || a > b)
 			return tp_err_set(-EINVAL,
 					  "slot list \"%s\": \"%.*s\" is not within 1-%u",
