@@ -118,6 +118,10 @@ static int do_apply(struct tp_cli *c, struct tp_board *b, unsigned mask, enum tp
 			tp_json_obj_end(&j);
 		} else if (r->rc < 0) {
 			fprintf(stderr, "tpkit power: error: %s\n", r->msg);
+		} else if (c->verbosity >= 0 && !strcmp(action, "reset")) {
+			/* A reset always switches: saying "on" alone reads as if
+			 * nothing had happened to a node that was on. */
+			printf("slot %u: reset (off, then %s)\n", s, tp_power_word(&r->after));
 		} else if (c->verbosity >= 0) {
 			printf("slot %u: %s%s\n", s, r->changed ? "" : "already ",
 			       tp_power_word(&r->after));

@@ -11,13 +11,13 @@
 static void help(void)
 {
 	printf("Usage: tpkit usb host|device|flash --slot N [--route ROUTE] [OPTIONS]\n"
-	       "       tpkit usb status [OPTIONS]\n\n"
+	       "       tpkit usb status [--slot LIST] [OPTIONS]\n\n"
 	       "Route a node's USB port, as the stock firmware's USB modes do:\n"
 	       "  host     the node is USB host (v2.4 only)\n"
 	       "  device   the node is a USB device\n"
 	       "  flash    device, with the node's USB-boot strap (nodeN-rpiboot) asserted\n"
 	       "Other modes release every strap.\n\n"
-	       "  --slot N           the node (1-4)\n"
+	       "  --slot N           the node (1-4); for status, the slots to show (all by default)\n"
 	       "  --route ROUTE      bmc (default): the BMC's own USB host;\n"
 	       "                     usb-a: the board's USB-A port (v2.4: any node; v2.5: node 1);\n"
 	       "                     usb-c: the 4XNODE_USB_OTG port (v2.5: all nodes at once)\n"
@@ -26,7 +26,8 @@ static void help(void)
 	       "3 the board cannot do that (host on v2.5), 4 a line is held elsewhere.\n");
 }
 
-static int do_status(struct tp_cli *c, struct tp_board *b)
+/* The board-wide routing, then a row for each slot in mask. */
+static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 {
 	struct tp_usb_state st;
 	int rc = tp_usb_status(b, &st);
@@ -56,6 +57,8 @@ static int do_status(struct tp_cli *c, struct tp_board *b)
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 			const struct tp_usb_slot *u = &st.slot[s - 1];
 
+			if (!(mask & TP_SLOT_BIT(s)))
+				continue;
 			tp_json_obj_begin(&j, NULL);
 			tp_json_int(&j, "slot", s);
 			tp_json_str(&j, "link", tp_usb_link_name(u->link));
@@ -86,6 +89,8 @@ static int do_status(struct tp_cli *c, struct tp_board *b)
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 		const struct tp_usb_slot *u = &st.slot[s - 1];
 
+		if (!(mask & TP_SLOT_BIT(s)))
+			continue;
 		printf("%-5u %-7s %-7s %d\n", s, tp_usb_link_name(u->link),
 		       tp_usb_mode_name(u->mode), u->strap);
 	}
@@ -137,7 +142,11 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return tp_cli_usage(c, "give one action: host, device, flash or status");
 	status = !strcmp(argv[optind], "status");
-	if (!status) {
+	if (status) {
+		mask = TP_SLOTS_ALL;
+		if (slots && tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
+			return tp_cli_usage(c, "%s", tp_err_msg());
+	} else {
 		if (tp_usb_mode_parse(argv[optind], &mode) < 0)
 			return tp_cli_usage(c, "unknown action \"%s\"; use host, device, flash or "
 					    "status", argv[optind]);
@@ -158,7 +167,7 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 		tp_board_close(b);
 		return rc;
 	}
-	rc = status ? do_status(c, b) : do_set(c, b, slot, mode, route);
+	rc = status ? do_status(c, b, mask) : do_set(c, b, slot, mode, route);
 	tp_board_close(b);
 	return rc;
 }
