@@ -166,6 +166,22 @@ int tp_board_detect(const char *override, struct tp_board_id *id)
 					  "unknown board revision \"%s\"; use 2.4, 2.5, 2.5.1 or 2.5.2",
 					  override);
 		id->source = "override";
+		/* Insisting is allowed (a board whose device tree lies), but a
+		 * revision whose lines differ from what the kernel runs would
+		 * drive the wrong pins (v2.5.1 swaps slots 2 and 3): say so
+		 * (hardware.md §1). */
+		dt = tp_rev_from_model(id->model);
+		if (dt == TP_REV_UNKNOWN)
+			dt = ee;
+		if (dt != TP_REV_UNKNOWN && tp_board_desc_get(dt)->dt_model &&
+		    tp_board_desc_get(id->rev)->dt_model &&
+		    strcmp(tp_board_desc_get(dt)->dt_model, tp_board_desc_get(id->rev)->dt_model))
+			snprintf(id->warning, sizeof(id->warning),
+				 "--board-rev %s, but the %s says %s: using %s's lines as asked; "
+				 "on the wrong board they switch the wrong nodes",
+				 override, tp_rev_from_model(id->model) != TP_REV_UNKNOWN ?
+				 "device tree" : "EEPROM", tp_board_desc_get(dt)->name,
+				 tp_board_desc_get(id->rev)->name);
 		return 0;
 	}
 
