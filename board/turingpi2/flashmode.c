@@ -7,6 +7,7 @@
 #include "common/slots.h"
 #include "common/state.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -224,6 +225,20 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 		return -EINVAL;
 	}
 	return fm->mask ? 0 : -EINVAL;
+}
+
+int tp_flashmode_owner(char *what, size_t size)
+{
+	struct tp_flashmode fm;
+	char text[4096];
+	int pid;
+
+	memset(&fm, 0, sizeof(fm));
+	if (tp_state_load(RECORD, text, sizeof(text)) < 0 || record_parse(text, &fm, &pid) < 0 ||
+	    pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return 0;
+	snprintf(what, size, "%s", jobs[fm.job].what);
+	return pid;
 }
 
 int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)

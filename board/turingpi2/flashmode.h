@@ -68,6 +68,14 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
  */
 int tp_flashmode_recover(struct tp_board *b, char *found, size_t size);
 
+/*
+ * The tpkit in flash mode now: the pid its record names, if that process
+ * is alive, with what it does ("flash", "seeding", "look at the USB") in
+ * what; 0 when there is no record or its process is gone. For a message
+ * that names who holds the lines rather than only "tpkit".
+ */
+int tp_flashmode_owner(char *what, size_t size);
+
 /* Release slot's strap once its boot ROM has enumerated: it has made its
  * boot decision, and on Rockchip designs the strap may hide the eMMC from
  * the loader (§7.2, item 5). */

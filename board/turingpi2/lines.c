@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "board.h"
+#include "flashmode.h"
 #include "gpio.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -7,10 +8,24 @@
 #include <stdio.h>
 #include <string.h>
 
-static int busy_error(const struct tp_line *l)
+static int busy_error(const struct tp_line *l, const char *consumer)
 {
 	const char *hint;
+	char what[32];
+	int pid;
 
+	/* Another tpkit: name it, from its flash-mode record when it has one
+	 * (docs/recovery.md), rather than send the user to gpioinfo. */
+	if (!strcmp(l->holder, consumer)) {
+		if ((pid = tp_flashmode_owner(what, sizeof(what))) > 0)
+			return tp_err_set(-EBUSY, "GPIO line %s is held by another tpkit (pid %d, "
+					  "in flash mode for its %s); wait for it to end, or stop "
+					  "it (kill %d puts the board back). Nothing was changed.",
+					  l->name, pid, what, pid);
+		return tp_err_set(-EBUSY, "another tpkit holds GPIO line %s (a power or USB "
+				  "change under way); retry when it ends. Nothing was changed.",
+				  l->name);
+	}
 	/* The stock daemon holds every node line for its whole life
 	 * (hardware.md §3.1), so it is by far the likeliest holder. */
 	if (strstr(l->holder, "bmcd"))
@@ -53,7 +68,7 @@ static int claim_one(struct tp_lines *ls, const struct tp_board_desc *d, const c
 		return 0;
 	}
 	if (rc == -EBUSY)
-		return busy_error(l);
+		return busy_error(l, consumer);
 	if (rc < 0)
 		return tp_err_prefix(rc, "GPIO line %s (%s line %u): ", l->name, l->chip,
 				     l->offset);
