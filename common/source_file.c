@@ -105,8 +105,12 @@ int tp_source_file_open(struct tp_source **sp, const char *path)
 				return tp_err_set(-EPROTONOSUPPORT, "%s: tpkit does not fetch %.*s:// "
 						  "URLs, only http:// and https://; download the "
 						  "image first", path, (int)(colon - path), path);
+			/* A bare word was more likely meant as a catalogue name. */
 			return tp_err_set(-e, "cannot open image %s: %s%s", path, strerror(e),
-					  e == ENOENT ? "; check the path" : "");
+					  e != ENOENT       ? "" :
+					  strchr(path, '/') ? "; check the path" :
+							      ": not a file, URL or catalogue name; "
+							      "`tpkit images list` shows the names");
 		}
 		f->own_fd = true;
 		f->s.ops = &file_ops;
