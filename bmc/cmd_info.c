@@ -66,6 +66,15 @@ static void read_facts(struct bmc_facts *f)
 	}
 }
 
+/* The BMC's own facts, which need no board. */
+static void print_facts(const struct bmc_facts *f)
+{
+	printf("firmware   %s\nkernel     %s\n", f->firmware, f->kernel);
+	if (f->mem_total_kb >= 0)
+		printf("memory     %ld kB total, %ld kB available\n", f->mem_total_kb,
+		       f->mem_avail_kb);
+}
+
 static void print_human(const struct tp_board *b, const struct bmc_facts *f,
 			const struct tp_slot_power *pw, const struct tp_usb_state *us, bool lines)
 {
@@ -83,10 +92,7 @@ static void print_human(const struct tp_board *b, const struct bmc_facts *f,
 		printf("eeprom     not found\n");
 	if (id->warning[0])
 		printf("warning    %s\n", id->warning);
-	printf("firmware   %s\nkernel     %s\n", f->firmware, f->kernel);
-	if (f->mem_total_kb >= 0)
-		printf("memory     %ld kB total, %ld kB available\n", f->mem_total_kb,
-		       f->mem_avail_kb);
+	print_facts(f);
 	printf("usb        %s\n", b->desc->usb_bus == TP_USB_HUB ? "hub (all nodes at once)" :
 								    "mux (one node at a time)");
 	printf("tpkit      %s, GPIO backend %s\n\n", TPKIT_VERSION, b->gpio->ops->name);
@@ -167,10 +173,17 @@ int cmd_info_main(struct tp_cli *c, int argc, char **argv)
 		return rc;
 	if (optind != argc)
 		return tp_cli_usage(c, "info takes no arguments");
+	read_facts(&f);
 	rc = tp_cli_board_open(c, &b);
+	if (rc == TP_EXIT_BOARD && !c->json && c->verbosity >= 0) {
+		/* Not a board tpkit knows: what the BMC itself is still helps
+		 * whoever reads the error above it. */
+		printf("board      unknown (see above)\n");
+		print_facts(&f);
+		printf("tpkit      %s\n", TPKIT_VERSION);
+	}
 	if (rc)
 		return rc;
-	read_facts(&f);
 	/* Lines held elsewhere read as unknown; info still shows the rest. */
 	if (tp_power_status(b, TP_SLOTS_ALL, pw) < 0) {
 		TP_WARN("%s", tp_err_msg());
