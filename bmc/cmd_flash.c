@@ -224,7 +224,7 @@ static void summary(struct tp_cli *c, const struct tp_flash_opts *o,
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(res[i].image) > iw)
 			iw = (int)strlen(res[i].image);
-	printf("\nSLOT  MODULE  %-*s  RESULT  WRITTEN     TIME     RATE*       CHECKS\n", iw,
+	printf("\nSLOT  MODULE  %-*s  RESULT    WRITTEN     TIME     RATE*       CHECKS\n", iw,
 	       "IMAGE");
 	for (size_t i = 0; i < n; i++) {
 		const struct tp_flash_result *r = &res[i];
@@ -235,7 +235,7 @@ static void summary(struct tp_cli *c, const struct tp_flash_opts *o,
 		if (r->write_ns)
 			snprintf(rate, sizeof(rate), "%.1f MB/s",
 				 (double)r->bytes * 1e3 / (double)r->write_ns);
-		printf("%-5s %-7s %-*s  %-7s %-11s %-8s %-11s %s%s%s%s\n", slot,
+		printf("%-5s %-7s %-*s  %-9s %-11s %-8s %-11s %s%s%s%s\n", slot,
 		       r->module[0] ? r->module : "-", iw, r->image[0] ? r->image : "-",
 		       result_word(r, false), tp_fmt_bytes(r->bytes, b, sizeof(b)),
 		       tp_fmt_duration(s, t, sizeof(t)), rate, r->sum_checked ? "sha256 " : "",

@@ -377,7 +377,10 @@ static void bring_up_start(struct run *ru, struct job *j)
 		tp_err_set(-ENOENT, "--image %s has no image for %s", j->o->image, j->m->a_title);
 		return job_fail(ru, j, -ENOENT);
 	}
-	snprintf(j->r->image, sizeof(j->r->image), "%s", j->src->pick.name);
+	snprintf(j->r->image, sizeof(j->r->image), "%s",
+		 j->src->pick.name[0]         ? j->src->pick.name :
+		 !strcmp(j->o->image, "-") ? "stdin" :
+						 j->o->image);
 	if ((rc = tp_flash_src_open(j->src)) < 0 || (rc = check_family(j)) < 0) {
 		j->r->phase = TP_FLASH_PHASE_IMAGE;
 		return job_fail(ru, j, rc);

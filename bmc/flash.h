@@ -87,7 +87,7 @@ struct tp_flash_result {
 	enum tp_flash_phase phase; /* where it stopped, or TP_FLASH_PHASE_DONE */
 	char msg[TP_ERR_MAX];
 	char module[8];         /* "rk1", "cm4", "" if none was found */
-	char image[64];         /* the catalogue entry written, "" for a file */
+	char image[256];        /* the catalogue entry, else the path or URL; "stdin" */
 	char usb_path[32];
 	uint64_t capacity;      /* eMMC bytes */
 	uint64_t bytes;         /* image bytes written */
