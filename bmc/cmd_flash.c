@@ -8,6 +8,7 @@
 #include "flash.h"
 #include "progress.h"
 #include "common/cancel.h"
+#include "common/checksum.h"
 #include "common/slots.h"
 #ifdef CONFIG_TPKIT_SEED
 #include "seed/seed.h"
@@ -69,8 +70,9 @@ static void help(void)
 	       "                     any Linux machine)\n"
 	       "  --usb PATH|auto    with --board none: USB bus-port path (1-1.2) or the\n"
 	       "                     first RK3588 or CM4 boot ROM found\n" TP_CLI_COMMON_HELP
-	       "\nExit codes: 0 every slot flashed, 1 a slot failed (the summary says which\n"
-	       "and why), 2 usage, 3 unknown board, 4 a GPIO line is held elsewhere;\n"
+	       "\nExit codes: 0 every slot flashed (an empty slot among several is reported,\n"
+	       "not a failure), 1 a slot failed (the summary says which and why), 2 usage,\n"
+	       "3 unknown board, 4 a GPIO line is held elsewhere;\n"
 	       "cancelled (the slots put back): 130 SIGINT, 143 SIGTERM, 129 SIGHUP, 141\n"
 	       "the output closed. 1 whenever a boot area could not be blanked again.\n",
 	       CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS / 1000);
@@ -167,6 +169,8 @@ static const char *result_word(const struct tp_flash_result *r, bool json)
 		return "ok";
 	if (r->cancelled && !r->head_blank_failed)
 		return "cancelled";
+	if (r->empty)
+		return "empty";
 	return json ? "failed" : "FAILED";
 }
 
@@ -251,7 +255,8 @@ errors:
 
 		if (r->rc < 0)
 			fprintf(stderr, "tpkit flash: %s: %s%s\n",
-				r->cancelled && !r->head_blank_failed ? "cancelled" : "error", r->msg,
+				r->cancelled && !r->head_blank_failed ? "cancelled" :
+				r->empty ? "empty, no module answered" : "error", r->msg,
 				r->restored ? "" : " (the node may NOT be in a safe state)");
 		if (r->head_blank_failed)
 			fprintf(stderr, "tpkit flash: error: slot %u: the eMMC's boot area could not "
@@ -336,7 +341,8 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 	struct tp_board *b = NULL;
 	struct ui u = { .c = c };
 	unsigned mask = 0;
-	size_t n = 0;
+	size_t n = 0, flashed = 0;
+	char hex[65];
 	int opt, rc, first = 0;
 	bool mixed = false;
 
@@ -401,6 +407,9 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 		return tp_cli_usage(c, "--wipe-nvme goes with --seed");
 	if (!o.image && !seed_only)
 		return tp_cli_usage(c, "which image? --image FILE|URL|-");
+	/* As write checks it: a usage mistake, before any slot is touched. */
+	if (o.sha256 && tp_checksum_parse_hex(o.sha256, hex) < 0)
+		return tp_cli_usage(c, "--sha256: %s", tp_err_msg());
 	if (o.seed && !strcmp(board, "none"))
 		return tp_cli_usage(c, "--seed needs the board: a slot's first-boot files come "
 				    "from its configuration (tpkit config)");
@@ -458,8 +467,12 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 	for (size_t i = 0; i < n; i++)
 		if (res[i].cancelled)
 			return 128 + tp_cancel_signal();
+	/* Empty slots fail a run only when they are all it had: `--slot 1-4`
+	 * on a board with two modules flashes those two and succeeds. */
 	for (size_t i = 0; i < n; i++)
-		if (res[i].rc < 0) {
+		flashed += res[i].rc == 0;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].rc < 0 && !(res[i].empty && flashed)) {
 			if (first && slot_exit_code(&res[i]) != first)
 				mixed = true;
 			first = first ? first : slot_exit_code(&res[i]);

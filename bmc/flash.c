@@ -278,6 +278,7 @@ static void enumerate(struct run *ru)
 		if (!j->m) {
 			tp_err_set(-ETIMEDOUT, "no %s appeared at USB path %s within %u ms", looked,
 				   j->path ? j->path : "(any)", ru->o->enum_timeout_ms);
+			j->r->empty = true; /* or a module that never answers: the same to us */
 			job_fail(ru, j, -ETIMEDOUT);
 			continue;
 		}

@@ -99,6 +99,7 @@ struct tp_flash_result {
 	char sha256[65];
 	bool restored;          /* strap off, node off, routing as before */
 	bool cancelled;         /* stopped by a signal or a closed output */
+	bool empty;             /* no module answered at its port: nothing there */
 	/* The eMMC's boot area may hold part of the image and could not be
 	 * blanked again: the node may boot a half-written image. */
 	bool head_blank_failed;
