@@ -72,15 +72,12 @@ int tp_cmon_open(struct tp_cmon *m)
 	if (rc == 0)
 		rc = tp_secrets_report_key(&s, m->slot, raw);
 	tp_secrets_close(&s);
-	if (rc < 0) {
-		OPENSSL_cleanse(raw, sizeof(raw));
-		snprintf(m->unopened, sizeof(m->unopened), "%s", tp_err_msg());
-		return rc;
+	if (rc == 0) {
+		memcpy(key.b, raw, sizeof(key.b));
+		rc = tp_console_open(&m->con, m->slot, &key);
+		tp_report_key_wipe(&key);
 	}
-	memcpy(key.b, raw, sizeof(key.b));
 	OPENSSL_cleanse(raw, sizeof(raw));
-	rc = tp_console_open(&m->con, m->slot, &key);
-	tp_report_key_wipe(&key);
 	if (rc == 0)
 		m->open = true;
 	/* Kept for the verdict: a node is not silent when nobody could listen. */

@@ -332,8 +332,9 @@ static int timed_out(struct run *r, struct slot *s)
  * mends it: an RK1 whose eMMC holds no ID block falls back to maskrom,
  * which prints nothing, and a flash mends that; a CM4's ROM falls back to
  * USB only without a loader in its EEPROM, which no flash of the eMMC
- * mends, so that slot fails at once. Nothing there, or no look possible (lines held by
- * another program), leaves the silence as the verdict and the usual retry.
+ * mends, so that slot fails at once. Nothing there, or no look possible
+ * (lines held by another program), leaves the silence as the verdict and
+ * the usual retry.
  */
 static int looked(struct run *r, struct slot *s)
 {

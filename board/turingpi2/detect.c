@@ -149,15 +149,26 @@ static void read_model(struct tp_board_id *id)
 		id->model[0] = '\0';
 }
 
+/* Do two revisions drive their lines differently? One device tree, one
+ * set of lines (v2.5.2 boots v2.5.1's; v2.5.1 swaps slots 2 and 3 of
+ * v2.5's, hardware.md §1). */
+static bool lines_differ(enum tp_rev a, enum tp_rev b)
+{
+	const char *ma = tp_board_desc_get(a)->dt_model, *mb = tp_board_desc_get(b)->dt_model;
+
+	return ma && mb && strcmp(ma, mb);
+}
+
 int tp_board_detect(const char *override, struct tp_board_id *id)
 {
-	enum tp_rev dt, ee = TP_REV_UNKNOWN;
+	enum tp_rev dt, ee = TP_REV_UNKNOWN, seen;
 
 	memset(id, 0, sizeof(*id));
 	read_model(id);
 	read_eeprom(id);
 	if (id->have_eeprom && id->eeprom.valid)
 		ee = tp_rev_from_hw_code(id->eeprom.hw_version);
+	dt = tp_rev_from_model(id->model);
 
 	if (override) {
 		id->rev = tp_rev_parse(override);
@@ -168,31 +179,23 @@ int tp_board_detect(const char *override, struct tp_board_id *id)
 		id->source = "override";
 		/* Insisting is allowed (a board whose device tree lies), but a
 		 * revision whose lines differ from what the kernel runs would
-		 * drive the wrong pins (v2.5.1 swaps slots 2 and 3): say so
-		 * (hardware.md §1). */
-		dt = tp_rev_from_model(id->model);
-		if (dt == TP_REV_UNKNOWN)
-			dt = ee;
-		if (dt != TP_REV_UNKNOWN && tp_board_desc_get(dt)->dt_model &&
-		    tp_board_desc_get(id->rev)->dt_model &&
-		    strcmp(tp_board_desc_get(dt)->dt_model, tp_board_desc_get(id->rev)->dt_model))
+		 * drive the wrong pins: say so. */
+		seen = dt != TP_REV_UNKNOWN ? dt : ee;
+		if (seen != TP_REV_UNKNOWN && lines_differ(seen, id->rev))
 			snprintf(id->warning, sizeof(id->warning),
 				 "--board-rev %s, but the %s says %s: using %s's lines as asked; "
 				 "on the wrong board they switch the wrong nodes",
-				 override, tp_rev_from_model(id->model) != TP_REV_UNKNOWN ?
-				 "device tree" : "EEPROM", tp_board_desc_get(dt)->name,
-				 tp_board_desc_get(id->rev)->name);
+				 override, dt != TP_REV_UNKNOWN ? "device tree" : "EEPROM",
+				 tp_board_desc_get(seen)->name, tp_board_desc_get(id->rev)->name);
 		return 0;
 	}
 
-	dt = tp_rev_from_model(id->model);
 	if (dt != TP_REV_UNKNOWN) {
 		id->rev = dt;
 		id->source = "device-tree";
 		if (dt == TP_REV_2_5_1 && ee == TP_REV_2_5_2)
 			id->rev = TP_REV_2_5_2;
-		else if (ee != TP_REV_UNKNOWN && tp_board_desc_get(ee)->dt_model &&
-			 strcmp(tp_board_desc_get(ee)->dt_model, tp_board_desc_get(dt)->dt_model))
+		else if (ee != TP_REV_UNKNOWN && lines_differ(ee, dt))
 			snprintf(id->warning, sizeof(id->warning),
 				 "device tree says %s but the EEPROM says %s (hw_version 0x%04x); "
 				 "using the device tree, which the kernel runs",

@@ -571,7 +571,8 @@ static void bcm_reset(struct twin_usb_dev *d)
  * §6.4, §7.1): asserted, the boot ROM enumerates --cm4-rom-delay later;
  * not, the module boots from its eMMC and gives its verdict
  * --cm4-boot-time later, unless --cm4-fault no-eeprom left the ROM no
- * loader to run: then it enumerates as with the strap. INITIAL: powered at the start (--on), running.
+ * loader to run: then it enumerates as with the strap. INITIAL: powered
+ * at the start (--on), running.
  */
 void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial)
 {
