@@ -136,7 +136,7 @@ bmc-y := main cli
 bmc-$(CONFIG_TPKIT_CMD_POWER) += cmd_power
 bmc-$(CONFIG_TPKIT_CMD_USB)   += cmd_usb
 bmc-$(CONFIG_TPKIT_CMD_INFO)  += cmd_info
-bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write progress
+bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write cli_image progress
 # flash drives whichever module kinds are configured, each in its own file.
 flash-$(CONFIG_TPKIT_RK1) += flash_rk1
 flash-$(CONFIG_TPKIT_CM4) += flash_cm4

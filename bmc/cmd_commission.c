@@ -349,8 +349,7 @@ static int set_mopt(const struct tp_cli *c, void *dst, const char *arg)
 
 int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 {
-	struct tp_crun_opts ro = { .flash = { .verify = true,
-					      .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS },
+	struct tp_crun_opts ro = { .flash = { .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS },
 				   .event = on_event, .tick = on_tick };
 	struct tp_cplan_opts po = { 0 };
 	unsigned mask = TP_SLOTS_ALL;
@@ -375,6 +374,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	size_t nl = 0;
 	int rc, n, lock = -1, ret;
 
+	tp_image_opts_init(&ro.flash.io);
 	/* The modules' own options (--loader, ...), as tpkit flash has them. */
 	for (size_t i = 0; i < TP_FLASH_MODULES; i++)
 		for (size_t j = 0; j < tp_flash_modules[i]->nopts && nl < TP_FLASH_MOPTS_MAX; j++) {

@@ -5,6 +5,7 @@
  * tpkit seed --slot LIST                         (the image already there)
  */
 #include "cli.h"
+#include "cli_image.h"
 #include "flash.h"
 #include "progress.h"
 #include "common/cancel.h"
@@ -38,11 +39,9 @@ static void help(void)
 	       "  --image SRC        a file, an http(s):// URL or - (stdin); xz, gzip, zstd,\n"
 	       "                     bzip2, zip, tar or raw, told apart by content; or a\n"
 	       "                     catalogue name (tpkit images list), or auto for the\n"
-	       "                     catalogue's default image for the module\n"
-	       "  --sha256 HEX       expected SHA-256 of SRC (else SRC.sha256 or SHA256SUMS\n"
-	       "                     beside it are used if present)\n"
-	       "  --no-verify        skip the read-back\n"
-	       "  --force            write an image whose layout says it is for the other\n"
+	       "                     catalogue's default image for the module\n");
+	tp_cli_image_help();
+	printf("  --force            write an image whose layout says it is for the other\n"
 	       "                     module (an RK1 image to a CM4, or the reverse)\n"
 	       "  --module NAME      the slots hold this module (rk1 or cm4): its files are\n"
 	       "                     checked before any node is touched, and a slot holding\n"
@@ -297,8 +296,6 @@ static const struct option *flash_longopts(struct mopts *mo)
 	static const struct option own[] = {
 		{ "slot", required_argument, NULL, 's' },
 		{ "image", required_argument, NULL, 'i' },
-		{ "sha256", required_argument, NULL, 'H' },
-		{ "no-verify", no_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "board", required_argument, NULL, 'B' },
 		{ "usb", required_argument, NULL, 'U' },
@@ -309,6 +306,7 @@ static const struct option *flash_longopts(struct mopts *mo)
 		{ "node-helper", required_argument, NULL, OPT_HELPER },
 		{ "wipe-nvme", no_argument, NULL, OPT_WIPE },
 #endif
+		TP_CLI_IMAGE_LONGOPTS,
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -334,18 +332,19 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 {
 	static struct mopts mo;
 	const struct option *longopts = flash_longopts(&mo);
-	struct tp_flash_opts o = { .verify = true, .seed_only = seed_only,
+	struct tp_flash_opts o = { .seed_only = seed_only,
 				   .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
+	struct tp_cli_image ci;
 	struct tp_flash_result res[TP_BOARD_SLOTS];
 	const char *slots = NULL, *board = "turingpi2", *usb = NULL;
 	struct tp_board *b = NULL;
 	struct ui u = { .c = c };
 	unsigned mask = 0;
 	size_t n = 0, flashed = 0;
-	char hex[65];
-	int opt, rc, first = 0;
+	int opt, rc, code, first = 0;
 	bool mixed = false;
 
+	tp_cli_image_init(&ci);
 	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		switch (opt) {
 		case 'h':
@@ -362,8 +361,6 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 		case OPT_WIPE: o.wipe_nvme = true; break;
 		case 's': slots = optarg; break;
 		case 'i': o.image = optarg; break;
-		case 'H': o.sha256 = optarg; break;
-		case 'N': o.verify = false; break;
 		case 'B': board = optarg; break;
 		case 'U': usb = optarg; break;
 		case 'F': o.force = true; break;
@@ -390,26 +387,31 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 					return tp_cli_usage(c, "%s", tp_err_msg());
 				break;
 			}
+			if (tp_cli_image_opt(c, &ci, opt, optarg, &code)) {
+				if (code)
+					return code;
+				break;
+			}
 			if (!tp_cli_common_opt(c, opt, optarg))
 				return tp_cli_usage(c, "%s", tp_cli_optmsg());
 		}
 	}
+	o.io = ci.io;
+	o.catalogue = ci.catalogue;
+	o.cache_dir = ci.cache_dir;
 	if (optind != argc)
 		return tp_cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-	if (seed_only && (o.image || o.sha256 || !o.verify || o.force || o.seed ||
-			  strcmp(board, "turingpi2")))
+	if (seed_only && (o.image || ci.given || o.force || o.seed || strcmp(board, "turingpi2")))
 		return tp_cli_usage(c, "tpkit seed writes no image and needs the board: --image, "
-				    "--sha256, --no-verify, --force, --seed and --board are for "
-				    "tpkit flash (tpkit flash --seed writes an image and seeds it)");
+				    "the image options (--sha256, --no-verify, ...), --force, --seed "
+				    "and --board are for tpkit flash (tpkit flash --seed writes an "
+				    "image and seeds it)");
 	if (o.node_helper && !o.seed && !seed_only)
 		return tp_cli_usage(c, "--node-helper goes with --seed");
 	if (o.wipe_nvme && !o.seed)
 		return tp_cli_usage(c, "--wipe-nvme goes with --seed");
 	if (!o.image && !seed_only)
 		return tp_cli_usage(c, "which image? --image FILE|URL|-");
-	/* As write checks it: a usage mistake, before any slot is touched. */
-	if (o.sha256 && tp_checksum_parse_hex(o.sha256, hex) < 0)
-		return tp_cli_usage(c, "--sha256: %s", tp_err_msg());
 	if (o.seed && !strcmp(board, "none"))
 		return tp_cli_usage(c, "--seed needs the board: a slot's first-boot files come "
 				    "from its configuration (tpkit config)");

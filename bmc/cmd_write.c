@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* tpkit write IMAGE --to PATH: the image pipeline onto a file or block device. */
 #include "cli.h"
+#include "cli_image.h"
+#include "common/cache.h"
 #include "progress.h"
 #include "common/checksum.h"
 #include "common/err.h"
@@ -30,22 +32,16 @@ static void help(void)
 	       "fly, check its SHA-256, write the first MiB (partition table, boot loader)\n"
 	       "last, and read everything back. An interrupted or failed write leaves the\n"
 	       "target's first MiB blank, so it never boots a half-written image.\n\n"
-	       "IMAGE is a file, an http:// or https:// URL, or - for stdin. Its format is\n"
+	       "IMAGE is a file, an http:// or https:// URL, - for stdin, or a catalogue\n"
+	       "name (tpkit images list; its cached copy if there is one). Its format is\n"
 	       "found from its content: xz, gzip, zstd, bzip2, a zip or tar holding one\n"
 	       "image (tar also inside xz, gzip, ...), or a raw disk image.\n\n"
 	       "  --to PATH          the target: a block device (/dev/sda; opened exclusively,\n"
 	       "                     so not while mounted) or a regular file (replaced)\n"
-	       "  --sha256 HEX       expected SHA-256 of IMAGE as given (compressed bytes).\n"
-	       "                     Without it, IMAGE.sha256 or a SHA256SUMS file listing\n"
-	       "                     IMAGE in the same directory (or URL directory) is used\n"
-	       "  --require-sha256   refuse an image whose checksum is not known\n"
-	       "  --no-verify        skip the read-back (faster, 30-50%% of the write time)\n"
 	       "  --size BYTES       capacity of a regular-file target (K, M, G suffixes);\n"
-	       "                     block devices report their own\n"
-	       "  --format raw       write data that is not recognised as an image as is\n"
-	       "  --xz-memlimit MIB  memory the xz decoder may use (default %d; xz -9 images\n"
-	       "                     need 65)\n"
-	       "  --retries N        resume a dropped download up to N times (default %d)\n"
+	       "                     block devices report their own\n");
+	tp_cli_image_help();
+	printf(
 #ifdef CONFIG_TPKIT_SEED
 	       "  --seed SLOT        write slot SLOT's first-boot files (tpkit config) into\n"
 	       "                     the image before its first MiB goes out, as tpkit flash\n"
@@ -62,38 +58,7 @@ static void help(void)
 	       "  -h, --help         this help\n\n"
 	       "Progress bars are shown when stderr is a terminal; otherwise one summary line.\n"
 	       "Exit codes: 0 written (and verified), 1 failed (the message says where and\n"
-	       "what to do), 2 usage, 4 the target is in use.\n",
-	       CONFIG_TPKIT_XZ_MEMLIMIT_MB, TP_HTTP_RETRIES);
-}
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	/* strtoull takes "-5" as 2^64 - 5 and saturates on overflow: only
-	 * digits, and ERANGE is an error. */
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end || (v << shift) >> shift != v)
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
+	       "what to do), 2 usage, 4 the target is in use.\n");
 }
 
 static void json_result_fail(const struct tp_cli *c, int rc, const struct tp_image_result *r,
@@ -228,33 +193,28 @@ static int seed_before_head(void *cookie, struct tp_sink *s, const void *head, s
 
 int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 {
-	enum { O_TO = 256, O_SHA, O_REQ, O_NOVERIFY, O_SIZE, O_FORMAT, O_XZMEM, O_RETRIES,
-	       O_SEED, O_MODULE, O_HELPER };
+	enum { O_TO = 256, O_SIZE, O_SEED, O_MODULE, O_HELPER };
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, O_TO },
-		{ "sha256", required_argument, NULL, O_SHA },
-		{ "require-sha256", no_argument, NULL, O_REQ },
-		{ "no-verify", no_argument, NULL, O_NOVERIFY },
 		{ "size", required_argument, NULL, O_SIZE },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "xz-memlimit", required_argument, NULL, O_XZMEM },
-		{ "retries", required_argument, NULL, O_RETRIES },
 #ifdef CONFIG_TPKIT_SEED
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "module", required_argument, NULL, O_MODULE },
 		{ "node-helper", required_argument, NULL, O_HELPER },
 #endif
+		TP_CLI_IMAGE_LONGOPTS,
 		TP_CLI_COMMON_LONGOPTS,
 		{ 0 }
 	};
 	struct tp_sink_file_opts so = { 0 };
+	struct tp_cli_image ci;
 	struct tp_image_opts o;
+	struct tp_image_pick pick = { 0 };
 	struct tp_image_result r = { 0 };
 	struct tp_progress_ui ui;
 	struct tp_image *img = NULL;
 	struct tp_sink *s = NULL;
 	const struct tp_image_info *in;
-	char hex[65];
 	const char *to = NULL, *module = NULL;
 	struct tp_image_target t = { 0 };
 	unsigned seed_slot = 0;
@@ -262,10 +222,9 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 	struct tp_flash_seed fs = { 0 };
 #endif
 	struct tp_flash_seed *seed = NULL;
-	uint64_t v;
 	int opt, rc, code;
 
-	tp_image_opts_init(&o);
+	tp_cli_image_init(&ci);
 	while ((opt = tp_cli_getopt(argc, argv, TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		switch (opt) {
 		case 'h':
@@ -274,38 +233,10 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 		case O_TO:
 			to = optarg;
 			break;
-		case O_SHA:
-			if (tp_checksum_parse_hex(optarg, hex) < 0)
-				return tp_cli_usage(c, "--sha256: %s", tp_err_msg());
-			o.sha256 = optarg;
-			break;
-		case O_REQ:
-			o.require_sha256 = true;
-			break;
-		case O_NOVERIFY:
-			o.verify = false;
-			break;
 		case O_SIZE:
-			if (parse_size(optarg, &so.size) < 0 || !so.size)
+			if (tp_cli_size(optarg, &so.size) < 0 || !so.size)
 				return tp_cli_usage(c, "--size takes bytes (e.g. 32G), not \"%s\"",
 						    optarg);
-			break;
-		case O_FORMAT:
-			if (strcmp(optarg, "raw") && strcmp(optarg, "auto"))
-				return tp_cli_usage(c, "--format takes raw or auto, not \"%s\"",
-						    optarg);
-			o.force_raw = !strcmp(optarg, "raw");
-			break;
-		case O_XZMEM:
-			if (parse_size(optarg, &v) < 0 || v < 1 || v > 4096)
-				return tp_cli_usage(c, "--xz-memlimit takes MiB, 1-4096, not \"%s\"",
-						    optarg);
-			o.xz_memlimit = v << 20;
-			break;
-		case O_RETRIES:
-			if (parse_size(optarg, &v) < 0 || v > 100)
-				return tp_cli_usage(c, "--retries takes 0-100, not \"%s\"", optarg);
-			o.retries = (unsigned)v;
 			break;
 		case O_SEED: {
 			unsigned mask;
@@ -327,6 +258,11 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 			module = optarg;
 			break;
 		default:
+			if (tp_cli_image_opt(c, &ci, opt, optarg, &code)) {
+				if (code)
+					return code;
+				break;
+			}
 			if (!tp_cli_common_opt(c, opt, optarg))
 				return tp_cli_usage(c, "%s", tp_cli_optmsg());
 		}
@@ -347,10 +283,17 @@ int cmd_write_main(struct tp_cli *c, int argc, char **argv)
 		return rc;
 	tp_progress_ui_init(&ui, c->json ? TP_PROGRESS_JSON
 				 : c->verbosity >= 0 ? TP_PROGRESS_BAR : TP_PROGRESS_NONE);
+	o = ci.io;
 	o.src = argv[optind];
 	o.progress = tp_progress_ui_cb;
 	o.progress_cookie = &ui;
-
+	pick.catalogue = ci.catalogue;
+	pick.cache_dir = ci.cache_dir;
+	/* A catalogue name: its cached copy, hashed whole first, or its URL
+	 * with the catalogue's pinned hash. */
+	rc = tp_catalogue_resolve(o.src, module, &o, &pick);
+	if (rc < 0)
+		return fail(c, rc, &r, false);
 	rc = tp_image_open(&img, &o);
 	if (rc < 0)
 		return fail(c, rc, &r, false);

@@ -23,6 +23,7 @@
 #include "board/turingpi2/board.h"
 #include "common/err.h"
 #include "common/family.h"
+#include "common/image.h"
 #include "common/sink.h"
 
 /* Where a flash job is (flash_phases.def has the table). */
@@ -54,8 +55,12 @@ struct tp_flash_mopt_val {
 
 struct tp_flash_opts {
 	const char *image;         /* file, URL, "-", catalogue name or "auto" */
-	const char *sha256;        /* expected, or NULL (discovered) */
-	bool verify;
+	/* The pipeline's options (tp_image_opts_init(), then --sha256,
+	 * --format, --xz-memlimit, ...): each image of the run starts from
+	 * them; src and progress are the run's. */
+	struct tp_image_opts io;
+	const char *catalogue;     /* --catalogue FILE, or NULL */
+	const char *cache_dir;     /* --cache-dir DIR, or NULL */
 	unsigned enum_timeout_ms;  /* boot ROM enumeration after power-on */
 	/* The modules' own options that were given (tp_flash_opt_set());
 	 * each module reads its own, the rest take its Kconfig defaults. */

@@ -50,10 +50,11 @@ static void src_init(struct tp_flash_srcs *ss, struct tp_flash_src *src,
 	memset(src, 0, sizeof(*src));
 	src->ss = ss;
 	src->m = m;
-	tp_image_opts_init(&src->io);
+	src->io = o->io;
 	src->io.src = o->image;
-	src->io.sha256 = o->sha256;
-	src->io.verify = o->verify;
+	src->io.progress = NULL;
+	src->pick.catalogue = o->catalogue;
+	src->pick.cache_dir = o->cache_dir;
 	if (o->progress) {
 		src->io.progress = progress_sum;
 		src->io.progress_cookie = src;

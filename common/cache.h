@@ -104,7 +104,8 @@ struct tp_image_pick {
 };
 
 /*
- * `--image ARG` for a module ("rk1", "cm4"): "auto" is the module's
+ * `--image ARG` for a module ("rk1", "cm4"; NULL where none is known, as
+ * for tpkit write: any image entry, and no "auto"): "auto" is the module's
  * catalogue default; a catalogue name (not a path, URL or "-", and no file
  * of that name here) is its cached copy after hashing it WHOLE against the
  * catalogue — a corrupt copy is renamed NAME.bad and refused (-EBADMSG) —

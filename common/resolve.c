@@ -35,6 +35,10 @@ static int pick_entry(const char *arg, const char *module, const struct tp_catal
 	const struct tp_catalogue_entry *e;
 
 	if (!strcmp(arg, "auto")) {
+		if (!module)
+			return tp_err_set(-EINVAL, "auto is the catalogue's default image for a "
+					  "module, and no module is known here: name the image "
+					  "(tpkit images list)");
 		e = tp_catalogue_auto(cat, module);
 		if (!e)
 			return -ENOENT;
@@ -48,7 +52,7 @@ static int pick_entry(const char *arg, const char *module, const struct tp_catal
 			return tp_err_set(-EINVAL, "%s is a %s file (%s), not an OS image; seeding "
 					  "puts it into the image (tpkit images list)", e->name,
 					  tp_catalogue_kind_name(e->kind), e->origin);
-		if (strcmp(e->module, module))
+		if (module && strcmp(e->module, module))
 			return tp_err_set(-EINVAL, "%s is a %s image (%s), but this module is a %s; "
 					  "pick a %s image (tpkit images list)", e->name, e->module,
 					  e->origin, module, module);
