@@ -16,11 +16,15 @@ static void help(void)
 	       "  host     the node is USB host (v2.4 only)\n"
 	       "  device   the node is a USB device\n"
 	       "  flash    device, with the node's USB-boot strap (nodeN-rpiboot) asserted\n"
-	       "Other modes release every strap.\n\n"
+	       "Other modes release every strap. On a v2.5 board the BMC and the\n"
+	       "4XNODE_USB_OTG port take all four nodes at once (a USB hub): what else\n"
+	       "changes is printed after the slot asked for. A change that would release\n"
+	       "another slot's strap while it is in flash mode is refused without --force.\n\n"
 	       "  --slot N           the node (1-4); for status, the slots to show (all by default)\n"
 	       "  --route ROUTE      bmc (default): the BMC's own USB host;\n"
 	       "                     usb-a: the board's USB-A port (v2.4: any node; v2.5: node 1);\n"
 	       "                     usb-c: the 4XNODE_USB_OTG port (v2.5: all nodes at once)\n"
+	       "  --force            release another slot's flash strap if need be\n"
 	       TP_CLI_COMMON_HELP
 	       "\nExit codes: 0 ok, 1 failed (the lines are put back), 2 usage,\n"
 	       "3 the board cannot do that (host on v2.5), 4 a line is held elsewhere.\n");
@@ -97,17 +101,88 @@ static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 	return TP_EXIT_OK;
 }
 
+/* Another slot held in flash mode (its USB-boot strap asserted): a change
+ * for this slot would release it, since every mode but flash clears the
+ * other straps (hardware.md §6.4). 0 if none. */
+static unsigned strapped_other(const struct tp_usb_state *st, unsigned slot)
+{
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (s != slot && st->slot[s - 1].strap == 1)
+			return s;
+	return 0;
+}
+
+/* What changed for a slot the user did not name: a node still reachable
+ * somewhere whose link or mode moved (on v2.5 the hub's upstream moves
+ * every node), or a strap that went. A node on no link before and after
+ * has nothing to tell. */
+static bool other_changed(const struct tp_usb_slot *a, const struct tp_usb_slot *z)
+{
+	if (a->strap != z->strap)
+		return true;
+	if (a->link == TP_LINK_NONE && z->link == TP_LINK_NONE)
+		return false;
+	return a->link != z->link || a->mode != z->mode;
+}
+
+static void report_others(const struct tp_cli *c, struct tp_json *j, unsigned slot,
+			  const struct tp_usb_state *was, const struct tp_usb_state *now)
+{
+	if (j)
+		tp_json_arr_begin(j, "others");
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		const struct tp_usb_slot *a = &was->slot[s - 1], *z = &now->slot[s - 1];
+
+		if (s == slot || !other_changed(a, z))
+			continue;
+		if (j) {
+			tp_json_obj_begin(j, NULL);
+			tp_json_int(j, "slot", s);
+			tp_json_str(j, "link", tp_usb_link_name(z->link));
+			tp_json_str(j, "mode", tp_usb_mode_name(z->mode));
+			tp_json_int(j, "strap", z->strap);
+			tp_json_str(j, "was_link", tp_usb_link_name(a->link));
+			tp_json_str(j, "was_mode", tp_usb_mode_name(a->mode));
+			tp_json_int(j, "was_strap", a->strap);
+			tp_json_obj_end(j);
+		} else if (c->verbosity >= 0) {
+			printf("slot %u: also changed: %s/%s -> %s/%s%s\n", s,
+			       tp_usb_link_name(a->link), tp_usb_mode_name(a->mode),
+			       tp_usb_link_name(z->link), tp_usb_mode_name(z->mode),
+			       a->strap == 1 && z->strap != 1 ? ", its USB-boot strap released" : "");
+		}
+	}
+	if (j)
+		tp_json_arr_end(j);
+}
+
 static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_usb_mode mode,
-		  enum tp_usb_route route)
+		  enum tp_usb_route route, bool force)
 {
 	struct tp_usb_plan plan;
+	struct tp_usb_state was, now;
+	bool known;
+	unsigned held;
 	int rc;
 
 	rc = tp_usb_plan(b->desc, slot, mode, route, &plan);
-	if (rc == 0)
-		rc = tp_usb_apply(b, &plan);
 	if (rc < 0)
 		return tp_cli_fail(c, rc);
+	/* The lines as they are, to refuse releasing another slot's strap
+	 * and to say afterwards what else moved. Unknown (a line held
+	 * elsewhere): applying says so. */
+	known = tp_usb_status(b, &was) == 0 && was.known;
+	held = known ? strapped_other(&was, slot) : 0;
+	if (held && !force)
+		return tp_cli_fail(c, tp_err_set(-EPERM, "slot %u is in flash mode (its USB-boot "
+						 "strap is asserted), and USB %s for slot %u "
+						 "would release it; finish with slot %u first "
+						 "(tpkit usb device --slot %u), or pass --force",
+						 held, tp_usb_mode_name(mode), slot, held, held));
+	rc = tp_usb_apply(b, &plan);
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	known = known && tp_usb_status(b, &now) == 0 && now.known;
 	if (c->json) {
 		struct tp_json j;
 
@@ -116,10 +191,14 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 		tp_json_int(&j, "slot", slot);
 		tp_json_str(&j, "mode", tp_usb_mode_name(mode));
 		tp_json_str(&j, "route", tp_usb_route_name(route));
+		if (known)
+			report_others(c, &j, slot, &was, &now);
 		tp_json_obj_end(&j);
 	} else if (c->verbosity >= 0) {
 		printf("slot %u: USB %s via %s\n", slot, tp_usb_mode_name(mode),
 		       tp_usb_route_name(route));
+		if (known)
+			report_others(c, NULL, slot, &was, &now);
 	}
 	return TP_EXIT_OK;
 }
@@ -127,8 +206,10 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 {
 	const char *slots = NULL, *routestr = "bmc";
+	bool force = false;
 	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots },
 					   { "route", 'r', TP_CLI_STR, &routestr },
+					   { "force", 0, TP_CLI_FLAG, &force },
 					   { 0 } };
 	enum tp_usb_mode mode = TP_USB_DEVICE;
 	enum tp_usb_route route;
@@ -142,6 +223,8 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	if (optind != argc - 1)
 		return tp_cli_usage(c, "give one action: host, device, flash or status");
 	status = !strcmp(argv[optind], "status");
+	if (status && force)
+		return tp_cli_usage(c, "--force goes with host, device or flash");
 	if (status) {
 		mask = TP_SLOTS_ALL;
 		if (slots && tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
@@ -167,7 +250,7 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 		tp_board_close(b);
 		return rc;
 	}
-	rc = status ? do_status(c, b, mask) : do_set(c, b, slot, mode, route);
+	rc = status ? do_status(c, b, mask) : do_set(c, b, slot, mode, route, force);
 	tp_board_close(b);
 	return rc;
 }
