@@ -46,7 +46,8 @@ echo "${B}Preparing two disk images, a loader and the CM4's rpiboot files...${N}
 # RK1 (as ubuntu-rockchip's): GPT; the idblock (idbloader.img, magic RKNS)
 # at sector 64; U-Boot's FIT at sector 16384; ext4 root from 16 MiB.
 mkdir -p rk1root/etc cm4root/etc cm4root/boot
-printf 'Ubuntu 24.04 LTS (tpkit demo, RK1)\n' >rk1root/etc/issue
+printf 'Ubuntu 24.04 LTS (tpkit demo, RK1) \\n \\l\n\n' >rk1root/etc/issue
+echo ubuntu >rk1root/etc/hostname
 truncate -s 64M rk1.img
 printf 'label: gpt\nstart=32768, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=rootfs\n' |
 	sfdisk -q rk1.img
@@ -56,7 +57,8 @@ mkfs.ext4 -q -L cloudimg-rootfs -d rk1root rk1root.ext4 47M >/dev/null
 put rk1.img 32768 <rk1root.ext4
 # CM4 (as Ubuntu's +raspi): MBR; FAT32 system-boot at sector 2048
 # (bootable, type 0x0c); ext4 writable after it.
-printf 'Ubuntu 24.04 LTS (tpkit demo, CM4)\n' >cm4root/etc/issue
+printf 'Ubuntu 24.04 LTS (tpkit demo, CM4) \\n \\l\n\n' >cm4root/etc/issue
+echo ubuntu >cm4root/etc/hostname
 truncate -s 96M cm4.img
 printf 'label: dos\nstart=2048, size=98304, type=c, bootable\nstart=100352, type=83\n' |
 	sfdisk -q cm4.img
@@ -128,7 +130,8 @@ if [ $cache = yes ]; then
 	run images fetch demo-rk1 demo-cm4
 	run images list
 fi
-# Slot 4 is empty: that slot fails after --timeout, so the command exits 1.
+# Slot 4 is empty: after --timeout it is reported empty, and the run,
+# which flashed the others, still succeeds (exit 0).
 rc=0
 run flash --slot 1-4 --image auto --loader loader.bin --rpiboot-dir rpiboot --timeout 3 || rc=\$?
 echo "(tpkit flash exited \$rc)"
@@ -167,8 +170,8 @@ for s in 1 2 3 4; do
 done
 printf '\n%sWhat the board saw (virtual ms; GPIO line holds and USB role changes left out):%s\n' "$B" "$N"
 grep -v -e ' hold ' -e ' usb  ' timeline
-# Exit 1 from the flash is slot 4 (empty); anything else, or a slot whose
-# eMMC is not its image, fails the demo.
+# Exit 0 with slot 4 reported empty; anything else, or a slot whose eMMC
+# is not its image, fails the demo.
 rc=$(cat flash.rc)
-[ "$rc" = 1 ] || { echo "demo: tpkit flash exited $rc, expected 1 (slot 4 is empty)" >&2; bad=1; }
+[ "$rc" = 0 ] || { echo "demo: tpkit flash exited $rc, expected 0 (slot 4 reported empty)" >&2; bad=1; }
 [ $bad = 0 ] || { echo "demo: FAILED (see above)" >&2; exit 1; }

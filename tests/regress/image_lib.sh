@@ -18,6 +18,8 @@ make_disk() {
 	out=$1
 	rm -rf disk.d && mkdir -p disk.d/root/etc disk.d/root/usr/bin
 	echo tpkit-test >disk.d/root/etc/hostname
+	# agetty's escapes, which the twin's stand-in node fills in (\n host, \l line)
+	printf 'Test OS 1.0 \\n \\l\n\n' >disk.d/root/etc/issue
 	head -c 400000 /bin/sh >disk.d/root/usr/bin/sh.copy
 	seq 1 20000 >disk.d/root/etc/numbers
 	truncate -s 8M "$out"

@@ -205,30 +205,29 @@ int twin_emmc_boot(struct twin *t, unsigned slot)
 {
 	const char *table = twin_emmc_table(t, slot);
 	char subject[16], note[64];
-	char *text;
+	char *text, *greet = NULL;
 	int rc;
 
 	if (t->opt.node_vm)	/* a real boot (docs/twin.md, "Nodes that boot") */
 		return twin_node_boot(t, slot);
 	snprintf(subject, sizeof(subject), "slot%u", slot);
 	if (t->opt.module[slot] == TWIN_MOD_CM4) {	/* BCM2711 EEPROM bootloader */
+		greet = table ? twin_getty_greeting(t, slot, "ttyS0") : NULL;
 		text = g_strdup_printf(
 			"\nRPi: BOOTLOADER release (tp-twin BCM2711)\n"
-			"Boot mode: SD (01) order f41\n%s", table ?
-			"Partition table found\nStarting start4.elf ...\n\n"
-			"Debian GNU/Linux 12 raspberrypi ttyS0\n\nraspberrypi login: " :
+			"Boot mode: SD (01) order f41\n%s%s", table ?
+			"Partition table found\nStarting start4.elf ...\n\n" :
 			"Failed to open device: 'sdcard' (no valid partition table)\n"
-			"Boot mode: RESTART (0f)\n");
+			"Boot mode: RESTART (0f)\n", greet ? greet : "");
 		snprintf(note, sizeof(note), "%s", table ? table : "no partition table");
 	} else if (table) {
+		greet = twin_getty_greeting(t, slot, "ttyS9");
 		text = g_strdup_printf(
 			"\nU-Boot 2017.09 (tp-twin RK3588)\n"
 			"Model: Turing Machines RK1\n"
 			"MMC:   mmc@fe2e0000: 0\n"
 			"Booting from eMMC: %s partition table found\n"
-			"Starting kernel ...\n\n"
-			"Ubuntu 22.04.4 LTS ubuntu ttyS9\n\n"
-			"ubuntu login: ", table);
+			"Starting kernel ...\n\n%s", table, greet);
 		snprintf(note, sizeof(note), "%s", table);
 	} else {
 		text = g_strdup(
@@ -243,6 +242,7 @@ int twin_emmc_boot(struct twin *t, unsigned slot)
 	twin_timeline_add(t, "boot", subject, "emmc", table ? "ok" : "fail", note);
 	rc = twin_emmc_uart(t, slot, text);
 	g_free(text);
+	g_free(greet);
 	if (rc)
 		fprintf(stderr, "tp-twin: UART of slot %u: %s\n", slot, g_strerror(-rc));
 	return rc;

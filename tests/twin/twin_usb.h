@@ -214,6 +214,9 @@ int twin_emmc_rw(struct twin *t, unsigned slot, bool write, uint64_t lba,
 int twin_emmc_erase(struct twin *t, unsigned slot, uint64_t lba,
 		    uint64_t sectors);
 int twin_emmc_boot(struct twin *t, unsigned slot);
+/* A stand-in node's getty greeting from the image on its eMMC: /etc/issue
+ * and "<hostname> login: " (twin_getty.c). Free with g_free(). */
+char *twin_getty_greeting(struct twin *t, unsigned slot, const char *tty);
 const char *twin_emmc_idblock(struct twin *t, unsigned slot);
 void twin_emmc_close(struct twin *t);
 
