@@ -69,7 +69,9 @@ static void help(void)
 	       "                     any Linux machine)\n"
 	       "  --usb PATH|auto    with --board none: USB bus-port path (1-1.2) or the\n"
 	       "                     first RK3588 or CM4 boot ROM found\n" TP_CLI_COMMON_HELP
-	       "\nExit codes: 0 every slot flashed (an empty slot among several is reported,\n"
+	       "\nProgress: a bar per slot on a terminal; otherwise (a log, ssh without -t)\n"
+	       "a line per slot every TPKIT_PROGRESS_EVERY seconds (default 5).\n"
+	       "Exit codes: 0 every slot flashed (an empty slot among several is reported,\n"
 	       "not a failure), 1 a slot failed (the summary says which and why), 2 usage,\n"
 	       "3 unknown board, 4 a GPIO line is held elsewhere;\n"
 	       "cancelled (the slots put back): 130 SIGINT, 143 SIGTERM, 129 SIGHUP, 141\n"
@@ -151,8 +153,8 @@ static void on_step(void *cookie, unsigned slot, enum tp_flash_phase what)
 		fflush(stdout);
 		tp_cancel_out_ok(stdout);
 	} else if (u->c->verbosity >= 0 && step_text(slot, what)) {
-		if (what == TP_FLASH_PHASE_WRITE)
-			tp_progress_ui_init(&u->prog, u->prog.mode);
+		/* Below the bars; they are drawn again under it. */
+		tp_progress_ui_break(&u->prog);
 		if (slot)
 			fprintf(stderr, "slot %u: %s\n", slot, step_text(slot, what));
 		else

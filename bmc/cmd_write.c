@@ -56,7 +56,8 @@ static void help(void)
 	       "  -v, --verbose      say what is found and done\n"
 	       "  -q, --quiet        print nothing but errors\n"
 	       "  -h, --help         this help\n\n"
-	       "Progress bars are shown when stderr is a terminal; otherwise one summary line.\n"
+	       "Progress bars are shown when stderr is a terminal; otherwise a progress line\n"
+	       "every TPKIT_PROGRESS_EVERY seconds (default 5), then a summary line.\n"
 	       "Exit codes: 0 written (and verified), 1 failed (the message says where and\n"
 	       "what to do), 2 usage, 4 the target is in use.\n");
 }
@@ -140,9 +141,9 @@ static void summary(const struct tp_cli *c, const char *target, const struct tp_
 		return;
 	tp_fmt_bytes(r->raw_bytes, raw, sizeof(raw));
 	tp_fmt_bytes(r->in_bytes, inb, sizeof(inb));
-	tp_fmt_bytes(bps, rate, sizeof(rate));
+	snprintf(rate, sizeof(rate), "%.1f MB/s", (double)bps / 1e6);
 	tp_fmt_duration(secs, t, sizeof(t));
-	printf("wrote %s to %s in %s (%s/s; %s, %s read); sha256 %s%s; %s\n", raw, target, t,
+	printf("wrote %s to %s in %s (%s; %s, %s read); sha256 %s%s; %s\n", raw, target, t,
 	       rate, tp_format_name(in->format), inb,
 	       r->sum_checked ? "matches " : "not checked", r->sum_checked ? in->sum_source : "",
 	       r->verified ? "read back and verified" : "not verified");

@@ -439,6 +439,18 @@ static void *group_write(void *arg)
 	return NULL;
 }
 
+/* A slot's own write and verify progress (tp_image_target.progress), from
+ * its writer thread: serialised with the download's (flash_image.c), so
+ * the caller's callback is never called twice at once. */
+static void slot_progress(void *cookie, const struct tp_progress *p)
+{
+	struct run *ru = cookie;
+
+	pthread_mutex_lock(&ru->srcs->lock);
+	ru->o->progress(ru->o->progress_cookie, p);
+	pthread_mutex_unlock(&ru->srcs->lock);
+}
+
 /* One pipeline per image, all at once; results into each job. */
 static void write_all(struct run *ru)
 {
@@ -456,6 +468,12 @@ static void write_all(struct run *ru)
 				continue;
 			step(j, TP_FLASH_PHASE_WRITE);
 			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink };
+			/* Each slot its own figures; --board none has one target,
+			 * and the image's are its. */
+			if (ru->o->progress && j->slot)
+				gr->t[gr->n] = (struct tp_image_target){
+					.sink = j->sink, .id = j->slot,
+					.progress = slot_progress, .progress_cookie = ru };
 #ifdef CONFIG_TPKIT_SEED
 			if (j->seed.plan) {
 				gr->t[gr->n].before_head = tp_flash_seed_before_head;

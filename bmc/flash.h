@@ -78,7 +78,10 @@ struct tp_flash_opts {
 	bool seed_only;
 	const char *node_helper;   /* --node-helper FILE, NULL: the installed one */
 	bool wipe_nvme;            /* seed wipe_nvme=yes (docs/commission.md §11) */
-	tp_progress_fn progress;   /* every slot's progress, summed; never concurrent */
+	/* The download's progress (target 0, every image's summed) and
+	 * each slot's write and verify (target = the slot; with --board
+	 * none, target 0 is the one module's). Never called concurrently. */
+	tp_progress_fn progress;
 	void *progress_cookie;
 	/* Report a step (a phase) of a slot as it starts; may be NULL.
 	 * Never called concurrently. */

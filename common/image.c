@@ -79,24 +79,17 @@ int tp_image_error(struct tp_image *img)
 	return rc;
 }
 
-void tp_image_progress(struct tp_image *img, enum tp_phase ph, uint64_t done, uint64_t total,
-		       bool end)
+bool tp_phase_prog_due(struct tp_phase_prog *p, uint64_t done, bool end)
 {
-	struct tp_phase_prog *p = &img->prog[ph];
-	struct tp_progress ev;
-	uint64_t now;
+	uint64_t now = tp_mono_ns();
 
-	if (!img->o.progress)
-		return;
-	now = tp_mono_ns();
-	pthread_mutex_lock(&img->prog_lock);
 	if (!p->start) {
 		p->start = p->last = now;
 		if (!end)
-			goto out;
+			return false;
 	}
 	if (!end && now - p->last < 250000000u)
-		goto out;
+		return false;
 	if (end) {
 		p->rate = now > p->start ? done * 1000000000.0 / (double)(now - p->start) : 0;
 	} else {
@@ -109,9 +102,23 @@ void tp_image_progress(struct tp_image *img, enum tp_phase ph, uint64_t done, ui
 	}
 	p->last = now;
 	p->last_done = done;
-	ev = (struct tp_progress){ .phase = ph, .done = done, .total = total, .rate = p->rate };
-	img->o.progress(img->o.progress_cookie, &ev);
-out:
+	return true;
+}
+
+void tp_image_progress(struct tp_image *img, enum tp_phase ph, uint64_t done, uint64_t total,
+		       bool end)
+{
+	struct tp_phase_prog *p = &img->prog[ph];
+	struct tp_progress ev;
+
+	if (!img->o.progress)
+		return;
+	pthread_mutex_lock(&img->prog_lock);
+	if (tp_phase_prog_due(p, done, end)) {
+		ev = (struct tp_progress){ .phase = ph, .done = done, .total = total,
+					   .rate = p->rate };
+		img->o.progress(img->o.progress_cookie, &ev);
+	}
 	pthread_mutex_unlock(&img->prog_lock);
 }
 

@@ -156,6 +156,16 @@ struct tp_image_target {
 	 */
 	int (*before_head)(void *cookie, struct tp_sink *s, const void *head, size_t len);
 	void *before_head_cookie;
+	/*
+	 * Optional: this target's own write and verify progress, with
+	 * target = id, from its writer thread — so several targets call at
+	 * once, and the callback locks what it shares. When every target
+	 * has one, the image's own progress callback gets only the
+	 * download; otherwise it gets the slowest target's, as before.
+	 */
+	unsigned id;
+	tp_progress_fn progress;
+	void *progress_cookie;
 	/* Out: 0 or the target's own failure, with its message. */
 	int rc;
 	char msg[TP_ERR_MAX];

@@ -23,6 +23,11 @@ struct tp_phase_prog {
 	uint64_t rate;
 };
 
+/* A progress event of a phase now at done bytes: true if one is due (at
+ * most every 1/4 s, and always at the end), with p->rate brought up to
+ * date. Not locked: one caller per p at a time. */
+bool tp_phase_prog_due(struct tp_phase_prog *p, uint64_t done, bool end);
+
 struct tp_image {
 	struct tp_image_opts o;
 	struct tp_image_info info;

@@ -293,6 +293,9 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 		return fail_targets(t, n, tp_err_set(-ENOMEM, "out of memory"));
 	f->img = img;
 	f->n = n;
+	f->per_target = true;
+	for (size_t i = 0; i < n; i++)
+		f->per_target = f->per_target && t[i].progress;
 	f->head_size = img->o.head_size;
 	f->verify = img->o.verify;
 	f->total = img->info.raw_size;

@@ -24,6 +24,8 @@ struct writer {
 	bool started;
 	bool failed;            /* under f->lock */
 	uint64_t done[3];       /* bytes per phase, for progress; under f->lock */
+	struct tp_phase_prog prog[3]; /* its own progress (t->progress) */
+	bool ended[3];          /* its final event of a phase went out */
 	uint32_t *crc;          /* per body chunk, in order */
 	size_t ncrc, crc_cap;
 	uint64_t body_end;      /* end of the body on the sink, padded */
@@ -46,6 +48,7 @@ struct fan {
 	pthread_cond_t cond;    /* verdict set */
 	int verdict;            /* 0 decoding, 1 input complete and good, -1 not */
 	bool ended[3];          /* the final progress event of a phase went out */
+	bool per_target;        /* every target reports its own write and verify */
 	const unsigned char *head; /* the image's (tp_image_head) */
 	size_t hlen;
 	uint32_t head_size;

@@ -47,18 +47,35 @@ bool tp_fan_writer_failed(struct writer *w)
 	return v;
 }
 
+/* The writer's own progress, on its thread: total as fan_progress() has
+ * it, the end once it has written (or read back) the whole image. */
+static void target_progress(struct writer *w, enum tp_phase ph, uint64_t done, uint64_t total,
+			    bool end)
+{
+	struct tp_progress ev;
+
+	if (w->ended[ph] || !tp_phase_prog_due(&w->prog[ph], done, end))
+		return;
+	w->ended[ph] = end;
+	ev = (struct tp_progress){ .phase = ph, .done = done, .total = total,
+				   .rate = w->prog[ph].rate, .target = w->t->id };
+	w->t->progress(w->t->progress_cookie, &ev);
+}
+
 /*
  * Progress of the slowest target still going, so a bar never runs ahead of
  * a slot; the phase's final event goes out once, when the last target
- * still going has finished it.
+ * still going has finished it. Targets with their own callback get their
+ * own figures too.
  */
 static void fan_progress(struct fan *f, struct writer *w, enum tp_phase ph, uint64_t done)
 {
 	uint64_t min = UINT64_MAX, total;
-	bool end;
+	bool end, wend;
 
 	pthread_mutex_lock(&f->lock);
 	w->done[ph] = done;
+	wend = f->verdict > 0 && done == f->raw;
 	for (size_t i = 0; i < f->n; i++)
 		if (!f->w[i].failed && f->w[i].done[ph] < min)
 			min = f->w[i].done[ph];
@@ -68,7 +85,9 @@ static void fan_progress(struct fan *f, struct writer *w, enum tp_phase ph, uint
 		f->ended[ph] = true;
 	total = f->verdict > 0 ? f->raw : ph == TP_PHASE_WRITE ? f->total : 0;
 	pthread_mutex_unlock(&f->lock);
-	if (min != UINT64_MAX)
+	if (w->t->progress)
+		target_progress(w, ph, done, total, wend);
+	if (min != UINT64_MAX && !f->per_target)
 		tp_image_progress(f->img, ph, min, total, end);
 }
 

@@ -64,6 +64,10 @@ struct tp_progress {
 	uint64_t done;   /* bytes of this phase */
 	uint64_t total;  /* 0 if unknown */
 	uint64_t rate;   /* bytes per second, smoothed */
+	/* 0: the image as a whole (its download; writing and verifying
+	 * when the targets do not report their own); else the id of the
+	 * target it is about (tp_image_target.id: a slot). */
+	unsigned target;
 };
 
 typedef void (*tp_progress_fn)(void *cookie, const struct tp_progress *p);
