@@ -7,7 +7,7 @@
 #   make TPKIT_ARCH=armhf        the same, hard-float
 #   make node                    the node helper alone (build/tpkit-node)
 #   make TPKIT_ARCH=aarch64 node the node helper, static, for RK1 and CM4 (build-aarch64/)
-#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | demo-flash | menuconfig | defconfig | savedefconfig | install
+#   make check | check-vm | check-cross | check-node-cross | check-configs | demo | demo-flash | menuconfig | defconfig | savedefconfig | man | install
 #   make fuzz [FUZZ_TIME=60]     libFuzzer targets (tests/fuzz/), clang, FUZZ_TIME s each
 #   make nodeimg                 the twin nodes' Debian test images (tests/twin/nodeimg/, slow)
 #   V=1 shows commands; O=dir builds elsewhere; WERROR=1 makes warnings errors;
@@ -265,7 +265,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install \
+.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install man \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -479,23 +479,24 @@ nodeimg:
 
 PREFIX  ?= /usr
 DATADIR ?= $(PREFIX)/share/tpkit
+# Where the binary tells the user the documents are (Kconfig).
+DOCDIR ?= $(patsubst "%",%,$(CONFIG_TPKIT_DOCDIR))
 # The node helper seeding installs on RK1 and CM4 (docs/seeding.md §8):
 # the static aarch64 build, when it has been built (make TPKIT_ARCH=aarch64 node).
 NODE_HELPER_AARCH64 ?= build-aarch64/tpkit-node
-install: $(TPKIT)
-	install -D -m 0755 $(TPKIT) $(DESTDIR)$(PREFIX)/bin/tpkit
-	install -d $(DESTDIR)$(DATADIR)
-	install -D -m 0644 images/images.conf $(DESTDIR)$(DATADIR)/images.conf
-	$(Q)if [ -n "$(DESTDIR)" ]; then \
-		echo "install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit"; \
-		install -D -m 0755 board/turingpi2/init/S95tpkit $(DESTDIR)/etc/init.d/S95tpkit; \
-	fi
-	$(Q)if [ -f $(NODE_HELPER_AARCH64) ]; then \
-		echo "install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64"; \
-		install -D -m 0755 $(NODE_HELPER_AARCH64) $(DESTDIR)$(DATADIR)/node/tpkit-node-aarch64; \
-	else \
-		echo "note: no $(NODE_HELPER_AARCH64): seeding needs it (make TPKIT_ARCH=aarch64 node, then make install again)"; \
-	fi
+# Man pages from the --help texts, one source for both (scripts/mkman.sh);
+# a cross build's binary runs under qemu-user for it.
+MAN := $(O)/man/tpkit.1
+man: $(MAN)
+$(MAN): $(TPKIT) scripts/mkman.sh
+	$(Q)rm -rf $(O)/man
+	$(Q)RUNNER="$(QEMU)" scripts/mkman.sh $(TPKIT) $(O)/man
+
+# MAN_PAGES= installs without them (a build with no way to run the binary).
+MAN_PAGES ?= $(O)/man
+install: $(TPKIT) $(if $(MAN_PAGES),$(MAN))
+	$(Q)scripts/install.sh $(TPKIT) "$(DESTDIR)" $(PREFIX) $(DATADIR) $(DOCDIR) "$(MAN_PAGES)" \
+		$(NODE_HELPER_AARCH64)
 
 clean:
 	rm -rf $(O)

@@ -38,7 +38,9 @@ static void usage(FILE *f)
 		   "TPKIT_GPIO,\nTPKIT_CLOCK (system, or sim:SOCKET for the board twin's).\n"
 		   "Exit codes: 0 ok, 1 failed, 2 usage, 3 unsupported board or operation, "
 		   "4 busy.\n"
-		   "`tpkit COMMAND --help` (or `tpkit help COMMAND`) describes each command.\n");
+		   "`tpkit COMMAND --help` (or `tpkit help COMMAND`) describes each command.\n"
+		   "The documents messages name (recovery.md, runbooks/...) are in\n"
+		   CONFIG_TPKIT_DOCDIR ".\n");
 }
 
 static const struct command *command_find(const char *name)
@@ -89,8 +91,12 @@ int main(int argc, char **argv)
 		return TP_EXIT_USAGE;
 	}
 	/* `tpkit help [COMMAND]` and `tpkit version`, as git and ip have them. */
-	if (!strcmp(argv[optind], "version") && optind + 1 == argc)
-		return version();
+	if (!strcmp(argv[optind], "version")) {
+		if (optind + 1 == argc)
+			return version();
+		fprintf(stderr, "tpkit: version takes no arguments; try `tpkit --help`\n");
+		return TP_EXIT_USAGE;
+	}
 	if (!strcmp(argv[optind], "help")) {
 		if (optind + 1 == argc) {
 			usage(stdout);

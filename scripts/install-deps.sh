@@ -29,6 +29,9 @@ PKGS=(
 	nginx-light bmap-tools time dosfstools e2fsprogs fdisk zip python3
 	openssh-client
 	xxd
+	# the man pages' and install's test (015): groff reads every page,
+	# col strips its overstrikes, strings lists the texts of the program
+	groff-base bsdextrautils binutils
 	# the twin's nodes that boot (docs/twin.md, "Nodes that boot"), and
 	# their test images (docs/nodeimg.md: eatmydata spares dpkg's fsyncs)
 	qemu-system-x86 vde2 mtools eatmydata
