@@ -9,7 +9,9 @@
 #include "flash.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct tp_flash_module *const tp_flash_modules[] = {
 #define MODULE(name) &tp_flash_##name,
@@ -81,6 +83,11 @@ int tp_flash_opt_set(struct tp_flash_opts *o, const struct tp_flash_module *m,
 
 	if (rc < 0)
 		return rc;
+	/* A path typed on the command line that is not there is the user's
+	 * mistake, said before any slot is looked at; whether what is there
+	 * is complete is the module's ready() check. */
+	if (opt->names_files && access(val, F_OK) < 0)
+		return tp_err_set(-errno, "--%s %s: %s", opt->name, val, strerror(errno));
 	for (i = 0; i < o->nmopt && o->mopt[i].opt != opt; i++)
 		;
 	if (i == TP_FLASH_MOPTS_MAX)
