@@ -265,7 +265,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install man \
+.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install install-strip man \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -478,7 +478,10 @@ nodeimg:
 	$(Q)tests/twin/nodeimg/build.sh
 
 PREFIX  ?= /usr
-DATADIR ?= $(PREFIX)/share/tpkit
+# The catalogue and the modules' files go where the binary looks for them
+# (Kconfig TPKIT_DATADIR), whatever PREFIX is: PREFIX places the program,
+# its man pages and completion only.
+DATADIR ?= $(patsubst "%",%,$(CONFIG_TPKIT_DATADIR))
 # Where the binary tells the user the documents are (Kconfig).
 DOCDIR ?= $(patsubst "%",%,$(CONFIG_TPKIT_DOCDIR))
 # The node helper seeding installs on RK1 and CM4 (docs/seeding.md §8):
@@ -497,6 +500,10 @@ MAN_PAGES ?= $(O)/man
 install: $(TPKIT) $(if $(MAN_PAGES),$(MAN))
 	$(Q)scripts/install.sh $(TPKIT) "$(DESTDIR)" $(PREFIX) $(DATADIR) $(DOCDIR) "$(MAN_PAGES)" \
 		$(NODE_HELPER_AARCH64)
+
+# install, then the program stripped of its symbols (the BMC's flash is small).
+install-strip: install
+	$(CROSS_COMPILE)strip $(DESTDIR)$(PREFIX)/bin/tpkit
 
 clean:
 	rm -rf $(O)
