@@ -67,14 +67,23 @@ DEFCONFIG ?= bmc_defconfig
 # Passed on the command line of every pkg-config call: make 4.3's $(shell)
 # does not see variables the Makefile exports, so `export` would only reach
 # recipes and the flags would silently come from the build machine.
-PKG_CONFIG_ENV := PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig \
+# Two sysroot layouts: Debian's multiarch (usr/lib/<triplet>/, made by
+# scripts/install-deps.sh) and Buildroot's staging directory (usr/lib/,
+# board/turingpi2/buildroot/; scripts/mkstaging.sh makes one for CI).
+ifneq ($(wildcard $(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig),)
+SYSROOT_PC   := $(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig
+SYSROOT_LIBS := $(SYSROOT)/lib/$(MULTIARCH):$(SYSROOT)/usr/lib/$(MULTIARCH)
+else
+SYSROOT_PC   := $(SYSROOT)/usr/lib/pkgconfig
+SYSROOT_LIBS := $(SYSROOT)/lib:$(SYSROOT)/usr/lib
+endif
+PKG_CONFIG_ENV := PKG_CONFIG_LIBDIR=$(SYSROOT_PC):$(SYSROOT)/usr/share/pkgconfig \
 	PKG_CONFIG_SYSROOT_DIR=$(SYSROOT)
 ARCH_CFLAGS += --sysroot=$(SYSROOT)
 ARCH_LDFLAGS := --sysroot=$(SYSROOT)
 # Run cross-built programs with the sysroot's own loader (toolchain.md §7.6:
 # -L breaks libudev's view of / for umockdev; this form works for both).
-QEMU := $(QEMU_BIN) $(SYSROOT)$(QEMU_LOADER) --library-path \
-	$(SYSROOT)/lib/$(MULTIARCH):$(SYSROOT)/usr/lib/$(MULTIARCH)
+QEMU := $(QEMU_BIN) $(SYSROOT)$(QEMU_LOADER) --library-path $(SYSROOT_LIBS)
 else
 O         ?= build
 DEFCONFIG ?= host_defconfig
