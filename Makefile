@@ -124,7 +124,8 @@ endif
 
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32 cancel state
-common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip decode_archive source_file checksum sink_file
+common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip source_file checksum sink_file
+common-$(CONFIG_TPKIT_ARCHIVE) += decode_archive
 common-y += catalogue cache resolve download family rkrc4 parttable
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http
 common-$(CONFIG_TPKIT_CLOCK_SIM) += clock_sim
@@ -166,7 +167,8 @@ rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
 # Seeding (bmc/seed/): first-boot files through libext2fs.
 seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile bundle seed
 
-pkgs-y := libarchive liblzma libcrypto zlib
+pkgs-y := liblzma libcrypto zlib
+pkgs-$(CONFIG_TPKIT_ARCHIVE) += libarchive
 pkgs-$(CONFIG_TPKIT_SOURCE_HTTP) += libcurl
 pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
@@ -223,6 +225,10 @@ tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
 tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor commission_live
+# These write their fixtures with libarchive; without it, decode_noarchive
+# checks the refusals instead.
+tests-$(CONFIG_TPKIT_ARCHIVE) += decode rpiboot_files
+tests-$(if $(CONFIG_TPKIT_ARCHIVE),n,y) += decode_noarchive
 tests-y += $(filter-out $(tests-y) $(tests-) $(tests-n),$(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(tests-y:%=$(O)/tests/unit/test_%)
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -264,7 +270,14 @@ SAN      := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=un
 	    -fno-omit-frame-pointer
 endif
 PKG_CFLAGS = $(if $(strip $(pkgs-y)),$(shell $(PKG) --cflags $(pkgs-y)))
-PKG_LIBS   = $(if $(strip $(pkgs-y)),$(shell $(PKG) --libs $(pkgs-y)))
+# Kconfig TPKIT_STATIC_LIBS: those from their .a (with what they need in
+# turn), the rest shared.
+static-pkgs := $(filter $(subst ",,$(CONFIG_TPKIT_STATIC_LIBS)),$(pkgs-y))
+shared-pkgs := $(filter-out $(static-pkgs),$(pkgs-y))
+LD_STATIC  := -Wl,-Bstatic
+LD_DYNAMIC := -Wl,-Bdynamic
+PKG_LIBS   = $(if $(strip $(shared-pkgs)),$(shell $(PKG) --libs $(shared-pkgs))) \
+	$(if $(strip $(static-pkgs)),$(LD_STATIC) $(shell $(PKG) --static --libs $(static-pkgs)) $(LD_DYNAMIC))
 CFLAGS   ?= $(OPT) -g
 # 64-bit off_t and time_t on the 32-bit BMC: images are larger than 2 GiB,
 # and 32-bit readdir() fails with EOVERFLOW on 64-bit directory offsets.

@@ -135,6 +135,20 @@ static int detect(struct tp_decoder *d, const unsigned char *b, size_t n, bool f
 			  n > 2 ? b[2] : 0, n > 3 ? b[3] : 0);
 }
 
+#ifndef CONFIG_TPKIT_ARCHIVE
+/* Built without libarchive (Kconfig TPKIT_ARCHIVE, as for the stock BMC
+ * image): what it would have read is named, with the way out. */
+int tp_arc_open(struct tp_arc **a, struct tp_pull *in, bool tar_only, struct tp_image_info *info)
+{
+	(void)in;
+	*a = NULL;
+	return tp_err_set(-ENOTSUP, "%s images need libarchive, and this tpkit is built without "
+			  "it (CONFIG_TPKIT_ARCHIVE): decompress or extract the image first (raw, "
+			  ".xz and .gz images are read)",
+			  tar_only ? "tar" : tp_format_name(info->format));
+}
+#endif
+
 int tp_decoder_open(struct tp_decoder **dp, struct tp_pull *in, const struct tp_decode_opts *o,
 		    struct tp_image_info *info)
 {

@@ -66,8 +66,27 @@ int tp_xz_file_size(struct tp_source *src, uint64_t memlimit, uint64_t *raw);
 struct tp_arc;
 /* tar_only: the input is already decompressed (tar inside xz). */
 int tp_arc_open(struct tp_arc **a, struct tp_pull *in, bool tar_only, struct tp_image_info *info);
+#ifdef CONFIG_TPKIT_ARCHIVE
 int tp_arc_read(struct tp_arc *a, void *buf, size_t len, size_t *got);
 int tp_arc_finish(struct tp_arc *a);
 void tp_arc_close(struct tp_arc *a);
+#else
+/* Built without libarchive (Kconfig TPKIT_ARCHIVE): tp_arc_open() refuses
+ * with the way out (decode.c); nothing else is ever called. */
+static inline int tp_arc_read(struct tp_arc *a, void *buf, size_t len, size_t *got)
+{
+	(void)a, (void)buf, (void)len, *got = 0;
+	return 0;
+}
+static inline int tp_arc_finish(struct tp_arc *a)
+{
+	(void)a;
+	return 0;
+}
+static inline void tp_arc_close(struct tp_arc *a)
+{
+	(void)a;
+}
+#endif
 
 #endif

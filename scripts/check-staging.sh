@@ -34,10 +34,33 @@ for l in liblzma.so.5 libz.so.1 libcrypto.so.3 libusb-1.0.so.0 libgpiod.so.2 lib
 done
 run() {
 	qemu-arm -cpu cortex-a7 "$work/staging/lib/ld-linux.so.3" \
-		--library-path "$work/staging/lib:$work/staging/usr/lib" "$t/usr/bin/tpkit" "$@"
+		--library-path "$work/staging/lib:$work/staging/usr/lib" "${BIN:-$t/usr/bin/tpkit}" "$@"
 }
 run --version | grep -q "^tpkit " || fail "tpkit --version under qemu-arm"
 run flash --help | grep -q -- "--xz-memlimit" || fail "tpkit flash --help under qemu-arm"
+
+# The stock-image build (configs/bmc_stock_defconfig): only the libraries
+# a stock BMC image has stay shared; liblzma, zlib and libext2fs are in the
+# binary, libarchive is not used at all.
+make --no-print-directory -C "$src" CROSS_COMPILE=arm-linux-gnueabi- SYSROOT="$work/staging" \
+	O="$work/build-stock" DEFCONFIG=bmc_stock_defconfig defconfig >/dev/null
+make --no-print-directory -C "$src" CROSS_COMPILE=arm-linux-gnueabi- SYSROOT="$work/staging" \
+	O="$work/build-stock" -j2 "$work/build-stock/tpkit"
+arm-linux-gnueabi-readelf -d "$work/build-stock/tpkit" |
+	sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' >"$work/needed-stock"
+for l in libarchive.so.13 liblzma.so.5 libz.so.1 libext2fs.so.2 libcom_err.so.2; do
+	! grep -qx "$l" "$work/needed-stock" || fail "the stock-image build needs $l, which that image lacks"
+done
+for l in libcrypto.so.3 libcurl.so.4 libusb-1.0.so.0 libgpiod.so.2; do
+	grep -qx "$l" "$work/needed-stock" || fail "the stock-image build does not use the image's $l"
+done
+BIN=$work/build-stock/tpkit run --version >/dev/null || fail "stock-image build under qemu-arm"
+for b in build build-stock; do
+	arm-linux-gnueabi-strip -o "$work/$b.stripped" "$work/$b/tpkit"
+done
+echo "check-staging: stripped armel sizes: bmc_defconfig (all shared) $(stat -c %s "$work/build.stripped") bytes;" \
+	"bmc_stock_defconfig (liblzma, zlib, libext2fs static; no libarchive)" \
+	"$(stat -c %s "$work/build-stock.stripped") bytes; shared: $(tr '\n' ' ' <"$work/needed-stock")"
 
 # The BR2_EXTERNAL tree Buildroot would read.
 br=$src/board/turingpi2/buildroot

@@ -10,8 +10,10 @@
 #include "rpiboot_proto.h"
 #include "common/err.h"
 
+#ifdef CONFIG_TPKIT_ARCHIVE
 #include <archive.h>
 #include <archive_entry.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -66,6 +68,7 @@ static int open_plain(const char *path, struct tp_rpi_file *out)
 	return 0;
 }
 
+#ifdef CONFIG_TPKIT_ARCHIVE
 /* member (e.g. "2711/mcb.bin") of the tar at archive_path. -ENOENT if the
  * archive has no such member; an unreadable archive is an error. */
 static int open_member(const char *archive_path, const char *member, struct tp_rpi_file *out)
@@ -115,6 +118,17 @@ out:
 	archive_read_free(a);
 	return rc;
 }
+#else
+/* Built without libarchive (Kconfig TPKIT_ARCHIVE, the stock-image build):
+ * bootfiles.bin is not opened, so its members are "not there"; the same
+ * files extracted beside it (tar xf bootfiles.bin) are found by the
+ * folder lookups that come first. */
+static int open_member(const char *archive_path, const char *member, struct tp_rpi_file *out)
+{
+	(void)archive_path, (void)member, (void)out;
+	return -ENOENT;
+}
+#endif
 
 int tp_rpi_files_open(const struct tp_rpi_files *f, const char *name, struct tp_rpi_file *out)
 {
