@@ -109,6 +109,13 @@ bool tp_cli_image_opt(const struct tp_cli *c, struct tp_cli_image *ci, int opt, 
 
 void tp_cli_image_help(void)
 {
+#ifdef CONFIG_TPKIT_ARCHIVE
+	printf("  image formats      xz, gzip, zstd, bzip2, a zip or tar holding one image\n"
+	       "                     (tar also inside xz, gzip, ...), or a raw disk image\n");
+#else
+	printf("  image formats      xz, gzip or a raw disk image (built without libarchive:\n"
+	       "                     no zstd, bzip2, zip or tar; decompress those first)\n");
+#endif
 	printf("  --sha256 HEX       the expected SHA-256 of the image as given (its\n"
 	       "                     compressed bytes). Without it, IMAGE.sha256 or a\n"
 	       "                     SHA256SUMS listing the image beside it (file or URL)\n"

@@ -36,10 +36,10 @@ static void help(void)
 	       "is off and the USB routing is as it was. An empty or failed slot does not\n"
 	       "stop the others.\n\n"
 	       "  --slot LIST        slots to flash: 2, 1-4, 1,3\n"
-	       "  --image SRC        a file, an http(s):// URL or - (stdin); xz, gzip, zstd,\n"
-	       "                     bzip2, zip, tar or raw, told apart by content; or a\n"
-	       "                     catalogue name (tpkit images list), or auto for the\n"
-	       "                     catalogue's default image for the module\n");
+	       "  --image SRC        a file, an http(s):// URL or - (stdin), its format told\n"
+	       "                     by its content (below); or a catalogue name (tpkit\n"
+	       "                     images list), or auto for the catalogue's default\n"
+	       "                     image for the module\n");
 	tp_cli_image_help();
 	printf("  --force            write an image whose layout says it is for the other\n"
 	       "                     module (an RK1 image to a CM4, or the reverse)\n"
