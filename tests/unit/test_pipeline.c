@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,6 +611,76 @@ static void fanout_failures_are_per_target(void **state)
 	free(img);
 }
 
+/* Progress seen by fanout_progress_per_target(): each target's callback
+ * runs on its own writer thread, so the record is locked. */
+struct prog_log {
+	pthread_mutex_t lock;
+	struct tp_progress last[4][3]; /* by target id, phase */
+	unsigned events[4][3];
+};
+
+static void prog_record(void *cookie, const struct tp_progress *p)
+{
+	struct prog_log *l = cookie;
+
+	assert_true(p->target < 4 && (unsigned)p->phase < 3);
+	pthread_mutex_lock(&l->lock);
+	l->last[p->target][p->phase] = *p;
+	l->events[p->target][p->phase]++;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Targets with their own progress each get their own write and verify,
+ * ending at the image's size and labelled with their id; the image's
+ * callback then gets no summed write or verify figures. */
+static void fanout_progress_per_target(void **state)
+{
+	size_t n = 6 * MiB + 99;
+	unsigned char *img = make_image(n, 23);
+	struct prog_log own = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct prog_log whole = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct fault f[3];
+	struct tp_image_target t[3] = { 0 };
+	struct tp_image_opts o;
+	struct tp_image *im;
+
+	(void)state;
+	write_file(path("pp.img"), img, n);
+	fan_targets(f, t, 3, "pp");
+	for (unsigned i = 0; i < 3; i++) {
+		t[i].id = i + 1;
+		t[i].progress = prog_record;
+		t[i].progress_cookie = &own;
+	}
+	tp_image_opts_init(&o);
+	o.src = path("pp.img");
+	o.discover_sha256 = false;
+	o.progress = prog_record;
+	o.progress_cookie = &whole;
+	assert_int_equal(tp_image_open(&im, &o), 0);
+	assert_int_equal(tp_image_write_multi(im, t, 3), 0);
+	tp_image_close(im);
+	for (unsigned id = 1; id <= 3; id++)
+		for (int ph = TP_PHASE_WRITE; ph <= TP_PHASE_VERIFY; ph++) {
+			const struct tp_progress *p = &own.last[id][ph];
+
+			assert_true(own.events[id][ph] >= 1);
+			assert_int_equal(p->target, id);
+			assert_int_equal(p->done, n);
+			assert_int_equal(p->total, n);
+		}
+	assert_int_equal(own.events[0][TP_PHASE_WRITE] + own.events[0][TP_PHASE_VERIFY], 0);
+	assert_int_equal(whole.events[0][TP_PHASE_WRITE] + whole.events[0][TP_PHASE_VERIFY], 0);
+	for (int i = 0; i < 3; i++) {
+		char file[16];
+
+		snprintf(file, sizeof(file), "pp%d.out", i);
+		expect_file(path(file), img, n);
+		tp_sink_close(f[i].inner);
+	}
+	free(img);
+}
+
 /* The image's own failure (its checksum) is every target's. */
 static void fanout_image_failure_fails_all(void **state)
 {
@@ -848,6 +919,7 @@ int main(void)
 		cmocka_unit_test(aligned_sink_pads_tail),
 		cmocka_unit_test(fanout_failures_are_per_target),
 		cmocka_unit_test(fanout_image_failure_fails_all),
+		cmocka_unit_test(fanout_progress_per_target),
 		cmocka_unit_test(fanout_all_failed_stops_decoding),
 		cmocka_unit_test(before_head_between_body_and_head),
 		cmocka_unit_test(before_head_failure_keeps_head_blank),
