@@ -467,13 +467,13 @@ static void write_all(struct run *ru)
 			if (!j->live || j->src != gr->src)
 				continue;
 			step(j, TP_FLASH_PHASE_WRITE);
-			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink };
+			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink, .id = j->slot };
 			/* Each slot its own figures; --board none has one target,
 			 * and the image's are its. */
-			if (ru->o->progress && j->slot)
-				gr->t[gr->n] = (struct tp_image_target){
-					.sink = j->sink, .id = j->slot,
-					.progress = slot_progress, .progress_cookie = ru };
+			if (ru->o->progress && j->slot) {
+				gr->t[gr->n].progress = slot_progress;
+				gr->t[gr->n].progress_cookie = ru;
+			}
 #ifdef CONFIG_TPKIT_SEED
 			if (j->seed.plan) {
 				gr->t[gr->n].before_head = tp_flash_seed_before_head;
