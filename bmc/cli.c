@@ -6,6 +6,8 @@
 #include "common/log.h"
 #include "common/slots.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -259,12 +261,47 @@ int tp_cli_fail(const struct tp_cli *c, int rc)
 bool tp_cli_uint(const char *arg, unsigned long min, unsigned long max, unsigned long *v)
 {
 	char *end;
-	unsigned long n = strtoul(arg, &end, 10);
+	unsigned long n;
 
-	if (*end || end == arg || n < min || n > max)
+	/* strtoul also takes " 5", "+5" and "-0" (and "-1" as ULONG_MAX):
+	 * a number here is digits only. Overflow saturates above max. */
+	if (!isdigit((unsigned char)arg[0]))
+		return false;
+	n = strtoul(arg, &end, 10);
+	if (*end || n < min || n > max)
 		return false;
 	*v = n;
 	return true;
+}
+
+int tp_cli_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	/* strtoull takes "-5" as 2^64 - 5 and saturates on overflow: only
+	 * digits, and ERANGE is an error. */
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || (v << shift) >> shift != v)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
 }
 
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...)

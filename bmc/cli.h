@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "board/turingpi2/board.h"
 #include "common/json.h"
@@ -132,9 +133,13 @@ int tp_cli_exit_code(int rc);
 /* Report the current error (tp_err_msg) for rc and return the exit code. */
 int tp_cli_fail(const struct tp_cli *c, int rc);
 
-/* Is arg a decimal number (strtoul's syntax) within min..max? Then *v is
- * it. The caller says what the option takes (tp_cli_usage) when not. */
+/* Is arg a decimal number (digits only) within min..max? Then *v is it.
+ * The caller says what the option takes (tp_cli_usage) when not. */
 bool tp_cli_uint(const char *arg, unsigned long min, unsigned long max, unsigned long *v);
+
+/* A byte count as people write it: 32G, 512M, 4KiB, 1000 (K/M/G/T are
+ * powers of 1024). 0, or -1 when it is not one or does not fit. */
+int tp_cli_size(const char *s, uint64_t *out);
 
 /* A usage error: message, pointer to --help, exit code 2. */
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

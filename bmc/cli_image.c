@@ -5,10 +5,7 @@
 #include "common/checksum.h"
 #include "common/err.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* The xz decoder's limit, in MiB: xz -9 needs 65; more than 4 GiB is a
@@ -20,36 +17,6 @@ void tp_cli_image_init(struct tp_cli_image *ci)
 {
 	memset(ci, 0, sizeof(*ci));
 	tp_image_opts_init(&ci->io);
-}
-
-int tp_cli_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	/* strtoull takes "-5" as 2^64 - 5 and saturates on overflow: only
-	 * digits, and ERANGE is an error. */
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B')
-		end++;
-	if (*end || (v << shift) >> shift != v)
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 static int set(const struct tp_cli *c, struct tp_cli_image *ci, int opt, const char *arg)
@@ -83,7 +50,7 @@ static int set(const struct tp_cli *c, struct tp_cli_image *ci, int opt, const c
 		ci->io.xz_memlimit = (uint64_t)v << 20;
 		return 0;
 	case TP_CLI_OPT_RETRIES:
-		if (!tp_cli_uint(arg, 0, RETRIES_MAX, &v) || arg[0] == '-')
+		if (!tp_cli_uint(arg, 0, RETRIES_MAX, &v))
 			return tp_cli_usage(c, "--retries takes 0-%d, not \"%s\"", RETRIES_MAX, arg);
 		ci->io.retries = (unsigned)v;
 		return 0;

@@ -58,8 +58,4 @@ bool tp_cli_image_opt(const struct tp_cli *c, struct tp_cli_image *ci, int opt, 
 /* Their lines for a command's --help, on stdout. */
 void tp_cli_image_help(void);
 
-/* A byte count as people write it: 32G, 512M, 4KiB, 1000 (K/M/G/T are
- * powers of 1024). 0, or -1 when it is not one or does not fit. */
-int tp_cli_size(const char *s, uint64_t *out);
-
 #endif

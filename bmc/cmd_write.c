@@ -4,7 +4,6 @@
 #include "cli_image.h"
 #include "common/cache.h"
 #include "progress.h"
-#include "common/checksum.h"
 #include "common/err.h"
 #include "common/image.h"
 #include "common/log.h"
@@ -18,7 +17,6 @@
 #include "flash_seed.h"
 #endif
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "progress.h"
+#include "cli.h"
 #include "common/cancel.h"
 #include "common/image.h"
 #include "common/json.h"
@@ -46,7 +47,6 @@ void tp_progress_ui_init(struct tp_progress_ui *u, enum tp_progress_mode mode)
 {
 	struct winsize ws;
 	const char *every = getenv("TPKIT_PROGRESS_EVERY");
-	char *end;
 	unsigned long v;
 
 	memset(u, 0, sizeof(*u));
@@ -56,11 +56,8 @@ void tp_progress_ui_init(struct tp_progress_ui *u, enum tp_progress_mode mode)
 	if (mode == TP_PROGRESS_BAR && !isatty(STDERR_FILENO))
 		u->mode = TP_PROGRESS_LINES;
 	u->every_ns = EVERY_DEFAULT_S * 1000000000ull;
-	if (every && *every) {
-		v = strtoul(every, &end, 10);
-		if (!*end && v <= EVERY_MAX_S)
-			u->every_ns = v * 1000000000ull;
-	}
+	if (every && tp_cli_uint(every, 0, EVERY_MAX_S, &v))
+		u->every_ns = v * 1000000000ull;
 	u->width = 80;
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
 		u->width = ws.ws_col;
