@@ -4,8 +4,9 @@
 # so the Makefile's Buildroot path (board/turingpi2/buildroot/) is built in
 # CI without Buildroot: libraries in /lib and /usr/lib (no <multiarch>/),
 # pkg-config files in /usr/lib/pkgconfig with libdir=${prefix}/lib, linker
-# scripts naming those places, relative library links. Headers are the
-# sysroot's (linked, not copied).
+# scripts naming those places, and library links that resolve on the build
+# machine (to the sysroot's files, as Buildroot's relative links do inside
+# its staging directory). Headers are the sysroot's (linked, not copied).
 #   scripts/mkstaging.sh SYSROOT MULTIARCH OUT
 set -eu
 sysroot=$1 ma=$2 out=$3
