@@ -287,7 +287,7 @@ ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 
 # ---- rules -----------------------------------------------------------------
-.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install install-strip man \
+.PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install install-strip man json-doc \
 	fuzz fuzz-bins fuzz-run \
 	defconfig menuconfig savedefconfig olddefconfig clean distclean help
 .DEFAULT_GOAL := all
@@ -512,6 +512,10 @@ NODE_HELPER_AARCH64 ?= build-aarch64/tpkit-node
 # Man pages from the --help texts, one source for both (scripts/mkman.sh);
 # a cross build's binary runs under qemu-user for it.
 MAN := $(O)/man/tpkit.1
+# docs/json.md's reference, from the schema it describes (docs/json.md).
+json-doc:
+	$(Q)scripts/mkjsondoc.py
+
 man: $(MAN)
 $(MAN): $(TPKIT) scripts/mkman.sh
 	$(Q)rm -rf $(O)/man

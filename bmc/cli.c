@@ -243,19 +243,25 @@ int tp_cli_fail(const struct tp_cli *c, int rc)
 	const char *msg = tp_err_msg()[0] ? tp_err_msg() : strerror(-rc);
 
 	fprintf(stderr, "tpkit %s: error: %s\n", c->cmd, msg);
-	if (c->json) {
-		struct tp_json j;
-
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "command", c->cmd);
-		tp_json_bool(&j, "ok", false);
-		tp_json_str(&j, "error", msg);
-		tp_json_int(&j, "errno", -rc);
-		tp_json_int(&j, "exit", code);
-		tp_json_obj_end(&j);
-	}
+	tp_cli_json_failure(c, msg, -rc, code);
 	return code;
+}
+
+void tp_cli_json_failure(const struct tp_cli *c, const char *msg, int err, int code)
+{
+	struct tp_json j;
+
+	if (!c->json)
+		return;
+	tp_json_event(&j, stdout, "result");
+	/* null: tpkit itself, before a command was known */
+	tp_json_str(&j, "command", c->cmd[0] ? c->cmd : NULL);
+	tp_json_bool(&j, "ok", false);
+	tp_json_str(&j, "error", msg);
+	tp_json_int(&j, "errno", err);
+	tp_json_int(&j, "exit", code);
+	tp_json_obj_end(&j);
+	fflush(stdout);
 }
 
 bool tp_cli_uint(const char *arg, unsigned long min, unsigned long max, unsigned long *v)
@@ -306,13 +312,14 @@ int tp_cli_size(const char *s, uint64_t *out)
 
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fprintf(stderr, "tpkit %s: ", c->cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry `tpkit %s --help`.\n", c->cmd);
+	fprintf(stderr, "tpkit %s: %s\nTry `tpkit %s --help`.\n", c->cmd, msg, c->cmd);
+	tp_cli_json_failure(c, msg, EINVAL, TP_EXIT_USAGE);
 	return TP_EXIT_USAGE;
 }
 
@@ -344,9 +351,7 @@ int tp_cli_board_recover(const struct tp_cli *c, struct tp_board *b)
 	if (c->json && tp_cancel_out_ok(stdout)) {
 		struct tp_json j;
 
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "event", "recovered");
+		tp_json_event(&j, stdout, "recovered");
 		tp_json_str(&j, "message", found);
 		tp_json_obj_end(&j);
 		fflush(stdout);
@@ -355,11 +360,12 @@ int tp_cli_board_recover(const struct tp_cli *c, struct tp_board *b)
 	return 0;
 }
 
-void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b)
+void tp_cli_json_result(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b,
+			bool ok)
 {
-	tp_json_init(j, stdout);
-	tp_json_obj_begin(j, NULL);
+	tp_json_event(j, stdout, "result");
 	tp_json_str(j, "command", c->cmd);
+	tp_json_bool(j, "ok", ok);
 	if (b)
 		tp_json_str(j, "board", b->desc->name);
 }

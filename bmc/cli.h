@@ -51,7 +51,7 @@ enum {
 #define TP_CLI_COMMON_SHORTOPTS "vqh"
 
 #define TP_CLI_COMMON_HELP                                                                   \
-	"  --json             machine-readable output, one JSON object per line\n"              \
+	"  --json             one JSON object per line, as docs/json.md says\n"                 \
 	"  -v, --verbose      say what is done, step by step (twice: debug)\n"                  \
 	"  -q, --quiet        print nothing but errors\n"                                       \
 	"  --board-rev REV    skip detection: 2.4, 2.5, 2.5.1 or 2.5.2\n"                        \
@@ -130,8 +130,13 @@ void tp_cli_apply_verbosity(const struct tp_cli *c);
 
 int tp_cli_exit_code(int rc);
 
-/* Report the current error (tp_err_msg) for rc and return the exit code. */
+/* Report the current error (tp_err_msg) for rc and return the exit code:
+ * on stderr, and under --json as the failed result (tp_cli_json_failure). */
 int tp_cli_fail(const struct tp_cli *c, int rc);
+
+/* Under --json, the "result" line of a command that failed before it had
+ * a result of its own (docs/json.md): ok false, error, errno, exit. */
+void tp_cli_json_failure(const struct tp_cli *c, const char *msg, int err, int code);
 
 /* Is arg a decimal number (digits only) within min..max? Then *v is it.
  * The caller says what the option takes (tp_cli_usage) when not. */
@@ -141,7 +146,8 @@ bool tp_cli_uint(const char *arg, unsigned long min, unsigned long max, unsigned
  * powers of 1024). 0, or -1 when it is not one or does not fit. */
 int tp_cli_size(const char *s, uint64_t *out);
 
-/* A usage error: message, pointer to --help, exit code 2. */
+/* A usage error: message, pointer to --help, exit code 2; under --json
+ * also the failed result line, so a script reading stdout learns why. */
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* After option parsing, for commands that work on the board: tp_cli_ready(),
@@ -153,8 +159,11 @@ int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b);
  * "recovered" event. 0, or the exit code of a failure (printed). */
 int tp_cli_board_recover(const struct tp_cli *c, struct tp_board *b);
 
-/* Start a JSON result object with "command" and "board" filled in. */
-void tp_cli_json_begin(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b);
+/* Start the command's "result" line (docs/json.md) with "command", "ok"
+ * and, given a board, "board" filled in; the caller adds its fields and
+ * closes it with tp_json_obj_end(). */
+void tp_cli_json_result(const struct tp_cli *c, struct tp_json *j, const struct tp_board *b,
+			bool ok);
 
 /* Each line of text on stderr as "tpkit WHO: warning: LINE" (the
  * configuration's warnings, tp_config_warnings()). */

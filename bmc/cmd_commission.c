@@ -45,7 +45,7 @@ static void help(void)
 	       "                     a slot that failed before waits for a person (exit 1)\n"
 	       "  --node-helper FILE the node helper to install (default: the installed one)\n"
 	       "%s"
-	       "  --json             one JSON object per line: plan, event, summary\n"
+	       "  --json             one JSON object per line: plan, log, result (docs/json.md)\n"
 	       "  -v, -q, --board-rev, --gpio, -h: as every command (tpkit --help)\n\n"
 	       "Exit codes: 0 every slot done or left alone, 1 a slot failed, 2 usage,\n"
 	       "3 board, 4 another tpkit commission runs (its pid is named).\n\n"
@@ -83,9 +83,7 @@ static void print_plan(const struct tp_cli *c, const struct tp_cplan_slot *p, si
 		if (c->json) {
 			struct tp_json j;
 
-			tp_json_init(&j, stdout);
-			tp_json_obj_begin(&j, NULL);
-			tp_json_str(&j, "type", "plan");
+			tp_json_event(&j, stdout, "plan");
 			tp_json_int(&j, "slot", p[i].slot);
 			tp_json_str(&j, "action", tp_cplan_action_name(p[i].action));
 			tp_json_str(&j, "does", act);
@@ -190,9 +188,8 @@ static void on_event(void *cookie, const struct tp_cevent *e)
 	if (c->json) {
 		struct tp_json j;
 
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "type", "event");
+		/* What the unattended run logs, as a line. */
+		tp_json_event(&j, stdout, "log");
 		tp_json_int(&j, "slot", e->slot);
 		tp_json_str(&j, "kind", e->kind);
 		tp_json_str(&j, "state", e->state);
@@ -218,28 +215,49 @@ static void on_event(void *cookie, const struct tp_cevent *e)
 	fflush(stdout);
 }
 
+/* Under --json the run's result line, with a row per slot. */
+static void json_done(const struct tp_cli *c, int code, const struct tp_cplan_slot *p,
+		      const struct tp_crun_result *res, size_t n)
+{
+	struct tp_json j;
+
+	if (!c->json)
+		return;
+	tp_cli_json_result(c, &j, NULL, code == 0);
+	if (code)
+		tp_json_int(&j, "exit", code);
+	tp_json_arr_begin(&j, "slots");
+	for (size_t i = 0; i < n; i++) {
+		tp_json_obj_begin(&j, NULL);
+		tp_json_int(&j, "slot", p[i].slot);
+		tp_json_str(&j, "action", tp_cplan_action_name(p[i].action));
+		if (res) {
+			tp_json_str(&j, "state", tp_cstate_name(res[i].rec.state));
+			tp_json_int(&j, "flashes", res[i].rec.flashes);
+			tp_json_str(&j, "reason", res[i].rec.reason);
+		} else {
+			tp_json_str(&j, "state", p[i].rec_rc == -EBADMSG ? "damaged" :
+						 tp_cstate_name(p[i].rec.state));
+		}
+		tp_json_obj_end(&j);
+	}
+	tp_json_arr_end(&j);
+	tp_json_obj_end(&j);
+	fflush(stdout);
+}
+
 static void summary(const struct tp_cli *c, const struct tp_cplan_slot *p,
 		    const struct tp_crun_result *res, size_t n)
 {
+	if (c->json)
+		return; /* json_done() */
 	for (size_t i = 0; i < n; i++) {
 		const struct tp_cslot *r = &res[i].rec;
 		const char *word = p[i].action == TP_CPLAN_SKIP  ? "skipped" :
 				   p[i].action == TP_CPLAN_LEAVE ? "already done: left alone" :
 								   tp_cstate_name(r->state);
 
-		if (c->json) {
-			struct tp_json j;
-
-			tp_json_init(&j, stdout);
-			tp_json_obj_begin(&j, NULL);
-			tp_json_str(&j, "type", "summary");
-			tp_json_int(&j, "slot", res[i].slot);
-			tp_json_str(&j, "action", tp_cplan_action_name(p[i].action));
-			tp_json_str(&j, "state", tp_cstate_name(r->state));
-			tp_json_int(&j, "flashes", r->flashes);
-			tp_json_str(&j, "reason", r->reason);
-			tp_json_obj_end(&j);
-		} else if (c->verbosity >= 0) {
+		if (c->verbosity >= 0) {
 			printf("slot %u: %s%s%s\n", res[i].slot, word,
 			       r->state == TP_CS_FAILED ? ": " : "",
 			       r->state == TP_CS_FAILED ? r->reason : "");
@@ -405,6 +423,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		TP_INFO("commission --unattended: no configuration in %s: nothing to do", cfg->dir);
 		tp_config_free(cfg);
 		free(cfg);
+		json_done(c, TP_EXIT_OK, NULL, NULL, 0);
 		return TP_EXIT_OK;
 	}
 	if (rc == 0)
@@ -430,6 +449,7 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 	}
 	if (plan_only) {
 		print_plan(c, plan, (size_t)n);
+		json_done(c, TP_EXIT_OK, plan, NULL, (size_t)n);
 		return TP_EXIT_OK;
 	}
 	for (int i = 0; i < n; i++)
@@ -444,10 +464,12 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		if (failed) {
 			TP_INFO("commission --unattended: nothing to do but for slots that failed "
 				"before: left for a person");
+			json_done(c, TP_EXIT_FAIL, plan, NULL, (size_t)n);
 			return TP_EXIT_FAIL;
 		}
 		TP_INFO("commission --unattended: every slot is done or not commissioned: "
 			"left alone");
+		json_done(c, TP_EXIT_OK, plan, NULL, (size_t)n);
 		return TP_EXIT_OK;
 	}
 	u = calloc(1, sizeof(*u));
@@ -492,6 +514,8 @@ int cmd_commission_main(struct tp_cli *c, int argc, char **argv)
 		ret = rc < 0 ? (rc == -ECANCELED ? 128 + tp_cancel_signal() : tp_cli_fail(c, rc)) :
 		      rc > 0 ? TP_EXIT_FAIL :
 			       TP_EXIT_OK;
+		if (rc >= 0 || rc == -ECANCELED)
+			json_done(c, ret, plan, res, (size_t)n);
 	}
 	if (b)
 		tp_board_close(b);

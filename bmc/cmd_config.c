@@ -88,7 +88,7 @@ static void help(void)
 		wrapped(tp_config_types[t].doc, 0);
 	}
 	printf("\n  --slot LIST        hostkeys: these slots (default 1-%d)\n"
-	       "  --json             list: one JSON object; others: a result object\n"
+	       "  --json             the result as one JSON object (docs/json.md)\n"
 	       "  -v, --verbose      say which file is written\n"
 	       "  -q, --quiet        print nothing but errors\n"
 	       "  -h, --help         this help\n\n"
@@ -106,11 +106,10 @@ static void json_result(const struct tp_cli *c, const char *action, const char *
 {
 	struct tp_json j;
 
-	tp_cli_json_begin(c, &j, NULL);
+	tp_cli_json_result(c, &j, NULL, true);
 	tp_json_str(&j, "action", action);
 	if (key)
 		tp_json_str(&j, "key", key);
-	tp_json_bool(&j, "ok", true);
 	tp_json_obj_end(&j);
 }
 
@@ -138,7 +137,7 @@ static int do_get(struct tp_cli *c, struct tp_config *cfg, const char *name)
 	if (c->json) {
 		struct tp_json j;
 
-		tp_cli_json_begin(c, &j, NULL);
+		tp_cli_json_result(c, &j, NULL, true);
 		tp_json_str(&j, "key", it->name);
 		tp_json_str(&j, "value", val);
 		tp_json_bool(&j, "default", def);
@@ -277,7 +276,7 @@ static int do_list(struct tp_cli *c, struct tp_config *cfg)
 	if (!val)
 		return fail(c, tp_err_set(-ENOMEM, "out of memory"));
 	if (c->json) {
-		tp_cli_json_begin(c, &j, NULL);
+		tp_cli_json_result(c, &j, NULL, true);
 		tp_json_str(&j, "dir", cfg->dir);
 		tp_json_obj_begin(&j, "keys");
 	} else if (c->verbosity >= 0) {
@@ -345,6 +344,7 @@ static int do_hostkeys(struct tp_cli *c, struct tp_config *cfg, unsigned mask)
 	struct tp_json j;
 	char hosts[TP_SLOTS_MAX + 1][256] = { { 0 } };
 	const char *names[TP_SLOTS_MAX + 1] = { NULL };
+	bool json_open = false;
 	int rc = tp_config_load(cfg);
 
 	if (rc == 0)
@@ -359,7 +359,8 @@ static int do_hostkeys(struct tp_cli *c, struct tp_config *cfg, unsigned mask)
 	if (rc == 0)
 		rc = tp_secrets_ensure(&s, mask, names);
 	if (rc == 0 && c->json) {
-		tp_cli_json_begin(c, &j, NULL);
+		json_open = true;
+		tp_cli_json_result(c, &j, NULL, true);
 		tp_json_str(&j, "action", "hostkeys");
 		tp_json_arr_begin(&j, "slots");
 	}
@@ -399,8 +400,11 @@ static int do_hostkeys(struct tp_cli *c, struct tp_config *cfg, unsigned mask)
 			tp_json_obj_end(&j);
 	}
 	tp_secrets_close(&s);
-	if (rc < 0)
+	if (rc < 0) {
+		if (json_open)
+			tp_json_abandon(&j);
 		return fail(c, rc);
+	}
 	if (c->json) {
 		tp_json_arr_end(&j);
 		tp_json_obj_end(&j);

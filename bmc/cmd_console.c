@@ -44,8 +44,8 @@ static void help(void)
 	       "  --slot N           the slot, 1-%d\n"
 	       "  --reports-only     print report lines (accepted and rejected) only\n"
 	       "  --timeout S        stop after S seconds (default: follow until Ctrl-C)\n"
-	       "  --json             one JSON object per line: type line, report or rejected;\n"
-	       "                     a summary object at the end\n"
+	       "  --json             one JSON object per line: line, report or rejected events;\n"
+	       "                     the counts in the result at the end (docs/json.md)\n"
 	       "  -q, --quiet        no summary on stderr\n"
 	       "  -h, --help         this help\n\n"
 	       "Exit codes: 0 ok, 1 a forged or replayed report line was seen (or the UART\n"
@@ -77,11 +77,9 @@ static int show(void *cookie, const struct tp_console_line *l)
 		return 0;
 	tp_console_printable(l->text, l->len, text, sizeof(text), x->c->json);
 	if (x->c->json) {
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "type", l->kind == TP_CONSOLE_LINE     ? "line" :
-					l->kind == TP_CONSOLE_REPORT ? "report" :
-								       "rejected");
+		tp_json_event(&j, stdout, l->kind == TP_CONSOLE_LINE     ? "line" :
+					  l->kind == TP_CONSOLE_REPORT ? "report" :
+									 "rejected");
 		tp_json_int(&j, "slot", x->slot);
 		if (l->kind == TP_CONSOLE_REPORT) {
 			char r_text[4 * sizeof(l->report.text)];
@@ -89,16 +87,9 @@ static int show(void *cookie, const struct tp_console_line *l)
 			tp_console_printable(l->report.text, strlen(l->report.text), r_text,
 					     sizeof(r_text), true);
 			tp_json_str(&j, "id", l->report.id);
-			if (l->report.seq <= INT64_MAX) {
-				tp_json_int(&j, "seq", (int64_t)l->report.seq);
-			} else {
-				char seq[24];
-
-				snprintf(seq, sizeof(seq), "%" PRIu64, l->report.seq);
-				tp_json_str(&j, "seq", seq); /* past the writer's int64 */
-			}
+			tp_json_uint(&j, "seq", l->report.seq);
 			tp_json_str(&j, "step", l->report.step);
-			tp_json_str(&j, "event", l->report.event);
+			tp_json_str(&j, "status", l->report.event);
 			tp_json_str(&j, "text", r_text);
 		} else if (l->kind == TP_CONSOLE_LINE) {
 			tp_json_str(&j, "text", text);
@@ -126,22 +117,24 @@ static int show(void *cookie, const struct tp_console_line *l)
 	return tp_cancel_out_ok(stdout) ? 0 : -ECANCELED;
 }
 
-static void summary(const struct ctx *x, const struct tp_console *con, const char *end)
+static void summary(const struct ctx *x, const struct tp_console *con, const char *end,
+		    int code)
 {
 	struct tp_json j;
 
 	if (x->c->json) {
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "type", "summary");
+		/* The counts are the run's result: forged or replayed
+		 * reports fail it (someone is writing to the console). */
+		tp_cli_json_result(x->c, &j, NULL, code == 0);
+		if (code)
+			tp_json_int(&j, "exit", code);
 		tp_json_int(&j, "slot", con->slot);
-		tp_json_int(&j, "lines", (int64_t)con->lines);
-		tp_json_int(&j, "reports", (int64_t)con->reports);
-		tp_json_int(&j, "rejected",
-			    (int64_t)(con->garbled + con->forged + con->replayed));
-		tp_json_int(&j, "forged", (int64_t)con->forged);
-		tp_json_int(&j, "replayed", (int64_t)con->replayed);
-		tp_json_int(&j, "garbled", (int64_t)con->garbled);
+		tp_json_uint(&j, "lines", con->lines);
+		tp_json_uint(&j, "reports", con->reports);
+		tp_json_uint(&j, "rejected", con->garbled + con->forged + con->replayed);
+		tp_json_uint(&j, "forged", con->forged);
+		tp_json_uint(&j, "replayed", con->replayed);
+		tp_json_uint(&j, "garbled", con->garbled);
 		tp_json_str(&j, "end", end);
 		tp_json_obj_end(&j);
 		fflush(stdout);
@@ -256,9 +249,9 @@ int cmd_console_main(struct tp_cli *c, int argc, char **argv)
 	if (rc < 0 && rc != -ECANCELED) {
 		ret = tp_cli_fail(c, rc);
 	} else {
-		if (!tp_cancel_out_closed())
-			summary(&x, con, end);
 		ret = con->forged || con->replayed ? TP_EXIT_FAIL : TP_EXIT_OK;
+		if (!tp_cancel_out_closed())
+			summary(&x, con, end, ret);
 	}
 	tp_console_close(con);
 	free(con);

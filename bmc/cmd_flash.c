@@ -144,9 +144,7 @@ static void on_step(void *cookie, unsigned slot, enum tp_flash_phase what)
 
 		if (!tp_cancel_out_ok(stdout))
 			return; /* nobody reads it: the job is being cancelled */
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "event", "step");
+		tp_json_event(&j, stdout, "step");
 		tp_json_int(&j, "slot", slot);
 		tp_json_str(&j, "step", tp_flash_phase_name(what));
 		tp_json_obj_end(&j);
@@ -176,15 +174,14 @@ static const char *result_word(const struct tp_flash_result *r, bool json)
 }
 
 static void summary(struct tp_cli *c, const struct tp_flash_opts *o,
-		    const struct tp_flash_result *res, size_t n)
+		    const struct tp_flash_result *res, size_t n, int code)
 {
 	if (c->json && !tp_cancel_out_closed()) {
 		struct tp_json j;
 
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "event", "result");
-		tp_json_str(&j, "command", c->cmd);
+		tp_cli_json_result(c, &j, NULL, code == 0);
+		if (code)
+			tp_json_int(&j, "exit", code);
 		tp_json_arr_begin(&j, "slots");
 		for (size_t i = 0; i < n; i++) {
 			const struct tp_flash_result *r = &res[i];
@@ -197,9 +194,9 @@ static void summary(struct tp_cli *c, const struct tp_flash_opts *o,
 			tp_json_str(&j, "module", r->module);
 			tp_json_str(&j, "image", r->image);
 			tp_json_bool(&j, "shared", r->shared);
-			tp_json_str(&j, "usb", r->usb_path);
-			tp_json_int(&j, "bytes", (int64_t)r->bytes);
-			tp_json_int(&j, "capacity", (int64_t)r->capacity);
+			tp_json_str(&j, "usb_path", r->usb_path);
+			tp_json_uint(&j, "bytes", r->bytes);
+			tp_json_uint_opt(&j, "capacity", r->capacity, r->capacity != 0);
 			tp_json_int(&j, "ms", (int64_t)(r->ns / 1000000u));
 			tp_json_bool(&j, "verified", r->verified);
 			tp_json_bool(&j, "sha256_checked", r->sum_checked);
@@ -330,6 +327,39 @@ static const struct option *flash_longopts(struct mopts *mo)
 	return mo->longopts;
 }
 
+/* The run's exit code from its slots' results. */
+static int exit_code(const struct tp_flash_result *res, size_t n)
+{
+	size_t flashed = 0;
+	int first = 0;
+	bool mixed = false;
+
+	/* A boot area that may hold half an image outweighs everything: 1. A
+	 * cancel exits as the signal would have (130 SIGINT, 143 SIGTERM, 141
+	 * a closed output), once the slots are put back. */
+	for (size_t i = 0; i < n; i++)
+		if (res[i].head_blank_failed)
+			return TP_EXIT_FAIL;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].cancelled)
+			return 128 + tp_cancel_signal();
+	/* Empty slots fail a run only when they are all it had: `--slot 1-4`
+	 * on a board with two modules flashes those two and succeeds. */
+	for (size_t i = 0; i < n; i++)
+		flashed += res[i].rc == 0;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].rc < 0 && !(res[i].empty && flashed)) {
+			if (first && slot_exit_code(&res[i]) != first)
+				mixed = true;
+			first = first ? first : slot_exit_code(&res[i]);
+		}
+	if (!first)
+		return TP_EXIT_OK;
+	/* One cause for every failure (a held line) keeps its own exit
+	 * code; a mix is a plain failure. */
+	return mixed ? TP_EXIT_FAIL : first;
+}
+
 static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 {
 	static struct mopts mo;
@@ -342,9 +372,8 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 	struct tp_board *b = NULL;
 	struct ui u = { .c = c };
 	unsigned mask = 0;
-	size_t n = 0, flashed = 0;
-	int opt, rc, code, first = 0;
-	bool mixed = false;
+	size_t n = 0;
+	int opt, rc, code;
 
 	tp_cli_image_init(&ci);
 	while ((opt = tp_cli_getopt(argc, argv, "s:" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
@@ -461,31 +490,9 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 		tp_board_close(b);
 	}
 	tp_progress_ui_end(&u.prog);
-	summary(c, &o, res, n);
-	/* A boot area that may hold half an image outweighs everything: 1. A
-	 * cancel exits as the signal would have (130 SIGINT, 143 SIGTERM, 141
-	 * a closed output), once the slots are put back. */
-	for (size_t i = 0; i < n; i++)
-		if (res[i].head_blank_failed)
-			return TP_EXIT_FAIL;
-	for (size_t i = 0; i < n; i++)
-		if (res[i].cancelled)
-			return 128 + tp_cancel_signal();
-	/* Empty slots fail a run only when they are all it had: `--slot 1-4`
-	 * on a board with two modules flashes those two and succeeds. */
-	for (size_t i = 0; i < n; i++)
-		flashed += res[i].rc == 0;
-	for (size_t i = 0; i < n; i++)
-		if (res[i].rc < 0 && !(res[i].empty && flashed)) {
-			if (first && slot_exit_code(&res[i]) != first)
-				mixed = true;
-			first = first ? first : slot_exit_code(&res[i]);
-		}
-	if (!first)
-		return TP_EXIT_OK;
-	/* One cause for every failure (a held line) keeps its own exit
-	 * code; a mix is a plain failure. */
-	return mixed ? TP_EXIT_FAIL : first;
+	rc = exit_code(res, n);
+	summary(c, &o, res, n, rc);
+	return rc;
 }
 
 int cmd_flash_main(struct tp_cli *c, int argc, char **argv)

@@ -36,7 +36,8 @@ static void help(void)
 	       "  --cache-dir DIR    cache directory (default %s; the SD card\n"
 	       "                     must be mounted at %s)\n"
 	       "  --retries N        resume a dropped download up to N times (default %d)\n"
-	       "  --json             one JSON object per line: progress, images, result\n"
+	       "  --json             one JSON object per line: progress, image, fetch or verify\n"
+	       "                     events, then the result (docs/json.md)\n"
 	       "  -v, --verbose      say what is found and done\n"
 	       "  -q, --quiet        print nothing but errors\n"
 	       "  -h, --help         this help\n\n"
@@ -52,6 +53,7 @@ struct ctx {
 	struct tp_cache cache;
 	struct tp_progress_ui ui;
 	unsigned retries;
+	unsigned count; /* images listed, fetched or verified */
 };
 
 static void json_image(const struct tp_catalogue_entry *e, enum tp_cache_state st,
@@ -59,9 +61,7 @@ static void json_image(const struct tp_catalogue_entry *e, enum tp_cache_state s
 {
 	struct tp_json j;
 
-	tp_json_init(&j, stdout);
-	tp_json_obj_begin(&j, NULL);
-	tp_json_str(&j, "event", "image");
+	tp_json_event(&j, stdout, "image");
 	tp_json_str(&j, "name", e->name);
 	tp_json_str(&j, "kind", tp_catalogue_kind_name(e->kind));
 	tp_json_str(&j, "module", e->module);
@@ -69,11 +69,11 @@ static void json_image(const struct tp_catalogue_entry *e, enum tp_cache_state s
 	tp_json_str(&j, "version", e->version);
 	tp_json_str(&j, "url", e->url);
 	tp_json_str(&j, "sha256", e->sha256);
-	tp_json_int(&j, "size", (int64_t)e->size);
-	tp_json_int(&j, "raw_size", (int64_t)e->raw_size);
+	tp_json_uint_opt(&j, "size", e->size, e->size != 0);
+	tp_json_uint_opt(&j, "raw_size", e->raw_size, e->raw_size != 0);
 	tp_json_bool(&j, "default", e->is_default);
 	tp_json_str(&j, "state", tp_cache_state_name(st));
-	tp_json_int(&j, "cached_bytes", (int64_t)bytes);
+	tp_json_uint(&j, "cached_bytes", bytes);
 	tp_json_str(&j, "origin", e->origin);
 	tp_json_str(&j, "description", e->description);
 	tp_json_obj_end(&j);
@@ -116,23 +116,21 @@ static int do_list(struct ctx *x)
 	return 0;
 }
 
-static void json_result(const char *action, const struct tp_catalogue_entry *e,
-			int rc, const char *state, const struct tp_download_result *r)
+/* One image fetched or verified: a "fetch" or "verify" event; the run's
+ * "result" follows them all (docs/json.md). */
+static void json_image_done(const char *action, const char *name, int rc, const char *state,
+			    const struct tp_download_result *r)
 {
 	struct tp_json j;
 
-	tp_json_init(&j, stdout);
-	tp_json_obj_begin(&j, NULL);
-	tp_json_str(&j, "event", "result");
-	tp_json_str(&j, "command", "images");
-	tp_json_str(&j, "action", action);
-	tp_json_str(&j, "name", e ? e->name : "");
+	tp_json_event(&j, stdout, action);
+	tp_json_str(&j, "name", name);
 	tp_json_bool(&j, "ok", rc >= 0);
 	if (state)
 		tp_json_str(&j, "state", state);
 	if (r) {
-		tp_json_int(&j, "bytes", (int64_t)r->bytes);
-		tp_json_int(&j, "resumed_from", (int64_t)r->resumed_from);
+		tp_json_uint(&j, "bytes", r->bytes);
+		tp_json_uint(&j, "resumed_from", r->resumed_from);
 		tp_json_str(&j, "sha256", r->sha256);
 	}
 	if (rc < 0) {
@@ -160,6 +158,7 @@ static int do_fetch(struct ctx *x, int n, char **names)
 					  .progress_cookie = &x->ui };
 	int failed = 0;
 
+	x->count = (unsigned)n;
 	for (int i = 0; i < n && !tp_cancelled(); i++) {
 		const struct tp_catalogue_entry *e = lookup(x, names[i]);
 		struct tp_download_result r;
@@ -168,8 +167,8 @@ static int do_fetch(struct ctx *x, int n, char **names)
 
 		tp_progress_ui_end(&x->ui);
 		if (x->c->json) {
-			json_result("fetch", e, rc, rc == 1 ? "cached" : rc == 0 ? "fetched" :
-				    NULL, rc >= 0 ? &r : NULL);
+			json_image_done("fetch", names[i], rc, rc == 1 ? "cached" :
+					rc == 0 ? "fetched" : NULL, rc >= 0 ? &r : NULL);
 		}
 		if (rc < 0) {
 			fprintf(stderr, "tpkit images: error: %s\n", tp_err_msg());
@@ -208,9 +207,10 @@ static int do_verify(struct ctx *x, int n, char **names)
 			tp_progress_ui_end(&x->ui);
 		}
 		done++;
+		x->count++;
 		if (x->c->json)
-			json_result("verify", e, rc, rc == 0 ? "cached" : rc == -EBADMSG ?
-				    "corrupt" : NULL, NULL);
+			json_image_done("verify", n ? names[i] : e->name, rc, rc == 0 ? "cached" :
+					rc == -EBADMSG ? "corrupt" : NULL, NULL);
 		if (rc < 0) {
 			fprintf(stderr, "tpkit images: error: %s\n", tp_err_msg());
 			failed = failed ? failed : tp_cli_exit_code(rc);
@@ -221,6 +221,24 @@ static int do_verify(struct ctx *x, int n, char **names)
 	if (!done && !x->c->json && x->c->verbosity >= 0)
 		printf("nothing cached in %s\n", x->cache.dir);
 	return failed;
+}
+
+/* The run's result line after the per-image events: the exit code passes
+ * through. */
+static int json_done(const struct ctx *x, const char *action, int code)
+{
+	struct tp_json j;
+
+	if (!x->c->json)
+		return code;
+	tp_cli_json_result(x->c, &j, NULL, code == 0);
+	tp_json_str(&j, "action", action);
+	tp_json_uint(&j, "count", x->count);
+	if (code)
+		tp_json_int(&j, "exit", code);
+	tp_json_obj_end(&j);
+	fflush(stdout);
+	return code;
 }
 
 static int set_retries(const struct tp_cli *c, void *dst, const char *arg)
@@ -273,14 +291,16 @@ int cmd_images_main(struct tp_cli *c, int argc, char **argv)
 	if (rc < 0) {
 		rc = tp_cli_fail(c, rc);
 	} else if (!strcmp(action, "list")) {
-		rc = do_list(&x);
+		x.count = (unsigned)x.cat.n;
+		rc = json_done(&x, action, do_list(&x));
 	} else if (!strcmp(action, "fetch")) {
-		rc = do_fetch(&x, argc - optind, argv + optind);
+		rc = json_done(&x, action, do_fetch(&x, argc - optind, argv + optind));
 	} else {
 		/* A whole cache is checked against the card being there, so
 		 * "nothing cached" never hides a missing card. */
 		rc = tp_cache_check_media(&x.cache);
-		rc = rc < 0 ? tp_cli_fail(c, rc) : do_verify(&x, argc - optind, argv + optind);
+		rc = rc < 0 ? tp_cli_fail(c, rc)
+			    : json_done(&x, action, do_verify(&x, argc - optind, argv + optind));
 	}
 	tp_catalogue_free(&x.cat);
 	return rc;

@@ -115,7 +115,7 @@ static void print_json(const struct tp_cli *c, const struct tp_board *b,
 	struct tp_json j;
 	char mac[18];
 
-	tp_cli_json_begin(c, &j, b);
+	tp_cli_json_result(c, &j, b, true);
 	tp_json_str(&j, "source", id->source);
 	tp_json_str(&j, "model", id->model);
 	if (id->have_eeprom) {
@@ -139,7 +139,7 @@ static void print_json(const struct tp_cli *c, const struct tp_board *b,
 	tp_json_str(&j, "kernel", f->kernel);
 	tp_json_int(&j, "mem_total_kb", f->mem_total_kb);
 	tp_json_int(&j, "mem_available_kb", f->mem_avail_kb);
-	tp_json_str(&j, "usb_bus", b->desc->usb_bus == TP_USB_HUB ? "hub" : "mux");
+	tp_json_str(&j, "bus", b->desc->usb_bus == TP_USB_HUB ? "hub" : "mux");
 	tp_json_str(&j, "version", TPKIT_VERSION);
 	tp_json_arr_begin(&j, "slots");
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
@@ -149,9 +149,9 @@ static void print_json(const struct tp_cli *c, const struct tp_board *b,
 		tp_json_obj_begin(&j, NULL);
 		tp_json_int(&j, "slot", s);
 		tp_json_str(&j, "power", tp_power_word(&pw[s - 1]));
-		tp_json_str(&j, "usb", tp_usb_link_name(us->slot[s - 1].link));
+		tp_json_str(&j, "route", tp_usb_link_name(us->slot[s - 1].link));
 		if (us->known)
-			tp_json_str(&j, "usb_mode", tp_usb_mode_name(us->slot[s - 1].mode));
+			tp_json_str(&j, "mode", tp_usb_mode_name(us->slot[s - 1].mode));
 		tp_json_str(&j, "uart", uart);
 		tp_json_obj_end(&j);
 	}

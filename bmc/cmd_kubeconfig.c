@@ -46,6 +46,7 @@ static void help(void)
 	       "                     id_rsa, the first that exists)\n"
 	       "  --host HOST        the node's address (default: net/slot/N/address when\n"
 	       "                     static, else slot/N/hostname)\n"
+	       "  --json             the result as one JSON object (docs/json.md)\n"
 	       "  -v, -q, -h: as every command (tpkit --help)\n\n"
 	       "Exit codes: 0 written, 1 the copy failed, 2 usage.\n");
 }
@@ -359,8 +360,18 @@ int cmd_kubeconfig_main(struct tp_cli *c, int argc, char **argv)
 		identity = key;
 	if ((rc = locate(&w, host)) < 0 || (rc = fetch(&w, identity, out)) < 0)
 		return tp_cli_fail(c, rc);
-	if (c->verbosity >= 0)
+	if (c->json) {
+		struct tp_json j;
+
+		tp_cli_json_result(c, &j, NULL, true);
+		tp_json_str(&j, "file", out);
+		tp_json_int(&j, "slot", w.slot);
+		tp_json_str(&j, "remote", w.path);
+		tp_json_str(&j, "server", w.host);
+		tp_json_obj_end(&j);
+	} else if (c->verbosity >= 0) {
 		printf("%s: the kubeconfig of slot %u (%s), its server https://%s:6443; "
 		       "use it with: export KUBECONFIG=%s\n", out, w.slot, w.path, w.host, out);
+	}
 	return TP_EXIT_OK;
 }

@@ -49,7 +49,7 @@ static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 	if (c->json) {
 		struct tp_json j;
 
-		tp_cli_json_begin(c, &j, b);
+		tp_cli_json_result(c, &j, b, true);
 		tp_json_arr_begin(&j, "slots");
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 			if (!(mask & TP_SLOT_BIT(s)))
@@ -97,9 +97,10 @@ static int do_apply(struct tp_cli *c, struct tp_board *b, unsigned mask, enum tp
 		return tp_cli_fail(c, rc);
 
 	if (c->json) {
-		tp_cli_json_begin(c, &j, b);
+		tp_cli_json_result(c, &j, b, rc == 0);
+		if (rc < 0)
+			tp_json_int(&j, "exit", tp_cli_exit_code(rc));
 		tp_json_str(&j, "action", action);
-		tp_json_bool(&j, "ok", rc == 0);
 		tp_json_arr_begin(&j, "slots");
 	}
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {

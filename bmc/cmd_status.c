@@ -35,9 +35,24 @@ static void help(void)
 	       "                     text), redrawn every second on a terminal, else a line\n"
 	       "                     per change; ends when every slot is done or failed,\n"
 	       "                     or at Ctrl-C\n"
-	       "  --json             one JSON object per slot (with --watch: per change)\n"
+	       "  --json             a JSON object per slot (with --watch: per change), then\n"
+	       "                     the result (docs/json.md)\n"
 	       "  -h, --help         this help\n\n"
 	       "Exit codes: 0 ok, 1 a record could not be read, 2 usage.\n");
+}
+
+/* The "result" line after the slots' lines (docs/json.md). */
+static void json_result(const struct tp_cli *c, int code)
+{
+	struct tp_json j;
+
+	if (c->json) {
+		tp_cli_json_result(c, &j, NULL, code == 0);
+		if (code)
+			tp_json_int(&j, "exit", code);
+		tp_json_obj_end(&j);
+	}
+	fflush(stdout);
 }
 
 static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
@@ -51,12 +66,10 @@ static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
 	if (c->json) {
 		struct tp_json j;
 
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "type", "slot");
+		tp_json_event(&j, stdout, "slot");
 		tp_json_int(&j, "slot", s->slot);
 		tp_json_str(&j, "state", state);
-		tp_json_int(&j, "since", (int64_t)s->since);
+		tp_json_uint_opt(&j, "since", (uint64_t)s->since, s->since > 0);
 		tp_json_str(&j, "module", s->module);
 		tp_json_str(&j, "image", s->image);
 		tp_json_str(&j, "sha256", s->sha256);
@@ -64,9 +77,9 @@ static void show(const struct tp_cli *c, const struct tp_cslot *s, int rc)
 		tp_json_int(&j, "flashes", s->flashes);
 		tp_json_int(&j, "attempts", s->attempts);
 		tp_json_str(&j, "step", s->step);
-		tp_json_str(&j, "event", s->event);
+		tp_json_str(&j, "status", s->event); /* the report's: start, ok, ... */
 		tp_json_str(&j, "text", text);
-		tp_json_int(&j, "report_time", (int64_t)s->report_time);
+		tp_json_uint_opt(&j, "report_time", (uint64_t)s->report_time, s->report_time > 0);
 		tp_json_str(&j, "reason", s->reason);
 		tp_json_obj_end(&j);
 		return;
@@ -95,10 +108,14 @@ static int watch_main(struct tp_cli *c, unsigned mask)
 	while (!tp_cancelled()) {
 		if ((rc = tp_watch_update(&w, &ended)) < 0)
 			return tp_cli_fail(c, rc);
-		if (ended)
+		if (ended) {
+			json_result(c, TP_EXIT_OK);
 			return TP_EXIT_OK;
+		}
 		(void)poll(NULL, 0, 1000); /* a signal cuts it short */
 	}
+	if (!tp_cancel_out_closed())
+		json_result(c, 128 + tp_cancel_signal());
 	return 128 + tp_cancel_signal();
 }
 
@@ -128,11 +145,13 @@ int cmd_status_main(struct tp_cli *c, int argc, char **argv)
 		if (rc == -EBADMSG)
 			fprintf(stderr, "tpkit status: %s\n", tp_err_msg());
 		else if (rc < 0 && rc != -ENOENT) {
-			ret = tp_cli_fail(c, rc);
+			/* The other slots are still shown; the result says. */
+			fprintf(stderr, "tpkit status: error: %s\n", tp_err_msg());
+			ret = tp_cli_exit_code(rc);
 			continue;
 		}
 		show(c, &s, rc);
 	}
-	fflush(stdout);
+	json_result(c, ret);
 	return ret;
 }

@@ -30,6 +30,12 @@ static void help(void)
 	       "3 the board cannot do that (host on v2.5), 4 a line is held elsewhere.\n");
 }
 
+/* A strap's level, null when it could not be read (-1). */
+static void json_strap(struct tp_json *j, const char *key, int strap)
+{
+	tp_json_uint_opt(j, key, (uint64_t)(strap > 0), strap >= 0);
+}
+
 /* The board-wide routing, then a row for each slot in mask. */
 static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 {
@@ -42,13 +48,15 @@ static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 	if (c->json) {
 		struct tp_json j;
 
-		tp_cli_json_begin(c, &j, b);
+		tp_cli_json_result(c, &j, b, true);
 		tp_json_str(&j, "bus", hub ? "hub" : "mux");
 		tp_json_bool(&j, "known", st.known);
 		if (!st.known)
-			tp_json_str(&j, "held", st.holder);
+			tp_json_str(&j, "held_by", st.holder);
+		/* "route": where USB goes, board-wide here and per slot below,
+		 * named as --route names it (docs/json.md). */
 		if (st.known && hub) {
-			tp_json_str(&j, "upstream", st.route_pin ? "bmc" : "usb-c");
+			tp_json_str(&j, "route", st.route_pin ? "bmc" : "usb-c");
 			tp_json_bool(&j, "node1_usb_a", st.node1_usb_a);
 		} else if (st.known) {
 			tp_json_str(&j, "route", st.route_pin ? "bmc" : "usb-a");
@@ -65,10 +73,10 @@ static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 				continue;
 			tp_json_obj_begin(&j, NULL);
 			tp_json_int(&j, "slot", s);
-			tp_json_str(&j, "link", tp_usb_link_name(u->link));
+			tp_json_str(&j, "route", tp_usb_link_name(u->link));
 			if (st.known) {
 				tp_json_str(&j, "mode", tp_usb_mode_name(u->mode));
-				tp_json_int(&j, "strap", u->strap);
+				json_strap(&j, "strap", u->strap);
 			}
 			tp_json_obj_end(&j);
 		}
@@ -138,12 +146,12 @@ static void report_others(const struct tp_cli *c, struct tp_json *j, unsigned sl
 		if (j) {
 			tp_json_obj_begin(j, NULL);
 			tp_json_int(j, "slot", s);
-			tp_json_str(j, "link", tp_usb_link_name(z->link));
+			tp_json_str(j, "route", tp_usb_link_name(z->link));
 			tp_json_str(j, "mode", tp_usb_mode_name(z->mode));
-			tp_json_int(j, "strap", z->strap);
-			tp_json_str(j, "was_link", tp_usb_link_name(a->link));
+			json_strap(j, "strap", z->strap);
+			tp_json_str(j, "was_route", tp_usb_link_name(a->link));
 			tp_json_str(j, "was_mode", tp_usb_mode_name(a->mode));
-			tp_json_int(j, "was_strap", a->strap);
+			json_strap(j, "was_strap", a->strap);
 			tp_json_obj_end(j);
 		} else if (c->verbosity >= 0) {
 			printf("slot %u: also changed: %s/%s -> %s/%s%s\n", s,
@@ -186,8 +194,7 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 	if (c->json) {
 		struct tp_json j;
 
-		tp_cli_json_begin(c, &j, b);
-		tp_json_bool(&j, "ok", true);
+		tp_cli_json_result(c, &j, b, true);
 		tp_json_int(&j, "slot", slot);
 		tp_json_str(&j, "mode", tp_usb_mode_name(mode));
 		tp_json_str(&j, "route", tp_usb_route_name(route));

@@ -50,6 +50,7 @@ static void help(void)
 	       "                     " TP_SEED_HELPER_DEFAULT ")\n"
 #endif
 	       "  --json             progress and result as JSON objects, one per line\n"
+	       "                     (docs/json.md)\n"
 	       "  -v, --verbose      say what is found and done\n"
 	       "  -q, --quiet        print nothing but errors\n"
 	       "  -h, --help         this help\n\n"
@@ -64,9 +65,7 @@ static void json_result_fail(const struct tp_cli *c, int rc, const struct tp_ima
 {
 	struct tp_json j;
 
-	tp_json_init(&j, stdout);
-	tp_json_obj_begin(&j, NULL);
-	tp_json_str(&j, "event", "result");
+	tp_json_event(&j, stdout, "result");
 	tp_json_str(&j, "command", c->cmd);
 	tp_json_bool(&j, "ok", false);
 	tp_json_str(&j, "error", tp_err_msg()[0] ? tp_err_msg() : strerror(-rc));
@@ -74,7 +73,7 @@ static void json_result_fail(const struct tp_cli *c, int rc, const struct tp_ima
 	tp_json_int(&j, "exit", tp_cli_exit_code(rc));
 	if (started) {
 		tp_json_str(&j, "phase", tp_phase_name(r->fail_phase));
-		tp_json_int(&j, "offset", (int64_t)r->fail_offset);
+		tp_json_uint(&j, "offset", r->fail_offset);
 		tp_json_bool(&j, "head_zeroed", r->head_zeroed);
 	}
 	tp_json_obj_end(&j);
@@ -107,9 +106,7 @@ static void summary(const struct tp_cli *c, const char *target, const struct tp_
 	if (c->json) {
 		struct tp_json j;
 
-		tp_json_init(&j, stdout);
-		tp_json_obj_begin(&j, NULL);
-		tp_json_str(&j, "event", "result");
+		tp_json_event(&j, stdout, "result");
 		tp_json_str(&j, "command", c->cmd);
 		tp_json_bool(&j, "ok", true);
 		tp_json_str(&j, "image", in->src_desc);
@@ -117,8 +114,8 @@ static void summary(const struct tp_cli *c, const char *target, const struct tp_
 		tp_json_str(&j, "format", tp_format_name(in->format));
 		if (in->container)
 			tp_json_str(&j, "entry", in->entry);
-		tp_json_int(&j, "bytes", (int64_t)r->raw_bytes);
-		tp_json_int(&j, "in_bytes", (int64_t)r->in_bytes);
+		tp_json_uint(&j, "bytes", r->raw_bytes);
+		tp_json_uint(&j, "in_bytes", r->in_bytes);
 		tp_json_str(&j, "sha256", r->sha256);
 		tp_json_bool(&j, "sha256_checked", r->sum_checked);
 		if (r->sum_checked)

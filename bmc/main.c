@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/path.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,7 +36,9 @@ static void usage(FILE *f)
 	fprintf(f, "\nOptions (also accepted after the command):\n" TP_CLI_COMMON_HELP
 		   "  -V, --version      print the version\n\n"
 		   "Environment: TPKIT_ROOT (root of /sys, /proc, /dev; default /), "
-		   "TPKIT_GPIO,\nTPKIT_CLOCK (system, or sim:SOCKET for the board twin's).\n"
+		   "TPKIT_GPIO,\nTPKIT_CLOCK (system, or sim:SOCKET for the board twin's), "
+		   "TPKIT_JSON_COPY (FILE: also\nappend every --json line there). "
+		   "--json's lines: docs/json.md.\n"
 		   "Exit codes: 0 ok, 1 failed, 2 usage, 3 unsupported board or operation, "
 		   "4 busy.\n"
 		   "`tpkit COMMAND --help` (or `tpkit help COMMAND`) describes each command.\n"
@@ -57,6 +60,22 @@ static int version(void)
 	return TP_EXIT_OK;
 }
 
+/* --json anywhere before "--": known before any option is parsed, so a
+ * usage mistake made ahead of it is reported as JSON too (docs/json.md). */
+static bool json_wanted(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			return true;
+	return false;
+}
+
+static int usage_failed(const struct tp_cli *c, const char *msg)
+{
+	tp_cli_json_failure(c, msg, EINVAL, TP_EXIT_USAGE);
+	return TP_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = { TP_CLI_COMMON_LONGOPTS,
@@ -66,9 +85,11 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	static char help_opt[] = "--help";
 	char *help_argv[] = { NULL, help_opt, NULL };
+	char msg[200];
 	int opt, rc;
 
 	tp_root_set(NULL);
+	c.json = json_wanted(argc, argv);
 	/* '+': stop at the command name; the command parses the rest. */
 	while ((opt = tp_cli_getopt(argc, argv, "+V" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		if (opt == 'h') {
@@ -79,23 +100,23 @@ int main(int argc, char **argv)
 			return version();
 		if (opt == '?') {
 			fprintf(stderr, "tpkit: %s; try `tpkit --help`\n", tp_cli_optmsg());
-			return TP_EXIT_USAGE;
+			return usage_failed(&c, tp_cli_optmsg());
 		}
 		if (!tp_cli_common_opt(&c, opt, optarg)) {
 			usage(stderr);
-			return TP_EXIT_USAGE;
+			return usage_failed(&c, "unknown option");
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return TP_EXIT_USAGE;
+		return usage_failed(&c, "no command given");
 	}
 	/* `tpkit help [COMMAND]` and `tpkit version`, as git and ip have them. */
 	if (!strcmp(argv[optind], "version")) {
 		if (optind + 1 == argc)
 			return version();
 		fprintf(stderr, "tpkit: version takes no arguments; try `tpkit --help`\n");
-		return TP_EXIT_USAGE;
+		return usage_failed(&c, "version takes no arguments");
 	}
 	if (!strcmp(argv[optind], "help")) {
 		if (optind + 1 == argc) {
@@ -105,7 +126,7 @@ int main(int argc, char **argv)
 		if (optind + 2 != argc || !command_find(argv[optind + 1])) {
 			fprintf(stderr, "tpkit: help for what? `tpkit help COMMAND`, one of the "
 					"commands `tpkit --help` lists\n");
-			return TP_EXIT_USAGE;
+			return usage_failed(&c, "help for what? `tpkit help COMMAND`");
 		}
 		help_argv[0] = argv[optind + 1];
 		argv = help_argv;
@@ -127,6 +148,7 @@ int main(int argc, char **argv)
 		tp_clock_close();
 		return rc;
 	}
-	fprintf(stderr, "tpkit: unknown command \"%s\"; try `tpkit --help`\n", argv[optind]);
-	return TP_EXIT_USAGE;
+	snprintf(msg, sizeof(msg), "unknown command \"%s\"; try `tpkit --help`", argv[optind]);
+	fprintf(stderr, "tpkit: %s\n", msg);
+	return usage_failed(&c, msg);
 }

@@ -147,15 +147,13 @@ static void put_json(struct tp_progress_ui *u, const struct tp_progress *p)
 	/* A reader that went away cancels the job, once. */
 	if (!tp_cancel_out_ok(u->f))
 		return;
-	tp_json_init(&j, u->f);
-	tp_json_obj_begin(&j, NULL);
-	tp_json_str(&j, "event", "progress");
+	tp_json_event(&j, u->f, "progress");
 	if (p->target)
 		tp_json_int(&j, "slot", p->target);
 	tp_json_str(&j, "phase", tp_phase_name(p->phase));
-	tp_json_int(&j, "done", (int64_t)p->done);
-	tp_json_int(&j, "total", (int64_t)p->total);
-	tp_json_int(&j, "rate", (int64_t)p->rate);
+	tp_json_uint(&j, "done", p->done);
+	tp_json_uint_opt(&j, "total", p->total, p->total != 0);
+	tp_json_uint(&j, "rate", p->rate);
 	tp_json_obj_end(&j);
 	fflush(u->f);
 	tp_cancel_out_ok(u->f);

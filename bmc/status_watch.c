@@ -64,15 +64,13 @@ static void show_json(struct tp_watch *w, const struct tp_clive_row *r)
 {
 	struct tp_json j;
 
-	tp_json_init(&j, w->f);
-	tp_json_obj_begin(&j, NULL);
-	tp_json_str(&j, "type", "slot");
+	tp_json_event(&j, w->f, "slot");
 	tp_json_int(&j, "slot", r->slot);
 	tp_json_str(&j, "module", r->rec.module);
 	tp_json_str(&j, "state", r->state);
 	tp_json_str(&j, "phase", r->phase);
-	tp_json_int(&j, "since", (int64_t)r->rec.since);
-	tp_json_int(&j, "changed", (int64_t)r->changed);
+	tp_json_uint_opt(&j, "since", (uint64_t)r->rec.since, r->rec.since > 0);
+	tp_json_uint_opt(&j, "changed", (uint64_t)r->changed, r->changed > 0);
 	tp_json_obj_end(&j);
 }
 

@@ -264,7 +264,6 @@ static int cmd_status(const struct opts *o)
 		goto fail;
 	else if (strcmp(j.instance_id, nc.instance_id))
 		other = true;
-	tp_json_init(&js, stdout);
 	if (other && !o->json)
 		printf("journal of instance %s, not this node's %s: every step is pending\n",
 		       j.instance_id, nc.instance_id);
@@ -273,7 +272,7 @@ static int cmd_status(const struct opts *o)
 		const char *result = e ? e->result : "pending";
 
 		if (o->json) {
-			tp_json_obj_begin(&js, NULL);
+			tp_json_event(&js, stdout, "node_step");
 			tp_json_str(&js, "step", tp_steps[i].name);
 			tp_json_str(&js, "result", result);
 			if (e)
@@ -286,9 +285,26 @@ static int cmd_status(const struct opts *o)
 			printf("%-12s %-8s %s\n", tp_steps[i].name, result, tp_steps[i].text);
 		}
 	}
+	if (o->json) {
+		/* The same closing line as tpkit's commands (docs/json.md). */
+		tp_json_event(&js, stdout, "result");
+		tp_json_str(&js, "command", "node status");
+		tp_json_bool(&js, "ok", true);
+		tp_json_str(&js, "instance_id", nc.instance_id);
+		tp_json_obj_end(&js);
+	}
 	return 0;
 fail:
 	fprintf(stderr, "tpkit-node: %s\n", tp_err_msg());
+	if (o->json) {
+		tp_json_event(&js, stdout, "result");
+		tp_json_str(&js, "command", "node status");
+		tp_json_bool(&js, "ok", false);
+		tp_json_str(&js, "error", tp_err_msg());
+		tp_json_int(&js, "errno", -rc);
+		tp_json_int(&js, "exit", EXIT_SETUP);
+		tp_json_obj_end(&js);
+	}
 	return EXIT_SETUP;
 }
 

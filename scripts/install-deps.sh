@@ -32,6 +32,8 @@ PKGS=(
 	# the man pages' and install's test (015): groff reads every page,
 	# col strips its overstrikes, strings lists the texts of the program
 	groff-base bsdextrautils binutils
+	# every --json line of the suite checked against docs/json.schema.json
+	python3-jsonschema
 	# the twin's nodes that boot (docs/twin.md, "Nodes that boot"), and
 	# their test images (docs/nodeimg.md: eatmydata spares dpkg's fsyncs)
 	qemu-system-x86 vde2 mtools eatmydata

@@ -15,7 +15,7 @@ run install -D -m 0755 "$tpkit" "$destdir$prefix/bin/tpkit"
 run install -D -m 0644 "$src/images/images.conf" "$destdir$datadir/images.conf"
 # The documents messages and --help name (recovery.md, runbooks/...).
 run install -d "$destdir$docdir/runbooks"
-run install -m 0644 "$src"/docs/*.md "$destdir$docdir"
+run install -m 0644 "$src"/docs/*.md "$src"/docs/json.schema.json "$destdir$docdir"
 run install -m 0644 "$src"/docs/runbooks/*.md "$destdir$docdir/runbooks"
 if [ -n "$man" ]; then
 	run install -d "$destdir$prefix/share/man/man1"

@@ -36,11 +36,12 @@ passed=0 failed=0 failures=()
 
 note_fail() { failed=$((failed + 1)); failures+=("$1"); }
 
-# leaks DIR: no secret of any state directory a test made under DIR (its
+# leaks DIR [FILE...]: no secret of any state directory a test made under DIR (its
 # secrets/) in the test's outputs and logs (tests/tools/leakcheck.py): what
 # tpkit printed (out, err, *.out, *.err, *.json), the twin's timeline and
 # state, and the nodes' console logs. Files the test took out of a seeded
-# image are not outputs: secrets belong there.
+# image are not outputs: secrets belong there. FILEs are outputs too (the
+# copy of the test's --json lines).
 leaks() {
 	local states outs
 	mapfile -t states < <(find "$1" -type d -name secrets 2>/dev/null)
@@ -49,6 +50,9 @@ leaks() {
 		-o -name '*.err' -o -name '*.json' -o -name '*.log' -o -name timeline \
 		-o -name state -o -path '*/outputs/*' -o -path '*/console/*' \) \
 		-not -path '*/secrets/*' 2>/dev/null)
+	for f in "${@:2}"; do
+		[ -f "$f" ] && outs+=("$f")
+	done
 	[ ${#outs[@]} -gt 0 ] || return 0
 	python3 "$here/tools/leakcheck.py" --states "${states[@]}" --outputs "${outs[@]}" >/dev/null &&
 		return 0
@@ -66,6 +70,9 @@ run_one() {
 	echo "$name" >"$res.name"
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-test.XXXXXX")
 	export TMP
+	# Every line any tpkit of the test prints under --json, for the
+	# schema check after the suite (docs/json.md).
+	export TPKIT_JSON_COPY=${res%/*}/$name.jsonl
 	echo "$TMP" >"$res.tmp"
 	start=$(date +%s.%N)
 	if [ "$suite" = vm ]; then
@@ -78,7 +85,7 @@ run_one() {
 		out=$(cd "$TMP" && bash "$t" 2>&1)
 		rc=$?
 	fi
-	[ $rc != 0 ] || out=$(leaks "$TMP" 2>&1) || rc=1
+	[ $rc != 0 ] || out=$(leaks "$TMP" "$TPKIT_JSON_COPY" 2>&1) || rc=1
 	if [ $rc = 77 ]; then
 		echo skip >"$res.rc"
 		printf 'test  %-40s SKIP  %s\n' "$name" "$(printf '%s\n' "$out" | tail -1)"
@@ -137,6 +144,22 @@ if [ "$unit_only" = 0 ]; then
 		running=$((running + 1))
 	done
 	wait
+	# Every --json line the suite printed against docs/json.schema.json;
+	# the whole suite must also print every kind of line it describes.
+	mapfile -t copies < <(find "$results" -name '*.jsonl' | sort)
+	if [ ${#copies[@]} -gt 0 ]; then
+		cov=
+		[ "$suite" = regress ] && [ "$filter" = "*" ] && cov=--coverage
+		if out=$(/usr/bin/python3 "$here/tools/json_check.py" $cov "${here%/tests}/docs/json.schema.json" \
+			"${copies[@]}" 2>&1); then
+			passed=$((passed + 1))
+			printf 'test  %-40s ok    %s\n' json-schema "$(printf '%s\n' "$out" | tail -1)"
+		else
+			note_fail json-schema
+			printf 'test  %-40s FAILED\n' json-schema
+			printf '%s\n' "$out" | head -60 | sed 's/^/    | /'
+		fi
+	fi
 	for r in "$results"/*.rc; do
 		[ -f "$r" ] || continue
 		name=$(cat "${r%.rc}.name")
