@@ -124,7 +124,7 @@ endif
 
 # ---- objects, selected by Kconfig ------------------------------------------
 common-y := err log path slots json clock crc32 cancel state
-common-y += image pipeline pipeline_writer queue pull decode decode_xz decode_gzip source_file checksum sink_file
+common-y += image pipeline pipeline_writer queue pull decode decode_xz xz_pool decode_gzip source_file checksum sink_file
 common-$(CONFIG_TPKIT_ARCHIVE) += decode_archive
 common-y += catalogue cache resolve download family rkrc4 parttable
 common-$(CONFIG_TPKIT_SOURCE_HTTP) += source_http

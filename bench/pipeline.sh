@@ -1,12 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Benchmark of the image pipeline (docs/performance.md, "Image pipeline"):
-# tpkit write of a 1 GiB xz -6 image against the bare decompressor, the
-# decompressor plus sha256sum, and Debian's bmaptool copy. Wall time and
-# peak RSS from /usr/bin/time -v; median and best of $RUNS interleaved runs.
+# tpkit write of a 1 GiB xz image of many blocks (xz -T) against the bare
+# decompressor (one thread, and xz's own threaded decoder), the decompressor
+# plus sha256sum, and Debian's bmaptool copy; tpkit with its decoder held to
+# one thread (--xz-threads 1), with its default (threads as far as the 48 MiB
+# decoder budget allows) and with a 100 MiB budget. Wall time and peak RSS
+# from /usr/bin/time -v; median and best of $RUNS interleaved runs.
 #
 #   bench/pipeline.sh [BUILD_DIR]      (default build/)
 #   env: RUNS=5  CACHE=/var/tmp/tpkit-bench  OUT=/dev/shm/tpkit-bench.out
+#        XZ_OPTS="-6 -T2" (how the image is compressed: "-3 -T0" is how
+#        ubuntu-rockchip's RK1 images are, docs/pipeline.md §7)
 #
 # The output goes to tmpfs by default so that the disk's write speed does
 # not hide the pipeline's own cost; OUT=/var/tmp/x measures a real disk.
@@ -16,7 +21,8 @@ TPKIT=$(realpath "$BUILD/tpkit")
 RUNS=${RUNS:-5}
 CACHE=${CACHE:-/var/tmp/tpkit-bench}
 OUT=${OUT:-/dev/shm/tpkit-bench.out}
-IMG=$CACHE/bench-1g.img.xz
+XZ_OPTS=${XZ_OPTS:--6 -T2}
+IMG=$CACHE/bench-1g$(echo "$XZ_OPTS" | tr -d ' ').img.xz
 mkdir -p "$CACHE"
 
 for t in /usr/bin/time xz sha256sum bmaptool openssl; do
@@ -30,7 +36,7 @@ done
 make_image() {
 	local raw=$CACHE/bench-1g.img
 	set +o pipefail # head closes its pipe early on purpose
-	echo "bench: building $raw (1 GiB) and $IMG (xz -6)..." >&2
+	echo "bench: building $raw (1 GiB) and $IMG (xz $XZ_OPTS)..." >&2
 	: >"$raw"
 	for round in 0 1 2 3; do
 		find /usr/bin -maxdepth 1 -type f -size +16k | LC_ALL=C sort | xargs cat 2>/dev/null |
@@ -42,7 +48,8 @@ make_image() {
 			openssl enc -aes-128-ctr -nosalt -K 7470 -iv $round 2>/dev/null >>"$raw"
 	done
 	[ "$(stat -c %s "$raw")" = 1073741824 ] || { echo "bench: image has the wrong size" >&2; exit 1; }
-	xz -6 -T2 -c "$raw" >"$IMG.tmp" && mv "$IMG.tmp" "$IMG"
+	# shellcheck disable=SC2086 # options, split on purpose
+	xz $XZ_OPTS -c "$raw" >"$IMG.tmp" && mv "$IMG.tmp" "$IMG"
 	sha256sum "$raw" | cut -d' ' -f1 >"$CACHE/bench-1g.img.sha256raw"
 	rm -f "$raw"
 	set -o pipefail
@@ -51,15 +58,20 @@ make_image() {
 
 # The commands, run in interleaved rounds (one of each per round) so that
 # drift in the machine's load (a shared VM) hits them all alike.
-NAMES=("xz -dc >/dev/null" "xz -dc | sha256sum" "tpkit write --no-verify"
-	"tpkit write (verify)" "bmaptool copy --nobmap")
+NAMES=("xz -dc >/dev/null" "xz -dc -T2 >/dev/null" "xz -dc | sha256sum"
+	"tpkit write --no-verify --xz-threads 1" "tpkit write --no-verify"
+	"tpkit write --no-verify --xz-memlimit 100" "tpkit write (verify)" "bmaptool copy --nobmap")
+WRITE=4 # the one whose output is checked
 cmd_of() {
 	case $1 in
 	0) echo "xz -dc -T1 '$IMG'" ;;
-	1) echo "xz -dc -T1 '$IMG' | sha256sum" ;;
-	2) echo "'$TPKIT' write -q --no-verify '$IMG' --to '$OUT'" ;;
-	3) echo "'$TPKIT' write -q '$IMG' --to '$OUT'" ;;
-	4) echo "bmaptool -q copy --nobmap '$IMG' '$OUT'" ;;
+	1) echo "xz -dc -T2 '$IMG'" ;;
+	2) echo "xz -dc -T1 '$IMG' | sha256sum" ;;
+	3) echo "'$TPKIT' write -q --no-verify --xz-threads 1 '$IMG' --to '$OUT'" ;;
+	4) echo "'$TPKIT' write -q --no-verify '$IMG' --to '$OUT'" ;;
+	5) echo "'$TPKIT' write -q --no-verify --xz-memlimit 100 '$IMG' --to '$OUT'" ;;
+	6) echo "'$TPKIT' write -q '$IMG' --to '$OUT'" ;;
+	7) echo "bmaptool -q copy --nobmap '$IMG' '$OUT'" ;;
 	esac
 }
 declare -A WALLS RSSS WALL MINW RSS
@@ -74,7 +86,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$CACHE/time.txt")
 		WALLS[$k]+="$w "
 		RSSS[$k]+="$m "
-		if [ $k = 2 ] && [ $r = 1 ]; then
+		if [ $k = $WRITE ] && [ $r = 1 ]; then
 			# the written image must be the image
 			[ "$(sha256sum "$OUT" | cut -d' ' -f1)" = "$(cat "$CACHE/bench-1g.img.sha256raw")" ] ||
 				{ echo "bench: tpkit wrote something else" >&2; exit 1; }
@@ -106,5 +118,5 @@ done
 echo
 echo "runs: $RUNS, interleaved; peak RSS is the largest of the runs"
 echo
-echo "image: $(stat -c %s "$IMG") bytes xz -6 (-T2 blocks), 1073741824 bytes raw; output: $OUT"
+echo "image: $(stat -c %s "$IMG") bytes xz $XZ_OPTS ($(xz --robot --list "$IMG" | awk '$1 == "totals" { print $3 }') blocks), 1073741824 bytes raw; output: $OUT"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(uname -r), xz $(xz --version | head -1 | awk '{print $4}')"

@@ -11,6 +11,7 @@
 /* The xz decoder's limit, in MiB: xz -9 needs 65; more than 4 GiB is a
  * typing mistake on a 128 MB BMC, not a setting. */
 #define XZ_MEMLIMIT_MAX_MB 4096
+#define XZ_THREADS_MAX 16 /* as Kconfig's TPKIT_XZ_THREADS */
 #define RETRIES_MAX 100
 
 void tp_cli_image_init(struct tp_cli_image *ci)
@@ -48,6 +49,12 @@ static int set(const struct tp_cli *c, struct tp_cli_image *ci, int opt, const c
 			return tp_cli_usage(c, "--xz-memlimit takes MiB, 1-%d, not \"%s\"",
 					    XZ_MEMLIMIT_MAX_MB, arg);
 		ci->io.xz_memlimit = (uint64_t)v << 20;
+		return 0;
+	case TP_CLI_OPT_XZ_THREADS:
+		if (!tp_cli_uint(arg, 0, XZ_THREADS_MAX, &v))
+			return tp_cli_usage(c, "--xz-threads takes 0-%d (0: one per CPU), not "
+					    "\"%s\"", XZ_THREADS_MAX, arg);
+		ci->io.xz_threads = (unsigned)v;
 		return 0;
 	case TP_CLI_OPT_RETRIES:
 		if (!tp_cli_uint(arg, 0, RETRIES_MAX, &v))
@@ -92,11 +99,14 @@ void tp_cli_image_help(void)
 	       "  --format raw       write data that is not recognised as an image as is\n"
 	       "  --xz-memlimit MIB  memory the xz decoder may use (default %d; xz -9 images\n"
 	       "                     need 65)\n"
+	       "  --xz-threads N     threads that decode an xz -T image, within that memory\n"
+	       "                     (default %d; 0: one per CPU; 1: none beside tpkit's)\n"
 	       "  --retries N        resume a dropped download up to N times (default %d)\n"
 	       "  --catalogue FILE   read FILE after %s/images.conf and\n"
 	       "                     /etc/tpkit/images.conf (tpkit images --help)\n"
 	       "  --cache-dir DIR    the catalogue's download cache (default\n"
 	       "                     %s)\n",
-	       CONFIG_TPKIT_XZ_MEMLIMIT_MB, TP_HTTP_RETRIES, CONFIG_TPKIT_DATADIR,
+	       CONFIG_TPKIT_XZ_MEMLIMIT_MB, CONFIG_TPKIT_XZ_THREADS, TP_HTTP_RETRIES,
+	       CONFIG_TPKIT_DATADIR,
 	       CONFIG_TPKIT_CACHE_DIR);
 }

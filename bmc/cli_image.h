@@ -28,6 +28,7 @@ enum {
 	TP_CLI_OPT_NO_VERIFY,
 	TP_CLI_OPT_FORMAT,
 	TP_CLI_OPT_XZ_MEMLIMIT,
+	TP_CLI_OPT_XZ_THREADS,
 	TP_CLI_OPT_RETRIES,
 	TP_CLI_OPT_CATALOGUE,
 	TP_CLI_OPT_CACHE_DIR,
@@ -40,6 +41,7 @@ enum {
 		{ "no-verify", no_argument, NULL, TP_CLI_OPT_NO_VERIFY },                    \
 		{ "format", required_argument, NULL, TP_CLI_OPT_FORMAT },                    \
 		{ "xz-memlimit", required_argument, NULL, TP_CLI_OPT_XZ_MEMLIMIT },          \
+		{ "xz-threads", required_argument, NULL, TP_CLI_OPT_XZ_THREADS },            \
 		{ "retries", required_argument, NULL, TP_CLI_OPT_RETRIES },                  \
 		{ "catalogue", required_argument, NULL, TP_CLI_OPT_CATALOGUE },              \
 		{ "cache-dir", required_argument, NULL, TP_CLI_OPT_CACHE_DIR }

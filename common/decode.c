@@ -171,7 +171,8 @@ int tp_decoder_open(struct tp_decoder **dp, struct tp_pull *in, const struct tp_
 	case TP_FMT_XZ:
 	case TP_FMT_GZIP:
 		if (d->format == TP_FMT_XZ) {
-			TP_TRY(tp_xz_open((struct tp_xz **)&d->st, in, o->xz_memlimit));
+			TP_TRY(tp_xz_open((struct tp_xz **)&d->st, in, o->xz_memlimit,
+						 o->xz_threads));
 			d->st_read = tp_xz_read;
 			d->st_close = tp_xz_close;
 		} else {

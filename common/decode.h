@@ -27,6 +27,7 @@ struct tp_source;
 
 struct tp_decode_opts {
 	uint64_t xz_memlimit;
+	unsigned xz_threads; /* 0: CONFIG_TPKIT_XZ_THREADS (0 there: one per CPU) */
 	bool force_raw;
 };
 
@@ -50,8 +51,12 @@ void tp_decoder_close(struct tp_decoder *d);
 
 /* Stream stages: read() fills buf, *got < len only at the end. */
 struct tp_xz;
-int tp_xz_open(struct tp_xz **x, struct tp_pull *in, uint64_t memlimit);
+/* threads: at most this many decode (0: the build's choice); memlimit
+ * bounds them all (decode_xz.c). */
+int tp_xz_open(struct tp_xz **x, struct tp_pull *in, uint64_t memlimit, unsigned threads);
 int tp_xz_read(void *x, void *buf, size_t len, size_t *got);
+/* Worker threads decoding its blocks (0: the caller's thread alone). */
+unsigned tp_xz_workers(const struct tp_xz *x);
 void tp_xz_close(void *x);
 
 struct tp_gz;

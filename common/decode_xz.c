@@ -6,41 +6,149 @@
 #include "decode.h"
 #include "err.h"
 #include "source.h"
+#include "xz_pool.h"
 
 #include <inttypes.h>
 #include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MiB (1024 * 1024)
+
+/* The stream header and the largest block header: enough to tell what
+ * the first block's decoder needs. */
+#define HEAD_MAX (LZMA_STREAM_HEADER_SIZE + LZMA_BLOCK_HEADER_SIZE_MAX)
 
 struct tp_xz {
 	lzma_stream s;
 	struct tp_pull *in;
 	uint64_t memlimit;
 	bool in_eof, done;
+	uint32_t workers;     /* threads decoding blocks; 0: the caller's alone */
+	uint64_t dict_need;   /* the first block's decoder, 0 if unknown */
+	struct tp_xz_pool pool; /* liblzma's memory */
 };
 
-int tp_xz_open(struct tp_xz **xp, struct tp_pull *in, uint64_t memlimit)
+/* How many threads may decode: asked, else CONFIG_TPKIT_XZ_THREADS, else
+ * one per CPU online. */
+static uint32_t decoder_threads(unsigned asked)
+{
+	long n = asked ? (long)asked : CONFIG_TPKIT_XZ_THREADS;
+
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 16 ? 16 : (uint32_t)n;
+}
+
+/*
+ * What the first block asks for, from the headers at the start of the
+ * input: its decoder's memory (LZMA2's dictionary, mostly: *dict), and
+ * what a worker thread would hold for it (*worker: its whole output, its
+ * compressed input and that decoder; 0 when the header does not give the
+ * sizes, as in an xz made without -T). false when the head is no xz.
+ */
+static bool first_block(const uint8_t *head, size_t len, uint64_t *dict, uint64_t *worker)
+{
+	lzma_filter filters[LZMA_FILTERS_MAX + 1];
+	lzma_block b = { .version = 0, .filters = filters };
+	lzma_stream_flags sf;
+	uint64_t need;
+
+	*dict = *worker = 0;
+	if (len <= LZMA_STREAM_HEADER_SIZE || lzma_stream_header_decode(&sf, head) != LZMA_OK)
+		return false;
+	b.check = sf.check;
+	b.header_size = lzma_block_header_size_decode(head[LZMA_STREAM_HEADER_SIZE]);
+	if (len < LZMA_STREAM_HEADER_SIZE + b.header_size ||
+	    lzma_block_header_decode(&b, NULL, head + LZMA_STREAM_HEADER_SIZE) != LZMA_OK)
+		return false;
+	need = lzma_raw_decoder_memusage(filters);
+	for (size_t i = 0; filters[i].id != LZMA_VLI_UNKNOWN; i++)
+		free(filters[i].options);
+	if (need == UINT64_MAX)
+		return false;
+	*dict = need;
+	if (b.compressed_size != LZMA_VLI_UNKNOWN && b.uncompressed_size != LZMA_VLI_UNKNOWN)
+		*worker = need + b.compressed_size + b.uncompressed_size;
+	return true;
+}
+
+/*
+ * CONCATENATED: xz files may hold several streams (pxz, cat a.xz b.xz);
+ * xz(1) decodes them all, so do we.
+ *
+ * Threads (docs/pipeline.md, "Threaded xz"): an xz -T image's blocks give
+ * their sizes, so liblzma's threaded decoder (5.4) can hand each to a
+ * worker. A worker holds its block's whole output, so the first block says
+ * how many fit in the budget; fewer than two would only add a worker's
+ * memory to the decoding the caller's thread does as fast, so then the
+ * caller's thread decodes alone, as it does an image of one block. With
+ * workers, the one budget is both of liblzma's limits: later blocks that
+ * do not fit wait, or are decoded in the caller's thread.
+ */
+static lzma_ret decoder_init(struct tp_xz *x, const uint8_t *head, size_t len, unsigned asked)
+{
+	uint64_t worker;
+
+	(void)first_block(head, len, &x->dict_need, &worker);
+#if LZMA_VERSION >= 50040002
+	uint64_t fit = worker ? x->memlimit / worker : 0;
+	uint32_t threads = decoder_threads(asked);
+
+	x->workers = fit < threads ? (uint32_t)fit : threads;
+	if (x->workers >= 2) {
+		lzma_mt mt = { .flags = LZMA_CONCATENATED,
+			       .threads = x->workers,
+			       .memlimit_threading = x->memlimit,
+			       .memlimit_stop = x->memlimit };
+
+		return lzma_stream_decoder_mt(&x->s, &mt);
+	}
+#else
+	(void)decoder_threads;
+	(void)asked;
+	(void)worker;
+#endif
+	x->workers = 0;
+	return lzma_stream_decoder(&x->s, x->memlimit, LZMA_CONCATENATED);
+}
+
+int tp_xz_open(struct tp_xz **xp, struct tp_pull *in, uint64_t memlimit, unsigned threads)
 {
 	struct tp_xz *x = calloc(1, sizeof(*x));
+	const unsigned char *head;
+	size_t len;
 	lzma_ret r;
+	int rc;
 
 	*xp = NULL;
 	if (!x)
 		return tp_err_set(-ENOMEM, "out of memory for the xz decoder");
 	x->s = (lzma_stream)LZMA_STREAM_INIT;
+	tp_xz_pool_init(&x->pool, memlimit);
+	x->s.allocator = &x->pool.allocator;
 	x->in = in;
 	x->memlimit = memlimit;
-	/* CONCATENATED: xz files may hold several streams (pxz, cat a.xz b.xz);
-	 * xz(1) decodes them all, so do we. */
-	r = lzma_stream_decoder(&x->s, memlimit, LZMA_CONCATENATED);
+	/* The first block's headers decide the threads; the decoder reads
+	 * these bytes again. */
+	rc = tp_pull_peek(in, HEAD_MAX, &head, &len);
+	if (rc < 0) {
+		tp_xz_close(x);
+		return rc;
+	}
+	r = decoder_init(x, head, len, threads);
 	if (r != LZMA_OK) {
-		free(x);
+		tp_xz_close(x);
 		return tp_err_set(-ENOMEM, "cannot set up the xz decoder (liblzma error %d)", r);
 	}
 	*xp = x;
 	return 0;
+}
+
+unsigned tp_xz_workers(const struct tp_xz *x)
+{
+	return x->workers;
 }
 
 static int xz_error(struct tp_xz *x, lzma_ret r)
@@ -50,7 +158,21 @@ static int xz_error(struct tp_xz *x, lzma_ret r)
 	switch (r) {
 	case LZMA_MEMLIMIT_ERROR: {
 		uint64_t need = lzma_memusage(&x->s);
-		uint64_t need_mb = (need + MiB - 1) / MiB;
+		uint64_t need_mb;
+
+		/* The threaded decoder counts what it holds, not what the
+		 * block it refused needs: the header says that. */
+		if (need <= x->memlimit)
+			need = x->dict_need;
+		if (need <= x->memlimit)
+			return tp_err_set(-ENOMEM,
+					  "the xz image needs more memory to decode than tpkit's "
+					  "limit of %" PRIu64 " MiB (its dictionary; xz -6 needs 9 "
+					  "MiB, xz -9 65 MiB); raise the limit with --xz-memlimit "
+					  "(or CONFIG_TPKIT_XZ_MEMLIMIT_MB) if the BMC can spare it, "
+					  "or recompress the image with xz -6",
+					  x->memlimit / MiB);
+		need_mb = (need + MiB - 1) / MiB;
 
 		return tp_err_set(-ENOMEM,
 				  "the xz image needs %" PRIu64 " MiB of memory to decode (its "
@@ -123,6 +245,7 @@ void tp_xz_close(void *st)
 	if (!x)
 		return;
 	lzma_end(&x->s);
+	tp_xz_pool_end(&x->pool);
 	free(x);
 }
 

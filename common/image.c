@@ -288,7 +288,9 @@ int tp_image_open(struct tp_image **ip, const struct tp_image_opts *o)
 	img->reader_running = true;
 
 	tp_pull_init(&img->in, in_next, img);
-	dopts = (struct tp_decode_opts){ .xz_memlimit = o->xz_memlimit, .force_raw = o->force_raw };
+	dopts = (struct tp_decode_opts){ .xz_memlimit = o->xz_memlimit,
+					 .xz_threads = o->xz_threads,
+					 .force_raw = o->force_raw };
 	rc = tp_decoder_open(&img->dec, &img->in, &dopts, &img->info);
 	if (rc < 0) {
 		/* A reader failure (404 mid-way, EIO) explains more than the

@@ -61,6 +61,7 @@ struct tp_image_opts {
 	uint32_t head_size;      /* bytes written last; multiple of 4096 (1 MiB) */
 	unsigned retries;        /* http: reconnects that resume with Range */
 	uint64_t xz_memlimit;    /* bytes (CONFIG_TPKIT_XZ_MEMLIMIT_MB) */
+	unsigned xz_threads;     /* xz decoder threads; 0: CONFIG_TPKIT_XZ_THREADS */
 	unsigned queue_depth;    /* 1 MiB write buffers in flight (4) */
 	uint64_t raw_size_hint;  /* raw size from elsewhere (the catalogue), used
 				  * when the input cannot tell (a stream), 0 if none */
