@@ -104,7 +104,7 @@ static void chunk_put(struct fan *f, struct tp_chunk *c)
 
 static int sink_io(struct tp_sink *s, bool wr, void *buf, uint64_t len, uint64_t off)
 {
-	size_t max = s->max_io ? s->max_io : CHUNK;
+	size_t max = !wr && s->max_read ? s->max_read : s->max_io ? s->max_io : CHUNK;
 
 	while (len) {
 		size_t n = len < max ? (size_t)len : max;

@@ -31,6 +31,8 @@ struct tp_sink {
 	uint64_t size;   /* capacity in bytes, 0 if unknown (a growing file) */
 	size_t align;    /* I/O granularity: 512 for sectors, 4096 for O_DIRECT */
 	size_t max_io;   /* largest single transfer the sink wants */
+	size_t max_read; /* largest single read, if larger (0: max_io): a sink
+			  * that splits and queues reads itself */
 	char desc[160];  /* for messages: "slot 2 eMMC (rockusb 1-1.2)" */
 	void *priv;
 };

@@ -3,7 +3,9 @@
  * The "rockusb" sink: an RK1's eMMC through its loader. Byte offsets from the
  * pipeline become 512-byte LBAs (protocols.md §5.5); writes are queued by the
  * command engine, so pwrite() returns while the bus is still busy and flush()
- * is where every outstanding CSW is checked (common/sink.h's contract).
+ * is where every outstanding CSW is checked (common/sink.h's contract). A
+ * read is queued too, its commands several at once, and returns when all
+ * have landed.
  */
 #include "rockusb.h"
 #include "common/err.h"
@@ -115,6 +117,11 @@ int tp_rockusb_sink_open(struct tp_rockusb *d, struct tp_sink **out)
 	k->s.size = (uint64_t)fi.sectors * TP_RK_SECTOR;
 	k->s.align = TP_RK_SECTOR;
 	k->s.max_io = (size_t)tp_rockusb_write_max(d) * TP_RK_SECTOR;
+	/* A read of several commands' worth is queued as writes are
+	 * (tp_rockusb_read_lba): the read-back's MiB at a time, not one
+	 * command at a time. Writes stay one command each, so the boot
+	 * block can still go out back to front. */
+	k->s.max_read = 4u << 20;
 	k->s.priv = k;
 	snprintf(k->s.desc, sizeof(k->s.desc), "eMMC (rockusb %s)", tp_rockusb_path(d));
 	TP_INFO("%s: %" PRIu64 " bytes, %zu bytes per command", k->s.desc, k->s.size, k->s.max_io);

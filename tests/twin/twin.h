@@ -87,6 +87,7 @@ struct twin_opts {
 	uint64_t rk_vanish_after;	/* WRITE_LBA bytes, then disconnect */
 	unsigned rk_fault_slot;		/* the rk faults only in this slot, 0: all */
 	uint64_t rk_fail_lba;		/* READ/WRITE_LBA covering it fail */
+	uint64_t rk_fail_read_lba;	/* READ_LBA covering it fail */
 	uint64_t rk_hang_lba;		/* WRITE_LBA covering it never ends */
 	uint64_t rk_corrupt_lba;	/* READ_LBA flips a byte of it */
 	struct twin_cm4_opts cm4;

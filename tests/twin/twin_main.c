@@ -54,6 +54,8 @@ static const char twin_usage[] =
 	"Faults of a real RK1 (docs/twin.md, \"Faults\"):\n"
 	"  --rk-vanish-after BYTES       the loader disconnects after BYTES of WRITE_LBA data\n"
 	"  --rk-fail-lba LBA             READ/WRITE_LBA covering LBA fail (CSW status 1)\n"
+	"  --rk-fail-read-lba LBA        only READ_LBA covering LBA fails: a sector written\n"
+	"                                but unreadable, found by the read-back\n"
 	"  --rk-hang-lba LBA             the loader stops answering at the WRITE_LBA covering LBA\n"
 	"  --rk-corrupt-read LBA         READ_LBA returns LBA's first byte inverted\n"
 	"  --rk-fault-slot N             the --rk-* faults above only in slot N (default: all)\n"
@@ -88,7 +90,7 @@ enum {
 	OPT_EEPROM, OPT_MISSING_REG, OPT_FAIL_SET, OPT_ROOT, OPT_TIMELINE,
 	OPT_STATE, OPT_HELP, OPT_EMMC_SIZE, OPT_EMMC_DIR, OPT_RK_MASKROM,
 	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_LAT, OPT_EMMC_RATE,
-	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_HANG_LBA,
+	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_FAIL_READ, OPT_RK_HANG_LBA,
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
 	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK, OPT_REAL_CLOCK,
@@ -120,6 +122,7 @@ static const struct option twin_long_opts[] = {
 	{ "usb-turnaround-us", required_argument, NULL, OPT_USB_TURN },
 	{ "rk-vanish-after", required_argument, NULL, OPT_RK_VANISH },
 	{ "rk-fail-lba", required_argument, NULL, OPT_RK_FAIL_LBA },
+	{ "rk-fail-read-lba", required_argument, NULL, OPT_RK_FAIL_READ },
 	{ "rk-hang-lba", required_argument, NULL, OPT_RK_HANG_LBA },
 	{ "rk-corrupt-read", required_argument, NULL, OPT_RK_CORRUPT },
 	{ "rk-fault-slot", required_argument, NULL, OPT_RK_FAULT_SLOT },
@@ -350,6 +353,8 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return twin_opts_u64(arg, &o->rk_vanish_after);
 	case OPT_RK_FAIL_LBA:
 		return twin_opts_u64(arg, &o->rk_fail_lba);
+	case OPT_RK_FAIL_READ:
+		return twin_opts_u64(arg, &o->rk_fail_read_lba);
 	case OPT_RK_HANG_LBA:
 		return twin_opts_u64(arg, &o->rk_hang_lba);
 	case OPT_RK_FAULT_SLOT:
@@ -429,7 +434,7 @@ static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
 	o->rk_cmd_latency_us = 150;
 	o->emmc_write_rate = 60;
 	o->usb_turnaround_us = 125;
-	o->rk_vanish_after = o->rk_fail_lba = TWIN_NO_FAULT;
+	o->rk_vanish_after = o->rk_fail_lba = o->rk_fail_read_lba = TWIN_NO_FAULT;
 	o->rk_hang_lba = o->rk_corrupt_lba = TWIN_NO_FAULT;
 	o->cm4.rom_ms = 500;
 	o->cm4.stage2_ms = 300;

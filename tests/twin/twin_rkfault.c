@@ -54,8 +54,8 @@ static bool twin_rkfault_covers(uint64_t at, uint64_t lba, uint32_t count)
 /*
  * A READ_LBA or WRITE_LBA the loader has accepted (its CBW checked).
  * Returns true when the command must fail: the eMMC reports an error at
- * --rk-fail-lba, so the CSW says status 1 after the data phase (the data
- * of a write is not stored). A WRITE_LBA covering --rk-hang-lba takes its
+ * --rk-fail-lba (or, reads only, --rk-fail-read-lba), so the CSW says
+ * status 1 after the data phase (the data of a write is not stored). A WRITE_LBA covering --rk-hang-lba takes its
  * CBW and then nothing more: the device NAKs everything until it is
  * powered off.
  */
@@ -71,6 +71,11 @@ bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
 	if (twin_rkfault_covers(o->rk_fail_lba, lba, count)) {
 		twin_rkfault_event(d, name, "fail", "--rk-fail-lba %" PRIu64 ": LBA %" PRIu64 " +%u",
 				   o->rk_fail_lba, lba, count);
+		return true;
+	}
+	if (op == RK_READ_LBA && twin_rkfault_covers(o->rk_fail_read_lba, lba, count)) {
+		twin_rkfault_event(d, name, "fail", "--rk-fail-read-lba %" PRIu64 ": LBA %" PRIu64
+				   " +%u", o->rk_fail_read_lba, lba, count);
 		return true;
 	}
 	if (op == RK_WRITE_LBA && twin_rkfault_covers(o->rk_hang_lba, lba, count)) {
