@@ -19,6 +19,10 @@
 
 #define TWIN_USB_UF_NS		125000u	/* one high-speed microframe */
 #define TWIN_USB_PKTS_PER_UF	13u	/* bulk 512-byte packets (protocols.md §9.1) */
+/* Gaps the bus model keeps for other devices to fill: four devices with a
+ * few commands queued each leave a few dozen ahead of the clock; older ones
+ * are dropped first (less filling, never a wrong slot). */
+#define TWIN_USB_GAPS		256u
 #define TWIN_USB_EP0_PACKET	64u
 #define TWIN_USB_BULK_PACKET	512u
 /* The most of a bulk URB the layer hands a device at once (whole packets):
@@ -77,6 +81,13 @@ struct twin_usbtime {
 	uint64_t cmd_latency_ns;	/* --rk-cmd-latency-us */
 	uint64_t emmc_rate;		/* --emmc-write-rate, bytes/s */
 	uint64_t next_slot;		/* first free packet slot on the bus */
+	/* Free slots before next_slot, oldest first: the time a transfer had
+	 * to wait (a CSW's command latency, an idle device's turnaround) is
+	 * free for other devices' packets. */
+	struct twin_usbgap {
+		uint64_t from, to;	/* slots [from, to) */
+	} gaps[TWIN_USB_GAPS];
+	unsigned ngaps;
 };
 
 struct twin_usb_dev {

@@ -18,10 +18,17 @@
  * at once. The device adds its own limits per transfer (x->not_before:
  * the command latency before a CSW; x->min_end: the eMMC write rate for
  * WRITE_LBA data). Protocol-specific rules live with the device.
+ *
+ * Slots a transfer had to wait past (a CSW's latency, a turnaround) are
+ * not lost to the bus: a host controller that finds one endpoint NAKing
+ * moves on to the next it serves (EHCI's asynchronous schedule visits its
+ * queue heads in turn), so another device's packets fill them. The model
+ * keeps those gaps and gives them out first.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "twin_usb.h"
 
@@ -33,6 +40,7 @@ void twin_usbtime_init(struct twin *t)
 	m->cmd_latency_ns = (uint64_t)t->opt.rk_cmd_latency_us * 1000;
 	m->emmc_rate = (uint64_t)t->opt.emmc_write_rate * 1000000;
 	m->next_slot = 0;
+	m->ngaps = 0;
 }
 
 static uint64_t twin_usbtime_slot_ns(uint64_t s)
@@ -75,29 +83,106 @@ static uint64_t twin_usbtime_packets(const struct twin_xfer *x)
 	return (bytes + TWIN_USB_BULK_PACKET - 1) / TWIN_USB_BULK_PACKET;
 }
 
+/* Forget the gaps that end at or before slot S: nothing can go there now. */
+static void twin_usbtime_prune(struct twin_usbtime *m, uint64_t s)
+{
+	unsigned k = 0;
+
+	while (k < m->ngaps && m->gaps[k].to <= s)
+		k++;
+	m->ngaps -= k;
+	memmove(m->gaps, m->gaps + k, m->ngaps * sizeof(m->gaps[0]));
+}
+
+/* Slots [FROM, TO) were passed over: free for a later transfer. Gaps come
+ * in order, as next_slot only grows; with the array full the oldest goes. */
+static void twin_usbtime_gap_add(struct twin_usbtime *m, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return;
+	if (m->ngaps == TWIN_USB_GAPS) {
+		m->ngaps--;
+		memmove(m->gaps, m->gaps + 1, m->ngaps * sizeof(m->gaps[0]));
+	}
+	m->gaps[m->ngaps++] = (struct twin_usbgap){ from, to };
+}
+
+/*
+ * Give N packet slots at or after slot E: first the free slots of the gaps
+ * other transfers left (in order, a transfer's packets may be spread over
+ * several, as a host controller interleaves the endpoints it serves), then
+ * at the end of the slots given out. Returns the first slot used and, in
+ * *last, the one after the last.
+ */
+static uint64_t twin_usbtime_take(struct twin_usbtime *m, uint64_t e, uint64_t n,
+				  uint64_t *last)
+{
+	uint64_t first = UINT64_MAX, s0;
+
+	for (unsigned k = 0; k < m->ngaps && n; k++) {
+		struct twin_usbgap g = m->gaps[k];
+		uint64_t from = g.from > e ? g.from : e, take;
+
+		if (from >= g.to)
+			continue;
+		take = g.to - from < n ? g.to - from : n;
+		if (first == UINT64_MAX)
+			first = from;
+		*last = from + take;
+		n -= take;
+		/* what is left of the gap: before FROM, after the packets */
+		if (from > g.from && from + take < g.to) {
+			if (m->ngaps == TWIN_USB_GAPS) {
+				m->gaps[k].to = from; /* no room to split: the tail is lost */
+				continue;
+			}
+			memmove(m->gaps + k + 1, m->gaps + k, (m->ngaps - k) * sizeof(g));
+			m->ngaps++;
+			m->gaps[k].to = from;
+			m->gaps[++k].from = from + take;
+		} else if (from > g.from) {
+			m->gaps[k].to = from;
+		} else if (from + take < g.to) {
+			m->gaps[k].from = from + take;
+		} else {
+			m->ngaps--;
+			memmove(m->gaps + k, m->gaps + k + 1, (m->ngaps - k) * sizeof(g));
+			k--;
+		}
+	}
+	if (!n)
+		return first;
+	s0 = e > m->next_slot ? e : m->next_slot;
+	twin_usbtime_gap_add(m, m->next_slot, s0);
+	m->next_slot = s0 + n;
+	*last = m->next_slot;
+	return first == UINT64_MAX ? s0 : first;
+}
+
 /*
  * Place X on the bus no earlier than EARLIEST (the submission, or the idle
- * start), the device's previous transfer and the device's own limit, and
- * after every slot already given out. The bus keeps only the packets'
- * slots; time a device spends NAKing (eMMC) is free for other devices.
+ * start), the device's previous transfer and the device's own limit. The
+ * bus keeps only the packets' slots: time a device spends NAKing (the eMMC
+ * behind a WRITE_LBA, the command before its CSW) and an idle device's
+ * turnaround are free for other devices, which fill them (twin_usbtime_take).
+ * A device's own transfers stay in order: its next one starts after this one.
  */
 void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
 			   const struct twin_xfer *x, uint64_t earliest,
 			   uint64_t *start, uint64_t *end)
 {
 	struct twin_usbtime *m = &t->usb->time;
-	uint64_t s0, n = twin_usbtime_packets(x);
+	uint64_t s0, s1 = 0, n = twin_usbtime_packets(x);
 
 	if (earliest < d->last_end)
 		earliest = d->last_end;
 	if (earliest < x->not_before)
 		earliest = x->not_before;
-	s0 = twin_usbtime_slot_at(earliest);
-	if (s0 < m->next_slot)
-		s0 = m->next_slot;
-	m->next_slot = s0 + n;
+	/* No transfer starts before the clock: the gaps behind it are gone. */
+	twin_usbtime_prune(m, twin_usbtime_slot_at(t->board.now_ns));
+	s0 = twin_usbtime_take(m, twin_usbtime_slot_at(earliest), n, &s1);
 	*start = twin_usbtime_slot_ns(s0);
-	*end = twin_usbtime_slot_ns(s0 + n);
+	*end = twin_usbtime_slot_ns(s1);
 	if (*end < x->min_end)
 		*end = x->min_end;
 	d->last_end = *end;
@@ -116,6 +201,7 @@ uint64_t twin_usbtime_reserve(struct twin *t, uint64_t from, uint64_t packets)
 
 	if (s0 < m->next_slot)
 		s0 = m->next_slot;
+	twin_usbtime_gap_add(m, m->next_slot, s0);
 	m->next_slot = s0 + packets;
 	return twin_usbtime_slot_ns(m->next_slot);
 }
