@@ -9,16 +9,17 @@
  *   power      flash mode for all the run's slots at once (flashmode.h)
  *   enumerate  every slot's port polled together for either boot ROM;
  *              strap released once its boot ROM is on the bus
- *   bring-up   the module's steps up to a sink for its eMMC, in two halves
- *              (start every slot, then finish every slot), so that the
- *              slots' loaders and USB disks come up side by side
+ *   bring-up   the module's steps up to a sink for its eMMC, each step for
+ *              every slot before the next step for any (start, the
+ *              module's mid steps, finish), so that the slots' loaders and
+ *              USB disks come up side by side
  *   write      per image, one pipeline fanned out to its slots; several
  *              images (RK1 and CM4 slots with --image auto) in parallel
  *   leave      sinks closed, every node off, routing restored
  *
  * The control steps run on this thread, one slot after another: they take
- * seconds against the write's minutes, the waits in them overlap, and on
- * the board twin they stay deterministic. A job that fails is powered off at once and the others go
+ * seconds against the write's minutes, their waits overlap as the steps
+ * interleave, and on the board twin they stay deterministic. A job that fails is powered off at once and the others go
  * on; the summary says what happened to each.
  */
 #include "flash_priv.h"
@@ -354,7 +355,7 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 }
 #endif
 
-/* The first half of bring-up: what the job's module needs of the host.
+/* The first step of bring-up: what the job's module needs of the host first.
  * The slot's boot ROM is on the bus. */
 static void bring_up_start(struct run *ru, struct job *j)
 {
@@ -393,7 +394,19 @@ start:
 	j->started = true;
 }
 
-/* The second half: the module back on the bus, a sink for its eMMC. */
+/* The module's step K between start and finish (tp_flash_module.mid). */
+static void bring_up_mid(struct run *ru, struct job *j, size_t k)
+{
+	struct mod *md = mod_of(ru, j->m);
+	int rc = j->m->mid[k](md->ctx, j->o, j->r, &j->mstate);
+
+	if (rc < 0) {
+		j->started = false; /* the step freed the state */
+		job_fail(ru, j, rc);
+	}
+}
+
+/* The last step: the module back on the bus, a sink for its eMMC. */
 static void bring_up_finish(struct run *ru, struct job *j)
 {
 	struct mod *md = mod_of(ru, j->m);
@@ -562,11 +575,23 @@ static void run_jobs_in(struct run *ru)
 			ru->job[i].r->restored = false;
 	}
 	enumerate(ru);
-	/* Every slot's first half, then every slot's second: the loaders and
-	 * USB disks come up side by side rather than one after another. */
+	/* Every slot's first step, then every slot's next, and so on: the
+	 * loaders and USB disks come up side by side rather than one after
+	 * another, each slot's waits overlapping the others' work. */
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live)
 			bring_up_start(ru, &ru->job[i]);
+	for (size_t k = 0, more = 1; more; k++) {
+		more = 0;
+		for (size_t i = 0; i < ru->n; i++) {
+			struct job *j = &ru->job[i];
+
+			if (j->live && j->started && k < j->m->nmid) {
+				bring_up_mid(ru, j, k);
+				more = 1;
+			}
+		}
+	}
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live && ru->job[i].started)
 			bring_up_finish(ru, &ru->job[i]);

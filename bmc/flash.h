@@ -157,12 +157,13 @@ struct tp_flash_module {
 	int (*ready)(const struct tp_flash_opts *o, void **ctx);
 	/*
 	 * Bring-up, from the boot ROM on the bus at path (flash mode entered,
-	 * strap released) to a sink for the eMMC, in two halves so that the
-	 * slots of a run overlap their waits: start does what needs the host
-	 * (the RK1's loader download, the CM4's rpiboot and its file serving)
-	 * and leaves *state; finish waits for the module to come back (the
-	 * loader, the USB disk), opens the sink, and frees state whatever
-	 * happens. Steps are reported through step(); start sets r->usb_path.
+	 * strap released) to a sink for the eMMC, in steps so that the slots
+	 * of a run overlap their waits: start does what needs the host first
+	 * (the RK1's loader download, the CM4's second stage) and leaves
+	 * *state; the mid steps below go on; finish waits for the module to
+	 * come back (the loader, the USB disk), opens the sink, and frees
+	 * state whatever happens. Steps are reported through step(); start
+	 * sets r->usb_path.
 	 */
 	int (*start)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
 		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
@@ -170,6 +171,15 @@ struct tp_flash_module {
 	int (*finish)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
 		      void *state, void (*step)(void *c, enum tp_flash_phase what),
 		      void *step_cookie, struct tp_sink **sink);
+	/* Steps between start and finish, for a module that waits on its
+	 * device more than once on the way (the CM4: its boot ROM's answer a
+	 * second after the second stage, then the second stage): the run
+	 * takes every slot's step k before any slot's step k + 1, so the
+	 * slots' waits overlap instead of adding up. 0, or -errno with a
+	 * message, *state freed and NULL. */
+	int (*const *mid)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+			  void **state);
+	size_t nmid;
 	void (*release)(void *ctx);
 };
 

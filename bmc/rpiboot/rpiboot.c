@@ -39,6 +39,8 @@ struct tp_rpiboot {
 	char missing[256];
 	unsigned served;
 	uint64_t served_bytes;
+	uint64_t sent_ns;       /* the second stage went to the boot ROM */
+	const char *stage2;     /* its name, for the return code's message */
 };
 
 static void detach(struct tp_rpiboot *d)
@@ -256,13 +258,15 @@ static int ep_read(struct tp_rpiboot *d, uint8_t *buf, uint16_t len)
 	return rc;
 }
 
-static int stage1(struct tp_rpiboot *d, const struct tp_rpi_files *f)
+int tp_rpiboot_send_stage2(struct tp_rpiboot *d, const struct tp_rpi_files *f)
 {
 	const char *name = tp_rpi_second_stage(d->pid);
-	uint8_t msg[TP_RPI_BOOT_MSG_LEN], ret[4];
+	uint8_t msg[TP_RPI_BOOT_MSG_LEN];
 	struct tp_rpi_file rf;
 	int rc;
 
+	if (!d->h)
+		return tp_err_set(-EINVAL, "rpiboot %s: not open at its boot ROM", d->path);
 	if (!name)
 		return tp_err_set(-EINVAL, "rpiboot %s: no second stage for 0a5c:%04x", d->path,
 				  d->pid);
@@ -286,20 +290,40 @@ static int stage1(struct tp_rpiboot *d, const struct tp_rpi_files *f)
 	tp_rpi_file_close(&rf);
 	if (rc < 0)
 		return rc;
-	/* usbboot waits 1 s before reading the return code; whether the
-	 * ROM answers an earlier read is UNVERIFIED, so keep its pause. */
-	rc = tp_clock_sleep_ms(1000);
-	if (rc < 0)
-		return rc;
-	rc = ep_read(d, ret, sizeof(ret));
-	if (rc < 0)
-		return tp_err_set(rc, "rpiboot %s: reading the boot ROM's return code: %s", d->path,
-				  strerror(-rc));
-	if (rc != (int)sizeof(ret) || (ret[0] | ret[1] | ret[2] | ret[3]))
-		return tp_err_set(-EIO, "rpiboot %s: the boot ROM refused %s (return code %02x%02x%02x%02x)",
-				  d->path, name, ret[3], ret[2], ret[1], ret[0]);
-	TP_INFO("rpiboot %s: %s accepted", d->path, name);
+	d->stage2 = name;
+	d->sent_ns = tp_clock_now_ns();
 	return 0;
+}
+
+int tp_rpiboot_rom_answer(struct tp_rpiboot *d)
+{
+	uint64_t now = tp_clock_now_ns(), due = d->sent_ns + 1000000000ull;
+	uint8_t ret[4];
+	int rc = 0;
+
+	if (!d->h || !d->stage2)
+		return tp_err_set(-EINVAL, "rpiboot %s: no second stage sent", d->path);
+	/* usbboot waits 1 s before reading the return code; whether the
+	 * ROM answers an earlier read is UNVERIFIED, so keep its pause —
+	 * counted from the send, so that other nodes' work fills it. */
+	if (now && now < due)
+		rc = tp_clock_sleep_ms((unsigned)((due - now + 999999) / 1000000));
+	if (rc == 0) {
+		rc = ep_read(d, ret, sizeof(ret));
+		if (rc < 0)
+			rc = tp_err_set(rc, "rpiboot %s: reading the boot ROM's return code: %s",
+					d->path, strerror(-rc));
+		else if (rc != (int)sizeof(ret) || (ret[0] | ret[1] | ret[2] | ret[3]))
+			rc = tp_err_set(-EIO, "rpiboot %s: the boot ROM refused %s (return code "
+					"%02x%02x%02x%02x)", d->path, d->stage2, ret[3], ret[2],
+					ret[1], ret[0]);
+		else
+			rc = 0;
+	}
+	detach(d);
+	if (rc == 0)
+		TP_INFO("rpiboot %s: %s accepted", d->path, d->stage2);
+	return rc;
 }
 
 static void note_missing(struct tp_rpiboot *d, const char *name)
@@ -398,17 +422,17 @@ static int serve(struct tp_rpiboot *d, const struct tp_rpi_files *f)
 	}
 }
 
-int tp_rpiboot_boot(struct tp_rpiboot *d, const struct tp_rpi_files *f, unsigned timeout_ms)
+int tp_rpiboot_serve(struct tp_rpiboot *d, const struct tp_rpi_files *f, unsigned timeout_ms)
 {
 	char path[sizeof(d->path)];
-	int rc = stage1(d, f), serial = d->iserial;
+	int rc;
 
-	detach(d);
-	if (rc < 0)
-		return rc;
+	if (!d->stage2 || d->h)
+		return tp_err_set(-EINVAL, "rpiboot %s: the boot ROM has not taken a second stage",
+				  d->path);
 	/* Same port, same IDs, another iSerialNumber (§7.3). */
 	snprintf(path, sizeof(path), "%s", d->path);
-	rc = poll_attach(d, path, false, serial, timeout_ms);
+	rc = poll_attach(d, path, false, d->iserial, timeout_ms);
 	if (rc == -ETIMEDOUT)
 		return tp_err_set(rc, "rpiboot %s: the second stage did not appear within %u ms",
 				  path, timeout_ms);

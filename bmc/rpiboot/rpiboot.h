@@ -30,15 +30,26 @@ const char *tp_rpiboot_path(const struct tp_rpiboot *d);
 uint16_t tp_rpiboot_pid(const struct tp_rpiboot *d);
 
 /*
- * Stage 1 (§7.3) with the set's second stage, then wait up to timeout_ms
- * for the second stage at the same port path and serve files from the set
- * (§7.4) until Done or until the device leaves the bus. Names with ".." or
- * "/" are refused (answered "not found", logged); names the set lacks are
- * answered "not found" — the firmware asks for optional files too
- * (pieeprom.sig, fixup4.dat: docs/twin.md) — and remembered. The USB
- * handle is closed on return.
+ * A boot in three steps, so that a run with several nodes overlaps their
+ * waits (each node's step before any node's next):
+ *
+ * send_stage2: stage 1 (§7.3): the boot message and the set's second stage.
+ * rom_answer:  the boot ROM's return code, read a second after the send (as
+ *              usbboot does); the USB handle is closed after it.
+ * serve:       wait up to timeout_ms for the second stage at the same port
+ *              path and serve it files from the set (§7.4) until Done or
+ *              until it leaves the bus. Names with ".." or "/" are refused
+ *              (answered "not found", logged); names the set lacks are
+ *              answered "not found" — the firmware asks for optional files
+ *              too (pieeprom.sig, fixup4.dat: docs/twin.md) — and
+ *              remembered. The USB handle is closed on return.
+ *
+ * Each returns 0, or -errno with a message; after an error only
+ * tp_rpiboot_close() is left to call.
  */
-int tp_rpiboot_boot(struct tp_rpiboot *d, const struct tp_rpi_files *f, unsigned timeout_ms);
+int tp_rpiboot_send_stage2(struct tp_rpiboot *d, const struct tp_rpi_files *f);
+int tp_rpiboot_rom_answer(struct tp_rpiboot *d);
+int tp_rpiboot_serve(struct tp_rpiboot *d, const struct tp_rpi_files *f, unsigned timeout_ms);
 
 /* Names the second stage asked for that were not served ("fixup4.dat"),
  * space-separated, or "" — for the error when no disk shows up. */
