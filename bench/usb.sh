@@ -4,9 +4,10 @@
 # model"; docs/performance.md, "RK1 over USB"): simulated seconds to write a
 # 256 MiB image to the twin's RK1, and to write it and read it back, with
 # tpkit flash (queued WRITE_LBA and READ_LBA commands) at 128 sectors per
-# command (what rkdeveloptool and rockchiprs send) and at 240
+# command (what rkdeveloptool and rockchiprs send), at 240
 # (TP_ROCKUSB_SECTORS_MAX, the most the RK3588 usbplug is known to take,
-# tpkit's default), against Debian's rkdeveloptool wl and wl + rl (one
+# tpkit's default) and at 256 (against a twin whose loader is told to take
+# it: what a loader that did would give), against Debian's rkdeveloptool wl and wl + rl (one
 # command at a time, 128 sectors). Each figure is also given against the
 # floor: every byte both ways at the bulk limit. The model is deterministic,
 # so one run of each is the answer.
@@ -37,17 +38,21 @@ head -c $(((SIZE_MIB - 2) << 20)) /dev/urandom | dd of=img.raw bs=1M seek=1 conv
 # "tp-twin: usb node2 loader (1-1.2, dev 4): bulk 5.796000 s, 270660607 B out, 1234 B in, ..."
 session() { sed -n 's/^tp-twin: usb node2 loader .*: bulk \([0-9.]*\) s, \([0-9]*\) B out, \([0-9]*\) B in.*/\1 \2 \3/p' "$1"; }
 
-# tpkit SECTORS TAG [--no-verify]: flash the image with --rk-sectors SECTORS
+# tpkit SECTORS TAG [--no-verify]: flash the image with --rk-sectors SECTORS;
+# above 240 the twin's loader is told to take that many
 tpkit() {
-	"$TWIN" -q --rev 2.5 --slot 2=rk1 --emmc-dir "e$2" --emmc-size 1G -- \
+	"$TWIN" -q --rev 2.5 --slot 2=rk1 --emmc-dir "e$2" --emmc-size 1G \
+		--rk-max-sectors $(($1 > 240 ? $1 : 240)) -- \
 		"$TPKIT" flash -q --slot 2 --image img.raw --loader loader.bin ${3:-} \
 		--rk-sectors "$1" 2>"$2.err" || { cat "$2.err"; exit 1; }
 	cmp -n $((SIZE_MIB << 20)) img.raw "e$2/slot2.emmc"
 }
 tpkit 128 w128 --no-verify
 tpkit 240 w240 --no-verify
+tpkit 256 w256 --no-verify
 tpkit 128 f128
 tpkit 240 f240
+tpkit 256 f256
 
 # rkdeveloptool sleeps in real time after the download: --peer-clock lets
 # the twin's clock move on meanwhile (docs/twin.md, "Virtual time").
@@ -65,7 +70,7 @@ rkdev rw "rkdeveloptool wl 0 img.raw >/dev/null"
 rkdev rf "rkdeveloptool wl 0 img.raw >/dev/null && rkdeveloptool rl 0 $SECTORS back.raw >/dev/null"
 cmp -n $((SIZE_MIB << 20)) img.raw back.raw
 
-for t in w128 w240 f128 f240 rw rf; do
+for t in w128 w240 w256 f128 f240 f256 rw rf; do
 	echo "$t $(session $t.err)"
 done | awk -v lim=$LIMIT -v mib="$SIZE_MIB" '
 	{ s[$1] = $2; o[$1] = $3; i[$1] = $4 }
@@ -78,15 +83,19 @@ done | awk -v lim=$LIMIT -v mib="$SIZE_MIB" '
 		printf "%-40s %9s %12s %12s %8s %10s\n", "client", "sim. s", "bytes out", "bytes in", "MB/s", "vs floor"
 		row("tpkit flash --no-verify --rk-sectors 128", s["w128"], o["w128"], i["w128"])
 		row("tpkit flash --no-verify (240)", s["w240"], o["w240"], i["w240"])
+		row("tpkit flash --no-verify --rk-sectors 256", s["w256"], o["w256"], i["w256"])
 		row("tpkit flash --rk-sectors 128 (verify)", s["f128"], o["f128"], i["f128"])
 		row("tpkit flash (240, verify)", s["f240"], o["f240"], i["f240"])
+		row("tpkit flash --rk-sectors 256 (verify)", s["f256"], o["f256"], i["f256"])
 		row("  its read-back alone (240)", s["f240"] - s["w240"], o["f240"] - o["w240"], i["f240"] - i["w240"])
 		row("rkdeveloptool wl (128)", s["rw"], o["rw"], i["rw"])
 		row("rkdeveloptool wl + rl (128)", s["rf"], o["rf"], i["rf"])
 		row("  its rl alone", s["rf"] - s["rw"], o["rf"] - o["rw"], i["rf"] - i["rw"])
 		w128 = o["w128"] / s["w128"]; wr = o["rw"] / s["rw"]; w240 = o["w240"] / s["w240"]
 		full = s["f240"] / ((o["f240"] + i["f240"]) / lim)
+		w256 = o["w256"] / s["w256"]
 		printf "write: tpkit at 128 / rkdeveloptool: %.2fx the throughput; tpkit 240 / 128: %.2fx; 240: %.1f%% of the bulk limit\n", w128 / wr, w240 / w128, 100 * w240 / lim
+		printf "write: tpkit 256 / 240: %.3fx the throughput (%.1f%% of the bulk limit); with verify 256 / 240: %.3fx the time\n", w256 / w240, 100 * w256 / lim, s["f256"] / s["f240"]
 		printf "write and read back: tpkit (240) %.2fx the time of rkdeveloptool wl + rl\n", s["f240"] / s["rf"]
 		printf "target: tpkit (default, 240) writes at >= 85%% of the bulk limit: %s\n", (w240 >= 0.85 * lim) ? "met" : "MISSED"
 		printf "target: tpkit (default, 240) writes and reads back in <= 1.10x the floor (%.2fx): %s\n", full, full <= 1.10 ? "met" : "MISSED"

@@ -36,9 +36,10 @@ static void rk1_help(char *buf, size_t size)
 {
 	snprintf(buf, size,
 		 "  --loader FILE      RK3588 loader (default %s)\n"
-		 "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u)\n",
-		 CONFIG_TPKIT_RK1_LOADER, TP_ROCKUSB_SECTORS_MAX,
-		 CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS);
+		 "  --rk-sectors N     RK1: sectors per USB command, 1-%u (default %u; above\n"
+		 "                     %u no loader is known to take: for measuring one)\n",
+		 CONFIG_TPKIT_RK1_LOADER, TP_ROCKUSB_SECTORS_TRY,
+		 CONFIG_TPKIT_ROCKUSB_WRITE_SECTORS, TP_ROCKUSB_SECTORS_MAX);
 }
 
 static int rk1_check_opt(const struct tp_flash_mopt *opt, const char *val)
@@ -49,10 +50,10 @@ static int rk1_check_opt(const struct tp_flash_mopt *opt, const char *val)
 	if (opt != &rk1_opts[OPT_SECTORS])
 		return 0;
 	v = strtoul(val, &end, 10);
-	if (*end || end == val || val[0] == '-' || v < 1 || v > TP_ROCKUSB_SECTORS_MAX)
+	if (*end || end == val || val[0] == '-' || v < 1 || v > TP_ROCKUSB_SECTORS_TRY)
 		return tp_err_set(-EINVAL, "--rk-sectors takes 1-%u (sectors of 512 bytes per USB "
 				  "command; %u is the most an RK1's loader is known to take), not "
-				  "\"%s\"", TP_ROCKUSB_SECTORS_MAX, TP_ROCKUSB_SECTORS_MAX, val);
+				  "\"%s\"", TP_ROCKUSB_SECTORS_TRY, TP_ROCKUSB_SECTORS_MAX, val);
 	return 0;
 }
 
@@ -69,6 +70,10 @@ static int rk1_ready(const struct tp_flash_opts *o, void **ctx)
 	if (!c)
 		return tp_err_set(-ENOMEM, "out of memory");
 	c->sectors = sectors ? (unsigned)strtoul(sectors, NULL, 10) : 0;
+	if (c->sectors > TP_ROCKUSB_SECTORS_MAX)
+		TP_WARN("--rk-sectors %u: more than %u, which no RK1 loader is known to take; a "
+			"loader that refuses fails the first write, before any of the image is written",
+			c->sectors, TP_ROCKUSB_SECTORS_MAX);
 	rc = tp_ldr_open(loader ? loader : CONFIG_TPKIT_RK1_LOADER, "3588", &c->ldr);
 	if (rc < 0) {
 		free(c);

@@ -5,6 +5,7 @@
  */
 #include "decode.h"
 #include "err.h"
+#include "log.h"
 #include "source.h"
 #include "xz_pool.h"
 
@@ -142,6 +143,12 @@ int tp_xz_open(struct tp_xz **xp, struct tp_pull *in, uint64_t memlimit, unsigne
 		tp_xz_close(x);
 		return tp_err_set(-ENOMEM, "cannot set up the xz decoder (liblzma error %d)", r);
 	}
+	if (x->workers)
+		TP_INFO("xz: %u decoder threads within the %" PRIu64 " MiB budget", x->workers,
+			memlimit >> 20);
+	else
+		TP_INFO("xz: one decoder thread (an image of one block, or no room in the %" PRIu64
+			" MiB budget for two)", memlimit >> 20);
 	*xp = x;
 	return 0;
 }

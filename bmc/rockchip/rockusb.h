@@ -29,11 +29,14 @@ struct tp_rockusb;
 /*
  * The most sectors per READ_LBA/WRITE_LBA the RK3588 usbplug is known to
  * take: the kernel's rockusb.ko sends up to usb-storage's max_sectors, 240
- * for a high-speed device, and bmcd flashes RK1s that way
- * (docs/performance.md, "RK1 over USB"). The format allows 65535; more
- * than 240 is unproven, so tpkit does not send it.
+ * for a high-speed device, and bmcd flashes RK1s that way (protocols.md
+ * §5.5). The format allows 65535. Up to TP_ROCKUSB_SECTORS_TRY may be asked
+ * for, to measure a loader (docs/performance.md, "Command size"): a loader
+ * that refuses fails the first write, before any of the image is written
+ * (the boot area is left blank).
  */
 #define TP_ROCKUSB_SECTORS_MAX 240u
+#define TP_ROCKUSB_SECTORS_TRY 512u
 
 enum tp_rockusb_mode {
 	TP_ROCKUSB_MASKROM, /* boot ROM: only the vendor download (§4) */
@@ -100,7 +103,7 @@ int tp_rockusb_write_lba(struct tp_rockusb *d, uint32_t lba, uint32_t count, con
  * until set. */
 uint32_t tp_rockusb_write_max(const struct tp_rockusb *d);
 
-/* Set them: 1..TP_ROCKUSB_SECTORS_MAX (-EINVAL otherwise, with a message);
+/* Set them: 1..TP_ROCKUSB_SECTORS_TRY (-EINVAL otherwise, with a message);
  * queued writes complete first. */
 int tp_rockusb_set_sectors(struct tp_rockusb *d, uint32_t sectors);
 

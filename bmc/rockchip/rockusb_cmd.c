@@ -192,7 +192,9 @@ static int slot_result(struct tp_rockusb *d, struct rk_slot *s, struct tp_rk_csw
 		    s->cbw.count > TOOLS_SECTORS)
 			return tp_err_set(rc, "rockusb %s: %s: the command failed on the module; "
 					  "its loader may take fewer sectors per command: flash "
-					  "again with --rk-sectors %u", d->path, why.msg, TOOLS_SECTORS);
+					  "again with --rk-sectors %u", d->path, why.msg,
+					  s->cbw.count > TP_ROCKUSB_SECTORS_MAX ?
+						  TP_ROCKUSB_SECTORS_MAX : TOOLS_SECTORS);
 		return tp_err_set(rc, "rockusb %s: %s: the command failed on the module; flash "
 				  "again, and if it recurs the eMMC may be failing", d->path, why.msg);
 	}
@@ -406,9 +408,9 @@ int tp_rockusb_set_sectors(struct tp_rockusb *d, uint32_t sectors)
 	size_t bytes = (size_t)sectors * TP_RK_SECTOR;
 	int rc;
 
-	if (sectors < 1 || sectors > TP_ROCKUSB_SECTORS_MAX)
+	if (sectors < 1 || sectors > TP_ROCKUSB_SECTORS_TRY)
 		return tp_err_set(-EINVAL, "rockusb %s: %u sectors per command: must be 1..%u",
-				  d->path, sectors, TP_ROCKUSB_SECTORS_MAX);
+				  d->path, sectors, TP_ROCKUSB_SECTORS_TRY);
 	if (sectors == d->write_max)
 		return 0;
 	rc = tp_rockusb_flush(d);

@@ -460,8 +460,8 @@ static void sectors_option(void **state)
 	(void)state;
 	assert_int_equal(tp_rockusb_open("1-1.2", &d), 0);
 	assert_int_equal(tp_rockusb_set_sectors(d, 0), -EINVAL);
-	assert_int_equal(tp_rockusb_set_sectors(d, TP_ROCKUSB_SECTORS_MAX + 1), -EINVAL);
-	assert_non_null(strstr(tp_err_msg(), "must be 1..240"));
+	assert_int_equal(tp_rockusb_set_sectors(d, TP_ROCKUSB_SECTORS_TRY + 1), -EINVAL);
+	assert_non_null(strstr(tp_err_msg(), "must be 1..512"));
 	assert_int_equal(tp_rockusb_set_sectors(d, 240), 0);
 	assert_int_equal(tp_rockusb_sink_open(d, &s), 0);
 	assert_int_equal(s->max_io, 240 * 512);
