@@ -150,7 +150,7 @@ bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write cli_image progress
 # flash drives whichever module kinds are configured, each in its own file.
 flash-$(CONFIG_TPKIT_RK1) += flash_rk1
 flash-$(CONFIG_TPKIT_CM4) += flash_cm4
-bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_table flash_probe flash_image $(flash-y)
+bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_bringup flash_table flash_probe flash_image $(flash-y)
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console

@@ -17,76 +17,27 @@
  *              images (RK1 and CM4 slots with --image auto) in parallel
  *   leave      sinks closed, every node off, routing restored
  *
- * The control steps run on this thread, one slot after another: they take
- * seconds against the write's minutes, their waits overlap as the steps
- * interleave, and on the board twin they stay deterministic. A job that fails is powered off at once and the others go
- * on; the summary says what happened to each.
+ * Enumerate and bring-up are flash_bringup.c's. The control steps run on
+ * this thread, one slot after another: they take seconds against the
+ * write's minutes, their waits overlap as the steps interleave, and on the
+ * board twin they stay deterministic. A job that fails is powered off at
+ * once and the others go on; the summary says what happened to each.
  */
-#include "flash_priv.h"
-#include "board/turingpi2/flashmode.h"
+#include "flash_run.h"
 #include "common/cancel.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/slots.h"
-#include "common/state.h"
-#ifdef CONFIG_TPKIT_SEED
-#include "flash_seed.h"
-#endif
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-struct job {
-	const struct tp_flash_opts *o;
-	unsigned slot;                   /* 0: --board none */
-	struct tp_flash_result *r;
-	const char *path;                /* USB path pattern, NULL: any */
-	char pattern[32];
-	const struct tp_flash_module *m; /* what enumerated */
-	struct tp_flash_src *src;
-	struct tp_sink *sink;
-	void *mstate;                    /* between the module's start and finish */
-	bool started;
-	bool live;
-	bool off_failed;                 /* powering it off early failed */
-	int strap_rc;                    /* releasing the strap failed */
-	uint64_t start;
-	struct tp_image_target *t;       /* while writing */
-#ifdef CONFIG_TPKIT_SEED
-	struct tp_flash_seed seed;
-#endif
-};
-
-struct mod {
-	const struct tp_flash_module *m;
-	void *ctx;
-	struct tp_err_ctx err;           /* not ready: why */
-};
-
-struct run {
-	struct tp_board *b;              /* NULL: --board none */
-	const struct tp_flash_opts *o;
-	struct mod *mods;
-	size_t nmods;
-	struct tp_flash_srcs *srcs;
-	struct tp_flashmode fm;
-	bool in_flash_mode;
-	struct job job[TP_BOARD_SLOTS];
-	size_t n;
-	size_t probing[TP_BOARD_SLOTS];  /* enumerate: probe index -> job */
-};
-
-static void step(struct job *j, enum tp_flash_phase what)
+void fl_job_step(struct fl_job *j, enum tp_flash_phase what)
 {
 	j->r->phase = what;
 	if (j->o->step)
 		j->o->step(j->o->step_cookie, j->r->slot, what);
-}
-
-static void module_step(void *cookie, enum tp_flash_phase what)
-{
-	step(cookie, what);
 }
 
 /* Keep the current error as the slot's message, prefixed with the slot and
@@ -103,7 +54,7 @@ static void result_fail(struct tp_flash_result *r, int rc)
 }
 
 /* How long the job took, from its start to now. */
-static void job_time(struct job *j)
+static void job_time(struct fl_job *j)
 {
 	uint64_t now = tp_clock_now_ns();
 
@@ -113,7 +64,7 @@ static void job_time(struct job *j)
 
 /* A job is over: its message recorded, its time taken, its device closed
  * and, while the others go on, its node off. */
-static void job_fail(struct run *ru, struct job *j, int rc)
+void fl_job_fail(struct fl_run *ru, struct fl_job *j, int rc)
 {
 	result_fail(j->r, rc);
 	job_time(j);
@@ -126,7 +77,7 @@ static void job_fail(struct run *ru, struct job *j, int rc)
 	}
 }
 
-static void fail_all(struct run *ru, int rc)
+void fl_run_fail_all(struct fl_run *ru, int rc)
 {
 	struct tp_err_ctx e;
 
@@ -134,169 +85,16 @@ static void fail_all(struct run *ru, int rc)
 	for (size_t i = 0; i < ru->n; i++)
 		if (ru->job[i].live) {
 			tp_err_restore(&e);
-			job_fail(ru, &ru->job[i], rc);
+			fl_job_fail(ru, &ru->job[i], rc);
 		}
 }
 
-static struct mod *mod_of(struct run *ru, const struct tp_flash_module *m)
+struct fl_mod *fl_run_mod(struct fl_run *ru, const struct tp_flash_module *m)
 {
 	for (size_t i = 0; i < ru->nmods; i++)
 		if (ru->mods[i].m == m)
 			return &ru->mods[i];
 	return NULL;
-}
-
-/* The state record of the module a slot held when last seen. */
-static void record_name(unsigned slot, char *name, size_t size)
-{
-	snprintf(name, size, "slot%u.module", slot);
-}
-
-/* A slot whose module was seen: remembered for the next run, so that its
- * files can be checked before its node is touched. Only a convenience:
- * a record that cannot be written costs nothing but that check. */
-static void remember(const struct job *j)
-{
-	char name[32], text[16];
-
-	if (!j->slot)
-		return;
-	record_name(j->slot, name, sizeof(name));
-	snprintf(text, sizeof(text), "%s\n", j->m->name);
-	if (tp_state_save(name, text) < 0)
-		TP_INFO("slot %u: %s", j->slot, tp_err_msg());
-}
-
-/*
- * Before any node is touched: a slot that held a module whose files are
- * not ready fails now, not after its node was powered up and its boot ROM
- * seen (--module says what the slots hold instead, and wins).
- */
-/* The module the state record says slot held, NULL if none (or unknown). */
-static const struct tp_flash_module *remembered(unsigned slot)
-{
-	char name[32], text[16];
-
-	record_name(slot, name, sizeof(name));
-	if (tp_state_load(name, text, sizeof(text)) <= 0)
-		return NULL;
-	text[strcspn(text, "\n")] = '\0';
-	return tp_flash_module_find(text);
-}
-
-static void check_remembered(struct run *ru, struct job *j)
-{
-	const struct tp_flash_module *m;
-	struct mod *md;
-	char name[32], dir[256];
-
-	if (!ru->b || !j->slot || ru->o->module)
-		return;
-	m = remembered(j->slot);
-	md = m ? mod_of(ru, m) : NULL;
-	if (!md || !md->err.rc)
-		return;
-	if (tp_state_dir(dir, sizeof(dir)) < 0)
-		snprintf(dir, sizeof(dir), "the state directory");
-	record_name(j->slot, name, sizeof(name));
-	tp_err_set(md->err.rc, "this slot held %s when tpkit last flashed it (%s/%s), and %s: %s. Put "
-		   "them in place, or pass --module NAME if the slot now holds another module",
-		   m->a_title, dir, name, "that module's files are not ready", md->err.msg);
-	job_fail(ru, j, md->err.rc);
-}
-
-/* --image names a file for the other module? Told from the image's own
- * head, decoded ahead, before the module is brought up and long before
- * anything is written (commissioning.md §3.4). An image of unknown layout
- * goes through. */
-static int check_family(struct job *j)
-{
-	const void *head;
-	size_t len;
-	char why[160];
-	enum tp_family f;
-	int rc = tp_image_head(j->src->img, &head, &len);
-
-	if (rc < 0)
-		return rc;
-	f = tp_family_detect(head, len, why, sizeof(why));
-	if (f == TP_FAMILY_UNKNOWN || f == j->m->family)
-		return 0;
-	if (j->o->force) {
-		TP_WARN("slot %u: the image looks like one for a %s (%s); writing it to the %s "
-			"anyway, as --force says", j->slot, tp_family_name(f), why, j->m->title);
-		return 0;
-	}
-	return tp_err_set(-EMEDIUMTYPE, "this slot holds %s, but %s looks like an image for a "
-			  "%s (%s); nothing was written. Pick an image for the %s (tpkit images "
-			  "list), or add --force if it is right",
-			  j->m->a_title, j->o->image, tp_family_name(f), why, j->m->title);
-}
-
-/* A boot ROM is on the bus: it has made its boot decision, so its strap
- * goes now, before the loader runs (hardware.md §7.2, item 5). */
-static void on_found(void *cookie, size_t i)
-{
-	struct run *ru = cookie;
-	struct job *j = &ru->job[ru->probing[i]];
-	int rc;
-
-	if (ru->in_flash_mode && (rc = tp_flashmode_release_strap(&ru->fm, j->slot)) < 0)
-		j->strap_rc = rc;
-}
-
-/* Enumerate: every live job's port at once. */
-static void enumerate(struct run *ru)
-{
-	const struct tp_flash_module *which[TP_BOARD_SLOTS];
-	const char *paths[TP_BOARD_SLOTS];
-	char looked[96] = "";
-	size_t n = 0, len = 0;
-	int rc;
-
-	for (size_t i = 0; i < ru->nmods; i++)
-		if (!ru->mods[i].err.rc)
-			len += (size_t)snprintf(looked + len, sizeof(looked) - len, "%s%s",
-						len ? " or " : "", ru->mods[i].m->usb_id);
-	for (size_t i = 0; i < ru->n; i++) {
-		if (!ru->job[i].live)
-			continue;
-		step(&ru->job[i], TP_FLASH_PHASE_ENUMERATE);
-		ru->probing[n] = i;
-		paths[n++] = ru->job[i].path;
-	}
-	if (!n)
-		return;
-	rc = tp_flash_probe(paths, n, ru->o->enum_timeout_ms, which, on_found, ru);
-	if (rc < 0 && rc != -ETIMEDOUT) {
-		fail_all(ru, rc);
-		return;
-	}
-	for (size_t k = 0; k < n; k++) {
-		struct job *j = &ru->job[ru->probing[k]];
-
-		j->m = which[k];
-		if (!j->m) {
-			tp_err_set(-ETIMEDOUT, "no %s appeared at USB path %s within %u ms", looked,
-				   j->path ? j->path : "(any)", ru->o->enum_timeout_ms);
-			j->r->empty = true; /* or a module that never answers: the same to us */
-			job_fail(ru, j, -ETIMEDOUT);
-			continue;
-		}
-		snprintf(j->r->module, sizeof(j->r->module), "%s", j->m->name);
-		remember(j);
-		if (j->o->module && j->m != j->o->module) {
-			tp_err_set(-EMEDIUMTYPE, "this slot holds %s (%s), not %s as --module "
-				   "says; nothing was written", j->m->a_title, j->m->usb_id,
-				   j->o->module->a_title);
-			job_fail(ru, j, -EMEDIUMTYPE);
-			continue;
-		}
-		if (j->strap_rc < 0) {
-			tp_err_set(j->strap_rc, "releasing the strap: %s", tp_err_msg());
-			job_fail(ru, j, j->strap_rc);
-		}
-	}
 }
 
 #ifdef CONFIG_TPKIT_SEED
@@ -305,21 +103,21 @@ static void enumerate(struct run *ru)
  * knows) before any node is touched, so a bad config or a missing key
  * stops the slot before its node is powered. On the main thread: the plan
  * reads the config and may make the slot's secrets. */
-static int seed_plan(struct job *j, const struct tp_flash_module *m)
+int fl_job_seed_plan(struct fl_job *j, const struct tp_flash_module *m)
 {
 	if (!j->o->seed && !j->o->seed_only)
 		return 0;
 	if (!j->slot)
 		return tp_err_set(-EINVAL, "seeding needs a slot (its name, keys and role "
 				  "come from the slot's configuration): not with --board none");
-	m = m ? m : j->o->module ? j->o->module : remembered(j->slot);
+	m = m ? m : j->o->module ? j->o->module : fl_slot_remembered(j->slot);
 	j->seed.node_helper = j->o->node_helper;
 	j->seed.wipe_nvme = j->o->wipe_nvme;
 	return tp_flash_seed_plan(&j->seed, j->slot, (m ? m : tp_flash_modules[0])->name);
 }
 
 /* The seeding's outcome into the result, once the write is over. */
-static void seed_result(struct job *j)
+static void seed_result(struct fl_job *j)
 {
 	snprintf(j->r->instance_id, sizeof(j->r->instance_id), "%s", j->seed.res.instance_id);
 	snprintf(j->r->root_uuid, sizeof(j->r->root_uuid), "%s", j->seed.res.root_uuid);
@@ -328,26 +126,26 @@ static void seed_result(struct job *j)
 }
 
 /* tpkit seed: the image already on each live slot's eMMC. */
-static void seed_all(struct run *ru)
+static void seed_all(struct fl_run *ru)
 {
 	for (size_t i = 0; i < ru->n; i++) {
-		struct job *j = &ru->job[i];
+		struct fl_job *j = &ru->job[i];
 		int rc;
 
 		if (!j->live)
 			continue;
-		step(j, TP_FLASH_PHASE_SEED);
+		fl_job_step(j, TP_FLASH_PHASE_SEED);
 		rc = tp_flash_seed_existing(&j->seed, j->sink);
 		j->r->boot_blank = j->seed.boot_blank;
 		if (rc < 0) {
-			job_fail(ru, j, rc);
+			fl_job_fail(ru, j, rc);
 			continue;
 		}
 		seed_result(j);
 	}
 }
 #else
-static int seed_plan(struct job *j, const struct tp_flash_module *m)
+int fl_job_seed_plan(struct fl_job *j, const struct tp_flash_module *m)
 {
 	(void)m;
 	return j->o->seed || j->o->seed_only ?
@@ -355,84 +153,9 @@ static int seed_plan(struct job *j, const struct tp_flash_module *m)
 }
 #endif
 
-/* The first step of bring-up: what the job's module needs of the host first.
- * The slot's boot ROM is on the bus. */
-static void bring_up_start(struct run *ru, struct job *j)
-{
-	struct mod *md = mod_of(ru, j->m);
-	int rc;
-
-	if (!md || md->err.rc) {
-		tp_err_set(-ENODEV, "this slot holds %s (%s), but it cannot be flashed: %s",
-			   j->m->a_title, j->m->usb_id,
-			   md ? md->err.msg : "this tpkit was built without support for it");
-		return job_fail(ru, j, -ENODEV);
-	}
-	if ((rc = seed_plan(j, j->m)) < 0) {
-		step(j, TP_FLASH_PHASE_SEED);
-		return job_fail(ru, j, rc);
-	}
-	if (j->o->seed_only)
-		goto start;
-	j->src = tp_flash_src_for(ru->srcs, j->m);
-	if (!j->src) {
-		tp_err_set(-ENOENT, "--image %s has no image for %s", j->o->image, j->m->a_title);
-		return job_fail(ru, j, -ENOENT);
-	}
-	snprintf(j->r->image, sizeof(j->r->image), "%s",
-		 j->src->pick.name[0]         ? j->src->pick.name :
-		 !strcmp(j->o->image, "-") ? "stdin" :
-						 j->o->image);
-	if ((rc = tp_flash_src_open(j->src)) < 0 || (rc = check_family(j)) < 0) {
-		j->r->phase = TP_FLASH_PHASE_IMAGE;
-		return job_fail(ru, j, rc);
-	}
-start:
-	rc = j->m->start(md->ctx, j->o, j->r, j->path, module_step, j, &j->mstate);
-	if (rc < 0)
-		return job_fail(ru, j, rc);
-	j->started = true;
-}
-
-/* The module's step K between start and finish (tp_flash_module.mid). */
-static void bring_up_mid(struct run *ru, struct job *j, size_t k)
-{
-	struct mod *md = mod_of(ru, j->m);
-	int rc = j->m->mid[k](md->ctx, j->o, j->r, &j->mstate);
-
-	if (rc < 0) {
-		j->started = false; /* the step freed the state */
-		job_fail(ru, j, rc);
-	}
-}
-
-/* The last step: the module back on the bus, a sink for its eMMC. */
-static void bring_up_finish(struct run *ru, struct job *j)
-{
-	struct mod *md = mod_of(ru, j->m);
-	uint64_t need;
-	int rc;
-
-	j->started = false; /* finish frees the state, whatever happens */
-	rc = j->m->finish(md->ctx, j->o, j->r, j->mstate, module_step, j, &j->sink);
-	j->mstate = NULL;
-	if (rc < 0)
-		return job_fail(ru, j, rc);
-	j->r->capacity = j->sink->size;
-	need = j->src ? tp_image_raw_size(j->src->img) : 0;
-	if (need && j->sink->size && need > j->sink->size) {
-		/* The error belongs to the write, not to the step before it;
-		 * no step event, as nothing is written. */
-		j->r->phase = TP_FLASH_PHASE_WRITE;
-		tp_err_set(-EFBIG, "the image is %" PRIu64 " bytes but the eMMC holds only %" PRIu64
-			   "; nothing was written", need, j->sink->size);
-		return job_fail(ru, j, -EFBIG);
-	}
-}
-
 struct group {
 	struct tp_flash_src *src;
-	struct job *job[TP_BOARD_SLOTS];
+	struct fl_job *job[TP_BOARD_SLOTS];
 	struct tp_image_target t[TP_BOARD_SLOTS];
 	size_t n;
 	uint64_t ns; /* on tp_clock */
@@ -457,7 +180,7 @@ static void *group_write(void *arg)
  * the caller's callback is never called twice at once. */
 static void slot_progress(void *cookie, const struct tp_progress *p)
 {
-	struct run *ru = cookie;
+	struct fl_run *ru = cookie;
 
 	pthread_mutex_lock(&ru->srcs->lock);
 	ru->o->progress(ru->o->progress_cookie, p);
@@ -465,7 +188,7 @@ static void slot_progress(void *cookie, const struct tp_progress *p)
 }
 
 /* One pipeline per image, all at once; results into each job. */
-static void write_all(struct run *ru)
+static void write_all(struct fl_run *ru)
 {
 	struct group g[TP_FLASH_MODULES] = { 0 };
 	size_t ng = 0;
@@ -475,11 +198,11 @@ static void write_all(struct run *ru)
 
 		gr->src = &ru->srcs->s[s];
 		for (size_t i = 0; i < ru->n; i++) {
-			struct job *j = &ru->job[i];
+			struct fl_job *j = &ru->job[i];
 
 			if (!j->live || j->src != gr->src)
 				continue;
-			step(j, TP_FLASH_PHASE_WRITE);
+			fl_job_step(j, TP_FLASH_PHASE_WRITE);
 			gr->t[gr->n] = (struct tp_image_target){ .sink = j->sink, .id = j->slot };
 			/* Each slot its own figures; --board none has one target,
 			 * and the image's are its. */
@@ -511,7 +234,7 @@ static void write_all(struct run *ru)
 
 	for (size_t k = 0; k < ng; k++)
 		for (size_t i = 0; i < g[k].n; i++) {
-			struct job *j = g[k].job[i];
+			struct fl_job *j = g[k].job[i];
 			const struct tp_image_target *t = &g[k].t[i];
 			struct tp_flash_result *r = j->r;
 
@@ -529,29 +252,29 @@ static void write_all(struct run *ru)
 			if (!t->rc)
 				continue;
 			if (t->res.before_head_failed)
-				step(j, TP_FLASH_PHASE_SEED);
+				fl_job_step(j, TP_FLASH_PHASE_SEED);
 			else if (t->res.fail_phase == TP_PHASE_VERIFY)
-				step(j, TP_FLASH_PHASE_VERIFY);
+				fl_job_step(j, TP_FLASH_PHASE_VERIFY);
 			tp_err_set(t->rc, "%s", t->msg);
-			job_fail(ru, j, t->rc);
+			fl_job_fail(ru, j, t->rc);
 		}
 }
 
 /* One run: the jobs set up by the caller, all in flash mode together. */
-static void run_jobs_in(struct run *ru)
+static void run_jobs_in(struct fl_run *ru)
 {
 	unsigned mask = 0;
 	int rc;
 
 	for (size_t i = 0; i < ru->n; i++) {
-		struct job *j = &ru->job[i];
+		struct fl_job *j = &ru->job[i];
 
 		j->live = true;
 		j->r->restored = true; /* until a node is touched */
-		step(j, TP_FLASH_PHASE_PREPARE);
-		check_remembered(ru, j);
-		if (j->live && (rc = seed_plan(j, NULL)) < 0)
-			job_fail(ru, j, rc);
+		fl_job_step(j, TP_FLASH_PHASE_PREPARE);
+		fl_run_check_remembered(ru, j);
+		if (j->live && (rc = fl_job_seed_plan(j, NULL)) < 0)
+			fl_job_fail(ru, j, rc);
 		mask |= j->live && j->slot ? TP_SLOT_BIT(j->slot) : 0;
 	}
 	if (ru->b && !mask)
@@ -562,39 +285,19 @@ static void run_jobs_in(struct run *ru)
 	 * is opened once a slot is found to hold that module. */
 	if (ru->srcs && tp_flash_srcs_single(ru->srcs) &&
 	    (rc = tp_flash_src_open(&ru->srcs->s[0])) < 0)
-		return fail_all(ru, rc);
+		return fl_run_fail_all(ru, rc);
 	if (ru->b) {
 		for (size_t i = 0; i < ru->n; i++)
-			step(&ru->job[i], TP_FLASH_PHASE_POWER);
+			fl_job_step(&ru->job[i], TP_FLASH_PHASE_POWER);
 		rc = tp_flashmode_enter(ru->b, mask,
 					ru->o->seed_only ? TP_FLASHMODE_SEED : TP_FLASHMODE_FLASH, &ru->fm);
 		if (rc < 0) /* enter undoes itself */
-			return fail_all(ru, rc);
+			return fl_run_fail_all(ru, rc);
 		ru->in_flash_mode = true;
 		for (size_t i = 0; i < ru->n; i++)
 			ru->job[i].r->restored = false;
 	}
-	enumerate(ru);
-	/* Every slot's first step, then every slot's next, and so on: the
-	 * loaders and USB disks come up side by side rather than one after
-	 * another, each slot's waits overlapping the others' work. */
-	for (size_t i = 0; i < ru->n; i++)
-		if (ru->job[i].live)
-			bring_up_start(ru, &ru->job[i]);
-	for (size_t k = 0, more = 1; more; k++) {
-		more = 0;
-		for (size_t i = 0; i < ru->n; i++) {
-			struct job *j = &ru->job[i];
-
-			if (j->live && j->started && k < j->m->nmid) {
-				bring_up_mid(ru, j, k);
-				more = 1;
-			}
-		}
-	}
-	for (size_t i = 0; i < ru->n; i++)
-		if (ru->job[i].live && ru->job[i].started)
-			bring_up_finish(ru, &ru->job[i]);
+	fl_run_bring_up(ru);
 #ifdef CONFIG_TPKIT_SEED
 	if (ru->o->seed_only)
 		seed_all(ru);
@@ -612,31 +315,31 @@ static void run_jobs_in(struct run *ru)
 
 		ru->in_flash_mode = false;
 		for (size_t i = 0; i < ru->n; i++) {
-			struct job *j = &ru->job[i];
+			struct fl_job *j = &ru->job[i];
 
 			j->r->restored = rc2 == 0 && !j->off_failed;
 			if (rc2 < 0 && j->live) {
-				step(j, TP_FLASH_PHASE_RESTORE);
+				fl_job_step(j, TP_FLASH_PHASE_RESTORE);
 				tp_err_restore(&why);
-				job_fail(ru, j, rc2);
+				fl_job_fail(ru, j, rc2);
 			}
 		}
 		if (rc2 < 0)
 			TP_ERR("%s", why.msg);
 	}
 	for (size_t i = 0; i < ru->n; i++) {
-		struct job *j = &ru->job[i];
+		struct fl_job *j = &ru->job[i];
 
 		if (j->live) {
 			job_time(j);
-			step(j, TP_FLASH_PHASE_DONE);
+			fl_job_step(j, TP_FLASH_PHASE_DONE);
 		}
 	}
 	if (ru->srcs)
 		tp_flash_srcs_close(ru->srcs);
 }
 
-static void run_jobs(struct run *ru)
+static void run_jobs(struct fl_run *ru)
 {
 	run_jobs_in(ru);
 #ifdef CONFIG_TPKIT_SEED
@@ -645,9 +348,9 @@ static void run_jobs(struct run *ru)
 #endif
 }
 
-static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, const char *path)
+static void job_init(struct fl_run *ru, struct tp_flash_result *r, unsigned slot, const char *path)
 {
-	struct job *j = &ru->job[ru->n++];
+	struct fl_job *j = &ru->job[ru->n++];
 
 	memset(j, 0, sizeof(*j));
 	memset(r, 0, sizeof(*r));
@@ -670,7 +373,7 @@ static void job_init(struct run *ru, struct tp_flash_result *r, unsigned slot, c
  * flashed, and the error says what each one needs and where it was looked
  * for. Returns 0 or the error.
  */
-static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
+static int prepare(struct fl_run *ru, struct fl_mod *mods, struct tp_flash_srcs *srcs)
 {
 	const struct tp_flash_module *ready[TP_FLASH_MODULES];
 	const struct tp_flash_module *want = ru->o->module;
@@ -680,7 +383,7 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 	ru->mods = mods;
 	ru->nmods = TP_FLASH_MODULES;
 	for (size_t i = 0; i < TP_FLASH_MODULES; i++) {
-		struct mod *md = &mods[i];
+		struct fl_mod *md = &mods[i];
 
 		md->m = tp_flash_modules[i];
 		if (tp_err_save(&md->err, md->m->ready(ru->o, &md->ctx)) < 0) {
@@ -710,7 +413,7 @@ static int prepare(struct run *ru, struct mod *mods, struct tp_flash_srcs *srcs)
 			  "(%s)", all);
 }
 
-static void release(struct run *ru)
+static void release(struct fl_run *ru)
 {
 	for (size_t i = 0; i < ru->nmods; i++)
 		if (!ru->mods[i].err.rc && ru->mods[i].ctx)
@@ -720,7 +423,7 @@ static void release(struct run *ru)
 }
 
 /* Every slot fails in prepare (the current error): nothing was touched. */
-static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flash_result *res)
+static size_t fail_prepare(struct fl_run *ru, int rc, unsigned mask, struct tp_flash_result *res)
 {
 	struct tp_err_ctx e;
 	size_t n = 0;
@@ -732,7 +435,7 @@ static size_t fail_prepare(struct run *ru, int rc, unsigned mask, struct tp_flas
 			continue; /* slot 0: --board none, for mask 0 */
 		ru->n = 0;
 		job_init(ru, &res[n], s, NULL);
-		step(&ru->job[0], TP_FLASH_PHASE_PREPARE);
+		fl_job_step(&ru->job[0], TP_FLASH_PHASE_PREPARE);
 		res[n].restored = true;
 		tp_err_restore(&e);
 		result_fail(&res[n], rc);
@@ -749,8 +452,8 @@ unsigned tp_flash_at_once(const struct tp_board *b)
 size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_opts *o,
 		      struct tp_flash_result *res)
 {
-	struct run ru = { .b = b, .o = o };
-	struct mod mods[TP_FLASH_MODULES] = { 0 };
+	struct fl_run ru = { .b = b, .o = o };
+	struct fl_mod mods[TP_FLASH_MODULES] = { 0 };
 	struct tp_flash_srcs srcs;
 	size_t n = 0;
 	int rc;
@@ -773,7 +476,7 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 			 * does: the slots not begun say so, untouched. */
 			if (tp_cancelled()) {
 				job_init(&ru, &res[n++], s, NULL);
-				step(&ru.job[0], TP_FLASH_PHASE_PREPARE);
+				fl_job_step(&ru.job[0], TP_FLASH_PHASE_PREPARE);
 				res[n - 1].restored = true;
 				result_fail(&res[n - 1], tp_cancel_check());
 				continue;
@@ -788,8 +491,8 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 
 int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o, struct tp_flash_result *r)
 {
-	struct run ru = { .o = o };
-	struct mod mods[TP_FLASH_MODULES] = { 0 };
+	struct fl_run ru = { .o = o };
+	struct fl_mod mods[TP_FLASH_MODULES] = { 0 };
 	struct tp_flash_srcs srcs;
 	int rc;
 
