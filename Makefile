@@ -498,6 +498,7 @@ ci:
 # The twin nodes' boot images (docs/nodeimg.md); slow, so not part of check.
 nodeimg:
 	$(Q)tests/twin/nodeimg/build.sh
+	$(Q)tests/twin/nodeimg/prune.sh "$$(tests/twin/nodeimg/build.sh --print-dir)"
 
 PREFIX  ?= /usr
 # The catalogue and the modules' files go where the binary looks for them
