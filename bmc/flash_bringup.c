@@ -39,11 +39,6 @@ static void remember(const struct fl_job *j)
 		TP_INFO("slot %u: %s", j->slot, tp_err_msg());
 }
 
-/*
- * Before any node is touched: a slot that held a module whose files are
- * not ready fails now, not after its node was powered up and its boot ROM
- * seen (--module says what the slots hold instead, and wins).
- */
 /* The module the state record says slot held, NULL if none (or unknown). */
 const struct tp_flash_module *fl_slot_remembered(unsigned slot)
 {
@@ -56,6 +51,11 @@ const struct tp_flash_module *fl_slot_remembered(unsigned slot)
 	return tp_flash_module_find(text);
 }
 
+/*
+ * Before any node is touched: a slot that held a module whose files are
+ * not ready fails now, not after its node was powered up and its boot ROM
+ * seen (--module says what the slots hold instead, and wins).
+ */
 void fl_run_check_remembered(struct fl_run *ru, struct fl_job *j)
 {
 	const struct tp_flash_module *m;
