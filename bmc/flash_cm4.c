@@ -78,79 +78,61 @@ static int cm4_ready(const struct tp_flash_opts *o, void **ctx)
 	return 0;
 }
 
-/* Between the steps: the boot ROM's handle until the second stage is
- * served. What the second stage asked for and did not get is not kept:
- * the set was checked whole before the node was touched, so those are the
- * optional files every real boot asks for (docs/twin.md, "CM4 firmware
- * sets"), no reason for a missing disk. */
-struct cm4_state {
-	struct tp_rpiboot *rpi;
-};
-
-static void cm4_state_free(struct cm4_state *st)
-{
-	if (st)
-		tp_rpiboot_close(st->rpi);
-	free(st);
-}
-
-/* rpiboot's three steps (rpiboot.h): the boot ROM gets bootcode4.bin here,
- * answers a second later (cm4_rom_answer), then the second stage gets its
- * files (cm4_serve); the disk the payload makes is finish's to wait for. */
+/* rpiboot's three steps (rpiboot.h), the boot ROM's handle as the state
+ * between them: the boot ROM gets bootcode4.bin here, answers a second
+ * later (cm4_rom_answer), then the second stage gets its files
+ * (cm4_serve); the disk the payload makes is finish's to wait for. */
 static int cm4_start(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
 		     const char *path, void (*step)(void *c, enum tp_flash_phase what),
 		     void *step_cookie, void **state)
 {
-	struct cm4_state *st = calloc(1, sizeof(*st));
+	struct tp_rpiboot *rpi = NULL;
 	int rc;
 
-	if (!st)
-		return tp_err_set(-ENOMEM, "out of memory");
 	step(step_cookie, TP_FLASH_PHASE_RPIBOOT);
-	rc = tp_rpiboot_wait(path, o->enum_timeout_ms, &st->rpi);
-	if (rc == 0) {
-		snprintf(r->usb_path, sizeof(r->usb_path), "%s", tp_rpiboot_path(st->rpi));
-		rc = tp_rpiboot_send_stage2(st->rpi, ctx);
-	}
+	rc = tp_rpiboot_wait(path, o->enum_timeout_ms, &rpi);
+	if (rc < 0)
+		return rc;
+	snprintf(r->usb_path, sizeof(r->usb_path), "%s", tp_rpiboot_path(rpi));
+	rc = tp_rpiboot_send_stage2(rpi, ctx);
 	if (rc < 0) {
-		cm4_state_free(st);
+		tp_rpiboot_close(rpi);
 		return rc;
 	}
-	*state = st;
+	*state = rpi;
 	return 0;
 }
 
 static int cm4_rom_answer(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
 			  void **state)
 {
-	struct cm4_state *st = *state;
-	int rc = tp_rpiboot_rom_answer(st->rpi);
+	int rc = tp_rpiboot_rom_answer(*state);
 
 	(void)ctx, (void)o, (void)r;
 	if (rc < 0) {
-		cm4_state_free(st);
+		tp_rpiboot_close(*state);
 		*state = NULL;
 	}
 	return rc;
 }
 
+/* What the second stage asked for and did not get is not kept: the set
+ * was checked whole before the node was touched, so those are the
+ * optional files every real boot asks for (docs/twin.md, "CM4 firmware
+ * sets"), no reason for a missing disk. The handle is done with either
+ * way; finish needs only the path. */
 static int cm4_serve(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
 		     void **state)
 {
-	struct cm4_state *st = *state;
-	int rc = tp_rpiboot_serve(st->rpi, ctx, CONFIG_TPKIT_CM4_STAGE2_TIMEOUT_MS);
+	struct tp_rpiboot *rpi = *state;
+	int rc = tp_rpiboot_serve(rpi, ctx, CONFIG_TPKIT_CM4_STAGE2_TIMEOUT_MS);
 
 	(void)o, (void)r;
 	if (rc == 0)
-		TP_INFO("rpiboot %s: %u files served", tp_rpiboot_path(st->rpi),
-			tp_rpiboot_served(st->rpi, NULL));
-	/* The handle is done with either way; finish needs only the path. */
-	tp_rpiboot_close(st->rpi);
-	st->rpi = NULL;
-	if (rc < 0) {
-		cm4_state_free(st);
-		*state = NULL;
-	}
+		TP_INFO("rpiboot %s: %u files served", tp_rpiboot_path(rpi),
+			tp_rpiboot_served(rpi, NULL));
+	tp_rpiboot_close(rpi);
+	*state = NULL;
 	return rc;
 }
 
@@ -161,7 +143,6 @@ static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 		      void *state, void (*step)(void *c, enum tp_flash_phase what),
 		      void *step_cookie, struct tp_sink **sink)
 {
-	struct cm4_state *st = state;
 	struct tp_sink *raw = NULL;
 	struct tp_msd_disk disk;
 	int rc;
@@ -171,7 +152,7 @@ static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 	/* The disk is under the port the boot ROM was on (v2.4: the only
 	 * one), so its exact path, not the pattern, is what to look for. */
 	rc = tp_msd_wait(r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, &disk);
-	cm4_state_free(st);
+	tp_rpiboot_close(state); /* NULL once served */
 	if (rc == 0)
 		rc = tp_msd_check_unmounted(&disk);
 	if (rc == 0)
