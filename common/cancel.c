@@ -57,6 +57,11 @@ void tp_cancel_raise(int sig)
 	atomic_compare_exchange_strong(&cancel_sig, &none, sig);
 }
 
+void tp_cancel_reset(void)
+{
+	atomic_store(&cancel_sig, 0);
+}
+
 void tp_cancel_hold(void)
 {
 	held++;

@@ -34,6 +34,10 @@ int tp_cancel_signal(void);
 /* Cancel as if signal sig had arrived (a closed output: SIGPIPE). */
 void tp_cancel_raise(int sig);
 
+/* Forget a cancel once the job it stopped has unwound: for a process that
+ * outlives its jobs (tpkit serve cancels one flash and takes the next). */
+void tp_cancel_reset(void);
+
 /* 0, or -ECANCELED with "cancelled by signal N (NAME)" as the message:
  * for loops that wait on something other than a sink (a USB transfer).
  * Always 0 inside tp_cancel_hold(). */

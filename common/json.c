@@ -14,6 +14,7 @@ void tp_json_init(struct tp_json *j, FILE *f)
 	j->len = 0;
 	j->depth = 0;
 	j->need_comma[0] = false;
+	j->not_event = false;
 }
 
 /* The stream the current line is built in, opened at its first byte.
@@ -127,7 +128,8 @@ static void line_end(struct tp_json *j)
 	}
 	if (fclose(j->f) == 0 && j->buf) {
 		fwrite(j->buf, 1, j->len, j->out);
-		copy_line(j->buf, j->len);
+		if (!j->not_event)
+			copy_line(j->buf, j->len);
 	}
 	free(j->buf);
 	j->buf = NULL;

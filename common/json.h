@@ -26,6 +26,9 @@ struct tp_json {
 	size_t len;
 	int depth;
 	bool need_comma[TP_JSON_DEPTH];
+	/* Not one of tpkit's event lines (an HTTP body of tpkit serve): never
+	 * appended to TPKIT_JSON_COPY, whose lines docs/json.md describes. */
+	bool not_event;
 };
 
 /* A line is built in memory and written to f whole when its top-level
