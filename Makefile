@@ -109,7 +109,9 @@ KCONFIG_ENV  = KCONFIG_CONFIG=$(KCONFIG_OUT) srctree=$(CURDIR) \
 	HAVE_LIBGPIOD=$(shell $(PKG) --exists libgpiod && echo y || echo n) \
 	HAVE_LIBUSB=$(shell $(PKG) --exists libusb-1.0 && echo y || echo n) \
 	HAVE_LIBCURL=$(shell $(PKG) --exists libcurl && echo y || echo n) \
-	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n)
+	HAVE_LIBEXT2FS=$(shell $(PKG) --exists ext2fs && echo y || echo n) \
+	HAVE_LIBJSONC=$(shell $(PKG) --exists json-c && echo y || echo n) \
+	HAVE_LIBCIVETWEB=$(if $(wildcard $(SYSROOT)/usr/include/civetweb.h),y,n)
 
 # Goals that must work before anything is installed or configured.
 NOCONFIG_GOALS := check check-cross check-node-cross check-configs demo demo-flash deps ci fuzz clean distclean help
@@ -155,6 +157,8 @@ bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
 bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd_kubeconfig
+# tpkit serve (bmc/serve/, docs/serve.md): the bmcd-compatible API.
+bmc-$(CONFIG_TPKIT_CMD_SERVE) += cmd_serve
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -174,6 +178,7 @@ pkgs-$(CONFIG_TPKIT_GPIO_GPIOD) += libgpiod
 pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_SEED) += ext2fs com_err
+pkgs-$(CONFIG_TPKIT_CMD_SERVE) += json-c
 # The aarch64 build is the node helper alone: libc and libcrypto, linked
 # statically (docs/node-helper.md §7).
 ifeq ($(TPKIT_ARCH),aarch64)
@@ -202,6 +207,13 @@ LIB_OBJS += $(O)/bmc/console.o
 # tests link its state machine.
 commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live jobs
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
+# tpkit serve (bmc/serve/, docs/serve.md): the bmcd-compatible API; a
+# library, so unit tests link its authentication and request parsing.
+serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling
+ifeq ($(CONFIG_TPKIT_CMD_SERVE),y)
+serve-$(CONFIG_TPKIT_CMD_FLASH) += api_flash
+endif
+LIB_OBJS += $(serve-y:%=$(O)/bmc/serve/%.o)
 BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
@@ -224,6 +236,7 @@ tests-y :=
 tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
+tests-$(CONFIG_TPKIT_CMD_SERVE) += serve_auth serve_query
 tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor commission_live
 # These write their fixtures with libarchive; without it, decode_noarchive
 # checks the refusals instead.
@@ -276,8 +289,12 @@ static-pkgs := $(filter $(subst ",,$(CONFIG_TPKIT_STATIC_LIBS)),$(pkgs-y))
 shared-pkgs := $(filter-out $(static-pkgs),$(pkgs-y))
 LD_STATIC  := -Wl,-Bstatic
 LD_DYNAMIC := -Wl,-Bdynamic
+# CivetWeb ships no pkg-config file (Debian, Buildroot); crypt(3) is libc's
+# or libxcrypt's -lcrypt.
+libs-$(CONFIG_TPKIT_CMD_SERVE) += -lcivetweb -lcrypt -lpthread
 PKG_LIBS   = $(if $(strip $(shared-pkgs)),$(shell $(PKG) --libs $(shared-pkgs))) \
-	$(if $(strip $(static-pkgs)),$(LD_STATIC) $(shell $(PKG) --static --libs $(static-pkgs)) $(LD_DYNAMIC))
+	$(if $(strip $(static-pkgs)),$(LD_STATIC) $(shell $(PKG) --static --libs $(static-pkgs)) $(LD_DYNAMIC)) \
+	$(libs-y)
 CFLAGS   ?= $(OPT) -g
 # 64-bit off_t and time_t on the 32-bit BMC: images are larger than 2 GiB,
 # and 32-bit readdir() fails with EOVERFLOW on 64-bit directory offsets.
@@ -285,6 +302,16 @@ LFS_CFLAGS := -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
 ALL_CFLAGS = -std=gnu11 $(LFS_CFLAGS) $(WARN) $(ARCH_CFLAGS) $(SAN) $(CFLAGS) -I. -I$(O)/include \
 	     -include $(AUTOCONF_H) -DTPKIT_VERSION='"$(TPKIT_VERSION)"' $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
+
+# Debian's CivetWeb looks OpenSSL up at run time and misses a function that
+# OpenSSL 3 has only as a macro: tpkit serve loads a shim that supplies it
+# (bmc/serve/sslcompat.c says how). A CivetWeb linked with OpenSSL, as
+# Buildroot's, has no such lookup and gets no shim.
+ifeq ($(CONFIG_TPKIT_CMD_SERVE),y)
+CIVETWEB_LIB    := $(shell $(CC) $(ARCH_CFLAGS) -print-file-name=libcivetweb.so)
+CIVETWEB_SSL_DL := $(shell grep -qs SSL_get_peer_certificate $(CIVETWEB_LIB) && echo y)
+endif
+SSLCOMPAT := $(if $(CIVETWEB_SSL_DL),$(O)/libtpkit-sslcompat.so)
 
 # ---- rules -----------------------------------------------------------------
 .PHONY: all node check-node-unit check-node-cross tests unit check check-run check-vm check-unit check-cross check-configs demo demo-flash deps ci nodeimg install install-strip man json-doc \
@@ -295,7 +322,7 @@ ALL_LDFLAGS = $(ARCH_LDFLAGS) $(SAN) $(LDFLAGS)
 ifeq ($(TPKIT_ARCH),aarch64)
 all: $(NODE)
 else
-all: $(TPKIT) $(NODE)
+all: $(TPKIT) $(NODE) $(SSLCOMPAT)
 endif
 
 node: $(NODE)
@@ -352,6 +379,12 @@ $(LIB): $(LIB_OBJS)
 $(TPKIT): $(BMC_OBJS) $(LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) $(BMC_OBJS) $(LIB) -o $@ $(PKG_LIBS)
+
+$(O)/libtpkit-sslcompat.so: bmc/serve/sslcompat.c
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) -std=gnu11 $(WARN) $(ARCH_CFLAGS) $(CFLAGS) $(ALL_LDFLAGS) -shared -fPIC $< -o $@ \
+		-Wl,-soname,libssl.so $(shell $(PKG) --libs libssl)
 
 # Unit tests link the library, so they test the objects that ship.
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(LIB)
@@ -432,7 +465,7 @@ fuzz-run: fuzz-bins
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=fuzz fuzz-run
 
-tests: $(TPKIT) $(NODE) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) $(REPORT_LINE) \
+tests: $(TPKIT) $(NODE) $(SSLCOMPAT) $(UNIT_BINS) $(if $(filter native,$(TPKIT_ARCH)),$(TWIN) $(TWIN_IO) $(MKLDR) $(REPORT_LINE) \
 	$(if $(wildcard $(USBBOOT_SRC)/main.c),$(RPIBOOT_PEER)))
 
 # check and demo install what is missing first, then configure and build.
@@ -524,9 +557,11 @@ $(MAN): $(TPKIT) scripts/mkman.sh
 
 # MAN_PAGES= installs without them (a build with no way to run the binary).
 MAN_PAGES ?= $(O)/man
-install: $(TPKIT) $(if $(MAN_PAGES),$(MAN))
+install: $(TPKIT) $(SSLCOMPAT) $(if $(MAN_PAGES),$(MAN))
 	$(Q)scripts/install.sh $(TPKIT) "$(DESTDIR)" $(PREFIX) $(DATADIR) $(DOCDIR) "$(MAN_PAGES)" \
 		$(NODE_HELPER_AARCH64)
+	$(if $(SSLCOMPAT),$(Q)install -D -m 0644 $(SSLCOMPAT) \
+		$(DESTDIR)$(PREFIX)/lib/tpkit/libtpkit-sslcompat.so)
 
 # install, then the program stripped of its symbols (the BMC's flash is small).
 install-strip: install

@@ -17,6 +17,8 @@ PKGS=(
 	build-essential pkg-config make
 	libusb-1.0-0-dev libcurl4-openssl-dev libarchive-dev libgpiod-dev libssl-dev
 	libcmocka-dev liblzma-dev zlib1g-dev libext2fs-dev
+	# tpkit serve: the HTTP(S) server and the JSON reader (docs/serve.md)
+	libcivetweb-dev libjson-c-dev
 	libglib2.0-dev umockdev libumockdev-dev
 	crossbuild-essential-armel crossbuild-essential-armhf
 	# the node helper, static for the RK1 and CM4 (docs/node-helper.md §7)
@@ -63,7 +65,7 @@ else
 	grep -v -e '^#' -e security /etc/apt/sources.list >"$src"
 fi
 
-DEVPKGS=libc6-dev,libusb-1.0-0-dev,libcurl4-openssl-dev,libarchive-dev,libgpiod-dev,libssl-dev,libcmocka-dev,liblzma-dev,zlib1g-dev,libumockdev-dev,umockdev,libglib2.0-dev,libext2fs-dev
+DEVPKGS=libc6-dev,libusb-1.0-0-dev,libcurl4-openssl-dev,libarchive-dev,libgpiod-dev,libssl-dev,libcmocka-dev,liblzma-dev,zlib1g-dev,libumockdev-dev,umockdev,libglib2.0-dev,libext2fs-dev,libcivetweb-dev,libjson-c-dev
 
 for arch in $ARCHES; do
 	sr=$SYSROOT_BASE/tpkit-sysroot-$arch

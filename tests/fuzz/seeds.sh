@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1 out=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$out"
-mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report,commission}
+mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report,commission,serve}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -127,3 +127,10 @@ printf '\000version=1\nslot=1\nstate=running\nattempts=1\nflashes=1\nsince=17963
 printf '\001[    0.000000] Kernel command line: BOOT_IMAGE=/boot/vmlinuz root=UUID=0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0 ro console=ttyS0\r\n' >"$out/commission/own-root"
 printf '\001[    0.000000] Kernel command line: root=UUID=99999999-4b5a-4978-8695-a4b3c2d1e0f0 rootwait\n' >"$out/commission/old-root"
 printf '\001Kernel command line: noroot=x root=/dev/nvme0n1p2 quiet\n' >"$out/commission/nvme-dev"
+
+# serve: bmcd-shaped queries (serve.md §4), each with a header
+printf 'opt=get&type=power\n' >"$out/serve/power"
+printf 'opt=set&type=flash&file=a%%20b.img.xz&length=123&node=1&sha256=ab&skip_crc\nBearer abc\n' \
+	>"$out/serve/flash"
+printf 'opt=set&type=reset&node=256\nBasic cm9vdDp0dXJpbmc=' >"$out/serve/basic"
+printf 'opt=set&type=usb&node=-1&mode=7&&=&%%zz\nBearer  two-spaces' >"$out/serve/odd"

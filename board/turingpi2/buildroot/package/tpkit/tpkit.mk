@@ -10,7 +10,8 @@ TPKIT_VERSION = 0.1.0
 TPKIT_SITE = $(BR2_EXTERNAL_TPKIT_PATH)/../../..
 TPKIT_SITE_METHOD = local
 TPKIT_LICENSE = MIT
-TPKIT_DEPENDENCIES = host-pkgconf libusb libcurl libarchive libgpiod openssl xz zlib e2fsprogs
+TPKIT_DEPENDENCIES = host-pkgconf libusb libcurl libarchive libgpiod openssl xz zlib e2fsprogs \
+	civetweb json-c
 
 # tpkit's Makefile (README "Build for the BMC"): the cross compiler's
 # prefix picks armel or armhf, SYSROOT the staging directory, whose

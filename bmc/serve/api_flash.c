@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Flashing through the API (serve.md §6): the
+ * handle, the upload streamed into the image pipeline, the transfer state
+ * clients poll, and cancel. The job is tpkit flash's own, tp_flash_slots(),
+ * on a board handle of its own, so power and USB requests on other slots
+ * go on while it runs; a request that needs a line the flash holds is
+ * refused as busy.
+ *
+ * An upload never lands in memory or on disk: the multipart field goes,
+ * chunk by chunk, into a pipe the pipeline reads as its source, and the
+ * pipe's 64 KiB is all the buffering there is; a full pipe holds the
+ * client back, as bmcd's 16-chunk channel does.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include "serve.h"
+#include "bmc/flash.h"
+#include "common/cancel.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/slots.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a handle waits for its upload to start (bmcd: 10 s). */
+#define UPLOAD_WAIT_S 10
+
+static const char *state_word(enum tp_serve_flash_state st)
+{
+	static const char *const w[] = { "Ready", "Transferring", "Done", "Error" };
+
+	return w[st];
+}
+
+void tp_api_flash_init(struct tp_serve *s)
+{
+	struct tp_serve_flash *f = &s->flash;
+
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->state = TP_SF_READY;
+	f->pipe_r = f->pipe_w = -1;
+}
+
+/* Close the upload's write end: the pipeline then sees the end of its
+ * input. Caller holds f->lock. */
+static void pipe_w_close(struct tp_serve_flash *f)
+{
+	if (f->pipe_w >= 0)
+		close(f->pipe_w);
+	f->pipe_w = -1;
+	pthread_cond_broadcast(&f->cond);
+}
+
+static void on_progress(void *cookie, const struct tp_progress *p)
+{
+	struct tp_serve_flash *f = cookie;
+
+	/* bmcd's bytes_written counts the device's bytes, and starts again
+	 * from 0 for the read-back (serve.md §6); clients expect that. */
+	if (p->phase == TP_PHASE_DOWNLOAD)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->written = p->done;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static int flash_opts_apply(const struct tp_serve *s, struct tp_flash_opts *o)
+{
+	for (unsigned k = 0; k < s->o.nflash_opt; k++) {
+		const char *nv = s->o.flash_opt[k], *eq = strchr(nv, '=');
+		size_t n = eq ? (size_t)(eq - nv) : 0;
+		bool found = false;
+
+		for (size_t i = 0; i < TP_FLASH_MODULES && eq; i++) {
+			const struct tp_flash_module *m = tp_flash_modules[i];
+
+			for (size_t j = 0; j < m->nopts; j++)
+				if (strlen(m->opts[j].name) == n && !strncmp(m->opts[j].name, nv, n)) {
+					int rc = tp_flash_opt_set(o, m, &m->opts[j], eq + 1);
+
+					if (rc < 0)
+						return rc;
+					found = true;
+				}
+		}
+		if (!found)
+			return tp_err_set(-EINVAL, "--flash-opt %s: no module has that option", nv);
+	}
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct tp_serve *s = arg;
+	struct tp_serve_flash *f = &s->flash;
+	struct tp_flash_result res[TP_BOARD_SLOTS];
+	struct tp_flash_opts o = { 0 };
+	struct tp_board *b = NULL;
+	struct timespec until;
+	size_t n = 0;
+	int rc;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->upload) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += UPLOAD_WAIT_S;
+		while (!f->upload_started && !f->cancelled &&
+		       pthread_cond_timedwait(&f->cond, &f->lock, &until) == 0)
+			;
+		if (!f->upload_started) {
+			snprintf(f->error, sizeof(f->error), f->cancelled ? "cancelled by user" :
+				 "no upload to handle %" PRIu32 " within %d s", f->handle,
+				 UPLOAD_WAIT_S);
+			pipe_w_close(f);
+			goto out_locked;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	tp_image_opts_init(&o.io);
+	/* The image's checksum is the one the request gives; a pipe has no
+	 * IMAGE.sha256 beside it. */
+	o.io.discover_sha256 = false;
+	o.io.sha256 = f->sha256[0] ? f->sha256 : NULL;
+	o.image = f->src;
+	o.enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS;
+	o.progress = on_progress;
+	o.progress_cookie = f;
+	rc = flash_opts_apply(s, &o);
+	if (rc == 0)
+		rc = tp_board_open(&b, &s->o.board);
+	if (rc == 0) {
+		n = tp_flash_slots(b, TP_SLOT_BIT(f->slot), &o, res);
+		tp_board_close(b);
+		rc = n == 1 ? res[0].rc : -EIO;
+		if (n == 1 && rc < 0)
+			tp_err_set(rc, "%s", res[0].msg);
+	}
+	pthread_mutex_lock(&f->lock);
+	if (rc < 0)
+		snprintf(f->error, sizeof(f->error), "%s",
+			 f->cancelled ? "cancelled by user" : tp_err_msg());
+	if (rc < 0 && n == 1 && !res[0].restored)
+		tp_log(TP_LOG_ERR, "slot %u: flash failed and the node could not be put back: %s",
+		       f->slot, res[0].msg);
+out_locked:
+	/* The pipeline has closed its own descriptor; this one goes now, so
+	 * an upload still writing gets EPIPE instead of waiting for ever. */
+	if (f->pipe_r >= 0)
+		close(f->pipe_r);
+	f->pipe_r = -1;
+	f->elapsed_ns = tp_clock_now_ns() - f->start_ns;
+	f->state = f->error[0] ? TP_SF_ERROR : TP_SF_DONE;
+	tp_log(TP_LOG_INFO, "slot %u: flash %s%s%s", f->slot, f->error[0] ? "failed: " : "done",
+	       f->error, "");
+	tp_cancel_reset();
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* A raw JSON body, not enveloped (serve.md §4.2's exceptions). */
+static int send_raw(struct tp_req *r, const char *body)
+{
+	return tp_http_send(r, 200, "text/plain; charset=utf-8", body, strlen(body), NULL);
+}
+
+int tp_api_flash_set(struct tp_req *r)
+{
+	struct tp_serve_flash *f = &r->srv->flash;
+	const char *file = tp_query_get(&r->q, "file"), *len = tp_query_get(&r->q, "length");
+	const char *sum = tp_query_get(&r->q, "sha256");
+	bool local = tp_query_get(&r->q, "local") != NULL;
+	uint64_t size = 0;
+	unsigned slot;
+	uint32_t handle;
+	char body[64], *end;
+	int p[2];
+
+	if (tp_query_node(&r->q, &slot) < 0)
+		return tp_env_error(r, 400, "%s", tp_err_msg());
+	if (!file || !*file)
+		return tp_env_error(r, 400, "Missing `file` parameter");
+	if (sum && (strlen(sum) != 64 || strspn(sum, "0123456789abcdefABCDEF") != 64))
+		return tp_env_error(r, 400, "Parameter `sha256` is not 64 hex digits");
+	if (!local && strncmp(file, "http", 4)) {
+		errno = 0;
+		size = len ? strtoull(len, &end, 10) : 0;
+		if (!len || !*len || *end || errno || !size)
+			return tp_env_error(r, 411, "Invalid `length` query parameter");
+	}
+	pthread_mutex_lock(&f->lock);
+	/* bmcd drops a running transfer for a new one (serve.md §7); here
+	 * the running one is kept and the new request refused. */
+	if (f->state == TP_SF_RUNNING) {
+		pthread_mutex_unlock(&f->lock);
+		return tp_env_error(r, 409, "node %u is being flashed (handle %" PRIu32 "); wait "
+				    "for it, or cancel it with GET /api/bmc/upload/%" PRIu32
+				    "/cancel", f->slot, f->handle, f->handle);
+	}
+	if (f->joinable)
+		pthread_join(f->worker, NULL);
+	f->joinable = false;
+	if (RAND_bytes((unsigned char *)&handle, sizeof(handle)) != 1)
+		handle = (uint32_t)tp_clock_now_ns();
+	f->handle = handle;
+	f->slot = slot;
+	f->size = size;
+	f->written = 0;
+	f->cancelled = f->upload_started = f->upload_done = false;
+	f->upload = size != 0;
+	f->error[0] = '\0';
+	snprintf(f->sha256, sizeof(f->sha256), "%s", sum ? sum : "");
+	if (f->upload) {
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			pthread_mutex_unlock(&f->lock);
+			return tp_env_error(r, 500, "Failed to start the transfer: pipe: %s",
+					    strerror(errno));
+		}
+		f->pipe_r = p[0];
+		f->pipe_w = p[1];
+		snprintf(f->src, sizeof(f->src), "/dev/fd/%d", p[0]);
+	} else {
+		snprintf(f->src, sizeof(f->src), "%s", file);
+	}
+	f->start_ns = tp_clock_now_ns();
+	f->state = TP_SF_RUNNING;
+	if (pthread_create(&f->worker, NULL, worker, r->srv) != 0) {
+		f->state = TP_SF_ERROR;
+		snprintf(f->error, sizeof(f->error), "cannot start the flash job");
+		pipe_w_close(f);
+		close(f->pipe_r);
+		f->pipe_r = -1;
+		pthread_mutex_unlock(&f->lock);
+		return tp_env_error(r, 500, "Failed to start the transfer: no thread");
+	}
+	f->joinable = true;
+	pthread_mutex_unlock(&f->lock);
+	tp_log(TP_LOG_INFO, "slot %u: flash of %s started (handle %" PRIu32 ")", slot,
+	       f->upload ? "an upload" : file, handle);
+	snprintf(body, sizeof(body), "{\"handle\":%" PRIu32 "}", handle);
+	return send_raw(r, body);
+}
+
+int tp_api_flash_get(struct tp_req *r)
+{
+	struct tp_serve_flash *f = &r->srv->flash;
+	char *buf = NULL;
+	size_t len = 0;
+	struct tp_json j;
+	FILE *m = open_memstream(&buf, &len);
+	int rc;
+
+	if (!m)
+		return tp_env_error(r, 500, "out of memory");
+	tp_json_init(&j, m);
+	j.not_event = true;
+	pthread_mutex_lock(&f->lock);
+	switch (f->state) {
+	case TP_SF_READY:
+		fputs("\"Ready\"", m);
+		break;
+	case TP_SF_RUNNING: {
+		char name[64];
+
+		snprintf(name, sizeof(name), "Node %u os install service", f->slot);
+		tp_json_obj_begin(&j, NULL);
+		tp_json_obj_begin(&j, "Transferring");
+		tp_json_uint(&j, "id", f->handle);
+		tp_json_str(&j, "process_name", name);
+		tp_json_uint(&j, "size", f->size);
+		tp_json_bool(&j, "cancelled", f->cancelled);
+		tp_json_uint(&j, "bytes_written", f->written);
+		tp_json_obj_end(&j);
+		tp_json_obj_end(&j);
+		break;
+	}
+	case TP_SF_DONE:
+		fprintf(m, "{\"Done\":[{\"secs\":%" PRIu64 ",\"nanos\":%" PRIu64 "},%" PRIu64 "]}",
+			f->elapsed_ns / 1000000000u, f->elapsed_ns % 1000000000u, f->size);
+		break;
+	case TP_SF_ERROR:
+		tp_json_obj_begin(&j, NULL);
+		tp_json_str(&j, "Error", f->error);
+		tp_json_obj_end(&j);
+		break;
+	}
+	pthread_mutex_unlock(&f->lock);
+	fclose(m);
+	rc = tp_http_send(r, 200, "text/plain; charset=utf-8", buf, len, NULL);
+	free(buf);
+	return rc;
+}
+
+/* ---- POST /api/bmc/upload/<handle> ---- */
+
+struct upload {
+	struct tp_serve_flash *f;
+	int fd;                   /* the pipe's write end, owned here */
+	bool first_done;          /* only the first field is the image */
+	uint64_t got;
+	int err;                  /* errno of a failed write */
+};
+
+static int field_found(const char *key, const char *filename, char *path, size_t pathlen,
+		       void *user)
+{
+	struct upload *u = user;
+
+	(void)key, (void)filename, (void)path, (void)pathlen;
+	if (u->first_done)
+		return MG_FORM_FIELD_STORAGE_ABORT;
+	return MG_FORM_FIELD_STORAGE_GET;
+}
+
+static int field_get(const char *key, const char *value, size_t len, void *user)
+{
+	struct upload *u = user;
+
+	(void)key;
+	while (len) {
+		ssize_t n = write(u->fd, value, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			u->err = n < 0 ? errno : EPIPE;
+			return MG_FORM_FIELD_HANDLE_ABORT;
+		}
+		value += n;
+		len -= (size_t)n;
+		u->got += (uint64_t)n;
+		if (u->got > u->f->size) {
+			u->err = EFBIG;
+			return MG_FORM_FIELD_HANDLE_ABORT;
+		}
+	}
+	return MG_FORM_FIELD_HANDLE_GET;
+}
+
+static int field_store(const char *path, long long size, void *user)
+{
+	(void)path, (void)size, (void)user;
+	return MG_FORM_FIELD_HANDLE_ABORT;
+}
+
+/* After an upload that went wrong: wait (bounded) for the job to end, so
+ * the answer can carry its reason, as bmcd waits 5 s for its worker. */
+static void job_wait(struct tp_serve_flash *f, int seconds)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	while (f->state == TP_SF_RUNNING &&
+	       pthread_cond_timedwait(&f->cond, &f->lock, &until) == 0)
+		;
+}
+
+static int upload(struct tp_req *r, uint32_t handle)
+{
+	struct tp_serve_flash *f = &r->srv->flash;
+	struct upload u = { .f = f, .fd = -1 };
+	struct mg_form_data_handler h = { .field_found = field_found, .field_get = field_get,
+					  .field_store = field_store, .user_data = &u };
+	char msg[1200];
+
+	pthread_mutex_lock(&f->lock);
+	if (f->state != TP_SF_RUNNING || !f->upload || f->upload_started) {
+		bool running = f->state == TP_SF_RUNNING;
+
+		pthread_mutex_unlock(&f->lock);
+		if (running)
+			return tp_env_error(r, 400, "cannot transfer bytes to worker. This is either "
+					    "because the transfer happens locally, or is already "
+					    "ongoing.");
+		return tp_env_error(r, 400, "cannot execute command in current state. current=%s, "
+				    "expected=Transferring", state_word(f->state));
+	}
+	if (f->handle != handle) {
+		pthread_mutex_unlock(&f->lock);
+		return tp_env_error(r, 400, "unauthorized request for handle");
+	}
+	f->upload_started = true;
+	u.fd = f->pipe_w;
+	f->pipe_w = -1; /* this request owns it now */
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+
+	mg_handle_form_request(r->conn, &h);
+	close(u.fd);
+
+	pthread_mutex_lock(&f->lock);
+	f->upload_done = true;
+	if (u.got == f->size && !u.err) {
+		pthread_mutex_unlock(&f->lock);
+		return tp_http_send(r, 200, "text/plain", "", 0, NULL);
+	}
+	/* Short, long or refused: the pipeline has seen the end of a wrong
+	 * input, fails, and puts the node back; the answer says why. */
+	job_wait(f, 30);
+	if (u.err == EFBIG)
+		snprintf(msg, sizeof(msg), "the upload is longer than its length %" PRIu64
+			 " bytes; the flash is stopped and node %u put back", f->size, f->slot);
+	else if (u.got < f->size && !u.err)
+		snprintf(msg, sizeof(msg), "missing %" PRIu64 " bytes", f->size - u.got);
+	else
+		snprintf(msg, sizeof(msg), "%s", f->state == TP_SF_ERROR ? f->error :
+			 "transfer canceled");
+	pthread_mutex_unlock(&f->lock);
+	return tp_env_error(r, u.err == EFBIG || (u.got < f->size && !u.err) ? 400 : 500, "%s",
+			    msg);
+}
+
+int tp_api_upload(struct tp_req *r, const char *rest)
+{
+	struct tp_serve_flash *f = &r->srv->flash;
+	unsigned long long h;
+	char *end;
+
+	errno = 0;
+	h = strtoull(rest, &end, 10);
+	if (end == rest || errno || h > UINT32_MAX || (*end && strcmp(end, "/cancel")))
+		return tp_env_error(r, 404, "no such upload path");
+	if (!*end) {
+		if (strcmp(r->ri->request_method, "POST"))
+			return tp_env_error(r, 405, "the upload takes POST with multipart/form-data");
+		return upload(r, (uint32_t)h);
+	}
+	/* bmcd cancels whatever runs, whatever the handle (serve.md §6). */
+	pthread_mutex_lock(&f->lock);
+	if (f->state == TP_SF_RUNNING && !f->cancelled) {
+		f->cancelled = true;
+		tp_cancel_raise(SIGINT);
+		pipe_w_close(f);
+		tp_log(TP_LOG_INFO, "slot %u: flash cancelled by a client", f->slot);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return tp_http_send(r, 200, "text/plain", "", 0, NULL);
+}
+
+void tp_api_flash_stop(struct tp_serve *s)
+{
+	struct tp_serve_flash *f = &s->flash;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->state == TP_SF_RUNNING) {
+		f->cancelled = true;
+		tp_cancel_raise(SIGTERM);
+		pipe_w_close(f);
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (f->joinable)
+		pthread_join(f->worker, NULL);
+	f->joinable = false;
+}
