@@ -209,7 +209,7 @@ commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live jobs
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 # tpkit serve (bmc/serve/, docs/serve.md): the bmcd-compatible API; a
 # library, so unit tests link its authentication and request parsing.
-serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling
+serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling api_uart
 ifeq ($(CONFIG_TPKIT_CMD_SERVE),y)
 serve-$(CONFIG_TPKIT_CMD_FLASH) += api_flash
 endif

@@ -93,7 +93,12 @@ static int serve(const struct tp_cli *c, struct tp_serve *s)
 	tp_api_nodes_load(s);
 	tp_api_flash_init(s);
 	signals_block(&set);
+	if ((rc = tp_api_uart_start(s)) < 0) {
+		tp_auth_free(s->auth);
+		return tp_cli_fail(c, rc);
+	}
 	if ((rc = tp_serve_start(s)) < 0) {
+		tp_api_uart_stop(s);
 		tp_auth_free(s->auth);
 		return tp_cli_fail(c, rc);
 	}
@@ -108,6 +113,7 @@ static int serve(const struct tp_cli *c, struct tp_serve *s)
 	/* A flash running is cancelled and its node put back first. */
 	tp_api_flash_stop(s);
 	tp_serve_stop(s);
+	tp_api_uart_stop(s);
 	tp_auth_free(s->auth);
 	return TP_EXIT_OK;
 }

@@ -199,6 +199,12 @@ int tp_serve_start(struct tp_serve *s)
 	opts[n++] = "yes";
 	opts[n++] = "enable_directory_listing";
 	opts[n++] = "no";
+	/* The serial websocket: pings every 5 s, closed after 30 s without
+	 * an answer, as bmcd's (serve.md §5). */
+	opts[n++] = "enable_websocket_ping_pong";
+	opts[n++] = "yes";
+	opts[n++] = "websocket_timeout_ms";
+	opts[n++] = "30000";
 	if (s->o.www && stat(s->o.www, &st) == 0 && S_ISDIR(st.st_mode)) {
 		opts[n++] = "document_root";
 		opts[n++] = s->o.www;
@@ -218,6 +224,8 @@ int tp_serve_start(struct tp_serve *s)
 				  err[0] ? err : "CivetWeb gave no reason");
 	}
 	mg_set_request_handler(s->ctx, "/", handle, s);
+	mg_set_websocket_handler(s->ctx, "/api/bmc/serial/ws", tp_api_ws_connect, tp_api_ws_ready,
+				 tp_api_ws_data, tp_api_ws_close, s);
 	np = mg_get_server_ports(s->ctx, 4, sp);
 	for (int i = 0; i < np; i++) {
 		if (sp[i].is_ssl)

@@ -43,16 +43,18 @@ static const struct route routes[] = {
 	/* Known to bmcd, not (yet) to tpkit: a clear 501 each, never a
 	 * silent "ok" (serve.md §8). */
 	{ "set", "firmware", unsupported, false },
-	{ "get", "firmware", unsupported, false },
 #ifdef CONFIG_TPKIT_CMD_FLASH
 	{ "set", "flash", tp_api_flash_set, false },
 	{ "get", "flash", tp_api_flash_get, false },
+	/* bmcd has one transfer state for both (serve.md §6). */
+	{ "get", "firmware", tp_api_flash_get, false },
 #else
+	{ "get", "firmware", unsupported, false },
 	{ "set", "flash", unsupported, false },
 	{ "get", "flash", unsupported, false },
 #endif
-	{ "get", "uart", unsupported, false },
-	{ "set", "uart", unsupported, false },
+	{ "get", "uart", tp_api_uart_get, false },
+	{ "set", "uart", tp_api_uart_set, false },
 	{ "set", "node_to_msd", unsupported, false },
 	{ "set", "network", unsupported, false },
 	{ "set", "reboot", unsupported, false },
@@ -134,16 +136,20 @@ static int authenticate(struct tp_req *r)
 	return tp_http_send(r, 200, "application/json", out, (size_t)n, hdr);
 }
 
-/* The gate of serve.md §3: loopback passes unless configured not to. */
+int tp_routes_auth(struct tp_req *r, struct tp_auth_denial *d)
+{
+	/* The gate of serve.md §3: loopback passes unless configured not to. */
+	if (!r->srv->o.auth_loopback && tp_http_peer_loopback(r->peer))
+		return 0;
+	return tp_auth_check(r->srv->auth, r->peer, mg_get_header(r->conn, "Authorization"), d);
+}
+
 static int authorised(struct tp_req *r)
 {
 	struct tp_auth_denial d;
 	char hdr[300];
 
-	if (!r->srv->o.auth_loopback && tp_http_peer_loopback(r->peer))
-		return 0;
-	if (tp_auth_check(r->srv->auth, r->peer, mg_get_header(r->conn, "Authorization"),
-			  &d) == 0)
+	if (tp_routes_auth(r, &d) == 0)
 		return 0;
 	hdr[0] = '\0';
 	if (d.www_authenticate[0])

@@ -85,9 +85,15 @@ struct tp_serve {
 	struct tp_serve_node node[TP_BOARD_SLOTS];
 	unsigned usb_node;         /* the slot the last "set usb" named (api_usb.c) */
 	struct tp_serve_flash flash;
+	struct tp_serve_uarts *uarts; /* api_uart.c */
 	char cert_path[4096];
 	int https_port, http_port; /* as bound */
 };
+
+#define TP_SERVE_UART_RING 16384 /* bytes of console kept per node, as bmcd */
+#define TP_SERVE_WS_MAX 8         /* serial websockets per node */
+
+struct tp_serve_uarts;
 
 #define TP_QUERY_MAX 32
 
@@ -166,6 +172,9 @@ bool tp_http_peer_loopback(const char *peer);
 
 /* An /api/bmc request on the HTTPS side; returns the status sent. */
 int tp_routes_api(struct tp_req *r);
+/* Does the request pass the gate (a loopback peer, a token, Basic)?
+ * 0, or -EACCES with d filled; nothing is sent. */
+int tp_routes_auth(struct tp_req *r, struct tp_auth_denial *d);
 /* GET /info on the plain-HTTP side, without authentication. */
 int tp_routes_info(struct tp_req *r);
 
@@ -202,6 +211,16 @@ void tp_api_flash_stop(struct tp_serve *s);
 static inline void tp_api_flash_init(struct tp_serve *s) { (void)s; }
 static inline void tp_api_flash_stop(struct tp_serve *s) { (void)s; }
 #endif
+int tp_api_uart_get(struct tp_req *r);
+int tp_api_uart_set(struct tp_req *r);
+/* The console capture: one thread for the four UARTs, from start to stop. */
+int tp_api_uart_start(struct tp_serve *s);
+void tp_api_uart_stop(struct tp_serve *s);
+/* The serial websocket's CivetWeb handlers (cbdata: the tp_serve). */
+int tp_api_ws_connect(const struct mg_connection *conn, void *cbdata);
+void tp_api_ws_ready(struct mg_connection *conn, void *cbdata);
+int tp_api_ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata);
+void tp_api_ws_close(const struct mg_connection *conn, void *cbdata);
 /* node_info's names from the state directory, at start. */
 void tp_api_nodes_load(struct tp_serve *s);
 int tp_api_cooling_set(struct tp_req *r);
