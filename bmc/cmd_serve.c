@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "common/log.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static void help(void)
 	       "  --cert FILE          PEM with the key and certificate (default: made at the\n"
 	       "                       first start in the state directory, mode 0600)\n"
 	       "  --auth-loopback      ask loopback clients for a token too (bmcd does not)\n"
-	       "  --threads N          worker threads, 2-64 (default 8)\n"
+	       "  --threads N          connections served at once, 2-256 (default %d)\n"
 	       "  --ban-ms MS          the first ban after %d failed logins (default %d)\n"
 	       "  --flash-opt NAME=VALUE  a module option for flashes, as tpkit flash takes\n"
 	       "                       it (loader=FILE, rpiboot-dir=DIR); repeatable\n"
@@ -38,15 +39,16 @@ static void help(void)
 	       "The key, passwords and tokens are never logged.\n"
 	       "Exit codes: 0 stopped by a signal, 1 could not start, 2 usage, 3 unknown board,\n"
 	       "4 a GPIO line is held by another process.\n",
-	       CONFIG_TPKIT_SERVE_WWW, CONFIG_TPKIT_SERVE_AUTH_ATTEMPTS, CONFIG_TPKIT_SERVE_BAN_MS);
+	       CONFIG_TPKIT_SERVE_WWW, CONFIG_TPKIT_SERVE_THREADS, CONFIG_TPKIT_SERVE_AUTH_ATTEMPTS,
+	       CONFIG_TPKIT_SERVE_BAN_MS);
 }
 
 static int set_threads(const struct tp_cli *c, void *dst, const char *arg)
 {
 	unsigned long v;
 
-	if (!tp_cli_uint(arg, 2, 64, &v))
-		return tp_cli_usage(c, "--threads takes 2-64, not \"%s\"", arg);
+	if (!tp_cli_uint(arg, 2, 256, &v))
+		return tp_cli_usage(c, "--threads takes 2-256, not \"%s\"", arg);
 	*(unsigned *)dst = (unsigned)v;
 	return 0;
 }
@@ -90,6 +92,10 @@ static int serve(const struct tp_cli *c, struct tp_serve *s)
 	if ((rc = tp_tls_ensure(s->o.cert, s->cert_path, sizeof(s->cert_path))) < 0 ||
 	    (rc = tp_auth_new(&s->auth, &s->o.auth)) < 0)
 		return tp_cli_fail(c, rc);
+	/* glibc gives each thread that allocates an arena of its own, up to
+	 * 8 per core: with a thread per connection, that is memory the
+	 * BMC's 128 MiB cannot spare (docs/performance.md). */
+	mallopt(M_ARENA_MAX, 2);
 	tp_api_nodes_load(s);
 	tp_api_flash_init(s);
 	signals_block(&set);
@@ -121,7 +127,8 @@ static int serve(const struct tp_cli *c, struct tp_serve *s)
 int cmd_serve_main(struct tp_cli *c, int argc, char **argv)
 {
 	struct tp_serve s = {
-		.o = { .https = "443", .http = "80", .www = CONFIG_TPKIT_SERVE_WWW, .threads = 8,
+		.o = { .https = "443", .http = "80", .www = CONFIG_TPKIT_SERVE_WWW,
+		       .threads = CONFIG_TPKIT_SERVE_THREADS,
 		       .auth = { .attempts = CONFIG_TPKIT_SERVE_AUTH_ATTEMPTS,
 				 .token_expiry_s = CONFIG_TPKIT_SERVE_TOKEN_EXPIRY_S,
 				 .ban_base_ms = CONFIG_TPKIT_SERVE_BAN_MS } },

@@ -143,6 +143,9 @@ static void *worker(void *arg)
 	if (rc == 0)
 		rc = tp_board_open(&b, &s->o.board);
 	if (rc == 0) {
+		/* Its claim waits for a status read holding a line a moment
+		 * on the server's own handle (board.h). */
+		b->claim_lock = &s->board_lock;
 		n = tp_flash_slots(b, TP_SLOT_BIT(f->slot), &o, res);
 		tp_board_close(b);
 		rc = n == 1 ? res[0].rc : -EIO;

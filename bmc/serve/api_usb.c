@@ -42,6 +42,22 @@ static int plan_apply(struct tp_req *r, const struct tp_usb_plan *p, unsigned sl
 	return rc;
 }
 
+static bool flashing(struct tp_serve *s, unsigned *slot)
+{
+#ifdef CONFIG_TPKIT_CMD_FLASH
+	bool running;
+
+	pthread_mutex_lock(&s->flash.lock);
+	running = s->flash.state == TP_SF_RUNNING;
+	*slot = s->flash.slot;
+	pthread_mutex_unlock(&s->flash.lock);
+	return running;
+#else
+	(void)s, (void)slot;
+	return false;
+#endif
+}
+
 static const char *mode_word(enum tp_usb_mode m)
 {
 	return m == TP_USB_HOST ? "Host" : m == TP_USB_FLASH ? "Flash" : "Device";
@@ -56,11 +72,19 @@ int tp_api_usb_get(struct tp_req *r)
 	char word[16];
 	int rc;
 
-	if ((rc = status_read(r, &st)) < 0)
+	if ((rc = status_read(r, &st)) == -EBUSY && flashing(r->srv, &node)) {
+		/* The flash holds the routing lines, and is what they say:
+		 * its node in flash mode through the BMC. */
+		st.slot[node - 1].mode = TP_USB_FLASH;
+		st.slot[node - 1].link = TP_LINK_BMC;
+		st.selected = (int)node;
+	} else if (rc < 0) {
 		return tp_env_fail(r, "get USB mode", rc);
-	pthread_mutex_lock(&r->srv->board_lock);
-	node = r->srv->usb_node;
-	pthread_mutex_unlock(&r->srv->board_lock);
+	} else {
+		pthread_mutex_lock(&r->srv->board_lock);
+		node = r->srv->usb_node;
+		pthread_mutex_unlock(&r->srv->board_lock);
+	}
 	if (d->usb_bus == TP_USB_MUX && st.selected)
 		node = (unsigned)st.selected;
 	if (tp_env_begin(&e) < 0)

@@ -185,7 +185,7 @@ int tp_serve_start(struct tp_serve *s)
 	} else {
 		snprintf(ports, sizeof(ports), "%s", a);
 	}
-	snprintf(threads, sizeof(threads), "%u", s->o.threads ? s->o.threads : 8);
+	snprintf(threads, sizeof(threads), "%u", s->o.threads ? s->o.threads : CONFIG_TPKIT_SERVE_THREADS);
 	opts[n++] = "listening_ports";
 	opts[n++] = ports;
 	opts[n++] = "num_threads";

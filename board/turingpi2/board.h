@@ -8,6 +8,7 @@
 #ifndef TP_BOARD_H
 #define TP_BOARD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +110,14 @@ struct tp_board {
 	struct tp_board_id id;
 	struct tp_gpio *gpio;
 	const char *consumer; /* label on every GPIO request, "tpkit" */
+	/*
+	 * NULL, or a mutex taken around flash mode's
+	 * claim of its lines: for a process where other threads read the
+	 * same lines through another handle while holding it (tpkit serve:
+	 * a status read holds a line for a moment, and a flash claiming it
+	 * then would fail as busy).
+	 */
+	pthread_mutex_t *claim_lock;
 };
 
 struct tp_board_opts {

@@ -7,6 +7,7 @@
 #include "common/slots.h"
 #include "common/state.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,7 +128,11 @@ static int claim(struct tp_flashmode *fm, const struct tp_usb_plan *plan)
 			tp_line_name(en[s - 1], sizeof(en[s - 1]), s, "en");
 			names[n++] = en[s - 1];
 		}
+	if (fm->b->claim_lock)
+		pthread_mutex_lock(fm->b->claim_lock);
 	rc = tp_lines_claim(&fm->ls, fm->b->gpio, fm->b->desc, names, n, fm->b->consumer, 0);
+	if (fm->b->claim_lock)
+		pthread_mutex_unlock(fm->b->claim_lock);
 	if (rc < 0)
 		return rc;
 	fm->held = true;

@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# tpkit serve under load (docs/performance.md "tpkit serve under load"): on a
+# v2.5 twin with an RK1 in slot 2, one xz image is flashed twice by upload,
+# as the web UI and tpi do it (bench/../tests/regress/serve_lib.sh's client):
+# once with the server otherwise idle, once while THREADS clients
+# (bench/serve_load.py, kept-alive HTTPS connections) ask for status as fast
+# as they are answered. Both eMMCs are checked against the raw image.
+# Printed: each flash's wall time and simulated time, loaded/idle ratios,
+# the load's requests, failures and slowest answer, the server's peak RSS
+# and its open descriptors before and after.
+#
+#   bench/serve.sh [BUILD_DIR]      (default build/; run `make tests` first)
+#   env: SIZE_MIB=128  THREADS=50  INTERVAL_MS=100 (each client's pace: tpi
+#        polls every 500 ms)  CACHE=/var/tmp/tpkit-serve-bench
+#
+# The image is one xz block (xz -3, no -T), as a single-threaded xz makes
+# it: one decoder thread, so the memory measured is the server's, not a
+# second decoder's. tpkit flash of the same image under the same twin is
+# measured too, for its peak RSS: the server's own cost is the difference.
+#
+# Targets: no failed request; the loaded flash within 1.10x of the idle
+# one (wall time); peak RSS <= 48 MiB; no descriptor left open. The exit
+# status is 1 if a target is missed.
+set -euo pipefail
+BUILD=$(realpath "${1:-build}")
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+export TPKIT=$BUILD/tpkit MKLDR=$BUILD/tests/tools/mkldr SRCDIR
+TWIN=$BUILD/tests/twin/tp-twin
+SIZE_MIB=${SIZE_MIB:-128} THREADS=${THREADS:-50} INTERVAL_MS=${INTERVAL_MS:-100}
+CACHE=${CACHE:-/var/tmp/tpkit-serve-bench}
+RATIO_TARGET=1.10 RSS_TARGET_MIB=48
+
+for t in "$TPKIT" "$TWIN" "$MKLDR"; do
+	[ -x "$t" ] || { echo "bench/serve.sh: no $t; run make tests first" >&2; exit 1; }
+done
+work=$(mktemp -d /var/tmp/tpkit-serve-run.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$MKLDR" loader.bin >/dev/null
+mkdir -p "$CACHE"
+img=$CACHE/raw1-$SIZE_MIB.img
+if [ ! -f "$img.xz" ]; then
+	# Half text (compresses), half random (does not): an OS image's mix.
+	{ (seq 1 100000000 || true) | head -c $((SIZE_MIB * 524288))
+	  head -c $((SIZE_MIB * 524288)) /dev/urandom; } >"$img"
+	xz -3 -T1 -k -f "$img"
+fi
+export IMG=$img.xz RAW=$img THREADS INTERVAL_MS
+
+cat >client.sh <<'X'
+set -u
+LEN=$(stat -c %s "$IMG")
+now() { date +%s.%N; }
+flash_once() { # LABEL
+	local t0 t1 h
+	api "opt=set&type=flash&file=bench.img.xz&length=$LEN&node=1"
+	h=$(python3 -c 'import json; print(json.load(open("body"))["handle"])')
+	t0=$(now)
+	req -X POST -F "file=@$IMG;type=application/octet-stream" "$BASE/api/bmc/upload/$h"
+	[ "$status" = 200 ] || fail "$1: upload: $status $(cat body)"
+	while api 'opt=get&type=flash'; grep -q '^{"Transferring"' body; do
+		sleep 0.2 # tpi polls every 500 ms
+	done
+	t1=$(now)
+	grep -q '^{"Done"' body || fail "$1: $(cat body)"
+	cmp -s -n "$(stat -c %s "$RAW")" "$RAW" emmc/slot2.emmc || fail "$1: the eMMC differs"
+	echo "$1 wall $(python3 -c "print($t1 - $t0)") sim $(python3 -c 'import json; d=json.load(open("body"))["Done"][0]; print(d["secs"] + d["nanos"] / 1e9)')"
+}
+serve_start --flash-opt loader=loader.bin
+fds0=$(ls /proc/$SERVE_PID/fd | wc -l)
+flash_once idle
+echo "rss_idle_kib $(awk '/VmHWM/ { print $2 }' /proc/$SERVE_PID/status)"
+rm -f stop
+python3 "$SRCDIR/bench/serve_load.py" "$BASE" "$THREADS" stop "$INTERVAL_MS" >load.out &
+lp=$!
+flash_once loaded
+touch stop
+wait $lp
+echo "load $(cat load.out)"
+fds1=$(ls /proc/$SERVE_PID/fd | wc -l)
+echo "rss_kib $(awk '/VmHWM/ { print $2 }' /proc/$SERVE_PID/status) fds $fds0 $fds1"
+serve_stop
+X
+"$TWIN" --rev 2.5 --slot 2=rk1 --emmc-size $((SIZE_MIB + 64))M --emmc-dir emmc -q -- bash -c \
+	". '$SRCDIR/tests/regress/lib.sh'; . '$SRCDIR/tests/regress/serve_lib.sh'; . ./client.sh" \
+	>res.txt 2>twin.err || { cat res.txt twin.err serve.err 2>/dev/null | tail -30; exit 1; }
+# The same image by tpkit flash, for its peak RSS.
+rm -rf emmc
+"$TWIN" --rev 2.5 --slot 2=rk1 --emmc-size $((SIZE_MIB + 64))M --emmc-dir emmc -q -- \
+	/usr/bin/time -f 'flash_rss_kib %M' "$TPKIT" flash --slot 2 --image "$IMG" --loader loader.bin \
+	-q 2>&1 | grep '^flash_rss_kib' >>res.txt
+cat res.txt
+python3 - "$RATIO_TARGET" "$RSS_TARGET_MIB" res.txt <<'P'
+import sys
+ratio_t, rss_t = float(sys.argv[1]), float(sys.argv[2])
+r = {}
+for line in open(sys.argv[3]):
+    w = line.split()
+    if w and w[0] in ("idle", "loaded"):
+        r[w[0]] = (float(w[2]), float(w[4]))
+    elif w and w[0] == "load":
+        r["req"], r["fail"], r["worst"] = int(w[2]), int(w[4]), w[6]
+    elif w and w[0] == "flash_rss_kib":
+        r["flash_rss"] = int(w[1]) / 1024
+    elif w and w[0] == "rss_idle_kib":
+        r["rss_idle"] = int(w[1]) / 1024
+    elif w and w[0] == "rss_kib":
+        r["rss"], r["fd0"], r["fd1"] = int(w[1]) / 1024, int(w[3]), int(w[4])
+wall = r["loaded"][0] / r["idle"][0]
+sim = r["loaded"][1] / r["idle"][1]
+ok = r["fail"] == 0 and wall <= ratio_t and r["rss"] <= rss_t and r["fd1"] <= r["fd0"]
+print(f"serve under load: {r['req']} requests, {r['fail']} failed, slowest {r['worst']} ms")
+print(f"flash loaded/idle: wall {wall:.3f}x (target <= {ratio_t}), simulated {sim:.3f}x")
+print(f"peak RSS {r['rss']:.1f} MiB (target <= {rss_t}; {r['rss_idle']:.1f} MiB after the idle "
+      f"flash; tpkit flash alone {r['flash_rss']:.1f} MiB); descriptors {r['fd0']} -> {r['fd1']}")
+print("targets met" if ok else "TARGET MISSED")
+sys.exit(0 if ok else 1)
+P
