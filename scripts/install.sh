@@ -28,6 +28,8 @@ run install -D -m 0644 "$src/bmc/tpkit.bash-completion" \
 # The init script belongs to a BMC's root, never to a build machine's /etc.
 if [ -n "$destdir" ]; then
 	run install -D -m 0755 "$src/board/turingpi2/init/S95tpkit" "$destdir/etc/init.d/S95tpkit"
+	run install -D -m 0755 "$src/board/turingpi2/init/S94tpkit-serve" \
+		"$destdir/etc/init.d/S94tpkit-serve"
 fi
 if [ -n "$helper" ] && [ -f "$helper" ]; then
 	run install -D -m 0755 "$helper" "$destdir$datadir/node/tpkit-node-aarch64"
