@@ -39,6 +39,10 @@ PKGS=(
 	# the twin's nodes that boot (docs/twin.md, "Nodes that boot"), and
 	# their test images (docs/nodeimg.md: eatmydata spares dpkg's fsyncs)
 	qemu-system-x86 vde2 mtools eatmydata
+	# the stock web UI driven against tpkit serve (test 172): Debian's
+	# browser, headless, and Node for the puppeteer-core script that drives
+	# it (the npm step at the end); the machine image's nodejs does as well
+	chromium nodejs
 )
 
 missing=()
@@ -90,5 +94,20 @@ if [ "$(cat "$sr/.done" 2>/dev/null)" != "$NODE_DEVPKGS" ]; then
 	mmdebstrap --quiet --variant=extract --architectures=arm64 \
 		--include="$NODE_DEVPKGS" bookworm "$sr" "$src"
 	echo "$NODE_DEVPKGS" >"$sr/.done"
+fi
+# Test 172's driver of the web UI: puppeteer-core, an exact version, in a
+# directory of its own outside the repository (the test finds it there
+# through NODE_PATH). puppeteer-core never downloads a browser (172 uses
+# Debian's chromium); PUPPETEER_SKIP_DOWNLOAD says so all the same. npm
+# comes with the machine image's nodejs; Debian's nodejs needs Debian's npm.
+NPM_PREFIX=${TPKIT_NPM_PREFIX:-/opt/tpkit-npm}
+PUPPETEER_CORE=24.43.1
+if [ "$(node -p "require('$NPM_PREFIX/node_modules/puppeteer-core/package.json').version" \
+	2>/dev/null)" != "$PUPPETEER_CORE" ]; then
+	command -v npm >/dev/null || apt-get install -y -q --no-install-recommends npm
+	echo "install-deps: installing puppeteer-core $PUPPETEER_CORE in $NPM_PREFIX" >&2
+	mkdir -p "$NPM_PREFIX"
+	PUPPETEER_SKIP_DOWNLOAD=1 npm install --prefix "$NPM_PREFIX" --no-audit --no-fund \
+		--save-exact "puppeteer-core@$PUPPETEER_CORE"
 fi
 echo "install-deps: done" >&2
