@@ -11,8 +11,8 @@
 # and its open descriptors before and after.
 #
 #   bench/serve.sh [BUILD_DIR]      (default build/; run `make tests` first)
-#   env: SIZE_MIB=128  THREADS=50  INTERVAL_MS=100 (each client's pace: tpi
-#        polls every 500 ms)  CACHE=/var/tmp/tpkit-serve-bench
+#   env: SIZE_MIB=128  THREADS=50  INTERVAL_MS=500 (each client's pace; tpi
+#        polls every 500 ms; 0: as fast as answered)  CACHE=/var/tmp/tpkit-serve-bench
 #
 # The image is one xz block (xz -3, no -T), as a single-threaded xz makes
 # it: one decoder thread, so the memory measured is the server's, not a
@@ -27,7 +27,7 @@ BUILD=$(realpath "${1:-build}")
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 export TPKIT=$BUILD/tpkit MKLDR=$BUILD/tests/tools/mkldr SRCDIR
 TWIN=$BUILD/tests/twin/tp-twin
-SIZE_MIB=${SIZE_MIB:-128} THREADS=${THREADS:-50} INTERVAL_MS=${INTERVAL_MS:-100}
+SIZE_MIB=${SIZE_MIB:-128} THREADS=${THREADS:-50} INTERVAL_MS=${INTERVAL_MS:-500}
 CACHE=${CACHE:-/var/tmp/tpkit-serve-bench}
 RATIO_TARGET=1.10 RSS_TARGET_MIB=48
 
@@ -52,6 +52,8 @@ cat >client.sh <<'X'
 set -u
 LEN=$(stat -c %s "$IMG")
 now() { date +%s.%N; }
+# cpu: the server's user + system CPU time so far, in seconds.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' /proc/$SERVE_PID/stat; }
 flash_once() { # LABEL
 	local t0 t1 h
 	api "opt=set&type=flash&file=bench.img.xz&length=$LEN&node=1"
@@ -69,13 +71,17 @@ flash_once() { # LABEL
 }
 serve_start --flash-opt loader=loader.bin
 fds0=$(ls /proc/$SERVE_PID/fd | wc -l)
+c0=$(cpu)
 flash_once idle
+c1=$(cpu)
 echo "rss_idle_kib $(awk '/VmHWM/ { print $2 }' /proc/$SERVE_PID/status)"
 rm -f stop
 python3 "$SRCDIR/bench/serve_load.py" "$BASE" "$THREADS" stop "$INTERVAL_MS" >load.out &
 lp=$!
 flash_once loaded
+c2=$(cpu)
 touch stop
+echo "cpu idle $(python3 -c "print($c1 - $c0)") loaded $(python3 -c "print($c2 - $c1)")"
 wait $lp
 echo "load $(cat load.out)"
 fds1=$(ls /proc/$SERVE_PID/fd | wc -l)
@@ -100,7 +106,9 @@ for line in open(sys.argv[3]):
     if w and w[0] in ("idle", "loaded"):
         r[w[0]] = (float(w[2]), float(w[4]))
     elif w and w[0] == "load":
-        r["req"], r["fail"], r["worst"] = int(w[2]), int(w[4]), w[6]
+        r["req"], r["fail"], r["worst"], r["reconn"] = int(w[2]), int(w[4]), w[6], int(w[8])
+    elif w and w[0] == "cpu":
+        r["cpu"] = (float(w[2]), float(w[4]))
     elif w and w[0] == "flash_rss_kib":
         r["flash_rss"] = int(w[1]) / 1024
     elif w and w[0] == "rss_idle_kib":
@@ -110,8 +118,12 @@ for line in open(sys.argv[3]):
 wall = r["loaded"][0] / r["idle"][0]
 sim = r["loaded"][1] / r["idle"][1]
 ok = r["fail"] == 0 and wall <= ratio_t and r["rss"] <= rss_t and r["fd1"] <= r["fd0"]
-print(f"serve under load: {r['req']} requests, {r['fail']} failed, slowest {r['worst']} ms")
+print(f"serve under load: {r['req']} requests, {r['fail']} failed, slowest {r['worst']} ms, "
+      f"{r['reconn']} kept connections closed while idle and opened again")
 print(f"flash loaded/idle: wall {wall:.3f}x (target <= {ratio_t}), simulated {sim:.3f}x")
+extra = r["cpu"][1] - r["cpu"][0]
+print(f"tpkit serve's CPU: {r['cpu'][0]:.2f} s idle, {r['cpu'][1]:.2f} s loaded: "
+      f"{extra:.2f} s for the requests, {extra / max(r['req'], 1) * 1e6:.0f} us each")
 print(f"peak RSS {r['rss']:.1f} MiB (target <= {rss_t}; {r['rss_idle']:.1f} MiB after the idle "
       f"flash; tpkit flash alone {r['flash_rss']:.1f} MiB); descriptors {r['fd0']} -> {r['fd1']}")
 print("targets met" if ok else "TARGET MISSED")

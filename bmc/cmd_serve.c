@@ -32,6 +32,8 @@ static void help(void)
 	       "  --auth-loopback      ask loopback clients for a token too (bmcd does not)\n"
 	       "  --threads N          connections served at once, 2-256 (default %d)\n"
 	       "  --ban-ms MS          the first ban after %d failed logins (default %d)\n"
+	       "  --upload-wait S      how long a flash handle waits for its upload, 1-600 s\n"
+	       "                       (default 10, as bmcd)\n"
 	       "  --flash-opt NAME=VALUE  a module option for flashes, as tpkit flash takes\n"
 	       "                       it (loader=FILE, rpiboot-dir=DIR); repeatable\n"
 	       "  -v, --verbose        log each change and refusal on stderr (twice: debug)\n"
@@ -60,6 +62,16 @@ static int add_flash_opt(const struct tp_cli *c, void *dst, const char *arg)
 	if (!strchr(arg, '=') || o->nflash_opt == sizeof(o->flash_opt) / sizeof(o->flash_opt[0]))
 		return tp_cli_usage(c, "--flash-opt takes NAME=VALUE (at most 8), not \"%s\"", arg);
 	o->flash_opt[o->nflash_opt++] = arg;
+	return 0;
+}
+
+static int set_upload_wait(const struct tp_cli *c, void *dst, const char *arg)
+{
+	unsigned long v;
+
+	if (!tp_cli_uint(arg, 1, 600, &v))
+		return tp_cli_usage(c, "--upload-wait takes 1-600 seconds, not \"%s\"", arg);
+	*(unsigned *)dst = (unsigned)v;
 	return 0;
 }
 
@@ -128,7 +140,7 @@ int cmd_serve_main(struct tp_cli *c, int argc, char **argv)
 {
 	struct tp_serve s = {
 		.o = { .https = "443", .http = "80", .www = CONFIG_TPKIT_SERVE_WWW,
-		       .threads = CONFIG_TPKIT_SERVE_THREADS,
+		       .threads = CONFIG_TPKIT_SERVE_THREADS, .upload_wait_s = 10,
 		       .auth = { .attempts = CONFIG_TPKIT_SERVE_AUTH_ATTEMPTS,
 				 .token_expiry_s = CONFIG_TPKIT_SERVE_TOKEN_EXPIRY_S,
 				 .ban_base_ms = CONFIG_TPKIT_SERVE_BAN_MS } },
@@ -144,6 +156,7 @@ int cmd_serve_main(struct tp_cli *c, int argc, char **argv)
 		{ "threads", 0, TP_CLI_FN, &s.o.threads, set_threads },
 		{ "ban-ms", 0, TP_CLI_FN, &s.o.auth.ban_base_ms, set_ban },
 		{ "flash-opt", 0, TP_CLI_FN, &s.o, add_flash_opt },
+		{ "upload-wait", 0, TP_CLI_FN, &s.o.upload_wait_s, set_upload_wait },
 		{ 0 }
 	};
 	int rc;

@@ -31,11 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-/* How long a handle waits for its upload to start (bmcd: 10 s). */
-#define UPLOAD_WAIT_S 10
 
 static const char *state_word(enum tp_serve_flash_state st)
 {
@@ -69,11 +68,13 @@ static void on_progress(void *cookie, const struct tp_progress *p)
 	struct tp_serve_flash *f = cookie;
 
 	/* bmcd's bytes_written counts the device's bytes, and starts again
-	 * from 0 for the read-back (serve.md §6); clients expect that. */
-	if (p->phase == TP_PHASE_DOWNLOAD)
-		return;
+	 * from 0 for the read-back (serve.md §6); clients expect that. A
+	 * URL's size is its download's, once the server says it. */
 	pthread_mutex_lock(&f->lock);
-	f->written = p->done;
+	if (p->phase != TP_PHASE_DOWNLOAD)
+		f->written = p->done;
+	else if (!f->size && p->total)
+		f->size = p->total;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -116,14 +117,14 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&f->lock);
 	if (f->upload) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += UPLOAD_WAIT_S;
+		until.tv_sec += s->o.upload_wait_s;
 		while (!f->upload_started && !f->cancelled &&
 		       pthread_cond_timedwait(&f->cond, &f->lock, &until) == 0)
 			;
 		if (!f->upload_started) {
 			snprintf(f->error, sizeof(f->error), f->cancelled ? "cancelled by user" :
-				 "no upload to handle %" PRIu32 " within %d s", f->handle,
-				 UPLOAD_WAIT_S);
+				 "no upload to handle %" PRIu32 " within %u s", f->handle,
+				 s->o.upload_wait_s);
 			pipe_w_close(f);
 			goto out_locked;
 		}
@@ -199,7 +200,17 @@ int tp_api_flash_set(struct tp_req *r)
 		return tp_env_error(r, 400, "Missing `file` parameter");
 	if (sum && (strlen(sum) != 64 || strspn(sum, "0123456789abcdefABCDEF") != 64))
 		return tp_env_error(r, 400, "Parameter `sha256` is not 64 hex digits");
-	if (!local && strncmp(file, "http", 4)) {
+	if (local) {
+		/* A path on the BMC: refused now if it cannot be read, and its
+		 * size is the transfer's, as bmcd reports it. */
+		struct stat st;
+
+		errno = 0;
+		if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) || access(file, R_OK) < 0)
+			return tp_env_error(r, 400, "cannot read the local file %.300s: %s", file,
+					    errno ? strerror(errno) : "not a file");
+		size = (uint64_t)st.st_size;
+	} else if (strncmp(file, "http", 4)) {
 		errno = 0;
 		size = len ? strtoull(len, &end, 10) : 0;
 		if (!len || !*len || *end || errno || !size)
@@ -224,7 +235,7 @@ int tp_api_flash_set(struct tp_req *r)
 	f->size = size;
 	f->written = 0;
 	f->cancelled = f->upload_started = f->upload_done = false;
-	f->upload = size != 0;
+	f->upload = !local && strncmp(file, "http", 4);
 	f->error[0] = '\0';
 	snprintf(f->sha256, sizeof(f->sha256), "%s", sum ? sum : "");
 	if (f->upload) {

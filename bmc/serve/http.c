@@ -197,6 +197,11 @@ int tp_serve_start(struct tp_serve *s)
 	opts[n++] = "4";
 	opts[n++] = "enable_keep_alive";
 	opts[n++] = "yes";
+	/* CivetWeb's 500 ms closes a poller's connection (tpi polls every
+	 * 500 ms) just as it sends: keep it 10 s, at the cost of a thread
+	 * held that long by a client that went quiet. */
+	opts[n++] = "keep_alive_timeout_ms";
+	opts[n++] = "10000";
 	opts[n++] = "enable_directory_listing";
 	opts[n++] = "no";
 	/* The serial websocket: pings every 5 s, closed after 30 s without

@@ -35,6 +35,7 @@ struct tp_serve_opts {
 	const char *cert;         /* PEM with key and certificate; NULL: made in the state dir */
 	bool auth_loopback;       /* loopback peers need a token too (bmcd: they do not) */
 	unsigned threads;         /* CivetWeb worker threads */
+	unsigned upload_wait_s;   /* a flash handle's wait for its upload */
 	struct tp_auth_opts auth;
 	struct tp_board_opts board; /* how each flash job opens the board */
 	/* Module options for flash jobs, "NAME=VALUE" (loader=FILE, ...). */

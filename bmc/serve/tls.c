@@ -41,7 +41,7 @@ static int make(BIO *out)
 
 	if (!key || !x || RAND_bytes(serial, sizeof(serial)) != 1)
 		goto out;
-	serial[0] &= 0x7f; /* a positive serial number (RFC 5280 §4.1.2.2) */
+	serial[0] &= 0x7f; /* a positive serial number (RFC 5280, section 4.1.2.2) */
 	bn = BN_bin2bn(serial, sizeof(serial), NULL);
 	name = X509_get_subject_name(x);
 	if (!bn || !X509_set_version(x, 2) || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
