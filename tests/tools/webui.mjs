@@ -80,10 +80,19 @@ function short(s, n = 300) {
 	return s.length > n ? s.slice(0, n) + "…" : s;
 }
 
+// bounded: p, or an error after ms: a renderer that hangs must not hang
+// the report of the failure it caused.
+function bounded(p, ms, what) {
+	let t;
+	return Promise.race([p, new Promise((_, rej) => {
+		t = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms);
+	})]).finally(() => clearTimeout(t));
+}
+
 async function shot(name) {
 	const file = path.join(opt.out, name + ".png");
 	try {
-		await page.screenshot({ path: file, fullPage: true });
+		await bounded(page.screenshot({ path: file, fullPage: true }), 10000, "screenshot");
 	} catch (e) {
 		log(`screenshot ${file}: ${e.message}`);
 	}
@@ -92,7 +101,8 @@ async function shot(name) {
 
 async function pageText() {
 	try {
-		return await page.evaluate(() => document.body?.innerText ?? "");
+		return await bounded(page.evaluate(() => document.body?.innerText ?? ""), 5000,
+			"the page's text");
 	} catch (e) {
 		return `(no page text: ${e.message})`;
 	}
@@ -100,8 +110,8 @@ async function pageText() {
 
 // fail: the step's name, why, what the page showed, the API's last answers.
 async function fail(why) {
-	const file = await shot(`FAIL-${stepName}`);
 	console.error(`webui: FAIL in step "${stepName}": ${why}`);
+	const file = await shot(`FAIL-${stepName}`);
 	console.error(`webui: the page (${page ? page.url() : "none"}) showed: ${short(await pageText(), 1500)}`);
 	for (const a of api.slice(-8))
 		console.error(`webui:   ${a.method} ${a.url} -> ${a.status} ${short(a.body, 200)}`);
@@ -109,7 +119,7 @@ async function fail(why) {
 		console.error(`webui:   page error: ${e}`);
 	console.error(`webui: screenshot ${file}`);
 	if (browser)
-		await browser.close().catch(() => {});
+		await bounded(browser.close(), 5000, "closing the browser").catch(() => {});
 	process.exit(1);
 }
 
@@ -121,7 +131,9 @@ async function step(name, fn) {
 	const errs = pageErrors.length;
 	log(`step ${stepNo}: ${name}`);
 	try {
-		await fn();
+		// A step that hangs (a renderer that stopped) fails with a reason
+		// instead of running into the test's own time limit unexplained.
+		await bounded(fn(), 60000, `step ${name}`);
 	} catch (e) {
 		await fail(e.message.split("\n")[0]);
 	}
