@@ -168,8 +168,8 @@ out_locked:
 	f->pipe_r = -1;
 	f->elapsed_ns = tp_clock_now_ns() - f->start_ns;
 	f->state = f->error[0] ? TP_SF_ERROR : TP_SF_DONE;
-	tp_log(TP_LOG_INFO, "slot %u: flash %s%s%s", f->slot, f->error[0] ? "failed: " : "done",
-	       f->error, "");
+	tp_log(TP_LOG_INFO, "slot %u: flash %s%s", f->slot, f->error[0] ? "failed: " : "done",
+	       f->error);
 	tp_cancel_reset();
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
@@ -234,7 +234,7 @@ int tp_api_flash_set(struct tp_req *r)
 	f->slot = slot;
 	f->size = size;
 	f->written = 0;
-	f->cancelled = f->upload_started = f->upload_done = false;
+	f->cancelled = f->upload_started = false;
 	f->upload = !local && strncmp(file, "http", 4);
 	f->error[0] = '\0';
 	snprintf(f->sha256, sizeof(f->sha256), "%s", sum ? sum : "");
@@ -418,7 +418,6 @@ static int upload(struct tp_req *r, uint32_t handle)
 	close(u.fd);
 
 	pthread_mutex_lock(&f->lock);
-	f->upload_done = true;
 	if (u.got == f->size && !u.err) {
 		pthread_mutex_unlock(&f->lock);
 		return tp_http_send(r, 200, "text/plain", "", 0, NULL);

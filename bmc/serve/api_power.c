@@ -14,15 +14,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* "1" on, "0" off, as strings (serve.md §4.2); a slot whose regulator and
  * enable disagree, or whose line another process holds, is "Unknown", the
@@ -80,7 +71,7 @@ static int apply(struct tp_req *r, unsigned mask, enum tp_power_op op)
 		if (op == TP_POWER_OFF)
 			n->power_on_ms = 0;
 		else if (res[s - 1].changed || op == TP_POWER_RESET)
-			n->power_on_ms = now_ms();
+			n->power_on_ms = tp_serve_now_ms();
 		tp_log(TP_LOG_INFO, "slot %u: power %s%s", s,
 		       op == TP_POWER_RESET ? "reset" : op == TP_POWER_ON ? "on" : "off",
 		       res[s - 1].changed ? "" : " (already)");

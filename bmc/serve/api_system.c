@@ -272,12 +272,9 @@ void tp_api_nodes_load(struct tp_serve *s)
 int tp_api_node_info_get(struct tp_req *r)
 {
 	struct tp_serve *s = r->srv;
-	struct timespec ts;
+	uint64_t now = tp_serve_now_ms();
 	struct tp_env e;
-	uint64_t now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (tp_env_begin(&e) < 0)
 		return tp_env_error(r, 500, "out of memory");
 	tp_json_arr_begin(e.json, "result");

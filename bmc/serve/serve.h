@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "auth.h"
 #include "board/turingpi2/board.h"
@@ -57,7 +58,7 @@ struct tp_serve_flash {
 	uint64_t written;         /* device bytes written, then read back */
 	bool cancelled;
 	bool upload;              /* the input comes by POST /upload/<handle> */
-	bool upload_started, upload_done;
+	bool upload_started;
 	int pipe_r, pipe_w;       /* the upload's pipe into the image pipeline */
 	char src[4096];           /* the image source the job opens */
 	char sha256[65];
@@ -72,8 +73,19 @@ struct tp_serve_node {
 	char name[64], module_name[64];
 	long uart_baud;           /* -1: never set */
 	bool have_name, have_module;
-	uint64_t power_on_ms;     /* when tpkit serve switched it on; 0 unknown */
+	uint64_t power_on_ms;     /* tp_serve_now_ms() when tpkit serve switched it
+				   * on; 0 unknown */
 };
+
+/* The clock of power_on_ms: real monotonic milliseconds, not tp_clock's
+ * (node_info's power_on_time is wall time the node has been up). */
+static inline uint64_t tp_serve_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct tp_serve {
 	struct tp_serve_opts o;
