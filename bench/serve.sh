@@ -78,6 +78,8 @@ echo "rss_idle_kib $(awk '/VmHWM/ { print $2 }' /proc/$SERVE_PID/status)"
 rm -f stop
 python3 "$SRCDIR/bench/serve_load.py" "$BASE" "$THREADS" stop "$INTERVAL_MS" >load.out &
 lp=$!
+# A flash that fails (fail exits) stops the load and the server too.
+trap 'touch stop; kill "$lp" 2>/dev/null; kill -9 "$SERVE_PID" 2>/dev/null' EXIT
 flash_once loaded
 c2=$(cpu)
 touch stop

@@ -15,6 +15,9 @@ serve_start() {
 	"$TPKIT" serve --https "$addr:0" --http "$addr:0" --ban-ms 400 -v "$@" \
 		>serve.ready 2>>serve.err &
 	SERVE_PID=$!
+	# A client that fails (fail exits) must not leave the server behind,
+	# bound to its ports and holding the twin's sockets.
+	trap 'kill -9 "$SERVE_PID" 2>/dev/null' EXIT
 	read -r line <serve.ready || true
 	case $line in
 	"tpkit serve: listening: https port "*) ;;
@@ -30,6 +33,7 @@ serve_stop() {
 	local src=0
 	kill -TERM "$SERVE_PID"
 	wait "$SERVE_PID" || src=$?
+	trap - EXIT
 	[ "$src" -eq 0 ] || { cat serve.err; fail "tpkit serve exited $src on SIGTERM"; }
 }
 
