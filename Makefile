@@ -159,6 +159,9 @@ bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
 bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd_kubeconfig
 # tpkit serve (bmc/serve/, docs/serve.md): the bmcd-compatible API.
 bmc-$(CONFIG_TPKIT_CMD_SERVE) += cmd_serve
+# tpkit --host (bmc/remote/, docs/remote.md): the API's client and the
+# commands it runs.
+bmc-$(CONFIG_TPKIT_REMOTE) += remote/client remote/cmd_nodes remote/cmd_flash
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -179,6 +182,7 @@ pkgs-$(CONFIG_TPKIT_RK1) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_CM4) += libusb-1.0
 pkgs-$(CONFIG_TPKIT_SEED) += ext2fs com_err
 pkgs-$(CONFIG_TPKIT_CMD_SERVE) += json-c
+pkgs-$(CONFIG_TPKIT_REMOTE) += json-c libcurl
 # The aarch64 build is the node helper alone: libc and libcrypto, linked
 # statically (docs/node-helper.md §7).
 ifeq ($(TPKIT_ARCH),aarch64)

@@ -110,6 +110,9 @@ bool tp_cli_common_opt(struct tp_cli *c, int opt, const char *arg)
 	case TP_CLI_OPT_GPIO:
 		c->gpio = arg;
 		return true;
+	case TP_CLI_OPT_HOST:
+		c->host = arg;
+		return true;
 	}
 	return false;
 }

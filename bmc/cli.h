@@ -29,6 +29,7 @@ struct tp_cli {
 	int verbosity;    /* -1 quiet, 0 normal, 1+ verbose */
 	const char *board_rev;
 	const char *gpio;
+	const char *host;   /* --host or TPKIT_HOST: another BMC (bmc/remote/) */
 };
 
 /* Codes of the long-only options every command accepts: above any
@@ -39,6 +40,7 @@ enum {
 	TP_CLI_OPT_JSON = 0x1000,
 	TP_CLI_OPT_BOARD_REV,
 	TP_CLI_OPT_GPIO,
+	TP_CLI_OPT_HOST,
 };
 
 /* Long options every command accepts; append to a command's table. */
@@ -47,7 +49,8 @@ enum {
 		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },  \
 		{ "help", no_argument, NULL, 'h' },                                          \
 		{ "board-rev", required_argument, NULL, TP_CLI_OPT_BOARD_REV },              \
-		{ "gpio", required_argument, NULL, TP_CLI_OPT_GPIO }
+		{ "gpio", required_argument, NULL, TP_CLI_OPT_GPIO },                         \
+		{ "host", required_argument, NULL, TP_CLI_OPT_HOST }
 #define TP_CLI_COMMON_SHORTOPTS "vqh"
 
 #define TP_CLI_COMMON_HELP                                                                   \
@@ -56,6 +59,7 @@ enum {
 	"  -q, --quiet        print nothing but errors\n"                                       \
 	"  --board-rev REV    skip detection: 2.4, 2.5, 2.5.1 or 2.5.2\n"                        \
 	"  --gpio SPEC        GPIO backend: gpiod (default) or sim:SOCKET (TPKIT_GPIO)\n"       \
+	"  --host HOST[:PORT] act on another BMC through its API (TPKIT_HOST)\n"              \
 	"  -h, --help         this help\n"
 
 /*

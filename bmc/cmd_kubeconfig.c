@@ -34,7 +34,7 @@
 
 static void help(void)
 {
-	printf("Usage: tpkit kubeconfig [--slot N] [-o FILE] [--identity KEY] [--host HOST]\n\n"
+	printf("Usage: tpkit kubeconfig [--slot N] [-o FILE] [--identity KEY] [--address ADDR]\n\n"
 	       "Copy the k3s server's admin kubeconfig to FILE (mode 0600), its API address\n"
 	       "(k3s writes https://127.0.0.1:6443) changed to the node's. It logs in with\n"
 	       "the system's ssh (or Dropbear's dbclient) as admin/user with the admin's\n"
@@ -44,7 +44,7 @@ static void help(void)
 	       "  -o, --output FILE  where to write it (default: kubeconfig)\n"
 	       "  --identity KEY     the private key (default: ~/.ssh/id_ed25519, id_ecdsa,\n"
 	       "                     id_rsa, the first that exists)\n"
-	       "  --host HOST        the node's address (default: net/slot/N/address when\n"
+	       "  --address ADDR     the node's address (default: net/slot/N/address when\n"
 	       "                     static, else slot/N/hostname)\n"
 	       "  --json             the result as one JSON object (docs/json.md)\n"
 	       "  -v, -q, -h: as every command (tpkit --help)\n\n"
@@ -348,7 +348,7 @@ int cmd_kubeconfig_main(struct tp_cli *c, int argc, char **argv)
 		{ "slot", 0, TP_CLI_FN, &w.slot, set_slot },
 		{ "output", 'o', TP_CLI_STR, &out },
 		{ "identity", 0, TP_CLI_STR, &identity },
-		{ "host", 0, TP_CLI_STR, &host },
+		{ "address", 0, TP_CLI_STR, &host },
 		{ 0 },
 	};
 	char key[TP_PATH_MAX];

@@ -7,9 +7,13 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/path.h"
+#ifdef CONFIG_TPKIT_REMOTE
+#include "remote/remote.h"
+#endif
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct command {
@@ -26,6 +30,18 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* With --host (or TPKIT_HOST) the same names run on another BMC, through
+ * its API (bmc/remote/, docs/remote.md). Ends with a NULL name. */
+static const struct command remote_commands[] = {
+#ifdef CONFIG_TPKIT_REMOTE
+	{ "power", "switch node power: on, off, reset, status", tp_remote_cmd_power },
+	{ "usb", "route a node's USB: host, device, flash, status", tp_remote_cmd_usb },
+	{ "info", "what the BMC says of itself, and its slots' power", tp_remote_cmd_info },
+	{ "flash", "flash an image onto a node: uploaded, or fetched by the BMC", tp_remote_cmd_flash },
+#endif
+	{ NULL, NULL, NULL }
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: tpkit [OPTIONS] COMMAND [ARGS]\n\n"
@@ -33,6 +49,13 @@ static void usage(FILE *f)
 		   "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	if (remote_commands[0].name) {
+		fprintf(f, "\nWith --host HOST[:PORT] (or TPKIT_HOST), on another BMC through its "
+			   "API:\n ");
+		for (const struct command *r = remote_commands; r->name; r++)
+			fprintf(f, " %s", r->name);
+		fprintf(f, " (docs/remote.md)\n");
+	}
 	fprintf(f, "\nOptions (also accepted after the command):\n" TP_CLI_COMMON_HELP
 		   "  -V, --version      print the version\n\n"
 		   "Environment: TPKIT_ROOT (root of /sys, /proc, /dev; default /), "
@@ -46,12 +69,33 @@ static void usage(FILE *f)
 		   CONFIG_TPKIT_DOCDIR ".\n");
 }
 
-static const struct command *command_find(const char *name)
+static const struct command *command_find(const char *name, bool remote)
 {
+	if (remote) {
+		for (const struct command *r = remote_commands; r->name; r++)
+			if (!strcmp(name, r->name))
+				return r;
+		return NULL;
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(name, commands[i].name))
 			return &commands[i];
 	return NULL;
+}
+
+/* --host VALUE or --host=VALUE anywhere before "--", else TPKIT_HOST:
+ * known before the command is chosen, since it chooses which one runs. */
+static const char *host_wanted(int argc, char **argv)
+{
+	const char *env = getenv("TPKIT_HOST");
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strncmp(argv[i], "--host=", 7))
+			return argv[i] + 7;
+		if (!strcmp(argv[i], "--host") && i + 1 < argc)
+			return argv[i + 1];
+	}
+	return env && env[0] ? env : NULL;
 }
 
 static int version(void)
@@ -85,11 +129,12 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	static char help_opt[] = "--help";
 	char *help_argv[] = { NULL, help_opt, NULL };
-	char msg[200];
+	char msg[300];
 	int opt, rc;
 
 	tp_root_set(NULL);
 	c.json = json_wanted(argc, argv);
+	c.host = host_wanted(argc, argv);
 	/* '+': stop at the command name; the command parses the rest. */
 	while ((opt = tp_cli_getopt(argc, argv, "+V" TP_CLI_COMMON_SHORTOPTS, longopts)) != -1) {
 		if (opt == 'h') {
@@ -123,7 +168,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return TP_EXIT_OK;
 		}
-		if (optind + 2 != argc || !command_find(argv[optind + 1])) {
+		if (optind + 2 != argc || !command_find(argv[optind + 1], c.host)) {
 			fprintf(stderr, "tpkit: help for what? `tpkit help COMMAND`, one of the "
 					"commands `tpkit --help` lists\n");
 			return usage_failed(&c, "help for what? `tpkit help COMMAND`");
@@ -133,7 +178,7 @@ int main(int argc, char **argv)
 		argc = 2;
 		optind = 0;
 	}
-	if ((cmd = command_find(argv[optind]))) {
+	if ((cmd = command_find(argv[optind], c.host))) {
 		c.cmd = cmd->name;
 		argc -= optind;
 		argv += optind;
@@ -148,7 +193,12 @@ int main(int argc, char **argv)
 		tp_clock_close();
 		return rc;
 	}
-	snprintf(msg, sizeof(msg), "unknown command \"%s\"; try `tpkit --help`", argv[optind]);
+	if (c.host && command_find(argv[optind], false))
+		snprintf(msg, sizeof(msg), "%s runs on the BMC itself, not with --host; --host "
+			 "takes %s", argv[optind], remote_commands[0].name ? "power, usb, info and flash"
+			 : "nothing here (this tpkit was built without CONFIG_TPKIT_REMOTE)");
+	else
+		snprintf(msg, sizeof(msg), "unknown command \"%s\"; try `tpkit --help`", argv[optind]);
 	fprintf(stderr, "tpkit: %s\n", msg);
 	return usage_failed(&c, msg);
 }

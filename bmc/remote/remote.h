@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tpkit --host: another BMC through its HTTP API, the one bmcd serves and
+ * tpkit serve answers (docs/remote.md). This layer speaks the API only:
+ * HTTPS with the server's key pinned on first use, login and the cached
+ * token, bmcd's envelope. It prints nothing; the commands do.
+ */
+#ifndef TP_REMOTE_H
+#define TP_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmc/cli.h"
+
+struct json_object;
+struct tp_remote;
+
+/*
+ * HOST, HOST:PORT, or either after "https://" (port 443 by default). The
+ * login comes from TPKIT_USER and TPKIT_PASSWORD when the server asks for
+ * one; the token it gives is kept for the next run in the cache directory
+ * ($XDG_CACHE_HOME/tpkit or ~/.cache/tpkit, mode 0600). Nothing is sent
+ * before the first request.
+ */
+int tp_remote_open(const char *host, struct tp_remote **out);
+void tp_remote_close(struct tp_remote *r);
+
+/* "host:port", for messages. */
+const char *tp_remote_name(const struct tp_remote *r);
+
+/* Set when this run trusted the server's key for the first time: the
+ * fingerprint ("sha256//BASE64") and the file it was written to, so the
+ * command can tell the user. NULL otherwise. */
+const char *tp_remote_pinned(const struct tp_remote *r, const char **file);
+
+/*
+ * GET /api/bmc?QUERY. On a 2xx the parsed body in *body (json_object_put()
+ * it; NULL for an empty body). Otherwise -errno, with the server's own
+ * message (the envelope's text) and the HTTP status in tp_err_msg():
+ * 400/411 -EINVAL, 401/403 -EACCES, 404 -ENOENT, 409/503 -EBUSY,
+ * 501 -EOPNOTSUPP, other -EIO; a server that cannot be reached
+ * -EHOSTUNREACH, one whose key changed -EPERM.
+ */
+int tp_remote_get(struct tp_remote *r, const char *query, struct json_object **body);
+
+/* GET /api/bmc + PATH ("/upload/7/cancel"), as tp_remote_get(). */
+int tp_remote_get_path(struct tp_remote *r, const char *path, struct json_object **body);
+
+/*
+ * The envelope's value: GET QUERY and take response[0][key] ("result", or
+ * "uart" for a console read). *val is owned by the caller.
+ */
+int tp_remote_result(struct tp_remote *r, const char *query, const char *key,
+		     struct json_object **val);
+
+/* A request whose answer is the envelope's "ok". */
+int tp_remote_set(struct tp_remote *r, const char *query);
+
+/*
+ * POST /api/bmc/upload/HANDLE: size bytes read from fd as the first field
+ * of a multipart/form-data body named name, streamed (never held whole).
+ * progress(cookie, sent) after each piece sent; a non-zero return stops
+ * the upload (-ECANCELED).
+ */
+int tp_remote_upload(struct tp_remote *r, unsigned handle, const char *name, int fd,
+		     uint64_t size, int (*progress)(void *cookie, uint64_t sent), void *cookie);
+
+/* The percent-encoding of s (a file name, a URL, a console command) into
+ * buf. 0, or -ENAMETOOLONG. */
+int tp_remote_escape(const char *s, char *buf, size_t size);
+
+/* The commands tpkit --host runs (bmc/remote/cmd_*.c); main.c picks these
+ * instead of the local ones. */
+int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv);
+int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv);
+int tp_remote_cmd_info(struct tp_cli *c, int argc, char **argv);
+int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv);
+
+/* For the commands: tp_cli_ready(), then tp_remote_open(c->host). 0, or the
+ * exit code with the error reported. */
+int tp_remote_cli_open(const struct tp_cli *c, struct tp_remote **r);
+
+/* tp_remote_close(), after telling on stderr of a key trusted for the first
+ * time in this run. */
+void tp_remote_cli_close(struct tp_remote *r);
+
+#endif
