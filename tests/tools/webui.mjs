@@ -238,6 +238,14 @@ async function gotoNodes() {
 	{ timeout: T }).catch(() => { throw new Error("the nodes page showed no power switch"); });
 }
 
+// GET url from the page, with the UI's own token: {status, body}.
+async function apiGet(url) {
+	return page.evaluate(async (url, tok) => {
+		const r = await fetch(url, { headers: { Authorization: `Bearer ${tok}` } });
+		return { status: r.status, body: await r.text() };
+	}, url, await token());
+}
+
 // power N ON: the toggle, its confirmation, the request, the UI's state;
 // then a reload, so that the switch's state is the server's (the UI draws
 // it from node_info's power_on_time), not the one the click set.
@@ -254,18 +262,16 @@ async function power(n, on) {
 		`set power node${n}=${on ? 1 : 0}: ${r.status()} ${body}`);
 	await waitText(on ? TXT.nodeOn(n) : TXT.nodeOff(n));
 	await waitSwitch(n, want);
-	// the server's word: reload, node_info's answer, the switch drawn from it
-	const info = waitApi("/api/bmc", { opt: "get", type: "node_info" });
+	// The server's word: reload, and the switch drawn from node_info's
+	// answer. No waiting on a response here: the UI refetches node_info
+	// after the change on its own, and one that lands just before the
+	// reload belongs to the old page, whose body can no longer be read.
 	await page.reload();
-	const ir = await info;
-	must(ir.status() === 200, `get node_info after the reload: ${ir.status()} ${await bodyOf(ir)}`);
 	await waitSwitch(n, want).catch(async (e) => {
-		throw new Error(`${e.message} after a reload; node_info said ${short(await bodyOf(ir))}`);
+		const ni = await apiGet("/api/bmc?opt=get&type=node_info").catch((x) => ({ body: String(x) }));
+		throw new Error(`${e.message} after a reload; node_info says ${short(ni.body)}`);
 	});
-	const pw = await page.evaluate(async (tok) => {
-		const r = await fetch("/api/bmc?opt=get&type=power", { headers: { Authorization: `Bearer ${tok}` } });
-		return { status: r.status, body: await r.text() };
-	}, await token());
+	const pw = await apiGet("/api/bmc?opt=get&type=power");
 	must(pw.status === 200 && pw.body.includes(`"node${n}":"${on ? 1 : 0}"`),
 		`get power does not agree: ${pw.status} ${pw.body}`);
 	log(`node ${n} ${on ? "on" : "off"}: switch aria-checked=${want}, get power ${short(pw.body)}`);
@@ -470,10 +476,7 @@ await step("uart", async () => {
 	await page.waitForFunction(() => (document.getElementById("app")?.innerText ?? "").trim().length > 0,
 		{ timeout: T }).catch(() => { throw new Error("the UI drew nothing: its page crashed"); });
 	const shown = (await pageText()).includes(TXT.notFound) ? "its own 404 page" : "a page";
-	const r = await page.evaluate(async (tok, n) => {
-		const r = await fetch(`/api/bmc?opt=get&type=uart&node=${n}`, { headers: { Authorization: `Bearer ${tok}` } });
-		return { status: r.status, body: await r.text() };
-	}, await token(), NODE - 1);
+	const r = await apiGet(`/api/bmc?opt=get&type=uart&node=${NODE - 1}`);
 	expect(`/api/bmc?opt=get&type=uart&node=${NODE - 1}`);
 	log(`uart: the UI showed ${shown}; get uart node=${NODE - 1} -> ${r.status} ${short(r.body, 200)}`);
 	if (r.status !== 200)
