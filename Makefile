@@ -161,7 +161,7 @@ bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd
 bmc-$(CONFIG_TPKIT_CMD_SERVE) += cmd_serve
 # tpkit --host (bmc/remote/, docs/remote.md): the API's client and the
 # commands it runs.
-bmc-$(CONFIG_TPKIT_REMOTE) += remote/client remote/cmd_nodes remote/cmd_flash
+bmc-$(CONFIG_TPKIT_REMOTE) += remote/client remote/ws remote/cmd_nodes remote/cmd_flash remote/cmd_console
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 

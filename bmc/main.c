@@ -38,6 +38,7 @@ static const struct command remote_commands[] = {
 	{ "usb", "route a node's USB: host, device, flash, status", tp_remote_cmd_usb },
 	{ "info", "what the BMC says of itself, and its slots' power", tp_remote_cmd_info },
 	{ "flash", "flash an image onto a node: uploaded, or fetched by the BMC", tp_remote_cmd_flash },
+	{ "console", "follow a node's serial console, and type into it", tp_remote_cmd_console },
 #endif
 	{ NULL, NULL, NULL }
 };
@@ -195,7 +196,7 @@ int main(int argc, char **argv)
 	}
 	if (c.host && command_find(argv[optind], false))
 		snprintf(msg, sizeof(msg), "%s runs on the BMC itself, not with --host; --host "
-			 "takes %s", argv[optind], remote_commands[0].name ? "power, usb, info and flash"
+			 "takes %s", argv[optind], remote_commands[0].name ? "power, usb, info, flash and console"
 			 : "nothing here (this tpkit was built without CONFIG_TPKIT_REMOTE)");
 	else
 		snprintf(msg, sizeof(msg), "unknown command \"%s\"; try `tpkit --help`", argv[optind]);

@@ -4,7 +4,7 @@
  * connection) per run, the server's key pinned on first use, bmcd's login
  * and envelope (docs/remote.md; the API is docs/serve.md's).
  */
-#include "remote.h"
+#include "remote_priv.h"
 #include "common/atomic.h"
 #include "common/base64.h"
 #include "common/err.h"
@@ -20,28 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* The most a reply may hold: the largest is a 16 KiB console ring, which
- * escaped in JSON can take six bytes a byte. */
-#define REPLY_MAX (256u * 1024)
-
-#define PIN_MAX 80 /* "sha256//" and 44 characters of base64 */
-
-struct tp_remote {
-	CURL *curl;
-	char name[280];          /* host:port */
-	char base[300];          /* https://host:port */
-	char cache[PATH_MAX];    /* the cache directory */
-	char token_file[PATH_MAX + 300];
-	char hosts_file[PATH_MAX + 20];
-	char token[160];
-	char pin[PIN_MAX];
-	bool pinned_now;
-	const char *user, *password;
-	char *reply;
-	size_t reply_len;
-	bool reply_overflow;
-};
 
 static size_t reply_cb(char *p, size_t size, size_t n, void *cookie)
 {
@@ -202,11 +180,6 @@ int tp_remote_open(const char *host, struct tp_remote **out)
 	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, reply_cb);
 	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
-	/* The BMC's certificate is its own, made at its first start: no
-	 * authority vouches for it. Its key is what identifies the server,
-	 * pinned at first use (docs/remote.md "Trust"). */
-	curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-	curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	*out = r;
 	return 0;
 }
@@ -235,6 +208,17 @@ const char *tp_remote_pinned(const struct tp_remote *r, const char **file)
 	return r->pin;
 }
 
+void tp_remote_tls(const struct tp_remote *r, CURL *curl)
+{
+	/* The BMC's certificate is its own, made at its first start: no
+	 * authority vouches for it. Its key is what identifies the server,
+	 * pinned at first use (docs/remote.md section 1). */
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, r->pin[0] ? r->pin : NULL);
+	curl_easy_setopt(curl, CURLOPT_CERTINFO, r->pin[0] ? 0L : 1L);
+}
+
 /* One exchange; *status the HTTP status. The reply is in r->reply. */
 static int perform(struct tp_remote *r, const char *url, const char *post,
 		   curl_mime *mime, long *status)
@@ -249,8 +233,7 @@ static int perform(struct tp_remote *r, const char *url, const char *post,
 	r->reply_len = 0;
 	r->reply_overflow = false;
 	curl_easy_setopt(r->curl, CURLOPT_URL, url);
-	curl_easy_setopt(r->curl, CURLOPT_PINNEDPUBLICKEY, r->pin[0] ? r->pin : NULL);
-	curl_easy_setopt(r->curl, CURLOPT_CERTINFO, r->pin[0] ? 0L : 1L);
+	tp_remote_tls(r, r->curl);
 	if (r->token[0]) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", r->token);
 		hdr = curl_slist_append(hdr, auth);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bmc/cli.h"
 
@@ -71,12 +72,29 @@ int tp_remote_upload(struct tp_remote *r, unsigned handle, const char *name, int
  * buf. 0, or -ENAMETOOLONG. */
 int tp_remote_escape(const char *s, char *buf, size_t size);
 
+/*
+ * A websocket on PATH (bmcd's serial console, "/serial/ws?node=N"), after
+ * the upgrade; its socket for poll(), frames through tp_remote_ws_*()
+ * (bmc/remote/ws.c).
+ */
+struct tp_remote_ws;
+int tp_remote_ws_open(struct tp_remote *r, const char *path, struct tp_remote_ws **out);
+int tp_remote_ws_fd(const struct tp_remote_ws *w);
+/* Never blocks. The data of the next whole frame in buf: its length; 0 when
+ * it was a control frame (a ping, answered): call again; -EAGAIN when no
+ * whole frame is here yet (poll the fd); -EPIPE when the server closed. */
+ssize_t tp_remote_ws_read(struct tp_remote_ws *w, void *buf, size_t size);
+/* len bytes (at most 64 KiB) to the server as one binary frame. */
+int tp_remote_ws_write(struct tp_remote_ws *w, const void *buf, size_t len);
+void tp_remote_ws_close(struct tp_remote_ws *w);
+
 /* The commands tpkit --host runs (bmc/remote/cmd_*.c); main.c picks these
  * instead of the local ones. */
 int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv);
 int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv);
 int tp_remote_cmd_info(struct tp_cli *c, int argc, char **argv);
 int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv);
+int tp_remote_cmd_console(struct tp_cli *c, int argc, char **argv);
 
 /* For the commands: tp_cli_ready(), then tp_remote_open(c->host). 0, or the
  * exit code with the error reported. */

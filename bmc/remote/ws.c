@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A websocket client (RFC 6455) over a libcurl connect-only connection:
+ * bmcd's serial console (docs/serve.md section 5) for tpkit --host console.
+ * Debian 12's libcurl (7.88) has no websocket support of its own, so the
+ * upgrade request and the frames are done here; libcurl keeps the TLS and
+ * the pinned key. Only what a console needs: binary and text frames in and
+ * out, pings answered, a close seen. The server's frames are never masked;
+ * ours always are (RFC 6455, section 5.3).
+ */
+#include "remote_priv.h"
+#include "common/base64.h"
+#include "common/err.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 6455, section 1.3: appended to the key to make the accept value. */
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* The largest frame taken: bmcd's are what one serial read gave. */
+#define FRAME_MAX (64u * 1024)
+
+enum { OP_CONT = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9,
+       OP_PONG = 0xA };
+
+struct tp_remote_ws {
+	CURL *curl;
+	curl_socket_t fd;
+	const char *name;
+	/* What came from the server and is not yet a whole frame: drained
+	 * from TLS to the last byte, so that poll() on the socket tells the
+	 * truth about what is left to read. */
+	unsigned char in[FRAME_MAX + 14];
+	size_t in_len;
+};
+
+/* Wait for the socket (events POLLIN or POLLOUT); 0, or -errno. */
+static int ws_wait(struct tp_remote_ws *w, short events)
+{
+	struct pollfd p = { .fd = w->fd, .events = events };
+
+	if (poll(&p, 1, 30000) < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	return 0;
+}
+
+static int ws_send_all(struct tp_remote_ws *w, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_send(w->curl, p, len, &n);
+		int rc;
+
+		if (cc == CURLE_AGAIN) {
+			if ((rc = ws_wait(w, POLLOUT)) < 0)
+				return tp_err_set(rc, "%s: the console connection: %s", w->name,
+						  strerror(-rc));
+			continue;
+		}
+		if (cc != CURLE_OK)
+			return tp_err_set(-EPIPE, "%s closed the console: %s", w->name,
+					  curl_easy_strerror(cc));
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Exactly len bytes; -EPIPE when the server is gone, -EINTR on a signal. */
+static int ws_recv_all(struct tp_remote_ws *w, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_recv(w->curl, p, len, &n);
+		int rc;
+
+		if (cc == CURLE_AGAIN) {
+			if ((rc = ws_wait(w, POLLIN)) < 0)
+				return rc;
+			continue;
+		}
+		if (cc != CURLE_OK || n == 0)
+			return tp_err_set(-EPIPE, "%s closed the console", w->name);
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int ws_frame_send(struct tp_remote_ws *w, int op, const void *data, size_t len)
+{
+	unsigned char hdr[14], mask[4], *out;
+	size_t h = 2;
+	int rc;
+
+	hdr[0] = (unsigned char)(0x80 | op);
+	if (len < 126) {
+		hdr[1] = (unsigned char)(0x80 | len);
+	} else if (len <= 0xffff) {
+		hdr[1] = 0x80 | 126;
+		hdr[2] = (unsigned char)(len >> 8);
+		hdr[3] = (unsigned char)len;
+		h = 4;
+	} else {
+		return tp_err_set(-EMSGSIZE, "a console write of %zu bytes is too large", len);
+	}
+	if (RAND_bytes(mask, sizeof(mask)) != 1)
+		return tp_err_set(-EIO, "no random bytes for the websocket mask");
+	memcpy(hdr + h, mask, 4);
+	h += 4;
+	if (!(out = malloc(h + len)))
+		return tp_err_set(-ENOMEM, "out of memory");
+	memcpy(out, hdr, h);
+	for (size_t i = 0; i < len; i++)
+		out[h + i] = ((const unsigned char *)data)[i] ^ mask[i & 3];
+	rc = ws_send_all(w, out, h + len);
+	free(out);
+	return rc;
+}
+
+/* The upgrade (RFC 6455, section 4.1), and its answer checked. */
+static int ws_upgrade(struct tp_remote_ws *w, const struct tp_remote *r, const char *path)
+{
+	unsigned char nonce[16], md[EVP_MAX_MD_SIZE];
+	char key[32], want[64], accept[128], req[1200], ans[2048];
+	unsigned mdlen = 0;
+	size_t got = 0;
+	int rc;
+
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		return tp_err_set(-EIO, "no random bytes for the websocket key");
+	key[tp_base64_encode(nonce, sizeof(nonce), key, true)] = '\0';
+	snprintf(req, sizeof(req), "%s%s", key, WS_GUID);
+	EVP_Digest(req, strlen(req), md, &mdlen, EVP_sha1(), NULL);
+	want[tp_base64_encode(md, mdlen, want, true)] = '\0';
+	snprintf(req, sizeof(req),
+		 "GET /api/bmc%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+		 "User-Agent: tpkit/" TPKIT_VERSION "\r\n%s%s%s\r\n",
+		 path, r->name, key, r->token[0] ? "Authorization: Bearer " : "", r->token,
+		 r->token[0] ? "\r\n" : "");
+	rc = ws_send_all(w, req, strlen(req));
+	explicit_bzero(req, sizeof(req));
+	if (rc < 0)
+		return rc;
+	/* The answer's head, a byte at a time: what follows it is frames. */
+	while (got < sizeof(ans) - 1) {
+		if ((rc = ws_recv_all(w, ans + got, 1)) < 0)
+			return rc == -EINTR ? tp_err_set(-ECANCELED, "interrupted") : rc;
+		ans[++got] = '\0';
+		if (got >= 4 && !memcmp(ans + got - 4, "\r\n\r\n", 4))
+			break;
+	}
+	if (strncmp(ans, "HTTP/1.1 101", 12)) {
+		int status = 0;
+
+		sscanf(ans, "HTTP/%*s %d", &status);
+		return tp_err_set(status == 401 ? -EACCES : -EPROTO,
+				  "%s refused the console (%.*s)", w->name,
+				  (int)strcspn(ans, "\r\n"), ans);
+	}
+	/* The accept value proves the server read our key (section 4.2.2). */
+	for (char *l = strstr(ans, "\r\n"); l; l = strstr(l + 2, "\r\n"))
+		if (!strncasecmp(l + 2, "Sec-WebSocket-Accept:", 21) &&
+		    sscanf(l + 23, " %127[^\r\n ]", accept) == 1)
+			return strcmp(accept, want)
+				       ? tp_err_set(-EPROTO, "%s answered the websocket key wrongly",
+						    w->name)
+				       : 0;
+	return tp_err_set(-EPROTO, "%s's websocket answer has no Sec-WebSocket-Accept", w->name);
+}
+
+int tp_remote_ws_open(struct tp_remote *r, const char *path, struct tp_remote_ws **out)
+{
+	struct tp_remote_ws *w = calloc(1, sizeof(*w));
+	CURLcode cc;
+	int rc;
+
+	if (!w || !(w->curl = curl_easy_init())) {
+		free(w);
+		return tp_err_set(-ENOMEM, "out of memory");
+	}
+	w->name = r->name;
+	curl_easy_setopt(w->curl, CURLOPT_URL, r->base);
+	curl_easy_setopt(w->curl, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(w->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	tp_remote_tls(r, w->curl);
+	cc = curl_easy_perform(w->curl);
+	if (cc != CURLE_OK) {
+		rc = tp_err_set(cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH ? -EPERM : -EHOSTUNREACH,
+				"%s: %s", r->name, curl_easy_strerror(cc));
+		goto fail;
+	}
+	if (curl_easy_getinfo(w->curl, CURLINFO_ACTIVESOCKET, &w->fd) != CURLE_OK) {
+		rc = tp_err_set(-EIO, "%s: no socket for the console", r->name);
+		goto fail;
+	}
+	if ((rc = ws_upgrade(w, r, path)) < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	tp_remote_ws_close(w);
+	return rc;
+}
+
+int tp_remote_ws_fd(const struct tp_remote_ws *w)
+{
+	return (int)w->fd;
+}
+
+/* Everything the connection has now, into w->in. 0, or -EPIPE when the
+ * server is gone. */
+static int ws_fill(struct tp_remote_ws *w)
+{
+	while (w->in_len < sizeof(w->in)) {
+		size_t n = 0;
+		CURLcode cc = curl_easy_recv(w->curl, w->in + w->in_len, sizeof(w->in) - w->in_len,
+					     &n);
+
+		if (cc == CURLE_AGAIN)
+			return 0;
+		if (cc != CURLE_OK || n == 0)
+			return tp_err_set(-EPIPE, "%s closed the console", w->name);
+		w->in_len += n;
+	}
+	return 0;
+}
+
+ssize_t tp_remote_ws_read(struct tp_remote_ws *w, void *buf, size_t size)
+{
+	const unsigned char *f = w->in;
+	size_t h = 2, ext = 0;
+	uint64_t len;
+	int op, rc;
+
+	if ((rc = ws_fill(w)) < 0 && w->in_len == 0)
+		return rc;
+	if (w->in_len < 2)
+		return rc < 0 ? rc : -EAGAIN;
+	op = f[0] & 0x0f;
+	len = f[1] & 0x7f;
+	if (f[1] & 0x80)
+		return tp_err_set(-EPROTO, "%s sent a masked frame (RFC 6455, section 5.1)",
+				  w->name);
+	if (len == 126 || len == 127) {
+		ext = len == 126 ? 2 : 8;
+		if (w->in_len < 2 + ext)
+			return rc < 0 ? rc : -EAGAIN;
+		len = 0;
+		for (size_t i = 0; i < ext; i++)
+			len = len << 8 | f[2 + i];
+		h += ext;
+	}
+	if (len > FRAME_MAX || len > size)
+		return tp_err_set(-EMSGSIZE, "%s sent a console frame of %llu bytes", w->name,
+				  (unsigned long long)len);
+	if (w->in_len < h + len)
+		return rc < 0 ? rc : -EAGAIN;
+	memcpy(buf, f + h, (size_t)len);
+	w->in_len -= h + (size_t)len;
+	memmove(w->in, w->in + h + len, w->in_len);
+	switch (op) {
+	case OP_CONT:
+	case OP_TEXT:
+	case OP_BINARY:
+		return (ssize_t)len;
+	case OP_PING:
+		/* bmcd closes a console that leaves its pings unanswered. */
+		return (rc = ws_frame_send(w, OP_PONG, buf, (size_t)len)) < 0 ? rc : 0;
+	case OP_PONG:
+		return 0;
+	case OP_CLOSE:
+		ws_frame_send(w, OP_CLOSE, buf, len >= 2 ? 2 : 0);
+		return tp_err_set(-EPIPE, "%s closed the console", w->name);
+	default:
+		return tp_err_set(-EPROTO, "%s sent a frame of unknown kind %d", w->name, op);
+	}
+}
+
+int tp_remote_ws_write(struct tp_remote_ws *w, const void *buf, size_t len)
+{
+	return ws_frame_send(w, OP_BINARY, buf, len);
+}
+
+void tp_remote_ws_close(struct tp_remote_ws *w)
+{
+	if (!w)
+		return;
+	curl_easy_cleanup(w->curl);
+	free(w);
+}
