@@ -63,6 +63,19 @@ static void pipe_w_close(struct tp_serve_flash *f)
 	pthread_cond_broadcast(&f->cond);
 }
 
+/* Stop the running job (f->lock held): the pipeline sees the cancel
+ * before the upload's pipe is closed, so a stream that looks whole is
+ * still never flashed. why is the state's error afterwards. */
+static void job_cancel(struct tp_serve_flash *f, int sig, const char *why)
+{
+	if (f->state != TP_SF_RUNNING || f->cancelled)
+		return;
+	f->cancelled = true;
+	snprintf(f->cancel_why, sizeof(f->cancel_why), "%s", why);
+	tp_cancel_raise(sig);
+	pipe_w_close(f);
+}
+
 static void on_progress(void *cookie, const struct tp_progress *p)
 {
 	struct tp_serve_flash *f = cookie;
@@ -122,9 +135,11 @@ static void *worker(void *arg)
 		       pthread_cond_timedwait(&f->cond, &f->lock, &until) == 0)
 			;
 		if (!f->upload_started) {
-			snprintf(f->error, sizeof(f->error), f->cancelled ? "cancelled by user" :
-				 "no upload to handle %" PRIu32 " within %u s", f->handle,
-				 s->o.upload_wait_s);
+			if (f->cancelled)
+				snprintf(f->error, sizeof(f->error), "%s", f->cancel_why);
+			else
+				snprintf(f->error, sizeof(f->error), "no upload to handle %" PRIu32
+					 " within %u s", f->handle, s->o.upload_wait_s);
 			pipe_w_close(f);
 			goto out_locked;
 		}
@@ -156,7 +171,7 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&f->lock);
 	if (rc < 0)
 		snprintf(f->error, sizeof(f->error), "%s",
-			 f->cancelled ? "cancelled by user" : tp_err_msg());
+			 f->cancelled ? f->cancel_why : tp_err_msg());
 	if (rc < 0 && n == 1 && !res[0].restored)
 		tp_log(TP_LOG_ERR, "slot %u: flash failed and the node could not be put back: %s",
 		       f->slot, res[0].msg);
@@ -345,6 +360,12 @@ static int field_get(const char *key, const char *value, size_t len, void *user)
 	struct upload *u = user;
 
 	(void)key;
+	/* More than the request said: nothing of it reaches the pipeline,
+	 * and upload() stops the job. */
+	if (len > u->f->size - u->got) {
+		u->err = EFBIG;
+		return MG_FORM_FIELD_HANDLE_ABORT;
+	}
 	while (len) {
 		ssize_t n = write(u->fd, value, len);
 
@@ -357,10 +378,6 @@ static int field_get(const char *key, const char *value, size_t len, void *user)
 		value += n;
 		len -= (size_t)n;
 		u->got += (uint64_t)n;
-		if (u->got > u->f->size) {
-			u->err = EFBIG;
-			return MG_FORM_FIELD_HANDLE_ABORT;
-		}
 	}
 	return MG_FORM_FIELD_HANDLE_GET;
 }
@@ -415,6 +432,15 @@ static int upload(struct tp_req *r, uint32_t handle)
 	pthread_mutex_unlock(&f->lock);
 
 	mg_handle_form_request(r->conn, &h);
+	pthread_mutex_lock(&f->lock);
+	if (u.err == EFBIG) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "the upload is longer than its length %" PRIu64 " bytes",
+			 f->size);
+		job_cancel(f, SIGINT, why);
+	}
+	pthread_mutex_unlock(&f->lock);
 	close(u.fd);
 
 	pthread_mutex_lock(&f->lock);
@@ -455,12 +481,9 @@ int tp_api_upload(struct tp_req *r, const char *rest)
 	}
 	/* bmcd cancels whatever runs, whatever the handle (serve.md §6). */
 	pthread_mutex_lock(&f->lock);
-	if (f->state == TP_SF_RUNNING && !f->cancelled) {
-		f->cancelled = true;
-		tp_cancel_raise(SIGINT);
-		pipe_w_close(f);
+	if (f->state == TP_SF_RUNNING && !f->cancelled)
 		tp_log(TP_LOG_INFO, "slot %u: flash cancelled by a client", f->slot);
-	}
+	job_cancel(f, SIGINT, "cancelled by user");
 	pthread_mutex_unlock(&f->lock);
 	return tp_http_send(r, 200, "text/plain", "", 0, NULL);
 }
@@ -470,11 +493,7 @@ void tp_api_flash_stop(struct tp_serve *s)
 	struct tp_serve_flash *f = &s->flash;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->state == TP_SF_RUNNING) {
-		f->cancelled = true;
-		tp_cancel_raise(SIGTERM);
-		pipe_w_close(f);
-	}
+	job_cancel(f, SIGTERM, "cancelled: tpkit serve is stopping");
 	pthread_mutex_unlock(&f->lock);
 	if (f->joinable)
 		pthread_join(f->worker, NULL);

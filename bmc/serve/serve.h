@@ -57,6 +57,7 @@ struct tp_serve_flash {
 	uint64_t size;            /* the input's bytes, as bmcd's "size" */
 	uint64_t written;         /* device bytes written, then read back */
 	bool cancelled;
+	char cancel_why[200];     /* the state's error after a cancel */
 	bool upload;              /* the input comes by POST /upload/<handle> */
 	bool upload_started;
 	int pipe_r, pipe_w;       /* the upload's pipe into the image pipeline */
@@ -211,6 +212,11 @@ int tp_api_node_info_get(struct tp_req *r);
 int tp_api_node_info_set(struct tp_req *r);
 int tp_api_nodeinfo_legacy(struct tp_req *r);
 int tp_api_cooling_get(struct tp_req *r);
+int tp_api_network_set(struct tp_req *r);
+int tp_api_reboot_set(struct tp_req *r);
+int tp_api_reload_set(struct tp_req *r);
+int tp_api_sdcard_get(struct tp_req *r);
+int tp_api_sdcard_set(struct tp_req *r);
 #ifdef CONFIG_TPKIT_CMD_FLASH
 int tp_api_flash_set(struct tp_req *r);
 int tp_api_flash_get(struct tp_req *r);
