@@ -158,10 +158,10 @@ bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console
 bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd_kubeconfig
 # tpkit serve (bmc/serve/, docs/serve.md): the bmcd-compatible API.
-bmc-$(CONFIG_TPKIT_CMD_SERVE) += cmd_serve
+bmc-$(CONFIG_TPKIT_CMD_SERVE) += cmd_serve served
 # tpkit --host (bmc/remote/, docs/remote.md): the API's client and the
 # commands it runs.
-bmc-$(CONFIG_TPKIT_REMOTE) += remote/client remote/ws remote/cmd_nodes remote/cmd_flash remote/cmd_console
+bmc-$(CONFIG_TPKIT_REMOTE) += served remote/client remote/ws remote/cmd_nodes remote/cmd_flash remote/cmd_console
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
@@ -213,12 +213,15 @@ commission-$(CONFIG_TPKIT_CMD_COMMISSION) += state plan monitor run live jobs
 LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 # tpkit serve (bmc/serve/, docs/serve.md): the bmcd-compatible API; a
 # library, so unit tests link its authentication and request parsing.
-serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling api_uart
+serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling api_uart api_bmc
 ifeq ($(CONFIG_TPKIT_CMD_SERVE),y)
 serve-$(CONFIG_TPKIT_CMD_FLASH) += api_flash
 endif
 LIB_OBJS += $(serve-y:%=$(O)/bmc/serve/%.o)
-BMC_OBJS := $(bmc-y:%=$(O)/bmc/%.o)
+# tpkit --host's reading of the websocket's bytes: a library, so that
+# tests/fuzz/fuzz_ws.c links it.
+LIB_OBJS += $(if $(CONFIG_TPKIT_REMOTE),$(O)/bmc/remote/wire.o)
+BMC_OBJS := $(sort $(bmc-y:%=$(O)/bmc/%.o))
 LIB      := $(O)/libtpkit.a
 TPKIT    := $(O)/tpkit
 
@@ -241,6 +244,7 @@ tests-$(CONFIG_TPKIT_RK1) += crc16 ldr maskrom rockusb rockusb_proto
 tests-$(CONFIG_TPKIT_CM4) += rpiboot_proto
 tests-$(CONFIG_TPKIT_SEED) += seed_io seed_fs seed seed_yaml
 tests-$(CONFIG_TPKIT_CMD_SERVE) += serve_auth serve_query
+tests-$(CONFIG_TPKIT_REMOTE) += ws_wire
 tests-$(CONFIG_TPKIT_CMD_COMMISSION) += commission_state commission_plan commission_monitor commission_live
 # These write their fixtures with libarchive; without it, decode_noarchive
 # checks the refusals instead.

@@ -12,6 +12,9 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/slots.h"
+#ifdef CONFIG_TPKIT_REMOTE
+#include "remote/remote.h"
+#endif
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -27,6 +30,12 @@ struct ctx {
 	const struct tp_cli *c;
 	unsigned slot;
 	bool reports_only;
+	struct tp_console *con;
+	/* While tpkit serve runs on this BMC it owns the UARTs (two readers
+	 * split a UART's bytes): the console comes from its capture, through
+	 * its serial websocket (docs/serve.md section 1). NULL: the UART. */
+	struct tp_remote *srv;
+	struct tp_remote_ws *ws;
 };
 
 static void help(void)
@@ -39,8 +48,9 @@ static void help(void)
 	       "one that fails as\n"
 	       "  rejected: garbled|forged|replayed: <reason>: <line>\n"
 	       "Other bytes that are not printable are shown as \\xNN. The key is read from\n"
-	       "the slot's secrets (created if missing) and never printed. Stop bmcd first:\n"
-	       "two readers of one UART split its bytes.\n\n"
+	       "the slot's secrets (created if missing) and never printed. While tpkit serve\n"
+	       "runs on this BMC, the console comes through it (it owns the UARTs); stop\n"
+	       "bmcd first: two readers of one UART split its bytes.\n\n"
 	       "  --slot N           the slot, 1-%d\n"
 	       "  --reports-only     print report lines (accepted and rejected) only\n"
 	       "  --timeout S        stop after S seconds (default: follow until Ctrl-C)\n"
@@ -147,6 +157,62 @@ static void summary(const struct ctx *x, const struct tp_console *con, const cha
 			con->garbled, end);
 }
 
+/* What the console has now, fed to show(): bytes (> 0), 0 when nothing
+ * came, -EPIPE when it hung up, or a callback's error. */
+static int pull(struct ctx *x)
+{
+#ifdef CONFIG_TPKIT_REMOTE
+	static char buf[64 * 1024];
+	int total = 0;
+	ssize_t n;
+
+	if (x->ws) {
+		while ((n = tp_remote_ws_read(x->ws, buf, sizeof(buf))) >= 0) {
+			int rc = n ? tp_console_feed(x->con, buf, (size_t)n, show, x) : 0;
+
+			if (rc < 0)
+				return rc;
+			total += (int)n;
+		}
+		return n == -EAGAIN || (n == -EPIPE && total) ? total : (int)n;
+	}
+#endif
+	return tp_console_read(x->con, show, x);
+}
+
+/* Open the console: through a running tpkit serve, else the UART. */
+static int console_open(struct ctx *x, const struct tp_report_key *key)
+{
+#ifdef CONFIG_TPKIT_REMOTE
+	char path[64];
+	int rc;
+
+	tp_console_init(x->con, x->slot, key); /* closable whatever follows */
+	if ((rc = tp_remote_open_served(&x->srv)) < 0)
+		return rc;
+	if (rc > 0) {
+		snprintf(path, sizeof(path), "/serial/ws?node=%u", x->slot - 1);
+		if ((rc = tp_remote_ws_open(x->srv, path, &x->ws)) < 0)
+			return tp_err_prefix(rc, "tpkit serve runs on this BMC and owns the UARTs, "
+					     "but its console for slot %u cannot be had: ", x->slot);
+		if (x->c->verbosity > 0)
+			fprintf(stderr, "tpkit console: through tpkit serve (%s)\n",
+				tp_remote_name(x->srv));
+		return 0;
+	}
+#endif
+	return tp_console_open(x->con, x->slot, key);
+}
+
+static void console_close(struct ctx *x)
+{
+#ifdef CONFIG_TPKIT_REMOTE
+	tp_remote_ws_close(x->ws);
+	tp_remote_close(x->srv);
+#endif
+	tp_console_close(x->con);
+}
+
 /* The slot's report key out of the secrets, never anywhere else. */
 static int load_key(unsigned slot, struct tp_report_key *key)
 {
@@ -209,18 +275,21 @@ int cmd_console_main(struct tp_cli *c, int argc, char **argv)
 		tp_report_key_wipe(&key);
 		return tp_cli_fail(c, tp_err_set(-ENOMEM, "out of memory"));
 	}
-	rc = tp_console_open(con, x.slot, &key);
+	x.con = con;
+	rc = console_open(&x, &key);
 	tp_report_key_wipe(&key);
 	if (rc < 0) {
+		ret = tp_cli_fail(c, rc);
+		console_close(&x);
 		free(con);
-		return tp_cli_fail(c, rc);
+		return ret;
 	}
 	if (timeout)
 		deadline = tp_clock_now_ns() + (uint64_t)timeout * 1000000000u;
 	for (;;) {
 		uint64_t now;
 
-		rc = tp_console_read(con, show, &x);
+		rc = pull(&x);
 		if (rc < 0)
 			break;
 		now = tp_clock_now_ns();
@@ -253,7 +322,7 @@ int cmd_console_main(struct tp_cli *c, int argc, char **argv)
 		if (!tp_cancel_out_closed())
 			summary(&x, con, end, ret);
 	}
-	tp_console_close(con);
+	console_close(&x);
 	free(con);
 	return ret;
 }

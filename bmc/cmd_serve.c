@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "serve/serve.h"
+#include "served.h"
 #include "common/err.h"
 #include "common/log.h"
 
@@ -126,7 +127,12 @@ static int serve(const struct tp_cli *c, struct tp_serve *s)
 		printf(", http port %d", s->http_port);
 	printf("; board %s\n", s->board->desc->name);
 	fflush(stdout);
+	/* tpkit console on this BMC reads the consoles through us: we own
+	 * the UARTs now (docs/serve.md section 1). */
+	if ((rc = tp_served_save(s->o.https, s->https_port, s->cert_path)) < 0)
+		TP_WARN("%s: tpkit console will not find this server", tp_err_msg());
 	sigwait(&set, &sig);
+	tp_served_remove();
 	tp_log(TP_LOG_INFO, "stopping on signal %d", sig);
 	/* A flash running is cancelled and its node put back first. */
 	tp_api_flash_stop(s);

@@ -8,6 +8,7 @@
 #include "common/atomic.h"
 #include "common/base64.h"
 #include "common/err.h"
+#include "bmc/served.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -130,6 +131,19 @@ static int pin_save(struct tp_remote *r)
 	return 0;
 }
 
+/* The handle every request of r goes through (one kept-alive connection). */
+static int curl_start(struct tp_remote *r)
+{
+	if (!(r->curl = curl_easy_init()))
+		return tp_err_set(-ENOMEM, "cannot start libcurl");
+	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "tpkit/" TPKIT_VERSION);
+	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, reply_cb);
+	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
+	return 0;
+}
+
 int tp_remote_open(const char *host, struct tp_remote **out)
 {
 	struct tp_remote *r;
@@ -171,17 +185,46 @@ int tp_remote_open(const char *host, struct tp_remote **out)
 			r->token[strcspn(r->token, "\r\n")] = '\0';
 		fclose(f);
 	}
-	if (!(r->curl = curl_easy_init())) {
+	if ((rc = curl_start(r)) < 0) {
 		free(r);
-		return tp_err_set(-ENOMEM, "cannot start libcurl");
+		return rc;
 	}
-	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "tpkit/" TPKIT_VERSION);
-	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, reply_cb);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, r);
 	*out = r;
 	return 0;
+}
+
+int tp_remote_open_served(struct tp_remote **out)
+{
+	struct tp_served s;
+	struct tp_remote *r;
+	char *pem = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = tp_served_load(&s);
+
+	if (rc <= 0)
+		return rc;
+	if (!(r = calloc(1, sizeof(*r))))
+		return tp_err_set(-ENOMEM, "out of memory");
+	snprintf(r->name, sizeof(r->name), "%s:%d", s.addr, s.port);
+	snprintf(r->base, sizeof(r->base), "https://%s", r->name);
+	/* Its key is pinned from its own certificate file: the server is
+	 * ours, no first use to trust and nothing to cache. */
+	if (!(f = fopen(s.cert, "re")) || getdelim(&pem, &len, '\0', f) < 0 ||
+	    pin_of_pem(pem, r->pin, sizeof(r->pin)) < 0)
+		rc = tp_err_set(-EIO, "cannot read the running tpkit serve's certificate %s",
+				s.cert);
+	if (f)
+		fclose(f);
+	if (pem)
+		explicit_bzero(pem, len); /* server.pem holds its private key too */
+	free(pem);
+	if (rc < 0 || (rc = curl_start(r)) < 0) {
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 1;
 }
 
 void tp_remote_close(struct tp_remote *r)

@@ -152,8 +152,8 @@ static int follow(struct job *j)
 
 /* The SHA-256 the BMC is to check: the user's, the one published beside
  * the file, or the file's own. */
-static int sha256_pick(const struct tp_cli *c, const char *image, const char *given,
-		       char hex[65])
+static int sha256_pick(struct job *j, const struct tp_cli *c, const char *image,
+		       const char *given, char hex[65])
 {
 	char from[4096];
 	uint64_t bytes;
@@ -170,7 +170,10 @@ static int sha256_pick(const struct tp_cli *c, const char *image, const char *gi
 	}
 	if (rc != -ENOENT)
 		return rc;
-	return tp_cache_hash_file(image, NULL, NULL, hex, &bytes);
+	if (c->verbosity > 0)
+		fprintf(stderr, "tpkit flash: no SHA-256 published beside %s: its own is sent, "
+				"which proves the transfer only\n", image);
+	return tp_cache_hash_file(image, tp_progress_ui_cb, &j->ui, hex, &bytes);
 }
 
 /* The flash request; the handle the BMC gives for it in j->handle. */
@@ -209,7 +212,7 @@ static int flash_upload(struct job *j, const struct tp_cli *c, const char *image
 				  "length before it is sent", image);
 	}
 	j->size = (uint64_t)st.st_size;
-	if ((rc = sha256_pick(c, image, sha, hex)) < 0 ||
+	if ((rc = sha256_pick(j, c, image, sha, hex)) < 0 ||
 	    (rc = tp_remote_escape(base, name, sizeof(name))) < 0)
 		goto out;
 	snprintf(q, sizeof(q), "opt=set&type=flash&file=%s&length=%" PRIu64 "&node=%u&sha256=%s",

@@ -28,6 +28,11 @@ struct tp_remote;
 int tp_remote_open(const char *host, struct tp_remote **out);
 void tp_remote_close(struct tp_remote *r);
 
+/* The tpkit serve running on this machine (bmc/served.h), reached on its
+ * recorded address with its key pinned from its own certificate: 1 and
+ * *out; 0 when no server runs. */
+int tp_remote_open_served(struct tp_remote **out);
+
 /* "host:port", for messages. */
 const char *tp_remote_name(const struct tp_remote *r);
 

@@ -9,25 +9,19 @@
  * ours always are (RFC 6455, section 5.3).
  */
 #include "remote_priv.h"
+#include "wire.h"
 #include "common/base64.h"
 #include "common/err.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 6455, section 1.3: appended to the key to make the accept value. */
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
 /* The largest frame taken: bmcd's are what one serial read gave. */
 #define FRAME_MAX (64u * 1024)
-
-enum { OP_CONT = 0x0, OP_TEXT = 0x1, OP_BINARY = 0x2, OP_CLOSE = 0x8, OP_PING = 0x9,
-       OP_PONG = 0xA };
 
 struct tp_remote_ws {
 	CURL *curl;
@@ -131,18 +125,14 @@ static int ws_frame_send(struct tp_remote_ws *w, int op, const void *data, size_
 /* The upgrade (RFC 6455, section 4.1), and its answer checked. */
 static int ws_upgrade(struct tp_remote_ws *w, const struct tp_remote *r, const char *path)
 {
-	unsigned char nonce[16], md[EVP_MAX_MD_SIZE];
-	char key[32], want[64], accept[128], req[1200], ans[2048];
-	unsigned mdlen = 0;
+	unsigned char nonce[16];
+	char key[32], req[1200], ans[2048];
 	size_t got = 0;
 	int rc;
 
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return tp_err_set(-EIO, "no random bytes for the websocket key");
 	key[tp_base64_encode(nonce, sizeof(nonce), key, true)] = '\0';
-	snprintf(req, sizeof(req), "%s%s", key, WS_GUID);
-	EVP_Digest(req, strlen(req), md, &mdlen, EVP_sha1(), NULL);
-	want[tp_base64_encode(md, mdlen, want, true)] = '\0';
 	snprintf(req, sizeof(req),
 		 "GET /api/bmc%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
 		 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
@@ -161,23 +151,7 @@ static int ws_upgrade(struct tp_remote_ws *w, const struct tp_remote *r, const c
 		if (got >= 4 && !memcmp(ans + got - 4, "\r\n\r\n", 4))
 			break;
 	}
-	if (strncmp(ans, "HTTP/1.1 101", 12)) {
-		int status = 0;
-
-		sscanf(ans, "HTTP/%*s %d", &status);
-		return tp_err_set(status == 401 ? -EACCES : -EPROTO,
-				  "%s refused the console (%.*s)", w->name,
-				  (int)strcspn(ans, "\r\n"), ans);
-	}
-	/* The accept value proves the server read our key (section 4.2.2). */
-	for (char *l = strstr(ans, "\r\n"); l; l = strstr(l + 2, "\r\n"))
-		if (!strncasecmp(l + 2, "Sec-WebSocket-Accept:", 21) &&
-		    sscanf(l + 23, " %127[^\r\n ]", accept) == 1)
-			return strcmp(accept, want)
-				       ? tp_err_set(-EPROTO, "%s answered the websocket key wrongly",
-						    w->name)
-				       : 0;
-	return tp_err_set(-EPROTO, "%s's websocket answer has no Sec-WebSocket-Accept", w->name);
+	return tp_ws_answer_check(ans, key, w->name);
 }
 
 int tp_remote_ws_open(struct tp_remote *r, const char *path, struct tp_remote_ws **out)
@@ -240,58 +214,41 @@ static int ws_fill(struct tp_remote_ws *w)
 
 ssize_t tp_remote_ws_read(struct tp_remote_ws *w, void *buf, size_t size)
 {
-	const unsigned char *f = w->in;
-	size_t h = 2, ext = 0;
-	uint64_t len;
-	int op, rc;
+	struct tp_ws_frame f;
+	int rc = ws_fill(w), prc;
 
-	if ((rc = ws_fill(w)) < 0 && w->in_len == 0)
+	if (rc < 0 && w->in_len == 0)
 		return rc;
-	if (w->in_len < 2)
+	prc = tp_ws_frame_parse(w->in, w->in_len, size < FRAME_MAX ? size : FRAME_MAX, &f);
+	if (prc == -EAGAIN)
 		return rc < 0 ? rc : -EAGAIN;
-	op = f[0] & 0x0f;
-	len = f[1] & 0x7f;
-	if (f[1] & 0x80)
-		return tp_err_set(-EPROTO, "%s sent a masked frame (RFC 6455, section 5.1)",
-				  w->name);
-	if (len == 126 || len == 127) {
-		ext = len == 126 ? 2 : 8;
-		if (w->in_len < 2 + ext)
-			return rc < 0 ? rc : -EAGAIN;
-		len = 0;
-		for (size_t i = 0; i < ext; i++)
-			len = len << 8 | f[2 + i];
-		h += ext;
-	}
-	if (len > FRAME_MAX || len > size)
-		return tp_err_set(-EMSGSIZE, "%s sent a console frame of %llu bytes", w->name,
-				  (unsigned long long)len);
-	if (w->in_len < h + len)
-		return rc < 0 ? rc : -EAGAIN;
-	memcpy(buf, f + h, (size_t)len);
-	w->in_len -= h + (size_t)len;
-	memmove(w->in, w->in + h + len, w->in_len);
-	switch (op) {
-	case OP_CONT:
-	case OP_TEXT:
-	case OP_BINARY:
-		return (ssize_t)len;
-	case OP_PING:
+	if (prc < 0)
+		return tp_err_prefix(prc, "%s: ", w->name);
+	memcpy(buf, w->in + f.head, f.len);
+	w->in_len -= f.head + f.len;
+	memmove(w->in, w->in + f.head + f.len, w->in_len);
+	switch (f.op) {
+	case TP_WS_CONT:
+	case TP_WS_TEXT:
+	case TP_WS_BINARY:
+		return (ssize_t)f.len;
+	case TP_WS_PING:
 		/* bmcd closes a console that leaves its pings unanswered. */
-		return (rc = ws_frame_send(w, OP_PONG, buf, (size_t)len)) < 0 ? rc : 0;
-	case OP_PONG:
+		return (rc = ws_frame_send(w, TP_WS_PONG, buf, f.len)) < 0 ? rc : 0;
+	case TP_WS_PONG:
 		return 0;
-	case OP_CLOSE:
-		ws_frame_send(w, OP_CLOSE, buf, len >= 2 ? 2 : 0);
+	case TP_WS_CLOSE:
+		ws_frame_send(w, TP_WS_CLOSE, buf, f.len >= 2 ? 2 : 0);
 		return tp_err_set(-EPIPE, "%s closed the console", w->name);
 	default:
-		return tp_err_set(-EPROTO, "%s sent a frame of unknown kind %d", w->name, op);
+		return tp_err_set(-EPROTO, "%s sent a websocket frame of unknown kind %d", w->name,
+				  f.op);
 	}
 }
 
 int tp_remote_ws_write(struct tp_remote_ws *w, const void *buf, size_t len)
 {
-	return ws_frame_send(w, OP_BINARY, buf, len);
+	return ws_frame_send(w, TP_WS_BINARY, buf, len);
 }
 
 void tp_remote_ws_close(struct tp_remote_ws *w)

@@ -55,12 +55,12 @@ static const struct route routes[] = {
 #endif
 	{ "get", "uart", tp_api_uart_get, false },
 	{ "set", "uart", tp_api_uart_set, false },
+	{ "set", "network", tp_api_network_set, false },
+	{ "set", "reboot", tp_api_reboot_set, false },
+	{ "set", "reload", tp_api_reload_set, false },
+	{ "get", "sdcard", tp_api_sdcard_get, false },
+	{ "set", "sdcard", tp_api_sdcard_set, false },
 	{ "set", "node_to_msd", unsupported, false },
-	{ "set", "network", unsupported, false },
-	{ "set", "reboot", unsupported, false },
-	{ "set", "reload", unsupported, false },
-	{ "get", "sdcard", unsupported, false },
-	{ "set", "sdcard", unsupported, false },
 	{ "set", "nodeinfo", unsupported, false },
 };
 
@@ -173,6 +173,9 @@ int tp_routes_api(struct tp_req *r)
 	if (!strncmp(uri, "/api/bmc/upload/", 16))
 		return tp_api_upload(r, uri + 16);
 #endif
+	if (!strcmp(uri, "/api/bmc/backup"))
+		return tp_env_error(r, 501, "backups of the BMC's settings are not implemented by "
+				    "tpkit serve yet (docs/serve.md)");
 	if (strcmp(uri, "/api/bmc") && strcmp(uri, "/api/bmc/"))
 		return tp_env_error(r, 404, "no such API path: %.200s", uri);
 	if (!post && strcmp(method, "GET"))

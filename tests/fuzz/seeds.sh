@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1 out=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$out"
-mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report,commission,serve}
+mkdir -p "$out"/{ldr,catalogue,family,checksum,slots,decode,rockusb,rpiboot,yaml,report,commission,serve,ws}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -127,6 +127,13 @@ printf '\000version=1\nslot=1\nstate=running\nattempts=1\nflashes=1\nsince=17963
 printf '\001[    0.000000] Kernel command line: BOOT_IMAGE=/boot/vmlinuz root=UUID=0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0 ro console=ttyS0\r\n' >"$out/commission/own-root"
 printf '\001[    0.000000] Kernel command line: root=UUID=99999999-4b5a-4978-8695-a4b3c2d1e0f0 rootwait\n' >"$out/commission/old-root"
 printf '\001Kernel command line: noroot=x root=/dev/nvme0n1p2 quiet\n' >"$out/commission/nvme-dev"
+
+# ws: frames as bmcd and tpkit serve send them (binary, ping, a 16-bit
+# length, close), then the answer to an upgrade (RFC 6455's example key)
+printf '\000\202\005hello\211\000\202\176\000\003abc\210\002\003\350' >"$out/ws/frames"
+printf '\001HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n' \
+	>"$out/ws/upgrade"
+printf '\001HTTP/1.1 401 Unauthorized\r\n\r\n' >"$out/ws/refused"
 
 # serve: bmcd-shaped queries (serve.md §4), each with a header
 printf 'opt=get&type=power\n' >"$out/serve/power"
