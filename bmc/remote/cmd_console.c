@@ -34,7 +34,7 @@ static int set_slot(const struct tp_cli *c, void *dst, const char *arg)
 {
 	unsigned long v;
 
-	if (!tp_cli_uint(arg, 1, 4, &v))
+	if (!tp_cli_uint(arg, 1, TP_BOARD_SLOTS, &v))
 		return tp_cli_usage(c, "--slot takes one node, 1-4, not \"%s\"", arg);
 	*(unsigned *)dst = (unsigned)v;
 	return 0;

@@ -267,7 +267,7 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
-	if (!slots || tp_slots_parse(slots, 4, &mask) < 0 || tp_slots_count(mask) != 1)
+	if (!slots || tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0 || tp_slots_count(mask) != 1)
 		return tp_cli_usage(c, "which slot? --slot N, one slot: the API flashes one "
 				    "node per request");
 	if (!image == !bmc_file)

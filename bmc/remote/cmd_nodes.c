@@ -14,10 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The board's four slots, as the API numbers them from 0 (`node`) and
- * names them from 1 (`nodeN`). */
-#define SLOTS 4
-
 int tp_remote_cli_open(const struct tp_cli *c, struct tp_remote **r)
 {
 	int rc;
@@ -106,7 +102,7 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 				    action);
 	if (!strcmp(action, "reset") && !slots)
 		return tp_cli_usage(c, "reset needs --slot: which nodes should be power-cycled?");
-	if (slots && tp_slots_parse(slots, SLOTS, &mask) < 0)
+	if (slots && tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
 		return tp_cli_usage(c, "%s", tp_err_msg());
 	if ((rc = tp_remote_cli_open(c, &r)))
 		return rc;
@@ -114,13 +110,13 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 	if (!strcmp(action, "on") || !strcmp(action, "off")) {
 		/* One request for every slot, as tpi sends it. */
 		size_t n = snprintf(q, sizeof(q), "opt=set&type=power");
-		for (unsigned s = 1; s <= SLOTS; s++)
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 			if (mask & TP_SLOT_BIT(s))
 				n += snprintf(q + n, sizeof(q) - n, "&node%u=%d", s,
 					      !strcmp(action, "on"));
 		rc = tp_remote_set(r, q);
 	} else if (!strcmp(action, "reset")) {
-		for (unsigned s = 1; s <= SLOTS && rc == 0; s++)
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS && rc == 0; s++)
 			if (mask & TP_SLOT_BIT(s)) {
 				snprintf(q, sizeof(q), "opt=set&type=reset&node=%u", s - 1);
 				rc = tp_remote_set(r, q);
@@ -136,7 +132,7 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 	}
 	if (!strcmp(action, "status"))
 		printf("SLOT  POWER\n");
-	for (unsigned s = 1; s <= SLOTS; s++) {
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 		if (!(mask & TP_SLOT_BIT(s)))
 			continue;
 		if (!strcmp(action, "status"))
@@ -189,7 +185,7 @@ int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 		if (mode == 3)
 			return tp_cli_usage(c, "unknown action \"%s\"; use host, device, flash or "
 					    "status", argv[optind]);
-		if (!slots || tp_slots_parse(slots, SLOTS, &mask) < 0 ||
+		if (!slots || tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0 ||
 		    tp_slots_count(mask) != 1)
 			return tp_cli_usage(c, "%s needs --slot N, one slot", argv[optind]);
 		slot = (unsigned)__builtin_ffs((int)mask);
@@ -264,7 +260,7 @@ int tp_remote_cmd_info(struct tp_cli *c, int argc, char **argv)
 			printf("%s: %s\n", key, json_object_get_string(val));
 	}
 	printf("\nSLOT  POWER\n");
-	for (unsigned s = 1; s <= SLOTS; s++)
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		printf("%-5u %s\n", s, power_word(power, s));
 	json_object_put(other);
 	json_object_put(holder);
