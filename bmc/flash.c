@@ -224,7 +224,7 @@ static void write_all(struct fl_run *ru)
 	/* Every image but the last on a thread of its own, the last on this
 	 * one (with one module kind built, there is only that one). */
 	for (size_t k = 0; k + 1 < ng; k++)
-		g[k].threaded = pthread_create(&g[k].th, NULL, group_write, &g[k]) == 0;
+		g[k].threaded = tp_cancel_thread_create(&g[k].th, group_write, &g[k]) == 0;
 	for (size_t k = 0; k < ng; k++)
 		if (!g[k].threaded)
 			group_write(&g[k]);

@@ -13,6 +13,7 @@
 static atomic_int cancel_sig;
 static atomic_bool out_closed;
 static __thread unsigned held;
+static __thread struct tp_cancel_scope *scope;
 
 static void on_signal(int sig)
 {
@@ -42,7 +43,11 @@ int tp_cancel_install(void)
 
 int tp_cancel_signal(void)
 {
-	return atomic_load_explicit(&cancel_sig, memory_order_relaxed);
+	int sig = atomic_load_explicit(&cancel_sig, memory_order_relaxed);
+
+	if (!sig && scope)
+		sig = atomic_load_explicit(&scope->sig, memory_order_relaxed);
+	return sig;
 }
 
 int tp_cancelled(void)
@@ -60,6 +65,47 @@ void tp_cancel_raise(int sig)
 void tp_cancel_reset(void)
 {
 	atomic_store(&cancel_sig, 0);
+}
+
+void tp_cancel_scope_enter(struct tp_cancel_scope *sc)
+{
+	scope = sc;
+}
+
+void tp_cancel_scope_raise(struct tp_cancel_scope *sc, int sig)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&sc->sig, &none, sig);
+}
+
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+	struct tp_cancel_scope *scope;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_start st = *(struct thread_start *)p;
+
+	free(p);
+	scope = st.scope;
+	return st.fn(st.arg);
+}
+
+int tp_cancel_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	struct thread_start *st = malloc(sizeof(*st));
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	*st = (struct thread_start){ .fn = fn, .arg = arg, .scope = scope };
+	rc = pthread_create(th, NULL, thread_main, st);
+	if (rc)
+		free(st);
+	return -rc;
 }
 
 void tp_cancel_hold(void)

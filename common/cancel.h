@@ -15,6 +15,8 @@
 #ifndef TP_CANCEL_H
 #define TP_CANCEL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -28,7 +30,8 @@ int tp_cancel_install(void);
  * tp_cancel_hold(), where nothing may stop half-way. */
 int tp_cancelled(void);
 
-/* The signal that asked to cancel, held or not: for the exit status. */
+/* The signal that asked to cancel (the process's, else this thread's
+ * scope's), held or not: for the exit status. */
 int tp_cancel_signal(void);
 
 /* Cancel as if signal sig had arrived (a closed output: SIGPIPE). */
@@ -48,6 +51,27 @@ int tp_cancel_check(void);
  * Nests. */
 void tp_cancel_hold(void);
 void tp_cancel_unhold(void);
+
+/*
+ * A job's own cancel, for a process that runs several jobs at once (tpkit
+ * serve flashing two slots): the threads of a job run inside its scope and
+ * see the scope's cancel as well as the process's signals; cancelling one
+ * job leaves the others running. Threads a job starts must inherit its
+ * scope: they are started with tp_cancel_thread_create().
+ */
+struct tp_cancel_scope {
+	atomic_int sig;
+};
+
+/* This thread runs inside sc (NULL: outside any scope) from now on. */
+void tp_cancel_scope_enter(struct tp_cancel_scope *sc);
+
+/* Cancel the threads inside sc as if signal sig had arrived to them. */
+void tp_cancel_scope_raise(struct tp_cancel_scope *sc, int sig);
+
+/* pthread_create() with the new thread inside the caller's scope: 0 or
+ * -errno (as a return value only, no message). */
+int tp_cancel_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
 
 /* Wrap a sink so that its calls fail with -ECANCELED once cancelled. The
  * wrapper owns inner: closing it closes inner. */

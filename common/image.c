@@ -4,6 +4,7 @@
  * (read + SHA-256), format detection. tp_image_write() is in pipeline.c.
  */
 #include "image_priv.h"
+#include "cancel.h"
 #include "checksum.h"
 #include "log.h"
 
@@ -283,7 +284,7 @@ int tp_image_open(struct tp_image **ip, const struct tp_image_opts *o)
 	if (!img->md || !EVP_DigestInit_ex(img->md, EVP_sha256(), NULL))
 		TP_FAIL(-ENOMEM, "cannot set up SHA-256 (OpenSSL)");
 	TP_TRY(tp_queue_new(&img->inq, TP_IN_DEPTH, TP_IN_CHUNK, 64));
-	if ((rc = -pthread_create(&img->reader, NULL, reader_main, img)) < 0)
+	if ((rc = tp_cancel_thread_create(&img->reader, reader_main, img)) < 0)
 		TP_FAIL(rc, "cannot start the reader thread: %s", strerror(-rc));
 	img->reader_running = true;
 

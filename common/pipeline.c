@@ -41,6 +41,7 @@
  * pipeline_writer.c.
  */
 #include "pipeline_priv.h"
+#include "cancel.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -326,7 +327,7 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 	pthread_mutex_unlock(&img->lock);
 
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = -pthread_create(&f->w[i].th, NULL, tp_fan_writer_main, &f->w[i])) < 0) {
+		if ((rc = tp_cancel_thread_create(&f->w[i].th, tp_fan_writer_main, &f->w[i])) < 0) {
 			tp_err_set(rc, "cannot start a writer thread: %s", strerror(-rc));
 			tp_image_fail(img, rc, TP_PHASE_WRITE, 0);
 			break;

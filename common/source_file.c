@@ -2,10 +2,12 @@
 /* Image sources on this machine: a file (an SD card on the BMC) or stdin. */
 #define _FILE_OFFSET_BITS 64 /* block devices and images past 2 GiB on armel */
 #include "source.h"
+#include "cancel.h"
 #include "err.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +18,37 @@ struct fsrc {
 	struct tp_source s;
 	int fd;
 	bool own_fd;
+	bool stream;  /* a pipe, socket or terminal: a read may wait for ever */
 };
+
+/* A stream may go quiet (a client that stalls mid-upload, stdin nobody
+ * types into): wait for it a quarter second at a time, so that a cancel
+ * — this job's or a signal — is seen while nothing comes. */
+static int stream_wait(struct fsrc *f)
+{
+	struct pollfd p = { .fd = f->fd, .events = POLLIN };
+
+	for (;;) {
+		int rc = poll(&p, 1, 250);
+
+		if (rc > 0 || (rc < 0 && errno != EINTR))
+			return 0; /* readable, at its end, or an error read() reports */
+		if ((rc = tp_cancel_check()) < 0)
+			return rc;
+	}
+}
 
 static int fsrc_read(struct tp_source *s, void *buf, size_t len, size_t *got)
 {
 	struct fsrc *f = s->priv;
 	ssize_t n;
+	int rc;
 
-	do
+	do {
+		if (f->stream && (rc = stream_wait(f)) < 0)
+			return rc;
 		n = read(f->fd, buf, len);
-	while (n < 0 && errno == EINTR);
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return tp_err_set(-errno, "reading %s at byte %" PRIu64 ": %s", s->desc, s->pos,
 				  strerror(errno));
@@ -79,7 +102,7 @@ bool tp_source_is_url(const char *src)
 int tp_source_file_open(struct tp_source **sp, const char *path)
 {
 	struct fsrc *f = calloc(1, sizeof(*f));
-	struct stat st;
+	struct stat st = { 0 };
 	bool is_stdin = !strcmp(path, "-");
 
 	*sp = NULL;
@@ -119,6 +142,8 @@ int tp_source_file_open(struct tp_source **sp, const char *path)
 		f->s.size = (uint64_t)st.st_size;
 		/* Read-ahead helps an SD card; the decoder reads strictly forward. */
 		posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	} else if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode)) {
+		f->stream = true;
 	} else if (!is_stdin && S_ISDIR(st.st_mode)) {
 		fsrc_close(&f->s);
 		return tp_err_set(-EISDIR, "%s is a directory, not an image", path);

@@ -7,6 +7,14 @@
  * go on while it runs; a request that needs a line the flash holds is
  * refused as busy.
  *
+ * bmcd has one transfer, and a second request aborts the first. Here each
+ * slot has its own job: on a hub board (v2.5+) slots flash at once, each
+ * job in a cancel scope of its own, sharing the hub's upstream line
+ * (flashmode.h); a v2.4 board's mux reaches one node at a time, so there
+ * a second request is refused while one runs. Which job a status request
+ * sees is serve.md §6's choice: the handle or node it names, else the
+ * last one its client asked for, else the last one.
+ *
  * An upload never lands in memory or on disk: the multipart field goes,
  * chunk by chunk, into a pipe the pipeline reads as its source, and the
  * pipe's 64 KiB is all the buffering there is; a full pipe holds the
@@ -45,35 +53,72 @@ static const char *state_word(enum tp_serve_flash_state st)
 
 void tp_api_flash_init(struct tp_serve *s)
 {
-	struct tp_serve_flash *f = &s->flash;
+	struct tp_serve_flashes *fl = &s->flash;
 
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->cond, NULL);
-	f->state = TP_SF_READY;
-	f->pipe_r = f->pipe_w = -1;
+	pthread_mutex_init(&fl->lock, NULL);
+	pthread_cond_init(&fl->cond, NULL);
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++) {
+		fl->job[i].srv = s;
+		fl->job[i].slot = i + 1;
+		fl->job[i].state = TP_SF_READY;
+		fl->job[i].pipe_r = fl->job[i].pipe_w = -1;
+	}
+}
+
+/* The lock of every job, and its condition variable. */
+static pthread_mutex_t *job_lock(struct tp_serve_flash *f)
+{
+	return &f->srv->flash.lock;
+}
+
+static pthread_cond_t *job_cond(struct tp_serve_flash *f)
+{
+	return &f->srv->flash.cond;
 }
 
 /* Close the upload's write end: the pipeline then sees the end of its
- * input. Caller holds f->lock. */
+ * input. Caller holds the lock. */
 static void pipe_w_close(struct tp_serve_flash *f)
 {
 	if (f->pipe_w >= 0)
 		close(f->pipe_w);
 	f->pipe_w = -1;
-	pthread_cond_broadcast(&f->cond);
+	pthread_cond_broadcast(job_cond(f));
 }
 
-/* Stop the running job (f->lock held): the pipeline sees the cancel
- * before the upload's pipe is closed, so a stream that looks whole is
- * still never flashed. why is the state's error afterwards. */
+/* Stop a running job (lock held): the pipeline sees the cancel before
+ * the upload's pipe is closed, so a stream that looks whole is still
+ * never flashed. why is the state's error afterwards. Only this job's
+ * threads see it (its scope). */
 static void job_cancel(struct tp_serve_flash *f, int sig, const char *why)
 {
 	if (f->state != TP_SF_RUNNING || f->cancelled)
 		return;
 	f->cancelled = true;
 	snprintf(f->cancel_why, sizeof(f->cancel_why), "%s", why);
-	tp_cancel_raise(sig);
+	tp_cancel_scope_raise(&f->scope, sig);
 	pipe_w_close(f);
+}
+
+/* The running job with this handle, or NULL (lock held). */
+static struct tp_serve_flash *job_by_handle(struct tp_serve_flashes *fl, uint32_t handle)
+{
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
+		if (fl->job[i].state != TP_SF_READY && fl->job[i].handle == handle)
+			return &fl->job[i];
+	return NULL;
+}
+
+unsigned tp_api_flash_running(struct tp_serve *s)
+{
+	unsigned slot = 0;
+
+	pthread_mutex_lock(&s->flash.lock);
+	for (unsigned i = TP_BOARD_SLOTS; i > 0; i--)
+		if (s->flash.job[i - 1].state == TP_SF_RUNNING)
+			slot = i;
+	pthread_mutex_unlock(&s->flash.lock);
+	return slot;
 }
 
 static void on_progress(void *cookie, const struct tp_progress *p)
@@ -83,12 +128,12 @@ static void on_progress(void *cookie, const struct tp_progress *p)
 	/* bmcd's bytes_written counts the device's bytes, and starts again
 	 * from 0 for the read-back (serve.md §6); clients expect that. A
 	 * URL's size is its download's, once the server says it. */
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(job_lock(f));
 	if (p->phase != TP_PHASE_DOWNLOAD)
 		f->written = p->done;
 	else if (!f->size && p->total)
 		f->size = p->total;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(job_lock(f));
 }
 
 static int flash_opts_apply(const struct tp_serve *s, struct tp_flash_opts *o)
@@ -118,8 +163,8 @@ static int flash_opts_apply(const struct tp_serve *s, struct tp_flash_opts *o)
 
 static void *worker(void *arg)
 {
-	struct tp_serve *s = arg;
-	struct tp_serve_flash *f = &s->flash;
+	struct tp_serve_flash *f = arg;
+	struct tp_serve *s = f->srv;
 	struct tp_flash_result res[TP_BOARD_SLOTS];
 	struct tp_flash_opts o = { 0 };
 	struct tp_board *b = NULL;
@@ -127,12 +172,14 @@ static void *worker(void *arg)
 	size_t n = 0;
 	int rc;
 
-	pthread_mutex_lock(&f->lock);
+	/* This job's threads see its cancel, and only its. */
+	tp_cancel_scope_enter(&f->scope);
+	pthread_mutex_lock(job_lock(f));
 	if (f->upload) {
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += s->o.upload_wait_s;
 		while (!f->upload_started && !f->cancelled &&
-		       pthread_cond_timedwait(&f->cond, &f->lock, &until) == 0)
+		       pthread_cond_timedwait(job_cond(f), job_lock(f), &until) == 0)
 			;
 		if (!f->upload_started) {
 			if (f->cancelled)
@@ -144,7 +191,7 @@ static void *worker(void *arg)
 			goto out_locked;
 		}
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(job_lock(f));
 
 	tp_image_opts_init(&o.io);
 	/* The image's checksum is the one the request gives; a pipe has no
@@ -168,7 +215,7 @@ static void *worker(void *arg)
 		if (n == 1 && rc < 0)
 			tp_err_set(rc, "%s", res[0].msg);
 	}
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(job_lock(f));
 	if (rc < 0)
 		snprintf(f->error, sizeof(f->error), "%s",
 			 f->cancelled ? f->cancel_why : tp_err_msg());
@@ -185,9 +232,8 @@ out_locked:
 	f->state = f->error[0] ? TP_SF_ERROR : TP_SF_DONE;
 	tp_log(TP_LOG_INFO, "slot %u: flash %s%s", f->slot, f->error[0] ? "failed: " : "done",
 	       f->error);
-	tp_cancel_reset();
-	pthread_cond_broadcast(&f->cond);
-	pthread_mutex_unlock(&f->lock);
+	pthread_cond_broadcast(job_cond(f));
+	pthread_mutex_unlock(job_lock(f));
 	return NULL;
 }
 
@@ -197,9 +243,24 @@ static int send_raw(struct tp_req *r, const char *body)
 	return tp_http_send(r, 200, "text/plain; charset=utf-8", body, strlen(body), NULL);
 }
 
+/* Why slot may not start a flash now, or NULL (lock held): its own job
+ * runs, or, on a board whose mux reaches one node at a time, another's. */
+static struct tp_serve_flash *flash_blocker(struct tp_serve *s, unsigned slot)
+{
+	struct tp_serve_flashes *fl = &s->flash;
+
+	if (fl->job[slot - 1].state == TP_SF_RUNNING)
+		return &fl->job[slot - 1];
+	for (unsigned i = 0; i < TP_BOARD_SLOTS && s->board->desc->usb_bus == TP_USB_MUX; i++)
+		if (fl->job[i].state == TP_SF_RUNNING)
+			return &fl->job[i];
+	return NULL;
+}
+
 int tp_api_flash_set(struct tp_req *r)
 {
-	struct tp_serve_flash *f = &r->srv->flash;
+	struct tp_serve_flashes *fl = &r->srv->flash;
+	struct tp_serve_flash *f, *busy;
 	const char *file = tp_query_get(&r->q, "file"), *len = tp_query_get(&r->q, "length");
 	const char *sum = tp_query_get(&r->q, "sha256");
 	bool local = tp_query_get(&r->q, "local") != NULL;
@@ -231,31 +292,41 @@ int tp_api_flash_set(struct tp_req *r)
 		if (!len || !*len || *end || errno || !size)
 			return tp_env_error(r, 411, "Invalid `length` query parameter");
 	}
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&fl->lock);
 	/* bmcd drops a running transfer for a new one (serve.md §7); here
 	 * the running one is kept and the new request refused. */
-	if (f->state == TP_SF_RUNNING) {
-		pthread_mutex_unlock(&f->lock);
-		return tp_env_error(r, 409, "node %u is being flashed (handle %" PRIu32 "); wait "
+	if ((busy = flash_blocker(r->srv, slot))) {
+		unsigned bslot = busy->slot;
+		uint32_t bh = busy->handle;
+
+		pthread_mutex_unlock(&fl->lock);
+		return tp_env_error(r, 409, "node %u is being flashed (handle %" PRIu32 ")%s; wait "
 				    "for it, or cancel it with GET /api/bmc/upload/%" PRIu32
-				    "/cancel", f->slot, f->handle, f->handle);
+				    "/cancel", bslot, bh, bslot == slot ? "" :
+				    ", and this board's USB mux reaches one node at a time", bh);
 	}
+	f = &fl->job[slot - 1];
 	if (f->joinable)
 		pthread_join(f->worker, NULL);
 	f->joinable = false;
-	if (RAND_bytes((unsigned char *)&handle, sizeof(handle)) != 1)
-		handle = (uint32_t)tp_clock_now_ns();
+	/* A handle no other job has: clients tell jobs apart by it. */
+	do {
+		if (RAND_bytes((unsigned char *)&handle, sizeof(handle)) != 1)
+			handle = (uint32_t)tp_clock_now_ns();
+	} while (job_by_handle(fl, handle));
 	f->handle = handle;
-	f->slot = slot;
+	f->client = r->client;
+	f->seq = ++fl->seq;
 	f->size = size;
 	f->written = 0;
 	f->cancelled = f->upload_started = false;
+	atomic_store(&f->scope.sig, 0);
 	f->upload = !local && strncmp(file, "http", 4);
 	f->error[0] = '\0';
 	snprintf(f->sha256, sizeof(f->sha256), "%s", sum ? sum : "");
 	if (f->upload) {
 		if (pipe2(p, O_CLOEXEC) < 0) {
-			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_unlock(&fl->lock);
 			return tp_env_error(r, 500, "Failed to start the transfer: pipe: %s",
 					    strerror(errno));
 		}
@@ -267,38 +338,91 @@ int tp_api_flash_set(struct tp_req *r)
 	}
 	f->start_ns = tp_clock_now_ns();
 	f->state = TP_SF_RUNNING;
-	if (pthread_create(&f->worker, NULL, worker, r->srv) != 0) {
+	if (pthread_create(&f->worker, NULL, worker, f) != 0) {
 		f->state = TP_SF_ERROR;
 		snprintf(f->error, sizeof(f->error), "cannot start the flash job");
 		pipe_w_close(f);
-		close(f->pipe_r);
+		if (f->pipe_r >= 0)
+			close(f->pipe_r);
 		f->pipe_r = -1;
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&fl->lock);
 		return tp_env_error(r, 500, "Failed to start the transfer: no thread");
 	}
 	f->joinable = true;
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fl->lock);
 	tp_log(TP_LOG_INFO, "slot %u: flash of %s started (handle %" PRIu32 ")", slot,
 	       f->upload ? "an upload" : file, handle);
 	snprintf(body, sizeof(body), "{\"handle\":%" PRIu32 "}", handle);
 	return send_raw(r, body);
 }
 
+/*
+ * The job a status request is about (lock held), or NULL for "Ready":
+ * the one its `handle` names (a tpkit extension; bmcd ignores it), else
+ * its `node`'s, else the last its client asked for — tpi asserts that the
+ * state's id is its own handle, and two clients may flash at once — else
+ * the last any client asked for. *bad: the handle named no job.
+ */
+static struct tp_serve_flash *job_for_status(struct tp_req *r, bool *bad)
+{
+	struct tp_serve_flashes *fl = &r->srv->flash;
+	const char *h = tp_query_get(&r->q, "handle");
+	struct tp_serve_flash *mine = NULL, *last = NULL;
+	unsigned slot;
+
+	*bad = false;
+	if (h) {
+		char *end;
+		unsigned long long v;
+		struct tp_serve_flash *f;
+
+		errno = 0;
+		v = strtoull(h, &end, 10);
+		f = end != h && !*end && !errno && v <= UINT32_MAX ?
+			    job_by_handle(fl, (uint32_t)v) : NULL;
+		*bad = !f;
+		return f;
+	}
+	if (tp_query_get(&r->q, "node") && tp_query_node(&r->q, &slot) == 0)
+		return fl->job[slot - 1].state == TP_SF_READY ? NULL : &fl->job[slot - 1];
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++) {
+		struct tp_serve_flash *f = &fl->job[i];
+
+		if (f->state == TP_SF_READY)
+			continue;
+		if (!last || f->seq > last->seq)
+			last = f;
+		if (f->client == r->client && (!mine || f->seq > mine->seq))
+			mine = f;
+	}
+	return mine ? mine : last;
+}
+
 int tp_api_flash_get(struct tp_req *r)
 {
-	struct tp_serve_flash *f = &r->srv->flash;
+	struct tp_serve_flashes *fl = &r->srv->flash;
+	struct tp_serve_flash *f;
 	char *buf = NULL;
 	size_t len = 0;
 	struct tp_json j;
-	FILE *m = open_memstream(&buf, &len);
+	FILE *m;
+	bool bad;
 	int rc;
 
-	if (!m)
+	pthread_mutex_lock(&fl->lock);
+	f = job_for_status(r, &bad);
+	if (bad) {
+		pthread_mutex_unlock(&fl->lock);
+		return tp_env_error(r, 400, "no transfer has handle %.40s",
+				    tp_query_get(&r->q, "handle"));
+	}
+	if (!(m = open_memstream(&buf, &len))) {
+		pthread_mutex_unlock(&fl->lock);
 		return tp_env_error(r, 500, "out of memory");
+	}
 	tp_json_init(&j, m);
 	j.not_event = true;
-	pthread_mutex_lock(&f->lock);
-	switch (f->state) {
+	switch (f ? f->state : TP_SF_READY) {
 	case TP_SF_READY:
 		fputs("\"Ready\"", m);
 		break;
@@ -327,7 +451,7 @@ int tp_api_flash_get(struct tp_req *r)
 		tp_json_obj_end(&j);
 		break;
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fl->lock);
 	fclose(m);
 	rc = tp_http_send(r, 200, "text/plain; charset=utf-8", buf, len, NULL);
 	free(buf);
@@ -397,55 +521,71 @@ static void job_wait(struct tp_serve_flash *f, int seconds)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += seconds;
 	while (f->state == TP_SF_RUNNING &&
-	       pthread_cond_timedwait(&f->cond, &f->lock, &until) == 0)
+	       pthread_cond_timedwait(job_cond(f), job_lock(f), &until) == 0)
 		;
 }
 
 static int upload(struct tp_req *r, uint32_t handle)
 {
-	struct tp_serve_flash *f = &r->srv->flash;
-	struct upload u = { .f = f, .fd = -1 };
+	struct tp_serve_flashes *fl = &r->srv->flash;
+	struct tp_serve_flash *f;
+	struct upload u = { .fd = -1 };
 	struct mg_form_data_handler h = { .field_found = field_found, .field_get = field_get,
 					  .field_store = field_store, .user_data = &u };
+	enum tp_serve_flash_state st = TP_SF_READY;
 	char msg[1200];
 
-	pthread_mutex_lock(&f->lock);
-	if (f->state != TP_SF_RUNNING || !f->upload || f->upload_started) {
-		bool running = f->state == TP_SF_RUNNING;
+	pthread_mutex_lock(&fl->lock);
+	f = job_by_handle(fl, handle);
+	if (!f || f->state != TP_SF_RUNNING || !f->upload || f->upload_started) {
+		bool running = f && f->state == TP_SF_RUNNING;
 
-		pthread_mutex_unlock(&f->lock);
+		/* bmcd's answers (serve.md §6): its one state, here the job's
+		 * or, for a handle of none, the running one's if any. */
+		for (unsigned i = 0; i < TP_BOARD_SLOTS && !f; i++)
+			if (fl->job[i].state == TP_SF_RUNNING)
+				st = TP_SF_RUNNING;
+		if (f)
+			st = f->state;
+		pthread_mutex_unlock(&fl->lock);
 		if (running)
 			return tp_env_error(r, 400, "cannot transfer bytes to worker. This is either "
 					    "because the transfer happens locally, or is already "
 					    "ongoing.");
+		if (st == TP_SF_RUNNING)
+			return tp_env_error(r, 400, "unauthorized request for handle");
 		return tp_env_error(r, 400, "cannot execute command in current state. current=%s, "
-				    "expected=Transferring", state_word(f->state));
+				    "expected=Transferring", state_word(st));
 	}
-	if (f->handle != handle) {
-		pthread_mutex_unlock(&f->lock);
-		return tp_env_error(r, 400, "unauthorized request for handle");
-	}
+	u.f = f;
 	f->upload_started = true;
 	u.fd = f->pipe_w;
 	f->pipe_w = -1; /* this request owns it now */
-	pthread_cond_broadcast(&f->cond);
-	pthread_mutex_unlock(&f->lock);
+	pthread_cond_broadcast(&fl->cond);
+	pthread_mutex_unlock(&fl->lock);
 
 	mg_handle_form_request(r->conn, &h);
-	pthread_mutex_lock(&f->lock);
-	if (u.err == EFBIG) {
+	/* An upload that is not exactly `length` bytes stops the job before
+	 * its pipe closes: a raw image cut short (a client gone, a read
+	 * timeout) looks whole to the pipeline, and must not be flashed. */
+	pthread_mutex_lock(&fl->lock);
+	if (u.err == EFBIG || u.got < f->size) {
 		char why[200];
 
-		snprintf(why, sizeof(why), "the upload is longer than its length %" PRIu64 " bytes",
-			 f->size);
+		if (u.err == EFBIG)
+			snprintf(why, sizeof(why), "the upload is longer than its length %" PRIu64
+				 " bytes", f->size);
+		else
+			snprintf(why, sizeof(why), "the upload ended after %" PRIu64 " of %" PRIu64
+				 " bytes", u.got, f->size);
 		job_cancel(f, SIGINT, why);
 	}
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fl->lock);
 	close(u.fd);
 
-	pthread_mutex_lock(&f->lock);
+	pthread_mutex_lock(&fl->lock);
 	if (u.got == f->size && !u.err) {
-		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&fl->lock);
 		return tp_http_send(r, 200, "text/plain", "", 0, NULL);
 	}
 	/* Short, long or refused: the pipeline has seen the end of a wrong
@@ -459,14 +599,44 @@ static int upload(struct tp_req *r, uint32_t handle)
 	else
 		snprintf(msg, sizeof(msg), "%s", f->state == TP_SF_ERROR ? f->error :
 			 "transfer canceled");
-	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_unlock(&fl->lock);
 	return tp_env_error(r, u.err == EFBIG || (u.got < f->size && !u.err) ? 400 : 500, "%s",
 			    msg);
 }
 
+/* GET /upload/<handle>/cancel: that job. bmcd cancels whatever runs,
+ * whatever the handle (serve.md §6); so does this when one job runs, but
+ * with several a wrong handle cancels none. */
+static int cancel(struct tp_req *r, uint32_t handle)
+{
+	struct tp_serve_flashes *fl = &r->srv->flash;
+	struct tp_serve_flash *f, *only = NULL;
+	unsigned running = 0;
+
+	pthread_mutex_lock(&fl->lock);
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
+		if (fl->job[i].state == TP_SF_RUNNING) {
+			running++;
+			only = &fl->job[i];
+		}
+	f = job_by_handle(fl, handle);
+	if (!f || f->state != TP_SF_RUNNING)
+		f = running == 1 ? only : NULL;
+	if (!f && running > 1) {
+		pthread_mutex_unlock(&fl->lock);
+		return tp_env_error(r, 400, "no running transfer has handle %" PRIu32 "; %u are "
+				    "running, none was cancelled", handle, running);
+	}
+	if (f && !f->cancelled)
+		tp_log(TP_LOG_INFO, "slot %u: flash cancelled by a client", f->slot);
+	if (f)
+		job_cancel(f, SIGINT, "cancelled by user");
+	pthread_mutex_unlock(&fl->lock);
+	return tp_http_send(r, 200, "text/plain", "", 0, NULL);
+}
+
 int tp_api_upload(struct tp_req *r, const char *rest)
 {
-	struct tp_serve_flash *f = &r->srv->flash;
 	unsigned long long h;
 	char *end;
 
@@ -474,28 +644,24 @@ int tp_api_upload(struct tp_req *r, const char *rest)
 	h = strtoull(rest, &end, 10);
 	if (end == rest || errno || h > UINT32_MAX || (*end && strcmp(end, "/cancel")))
 		return tp_env_error(r, 404, "no such upload path");
-	if (!*end) {
-		if (strcmp(r->ri->request_method, "POST"))
-			return tp_env_error(r, 405, "the upload takes POST with multipart/form-data");
-		return upload(r, (uint32_t)h);
-	}
-	/* bmcd cancels whatever runs, whatever the handle (serve.md §6). */
-	pthread_mutex_lock(&f->lock);
-	if (f->state == TP_SF_RUNNING && !f->cancelled)
-		tp_log(TP_LOG_INFO, "slot %u: flash cancelled by a client", f->slot);
-	job_cancel(f, SIGINT, "cancelled by user");
-	pthread_mutex_unlock(&f->lock);
-	return tp_http_send(r, 200, "text/plain", "", 0, NULL);
+	if (*end)
+		return cancel(r, (uint32_t)h);
+	if (strcmp(r->ri->request_method, "POST"))
+		return tp_env_error(r, 405, "the upload takes POST with multipart/form-data");
+	return upload(r, (uint32_t)h);
 }
 
 void tp_api_flash_stop(struct tp_serve *s)
 {
-	struct tp_serve_flash *f = &s->flash;
+	struct tp_serve_flashes *fl = &s->flash;
 
-	pthread_mutex_lock(&f->lock);
-	job_cancel(f, SIGTERM, "cancelled: tpkit serve is stopping");
-	pthread_mutex_unlock(&f->lock);
-	if (f->joinable)
-		pthread_join(f->worker, NULL);
-	f->joinable = false;
+	pthread_mutex_lock(&fl->lock);
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
+		job_cancel(&fl->job[i], SIGTERM, "cancelled: tpkit serve is stopping");
+	pthread_mutex_unlock(&fl->lock);
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++) {
+		if (fl->job[i].joinable)
+			pthread_join(fl->job[i].worker, NULL);
+		fl->job[i].joinable = false;
+	}
 }

@@ -42,22 +42,6 @@ static int plan_apply(struct tp_req *r, const struct tp_usb_plan *p, unsigned sl
 	return rc;
 }
 
-static bool flashing(struct tp_serve *s, unsigned *slot)
-{
-#ifdef CONFIG_TPKIT_CMD_FLASH
-	bool running;
-
-	pthread_mutex_lock(&s->flash.lock);
-	running = s->flash.state == TP_SF_RUNNING;
-	*slot = s->flash.slot;
-	pthread_mutex_unlock(&s->flash.lock);
-	return running;
-#else
-	(void)s, (void)slot;
-	return false;
-#endif
-}
-
 static const char *mode_word(enum tp_usb_mode m)
 {
 	return m == TP_USB_HOST ? "Host" : m == TP_USB_FLASH ? "Flash" : "Device";
@@ -72,7 +56,7 @@ int tp_api_usb_get(struct tp_req *r)
 	char word[16];
 	int rc;
 
-	if ((rc = status_read(r, &st)) == -EBUSY && flashing(r->srv, &node)) {
+	if ((rc = status_read(r, &st)) == -EBUSY && (node = tp_api_flash_running(r->srv))) {
 		/* The flash holds the routing lines, and is what they say:
 		 * its node in flash mode through the BMC. */
 		st.slot[node - 1].mode = TP_USB_FLASH;

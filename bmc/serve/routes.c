@@ -144,13 +144,28 @@ int tp_routes_auth(struct tp_req *r, struct tp_auth_denial *d)
 	return tp_auth_check(r->srv->auth, r->peer, mg_get_header(r->conn, "Authorization"), d);
 }
 
+/* struct tp_req's client: FNV-1a of the Authorization header, so that
+ * nothing secret is kept with a flash job. */
+static uint64_t client_of(const char *authorization)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	if (!authorization)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)authorization; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return h ? h : 1;
+}
+
 static int authorised(struct tp_req *r)
 {
 	struct tp_auth_denial d;
 	char hdr[300];
 
-	if (tp_routes_auth(r, &d) == 0)
+	if (tp_routes_auth(r, &d) == 0) {
+		r->client = client_of(mg_get_header(r->conn, "Authorization"));
 		return 0;
+	}
 	hdr[0] = '\0';
 	if (d.www_authenticate[0])
 		snprintf(hdr, sizeof(hdr), "WWW-Authenticate: %s\r\n", d.www_authenticate);

@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "board/turingpi2/board.h"
+#include "common/cancel.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -44,20 +45,23 @@ struct tp_serve_opts {
 	unsigned nflash_opt;
 };
 
-/* The flash transfer (api_flash.c), bmcd's one slot of state (serve.md
- * §6): Ready, Transferring, Done or Error. */
+/* A flash job (api_flash.c), with bmcd's transfer state (serve.md §6):
+ * Ready, Transferring, Done or Error. bmcd has one; tpkit serve has one
+ * per slot, so that slots flash at once on a hub board. */
 enum tp_serve_flash_state { TP_SF_READY, TP_SF_RUNNING, TP_SF_DONE, TP_SF_ERROR };
 
 struct tp_serve_flash {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	struct tp_serve *srv;
 	enum tp_serve_flash_state state;
 	uint32_t handle;
 	unsigned slot;
+	uint64_t client;          /* who asked (struct tp_req's client) */
+	uint64_t seq;             /* the order jobs were asked for, from 1 */
 	uint64_t size;            /* the input's bytes, as bmcd's "size" */
 	uint64_t written;         /* device bytes written, then read back */
 	bool cancelled;
 	char cancel_why[200];     /* the state's error after a cancel */
+	struct tp_cancel_scope scope; /* this job's cancel, not the others' */
 	bool upload;              /* the input comes by POST /upload/<handle> */
 	bool upload_started;
 	int pipe_r, pipe_w;       /* the upload's pipe into the image pipeline */
@@ -67,6 +71,14 @@ struct tp_serve_flash {
 	char error[1024];
 	pthread_t worker;
 	bool joinable;
+};
+
+/* Every slot's job, under one lock. */
+struct tp_serve_flashes {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t seq;             /* the last job's */
+	struct tp_serve_flash job[TP_BOARD_SLOTS];
 };
 
 /* What the server knows of a node that the lines do not say (serve.md §5). */
@@ -98,7 +110,7 @@ struct tp_serve {
 	struct tp_board *board;
 	struct tp_serve_node node[TP_BOARD_SLOTS];
 	unsigned usb_node;         /* the slot the last "set usb" named (api_usb.c) */
-	struct tp_serve_flash flash;
+	struct tp_serve_flashes flash;
 	struct tp_serve_uarts *uarts; /* api_uart.c */
 	char cert_path[4096];
 	int https_port, http_port; /* as bound */
@@ -126,6 +138,10 @@ struct tp_req {
 	const struct mg_request_info *ri;
 	struct tp_query q;
 	char peer[64];
+	/* Who asks, as far as a flash's status goes: a hash of the
+	 * Authorization header (a token or Basic credentials), 0 without one
+	 * (a loopback client). Not a secret, and not a permission. */
+	uint64_t client;
 };
 
 /* ---- query.c ---- */
@@ -224,11 +240,14 @@ int tp_api_flash_get(struct tp_req *r);
  * what follows "/api/bmc/upload/". */
 int tp_api_upload(struct tp_req *r, const char *rest);
 void tp_api_flash_init(struct tp_serve *s);
-/* Cancel a running flash and wait for it to unwind (at stop). */
+/* Cancel the running flashes and wait for them to unwind (at stop). */
 void tp_api_flash_stop(struct tp_serve *s);
+/* The lowest slot a flash runs on, or 0. */
+unsigned tp_api_flash_running(struct tp_serve *s);
 #else
 static inline void tp_api_flash_init(struct tp_serve *s) { (void)s; }
 static inline void tp_api_flash_stop(struct tp_serve *s) { (void)s; }
+static inline unsigned tp_api_flash_running(struct tp_serve *s) { (void)s; return 0; }
 #endif
 int tp_api_uart_get(struct tp_req *r);
 int tp_api_uart_set(struct tp_req *r);

@@ -3,6 +3,7 @@
 #include "gpio.h"
 #include "common/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int tp_board_open(struct tp_board **out, const struct tp_board_opts *opts)
@@ -18,6 +19,7 @@ int tp_board_open(struct tp_board **out, const struct tp_board_opts *opts)
 	if (rc < 0)
 		goto fail;
 	b->desc = tp_board_desc_get(b->id.rev);
+	snprintf(b->gpio_spec, sizeof(b->gpio_spec), "%s", opts->gpio ? opts->gpio : "");
 	rc = tp_gpio_open(&b->gpio, opts->gpio);
 	if (rc < 0)
 		goto fail;

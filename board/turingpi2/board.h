@@ -41,6 +41,9 @@ struct tp_board_desc {
 	const struct tp_pin *pins;
 	size_t npins;
 	const char *usb_port_power; /* USB-A VBUS regulator state file, or NULL */
+	/* The pin that steers the hub's upstream to the BMC (1), shared by
+	 * every slot (§6.3); NULL on a mux board. */
+	const char *hub_upstream;
 };
 
 const struct tp_board_desc *tp_board_desc_get(enum tp_rev rev);
@@ -110,6 +113,7 @@ struct tp_board {
 	struct tp_board_id id;
 	struct tp_gpio *gpio;
 	const char *consumer; /* label on every GPIO request, "tpkit" */
+	char gpio_spec[256];  /* the backend it was opened with ("": the default) */
 	/*
 	 * NULL, or a mutex taken around flash mode's
 	 * claim of its lines: for a process where other threads read the

@@ -13,8 +13,25 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The record's name in the state directory (docs/recovery.md). */
+/* The records' names in the state directory (docs/recovery.md): one per
+ * flash mode, named after its lowest slot, so that flash modes of other
+ * slots (tpkit serve's jobs) keep theirs; and the single name tpkit used
+ * before, still read. */
 #define RECORD "flashmode"
+
+static const char *record_name(unsigned mask, char *buf, size_t size)
+{
+	snprintf(buf, size, RECORD "-%d", __builtin_ctz(mask) + 1);
+	return buf;
+}
+
+/* Every name a record may have, for the loops that look for them. */
+static const char *record_nth(unsigned i, char *buf, size_t size)
+{
+	if (i == 0)
+		return RECORD;
+	return i <= TP_BOARD_SLOTS ? record_name(TP_SLOT_BIT(i), buf, size) : NULL;
+}
 
 const char *tp_board_usb_path(const struct tp_board_desc *d, unsigned slot, char *buf,
 			      size_t size)
@@ -61,10 +78,25 @@ static const struct {
 	[TP_FLASHMODE_LOOK] = { "look", "look at the USB" },
 };
 
+/* Is this step the strap of a slot outside mask? */
+static bool other_strap(const struct tp_usb_step *st, unsigned mask)
+{
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		char strap[32];
+
+		strap_line(s, strap, sizeof(strap));
+		if (!strcmp(st->name, strap))
+			return !(mask & TP_SLOT_BIT(s));
+	}
+	return false;
+}
+
 /*
  * The routing for several slots: each slot's plan, merged in slot order.
- * A line in several plans (PG2, the straps) appears once; a strap is
- * asserted if any slot asserts it, since each plan asserts only its own.
+ * A line in several plans (PG2) appears once. A plan clears the other
+ * slots' straps, as bmcd's USB mode change does; flash mode leaves them
+ * alone: they are not its slots', and may be another flash mode's (tpkit
+ * serve flashing two slots at once).
  */
 static int plan_slots(const struct tp_board_desc *d, unsigned mask, enum tp_usb_mode mode,
 		      struct tp_usb_plan *out)
@@ -82,6 +114,8 @@ static int plan_slots(const struct tp_board_desc *d, unsigned mask, enum tp_usb_
 		for (size_t i = 0; i < p.n; i++) {
 			size_t k;
 
+			if (other_strap(&p.step[i], mask))
+				continue;
 			for (k = 0; k < out->n; k++)
 				if (!strcmp(out->step[k].name, p.step[i].name))
 					break;
@@ -115,14 +149,46 @@ static int fail_enter(struct tp_flashmode *fm, int rc)
 			  fm->mask & (fm->mask - 1) ? "the slots were" : "the slot was");
 }
 
-/* Claim the plan's lines and the slots' nodeN-en, all at once. */
-static int claim(struct tp_flashmode *fm, const struct tp_usb_plan *plan)
+/* Is this step the hub's upstream, which the process's flash modes share? */
+static bool hub_step(const struct tp_flashmode *fm, const struct tp_usb_step *st)
+{
+	const char *pin = fm->b->desc->hub_upstream;
+
+	return pin && !st->regulator && !strcmp(st->name, pin);
+}
+
+/* The plan without the shared hub step (fm->hub): what fm->ls drives. */
+static struct tp_usb_plan own_steps(const struct tp_flashmode *fm, const struct tp_usb_plan *p)
+{
+	struct tp_usb_plan o = *p;
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (!(fm->hub && hub_step(fm, &p->step[i])))
+			o.step[k++] = p->step[i];
+	o.n = k;
+	return o;
+}
+
+/*
+ * Claim the plan's lines and the slots' nodeN-en, all at once. With
+ * share_hub, the hub's upstream is joined (hubhold.c) rather than
+ * claimed, and *hub_before gets its value from before the first flash
+ * mode of this process; a recovery claims it as any line.
+ */
+static int claim(struct tp_flashmode *fm, const struct tp_usb_plan *plan, bool share_hub,
+		 int *hub_before)
 {
 	const char *names[TP_LINES_MAX];
 	char en[TP_BOARD_SLOTS][32];
-	size_t n = tp_usb_plan_lines(plan, names);
+	struct tp_usb_plan own;
+	size_t n;
 	int rc;
 
+	for (size_t i = 0; i < plan->n && share_hub; i++)
+		fm->hub |= hub_step(fm, &plan->step[i]);
+	own = own_steps(fm, plan);
+	n = tp_usb_plan_lines(&own, names);
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if (fm->mask & TP_SLOT_BIT(s)) {
 			tp_line_name(en[s - 1], sizeof(en[s - 1]), s, "en");
@@ -131,13 +197,33 @@ static int claim(struct tp_flashmode *fm, const struct tp_usb_plan *plan)
 	if (fm->b->claim_lock)
 		pthread_mutex_lock(fm->b->claim_lock);
 	rc = tp_lines_claim(&fm->ls, fm->b->gpio, fm->b->desc, names, n, fm->b->consumer, 0);
+	if (rc == 0 && fm->hub && (rc = tp_hub_hold_join(fm->b, hub_before)) < 0)
+		tp_lines_release(&fm->ls);
 	if (fm->b->claim_lock)
 		pthread_mutex_unlock(fm->b->claim_lock);
-	if (rc < 0)
+	if (rc < 0) {
+		fm->hub = false;
 		return rc;
+	}
 	fm->held = true;
 	fm->live = fm->mask;
 	return 0;
+}
+
+/* Drive the routing of plan: the shared hub step through the hold, the
+ * rest through fm's lines, in the plan's order (the hub step is first). */
+static int route_apply(struct tp_flashmode *fm, const struct tp_usb_plan *plan)
+{
+	struct tp_usb_plan own = own_steps(fm, plan);
+
+	for (size_t i = 0; i < plan->n && fm->hub; i++)
+		if (hub_step(fm, &plan->step[i])) {
+			int rc = tp_hub_hold_set(plan->step[i].value);
+
+			if (rc < 0)
+				return rc;
+		}
+	return tp_usb_apply_lines(&fm->ls, &own);
 }
 
 static int slot_line(struct tp_flashmode *fm, unsigned slot, const char *fn)
@@ -172,7 +258,8 @@ static void record_save(struct tp_flashmode *fm)
 		ADD("%s %s %d\n", fm->restore.step[i].regulator ? "regulator" : "line",
 		    fm->restore.step[i].name, fm->restore.step[i].value);
 #undef ADD
-	rc = len < sizeof(text) ? tp_state_save(RECORD, text) : -E2BIG;
+	record_name(fm->mask, fm->record, sizeof(fm->record));
+	rc = len < sizeof(text) ? tp_state_save(fm->record, text) : -E2BIG;
 	if (rc == 0) {
 		fm->recorded = true;
 		return;
@@ -238,24 +325,29 @@ int tp_flashmode_owner(char *what, size_t size)
 	char text[4096];
 	int pid;
 
-	memset(&fm, 0, sizeof(fm));
-	if (tp_state_load(RECORD, text, sizeof(text)) < 0 || record_parse(text, &fm, &pid) < 0 ||
-	    pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-		return 0;
-	snprintf(what, size, "%s", jobs[fm.job].what);
-	return pid;
+	char name[24];
+	const char *rec;
+
+	for (unsigned i = 0; (rec = record_nth(i, name, sizeof(name))); i++) {
+		memset(&fm, 0, sizeof(fm));
+		if (tp_state_load(rec, text, sizeof(text)) < 0 || record_parse(text, &fm, &pid) < 0 ||
+		    pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+			continue;
+		snprintf(what, size, "%s", jobs[fm.job].what);
+		return pid;
+	}
+	return 0;
 }
 
-int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
+/* One record, as tp_flashmode_recover() says. */
+static int recover_one(struct tp_board *b, const char *rec, char *found, size_t size)
 {
 	struct tp_flashmode fm;
 	char text[4096], dir[256], list[16], what[512] = "", after[160] = "";
 	size_t len = 0;
 	int pid, rc;
 
-	if (found && size)
-		found[0] = '\0';
-	rc = tp_state_load(RECORD, text, sizeof(text));
+	rc = tp_state_load(rec, text, sizeof(text));
 	if (rc == -ENOENT)
 		return 0;
 	tp_state_dir(dir, sizeof(dir));
@@ -266,11 +358,13 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 	if (record_parse(text, &fm, &pid) < 0)
 		return tp_err_set(-EINVAL, "%s/%s is not a record this tpkit can read; check "
 				  "the slots' power and USB routing (tpkit power status, tpkit usb "
-				  "status) and remove it", dir, RECORD);
+				  "status) and remove it", dir, rec);
 	/* Held by a tpkit still in flash mode: the record is that run's own,
 	 * and what it holds is not ours to touch (a power change of another
-	 * slot goes on; a flash finds the lines busy when it claims them). */
-	rc = claim(&fm, &fm.restore);
+	 * slot goes on; a flash finds the lines busy when it claims them).
+	 * The hub's upstream is claimed as any line, so a record of this
+	 * process's own live flash mode is passed over too. */
+	rc = claim(&fm, &fm.restore, false, NULL);
 	if (rc == -EBUSY)
 		return 0;
 	if (rc < 0)
@@ -299,6 +393,7 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 	fm.routed = true;
 	fm.strapped = fm.mask;
 	fm.recorded = true;
+	snprintf(fm.record, sizeof(fm.record), "%s", rec);
 	rc = tp_flashmode_leave(&fm);
 	/* tpkit seed blanks the boot block while it writes and puts it back
 	 * last (seeding.md §7): killed in between, the node has none. */
@@ -317,13 +412,39 @@ int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
 	return rc < 0 ? rc : 1;
 }
 
+int tp_flashmode_recover(struct tp_board *b, char *found, size_t size)
+{
+	struct tp_err_ctx first = { 0 };
+	char name[24], one[1024];
+	const char *rec;
+	size_t len = 0;
+	int n = 0;
+
+	if (found && size)
+		found[0] = '\0';
+	for (unsigned i = 0; (rec = record_nth(i, name, sizeof(name))); i++) {
+		int rc = recover_one(b, rec, one, sizeof(one));
+
+		tp_err_save_first(&first, rc < 0 ? rc : 0);
+		if (rc <= 0)
+			continue;
+		n++;
+		if (found && len < size)
+			len += (size_t)snprintf(found + len, size - len, "%s%s", len ? "; " : "",
+						one);
+	}
+	if (first.rc)
+		return tp_err_set(first.rc, "%s", first.msg);
+	return n > 0;
+}
+
 int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job job,
 		       struct tp_flashmode *fm)
 {
 	char name[32];
 	struct tp_power_result r;
 	struct tp_usb_plan plan;
-	int rc;
+	int rc, hub_before = -1;
 
 	memset(fm, 0, sizeof(*fm));
 	fm->b = b;
@@ -343,7 +464,7 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
 	rc = tp_flashmode_recover(b, NULL, 0);
 	if (rc < 0)
 		return rc;
-	if ((rc = claim(fm, &plan)) < 0)
+	if ((rc = claim(fm, &plan, true, &hub_before)) < 0)
 		return rc;
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
 		if ((mask & TP_SLOT_BIT(s)) && slot_line(fm, s, "en") == 1)
@@ -360,6 +481,8 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
 			s->value = regulator_state(s->name);
 		else if (strstr(s->name, "-rpiboot"))
 			s->value = 0;
+		else if (fm->hub && hub_step(fm, s))
+			s->value = hub_before;
 		else
 			s->value = tp_lines_find(&fm->ls, s->name)->value;
 	}
@@ -369,7 +492,7 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
 	if (job == TP_FLASHMODE_LOOK) {
 		/* The node keeps running: what it shows is the point. */
 		fm->routed = true;
-		rc = tp_usb_apply_lines(&fm->ls, &plan);
+		rc = route_apply(fm, &plan);
 		return rc < 0 ? fail_enter(fm, rc) : 0;
 	}
 	TP_INFO("%s: entering flash mode", slots_name(mask, name, sizeof(name)));
@@ -378,7 +501,7 @@ int tp_flashmode_enter(struct tp_board *b, unsigned mask, enum tp_flashmode_job 
 		if ((mask & TP_SLOT_BIT(s)) && (rc = tp_power_slot_set(&fm->ls, s, false, &r)) < 0)
 			return fail_enter(fm, rc);
 	fm->routed = true;
-	rc = tp_usb_apply_lines(&fm->ls, &plan);
+	rc = route_apply(fm, &plan);
 	if (rc < 0)
 		return fail_enter(fm, rc);
 	fm->strapped = mask;
@@ -445,7 +568,7 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 	if (fm->routed) {
 		/* Regulator steps whose prior state could not be read stay as
 		 * they are rather than being guessed. */
-		struct tp_usb_plan p = fm->restore;
+		struct tp_usb_plan p = own_steps(fm, &fm->restore);
 		size_t k = 0;
 
 		for (size_t i = 0; i < p.n; i++)
@@ -456,10 +579,15 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 		fm->routed = false;
 	}
 	tp_lines_release(&fm->ls);
+	/* The shared hub upstream goes back when the process's last flash
+	 * mode leaves (hubhold.c). */
+	if (fm->hub)
+		tp_err_save_first(&first, tp_hub_hold_leave());
+	fm->hub = false;
 	fm->held = false;
 	/* Put back: the record has done its job. Kept after a failure, so
 	 * that a later run tries again. */
-	if (!first.rc && fm->recorded && tp_state_remove(RECORD) < 0)
+	if (!first.rc && fm->recorded && tp_state_remove(fm->record) < 0)
 		TP_WARN("%s", tp_err_msg());
 	fm->recorded = false;
 	if (first.rc)

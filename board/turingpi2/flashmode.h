@@ -37,6 +37,8 @@ struct tp_flashmode {
 	bool recorded;              /* the record is on the SD card */
 	unsigned power_before;      /* slots that were on (TP_SLOT_BIT) */
 	enum tp_flashmode_job job;  /* what the nodes are in flash mode for */
+	bool hub;                   /* joined the process's hub upstream hold */
+	char record[24];            /* the record's name in the state directory */
 };
 
 /*
@@ -90,6 +92,20 @@ int tp_flashmode_slot_off(struct tp_flashmode *fm, unsigned slot);
  * restored, the lines released. Runs every step even if one fails;
  * returns the first error, message current. Safe to call twice. */
 int tp_flashmode_leave(struct tp_flashmode *fm);
+
+/*
+ * The hub's upstream pin (a hub board's hub_upstream), held once per
+ * process for all its flash modes (hubhold.c): flash modes entered apart
+ * for different slots (tpkit serve's jobs) each join; the first claims the
+ * pin, the last puts back the value the first found and releases it.
+ */
+/* Claim it or join its holders; *before gets its value before the first
+ * joined. -EBUSY (message naming the holder) if another process holds it. */
+int tp_hub_hold_join(struct tp_board *b, int *before);
+/* Drive it (a joined caller). */
+int tp_hub_hold_set(int value);
+/* Leave; the last one out restores and releases it. */
+int tp_hub_hold_leave(void);
 
 /*
  * Where a slot's USB device shows up, as a bus-port path pattern for the

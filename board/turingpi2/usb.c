@@ -116,7 +116,7 @@ static int plan_v25(const struct tp_board_desc *d, unsigned slot, enum tp_usb_mo
 		add(p, "PG1", false, 1);
 	} else {
 		/* The hub upstream moves every node at once. */
-		add(p, "PG2", false, route == TP_ROUTE_BMC);
+		add(p, d->hub_upstream, false, route == TP_ROUTE_BMC);
 		if (slot == 1) {
 			add(p, "PG0", false, 0);
 			add(p, "PG1", false, 0);
@@ -292,7 +292,7 @@ int tp_usb_status(struct tp_board *b, struct tp_usb_state *st)
 			u->mode = mode_of(u->strap, V(lines[TP_BOARD_SLOTS + s - 1]));
 		}
 	} else {
-		st->route_pin = V("PG2");
+		st->route_pin = V(d->hub_upstream);
 		st->node1_usb_a = V("PG0") && V("PG1");
 		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 			struct tp_usb_slot *u = &st->slot[s - 1];
