@@ -216,6 +216,7 @@ LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling api_uart api_bmc
 ifeq ($(CONFIG_TPKIT_CMD_SERVE),y)
 serve-$(CONFIG_TPKIT_CMD_FLASH) += api_flash
+serve-$(CONFIG_TPKIT_ARCHIVE) += api_backup
 endif
 LIB_OBJS += $(serve-y:%=$(O)/bmc/serve/%.o)
 # tpkit --host's reading of the websocket's bytes: a library, so that

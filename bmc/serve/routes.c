@@ -189,8 +189,12 @@ int tp_routes_api(struct tp_req *r)
 		return tp_api_upload(r, uri + 16);
 #endif
 	if (!strcmp(uri, "/api/bmc/backup"))
-		return tp_env_error(r, 501, "backups of the BMC's settings are not implemented by "
-				    "tpkit serve yet (docs/serve.md)");
+#ifdef CONFIG_TPKIT_ARCHIVE
+		return tp_api_backup(r);
+#else
+		return tp_env_error(r, 501, "backups need libarchive, which this tpkit was built "
+				    "without (CONFIG_TPKIT_ARCHIVE)");
+#endif
 	if (strcmp(uri, "/api/bmc") && strcmp(uri, "/api/bmc/"))
 		return tp_env_error(r, 404, "no such API path: %.200s", uri);
 	if (!post && strcmp(method, "GET"))

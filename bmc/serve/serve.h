@@ -249,6 +249,8 @@ static inline void tp_api_flash_init(struct tp_serve *s) { (void)s; }
 static inline void tp_api_flash_stop(struct tp_serve *s) { (void)s; }
 static inline unsigned tp_api_flash_running(struct tp_serve *s) { (void)s; return 0; }
 #endif
+/* GET /api/bmc/backup (api_backup.c, with CONFIG_TPKIT_ARCHIVE). */
+int tp_api_backup(struct tp_req *r);
 int tp_api_uart_get(struct tp_req *r);
 int tp_api_uart_set(struct tp_req *r);
 /* The console capture: one thread for the four UARTs, from start to stop. */
