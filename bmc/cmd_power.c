@@ -4,6 +4,9 @@
 #include "board/turingpi2/power.h"
 #include "common/err.h"
 #include "common/slots.h"
+#ifdef CONFIG_TPKIT_REMOTE
+#include "remote/remote.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,12 +83,67 @@ static int do_status(struct tp_cli *c, struct tp_board *b, unsigned mask)
 	return TP_EXIT_OK;
 }
 
+/*
+ * While tpkit serve runs on this BMC it owns the lines, and a change goes
+ * through it (docs/serve.md section 1): its requests, as tpi's, for every
+ * slot at once (a reset one per slot), with the server's stagger. What
+ * each slot was before and is after is read here, as a status read does,
+ * so the output is the same as when tpkit does it itself. 1 done there,
+ * 0 no server runs, -errno with the server's reason.
+ */
+static int apply_served(struct tp_board *b, unsigned mask, enum tp_power_op op,
+			struct tp_power_result res[TP_BOARD_SLOTS])
+{
+#ifdef CONFIG_TPKIT_REMOTE
+	struct tp_slot_power was[TP_BOARD_SLOTS], now[TP_BOARD_SLOTS];
+	char q[TP_BOARD_SLOTS][64];
+	const char *qs[TP_BOARD_SLOTS];
+	size_t n = 0, len = 0;
+	int rc;
+
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		if (!(mask & TP_SLOT_BIT(s)))
+			continue;
+		if (op == TP_POWER_RESET) {
+			snprintf(q[n], sizeof(q[n]), "opt=set&type=reset&node=%u", s - 1);
+			qs[n] = q[n];
+			n++;
+			continue;
+		}
+		if (!n)
+			len = (size_t)snprintf(q[n++], sizeof(q[0]), "opt=set&type=power");
+		len += (size_t)snprintf(q[0] + len, sizeof(q[0]) - len, "&node%u=%d", s,
+					op == TP_POWER_ON);
+		qs[0] = q[0];
+	}
+	memset(res, 0, sizeof(*res) * TP_BOARD_SLOTS);
+	tp_power_status(b, mask, was);
+	if ((rc = tp_remote_served_set(qs, n)) <= 0)
+		return rc;
+	tp_power_status(b, mask, now);
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		res[s - 1].after = now[s - 1];
+		res[s - 1].changed = op == TP_POWER_RESET ||
+				     strcmp(tp_power_word(&was[s - 1]), tp_power_word(&now[s - 1]));
+	}
+	return 1;
+#else
+	(void)b, (void)mask, (void)op, (void)res;
+	return 0;
+#endif
+}
+
 static int do_apply(struct tp_cli *c, struct tp_board *b, unsigned mask, enum tp_power_op op,
 		    const char *action, unsigned stagger)
 {
 	struct tp_power_result res[TP_BOARD_SLOTS];
 	struct tp_json j;
-	int rc = tp_power_apply(b, mask, op, stagger, res);
+	int rc = apply_served(b, mask, op, res);
+
+	if (rc == 0)
+		rc = tp_power_apply(b, mask, op, stagger, res);
+	else if (rc > 0)
+		rc = 0;
 	bool slot_failed = false;
 
 	/* An error before any slot moved (a held line, a missing file) has

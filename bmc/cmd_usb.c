@@ -4,6 +4,9 @@
 #include "board/turingpi2/usb.h"
 #include "common/err.h"
 #include "common/slots.h"
+#ifdef CONFIG_TPKIT_REMOTE
+#include "remote/remote.h"
+#endif
 
 #include <stdio.h>
 #include <string.h>
@@ -164,6 +167,34 @@ static void report_others(const struct tp_cli *c, struct tp_json *j, unsigned sl
 		tp_json_arr_end(j);
 }
 
+/*
+ * While tpkit serve runs on this BMC it owns the lines, and the change goes
+ * through it (docs/serve.md section 1), as the API's mode bits: 0 host,
+ * 1 device, 2 flash, plus 4 for the BMC; without 4 the server routes to
+ * the board's other port, USB-A on v2.4 and USB-C on v2.5. Node 1 to
+ * v2.5's USB-A has no bits: tpkit does that itself. 1 done there, 0 not
+ * (no server, or no bits), -errno with the server's reason.
+ */
+static int apply_served(const struct tp_board *b, unsigned slot, enum tp_usb_mode mode,
+			enum tp_usb_route route)
+{
+#ifdef CONFIG_TPKIT_REMOTE
+	enum tp_usb_route other = b->desc->usb_bus == TP_USB_MUX ? TP_ROUTE_USB_A : TP_ROUTE_USB_C;
+	unsigned bits = mode == TP_USB_HOST ? 0 : mode == TP_USB_DEVICE ? 1 : 2;
+	char q[64];
+	const char *qs[] = { q };
+
+	if (route != TP_ROUTE_BMC && route != other)
+		return 0;
+	snprintf(q, sizeof(q), "opt=set&type=usb&node=%u&mode=%u", slot - 1,
+		 bits | (route == TP_ROUTE_BMC ? 4 : 0));
+	return tp_remote_served_set(qs, 1);
+#else
+	(void)b, (void)slot, (void)mode, (void)route;
+	return 0;
+#endif
+}
+
 static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_usb_mode mode,
 		  enum tp_usb_route route, bool force)
 {
@@ -187,7 +218,8 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 						 "would release it; finish with slot %u first "
 						 "(tpkit usb device --slot %u), or pass --force",
 						 held, tp_usb_mode_name(mode), slot, held, held));
-	rc = tp_usb_apply(b, &plan);
+	if ((rc = apply_served(b, slot, mode, route)) == 0)
+		rc = tp_usb_apply(b, &plan);
 	if (rc < 0)
 		return tp_cli_fail(c, rc);
 	known = known && tp_usb_status(b, &now) == 0 && now.known;

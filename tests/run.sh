@@ -19,6 +19,7 @@
 # of them. VM tests run one at a time (each keeps both cores busy).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/jobs.sh"
 unit_only=0 runner="" filter="*" suite=regress skipped=0
 cpus=$(nproc 2>/dev/null || echo 1)
 jobs=${TPKIT_TEST_JOBS:-$((2 * cpus))}
@@ -114,18 +115,14 @@ unit_one() {
 
 if [ "$suite" = regress ]; then
 	units=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-units.XXXXXX")
-	bins=() running=0
+	bins=()
 	for t in "$build"/tests/unit/test_*; do
 		[ -x "$t" ] && [ "${t%.[od]}" = "$t" ] || continue
 		bins+=("$t")
-		if [ "$running" -ge "$cpus" ]; then
-			wait -n
-			running=$((running - 1))
-		fi
+		jobs_slot "$cpus"
 		unit_one "$t" "$units/${#bins[@]}" &
-		running=$((running + 1))
 	done
-	wait
+	jobs_wait
 	i=0
 	for t in "${bins[@]}"; do
 		i=$((i + 1))
@@ -160,18 +157,14 @@ if [ "$unit_only" = 0 ]; then
 	fi
 	[ "$suite" = regress ] || jobs=1
 	results=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-results.XXXXXX")
-	i=0 running=0
+	i=0
 	for t in "$here"/$suite/$filter.test; do
 		[ -f "$t" ] || continue
 		i=$((i + 1))
-		if [ "$running" -ge "$jobs" ]; then
-			wait -n
-			running=$((running - 1))
-		fi
+		jobs_slot "$jobs"
 		run_one "$t" "$results/$(printf %03d $i)" &
-		running=$((running + 1))
 	done
-	wait
+	jobs_wait
 	# Every --json line the suite printed against docs/json.schema.json;
 	# the whole suite must also print every kind of line it describes.
 	mapfile -t copies < <(find "$results" -name '*.jsonl' | sort)

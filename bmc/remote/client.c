@@ -474,6 +474,22 @@ int tp_remote_set(struct tp_remote *r, const char *query)
 	return rc;
 }
 
+int tp_remote_served_set(const char *const *queries, size_t n)
+{
+	struct tp_remote *r;
+	int rc = tp_remote_open_served(&r);
+
+	if (rc <= 0)
+		return rc < 0 ? tp_err_prefix(rc, "tpkit serve on this BMC: ") : 0;
+	for (size_t i = 0; i < n && rc > 0; i++)
+		if ((rc = tp_remote_set(r, queries[i])) < 0)
+			tp_err_prefix(rc, "tpkit serve on this BMC: ");
+		else
+			rc = 1;
+	tp_remote_close(r);
+	return rc;
+}
+
 struct upload {
 	int fd;
 	int (*progress)(void *cookie, uint64_t sent);

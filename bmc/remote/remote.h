@@ -65,6 +65,15 @@ int tp_remote_result(struct tp_remote *r, const char *query, const char *key,
 int tp_remote_set(struct tp_remote *r, const char *query);
 
 /*
+ * On the BMC itself: the queries' changes (each a `set` answered "ok", in
+ * order, n of them) through the tpkit serve running here, the one owner of
+ * the lines while it runs (docs/serve.md section 1). 1 when the server did
+ * them; 0 when no server runs (the caller does them itself); -errno with
+ * the server's reason prefixed with "tpkit serve on this BMC: ".
+ */
+int tp_remote_served_set(const char *const *queries, size_t n);
+
+/*
  * POST /api/bmc/upload/HANDLE: size bytes read from fd as the first field
  * of a multipart/form-data body named name, streamed (never held whole).
  * progress(cookie, sent) after each piece sent; a non-zero return stops

@@ -14,6 +14,7 @@
 # BUILD_DIR/fuzz/crash/ and named in the output.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../jobs.sh"
 secs=60 jobs=$(nproc 2>/dev/null || echo 1)
 while [ $# -gt 1 ]; do
 	case $1 in
@@ -56,18 +57,14 @@ fuzz_one() {
 }
 
 results=$(mktemp -d "${TMPDIR:-/tmp}/tpkit-fuzz.XXXXXX")
-bins=() running=0
+bins=()
 for bin in "$build"/tests/fuzz/fuzz_*; do
 	[ -x "$bin" ] && [ "${bin%.d}" = "$bin" ] || continue
 	bins+=("$bin")
-	if [ "$running" -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
+	jobs_slot "$jobs"
 	{ fuzz_one "$bin" >"$results/${#bins[@]}.out"; echo $? >"$results/${#bins[@]}.rc"; } &
-	running=$((running + 1))
 done
-wait
+jobs_wait
 i=0
 for bin in "${bins[@]}"; do
 	i=$((i + 1))
