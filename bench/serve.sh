@@ -24,28 +24,10 @@
 # status is 1 if a target is missed.
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
-SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-export TPKIT=$BUILD/tpkit MKLDR=$BUILD/tests/tools/mkldr SRCDIR
-TWIN=$BUILD/tests/twin/tp-twin
 SIZE_MIB=${SIZE_MIB:-128} THREADS=${THREADS:-50} INTERVAL_MS=${INTERVAL_MS:-500}
-CACHE=${CACHE:-/var/tmp/tpkit-serve-bench}
 RATIO_TARGET=1.10 RSS_TARGET_MIB=48
-
-for t in "$TPKIT" "$TWIN" "$MKLDR"; do
-	[ -x "$t" ] || { echo "bench/serve.sh: no $t; run make tests first" >&2; exit 1; }
-done
-work=$(mktemp -d /var/tmp/tpkit-serve-run.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-"$MKLDR" loader.bin >/dev/null
-mkdir -p "$CACHE"
-img=$CACHE/raw1-$SIZE_MIB.img
-if [ ! -f "$img.xz" ]; then
-	# Half text (compresses), half random (does not): an OS image's mix.
-	{ (seq 1 100000000 || true) | head -c $((SIZE_MIB * 524288))
-	  head -c $((SIZE_MIB * 524288)) /dev/urandom; } >"$img"
-	xz -3 -T1 -k -f "$img"
-fi
+. "$(dirname "$0")/serve_bench_lib.sh"
+img=$(bench_image raw1 "$SIZE_MIB" 3)
 export IMG=$img.xz RAW=$img THREADS INTERVAL_MS
 
 cat >client.sh <<'X'

@@ -35,6 +35,8 @@ static void help(void)
 	       "  --ban-ms MS          the first ban after %d failed logins (default %d)\n"
 	       "  --upload-wait S      how long a flash handle waits for its upload, 1-600 s\n"
 	       "                       (default 10, as bmcd)\n"
+	       "  --flash-jobs N       flashes at once on a v2.5 board, 1-4 (default %d; each\n"
+	       "                       takes about 15 MiB)\n"
 	       "  --flash-opt NAME=VALUE  a module option for flashes, as tpkit flash takes\n"
 	       "                       it (loader=FILE, rpiboot-dir=DIR); repeatable\n"
 	       "  -v, --verbose        log each change and refusal on stderr (twice: debug)\n"
@@ -43,7 +45,7 @@ static void help(void)
 	       "Exit codes: 0 stopped by a signal, 1 could not start, 2 usage, 3 unknown board,\n"
 	       "4 a GPIO line is held by another process.\n",
 	       CONFIG_TPKIT_SERVE_WWW, CONFIG_TPKIT_SERVE_THREADS, CONFIG_TPKIT_SERVE_AUTH_ATTEMPTS,
-	       CONFIG_TPKIT_SERVE_BAN_MS);
+	       CONFIG_TPKIT_SERVE_BAN_MS, CONFIG_TPKIT_SERVE_FLASH_JOBS);
 }
 
 static int set_threads(const struct tp_cli *c, void *dst, const char *arg)
@@ -72,6 +74,16 @@ static int set_upload_wait(const struct tp_cli *c, void *dst, const char *arg)
 
 	if (!tp_cli_uint(arg, 1, 600, &v))
 		return tp_cli_usage(c, "--upload-wait takes 1-600 seconds, not \"%s\"", arg);
+	*(unsigned *)dst = (unsigned)v;
+	return 0;
+}
+
+static int set_flash_jobs(const struct tp_cli *c, void *dst, const char *arg)
+{
+	unsigned long v;
+
+	if (!tp_cli_uint(arg, 1, TP_BOARD_SLOTS, &v))
+		return tp_cli_usage(c, "--flash-jobs takes 1-%d, not \"%s\"", TP_BOARD_SLOTS, arg);
 	*(unsigned *)dst = (unsigned)v;
 	return 0;
 }
@@ -147,6 +159,7 @@ int cmd_serve_main(struct tp_cli *c, int argc, char **argv)
 	struct tp_serve s = {
 		.o = { .https = "443", .http = "80", .www = CONFIG_TPKIT_SERVE_WWW,
 		       .threads = CONFIG_TPKIT_SERVE_THREADS, .upload_wait_s = 10,
+		       .flash_jobs = CONFIG_TPKIT_SERVE_FLASH_JOBS,
 		       .auth = { .attempts = CONFIG_TPKIT_SERVE_AUTH_ATTEMPTS,
 				 .token_expiry_s = CONFIG_TPKIT_SERVE_TOKEN_EXPIRY_S,
 				 .ban_base_ms = CONFIG_TPKIT_SERVE_BAN_MS } },
@@ -163,6 +176,7 @@ int cmd_serve_main(struct tp_cli *c, int argc, char **argv)
 		{ "ban-ms", 0, TP_CLI_FN, &s.o.auth.ban_base_ms, set_ban },
 		{ "flash-opt", 0, TP_CLI_FN, &s.o, add_flash_opt },
 		{ "upload-wait", 0, TP_CLI_FN, &s.o.upload_wait_s, set_upload_wait },
+		{ "flash-jobs", 0, TP_CLI_FN, &s.o.flash_jobs, set_flash_jobs },
 		{ 0 }
 	};
 	int rc;

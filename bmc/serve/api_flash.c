@@ -194,6 +194,10 @@ static void *worker(void *arg)
 	pthread_mutex_unlock(job_lock(f));
 
 	tp_image_opts_init(&o.io);
+	/* The xz decoders' memory limit is the BMC's, shared by the jobs
+	 * running when this one started (Kconfig TPKIT_SERVE_FLASH_JOBS): a
+	 * stream that needs more is refused with what it needs. */
+	o.io.xz_memlimit /= f->share ? f->share : 1;
 	/* The image's checksum is the one the request gives; a pipe has no
 	 * IMAGE.sha256 beside it. */
 	o.io.discover_sha256 = false;
@@ -243,15 +247,31 @@ static int send_raw(struct tp_req *r, const char *body)
 	return tp_http_send(r, 200, "text/plain; charset=utf-8", body, strlen(body), NULL);
 }
 
+/* Jobs running (lock held). */
+static unsigned jobs_running(const struct tp_serve_flashes *fl)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
+		n += fl->job[i].state == TP_SF_RUNNING;
+	return n;
+}
+
 /* Why slot may not start a flash now, or NULL (lock held): its own job
- * runs, or, on a board whose mux reaches one node at a time, another's. */
-static struct tp_serve_flash *flash_blocker(struct tp_serve *s, unsigned slot)
+ * runs; or, on a board whose mux reaches one node at a time, another's;
+ * or as many as --flash-jobs run (each a pipeline of its own: memory). */
+static struct tp_serve_flash *flash_blocker(struct tp_serve *s, unsigned slot, bool *full)
 {
 	struct tp_serve_flashes *fl = &s->flash;
+	unsigned most = s->board->desc->usb_bus == TP_USB_MUX ? 1 : s->o.flash_jobs;
 
+	*full = false;
 	if (fl->job[slot - 1].state == TP_SF_RUNNING)
 		return &fl->job[slot - 1];
-	for (unsigned i = 0; i < TP_BOARD_SLOTS && s->board->desc->usb_bus == TP_USB_MUX; i++)
+	if (jobs_running(fl) < (most ? most : 1))
+		return NULL;
+	*full = most > 1;
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
 		if (fl->job[i].state == TP_SF_RUNNING)
 			return &fl->job[i];
 	return NULL;
@@ -261,6 +281,7 @@ int tp_api_flash_set(struct tp_req *r)
 {
 	struct tp_serve_flashes *fl = &r->srv->flash;
 	struct tp_serve_flash *f, *busy;
+	bool full;
 	const char *file = tp_query_get(&r->q, "file"), *len = tp_query_get(&r->q, "length");
 	const char *sum = tp_query_get(&r->q, "sha256");
 	bool local = tp_query_get(&r->q, "local") != NULL;
@@ -295,11 +316,15 @@ int tp_api_flash_set(struct tp_req *r)
 	pthread_mutex_lock(&fl->lock);
 	/* bmcd drops a running transfer for a new one (serve.md §7); here
 	 * the running one is kept and the new request refused. */
-	if ((busy = flash_blocker(r->srv, slot))) {
-		unsigned bslot = busy->slot;
+	if ((busy = flash_blocker(r->srv, slot, &full))) {
+		unsigned bslot = busy->slot, n = jobs_running(fl);
 		uint32_t bh = busy->handle;
 
 		pthread_mutex_unlock(&fl->lock);
+		if (full)
+			return tp_env_error(r, 409, "%u flashes run already, as many as this server "
+					    "runs at once (--flash-jobs %u: each takes memory); "
+					    "wait for one to end", n, n);
 		return tp_env_error(r, 409, "node %u is being flashed (handle %" PRIu32 ")%s; wait "
 				    "for it, or cancel it with GET /api/bmc/upload/%" PRIu32
 				    "/cancel", bslot, bh, bslot == slot ? "" :
@@ -338,6 +363,7 @@ int tp_api_flash_set(struct tp_req *r)
 	}
 	f->start_ns = tp_clock_now_ns();
 	f->state = TP_SF_RUNNING;
+	f->share = jobs_running(fl);
 	if (pthread_create(&f->worker, NULL, worker, f) != 0) {
 		f->state = TP_SF_ERROR;
 		snprintf(f->error, sizeof(f->error), "cannot start the flash job");

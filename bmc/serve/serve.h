@@ -38,6 +38,7 @@ struct tp_serve_opts {
 	bool auth_loopback;       /* loopback peers need a token too (bmcd: they do not) */
 	unsigned threads;         /* CivetWeb worker threads */
 	unsigned upload_wait_s;   /* a flash handle's wait for its upload */
+	unsigned flash_jobs;      /* flashes at once on a hub board (1-4) */
 	struct tp_auth_opts auth;
 	struct tp_board_opts board; /* how each flash job opens the board */
 	/* Module options for flash jobs, "NAME=VALUE" (loader=FILE, ...). */
@@ -58,6 +59,7 @@ struct tp_serve_flash {
 	uint64_t client;          /* who asked (struct tp_req's client) */
 	uint64_t seq;             /* the order jobs were asked for, from 1 */
 	uint64_t size;            /* the input's bytes, as bmcd's "size" */
+	unsigned share;           /* jobs running when it started, itself included */
 	uint64_t written;         /* device bytes written, then read back */
 	bool cancelled;
 	char cancel_why[200];     /* the state's error after a cancel */
