@@ -108,6 +108,14 @@ uint64_t tp_clock_now_ns(void)
 	return ns;
 }
 
+uint64_t tp_clock_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int tp_clock_error(void)
 {
 	int rc = 0;

@@ -49,6 +49,11 @@ bool tp_clock_virtual(void);
  * kept for tp_clock_error(). */
 uint64_t tp_clock_now_ns(void);
 
+/* CLOCK_MONOTONIC nanoseconds, whatever clock the process runs on: for
+ * times that are the user's, not the board's (how long to follow another
+ * BMC's console), which a twin's virtual clock must not stretch. */
+uint64_t tp_clock_real_ns(void);
+
 /*
  * 0, or the -errno of the first failed tp_clock_now_ns() since the clock was
  * chosen, its message made current again. A loop that sleeps through

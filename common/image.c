@@ -6,6 +6,7 @@
 #include "image_priv.h"
 #include "cancel.h"
 #include "checksum.h"
+#include "clock.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -19,10 +20,7 @@
  * hardware's delays. */
 uint64_t tp_mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return tp_clock_real_ns();
 }
 
 void tp_image_opts_init(struct tp_image_opts *o)

@@ -72,7 +72,7 @@ static int follow(struct tp_remote_ws *w, uint64_t deadline)
 		if (tp_cancelled())
 			return 0;
 		if (deadline) {
-			uint64_t now = tp_clock_now_ns();
+			uint64_t now = tp_clock_real_ns();
 
 			if (now >= deadline)
 				return 0;
@@ -121,7 +121,7 @@ int tp_remote_cmd_console(struct tp_cli *c, int argc, char **argv)
 	if (rc == 0)
 		rc = tp_remote_ws_open(r, path, &w);
 	if (rc == 0)
-		rc = follow(w, timeout ? tp_clock_now_ns() + (uint64_t)timeout * 1000000000u : 0);
+		rc = follow(w, timeout ? tp_clock_real_ns() + (uint64_t)timeout * 1000000000u : 0);
 	tp_remote_ws_close(w);
 	if (rc < 0) {
 		rc = tp_cli_fail(c, rc);
