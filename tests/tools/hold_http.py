@@ -9,9 +9,12 @@ GO (another FIFO), then sends the rest, unless the client has gone.
 usage: hold_http.py FILE READY GO
 """
 import http.server
+import signal
 import sys
 
 FILE, READY, GO = sys.argv[1:4]
+# A test that failed half-way leaves nobody at the FIFOs: end anyway.
+signal.alarm(300)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -10,11 +10,14 @@ has closed the connection on an upload it no longer wants, "closed ERROR".
 usage: hold_upload.py HOST PORT HANDLE FILE READY GO
 """
 import http.client
+import signal
 import ssl
 import sys
 
 
 def main():
+    # A test that failed half-way leaves nobody at the FIFOs: end anyway.
+    signal.alarm(300)
     host, port, handle, path, ready, go = sys.argv[1:7]
     data = open(path, "rb").read()
     boundary = "tpkit-test-boundary"
