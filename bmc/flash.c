@@ -287,6 +287,10 @@ static void run_jobs_in(struct fl_run *ru)
 	    (rc = tp_flash_src_open(&ru->srcs->s[0])) < 0)
 		return fl_run_fail_all(ru, rc);
 	if (ru->b) {
+		/* Cancelled while the image was being opened (tpkit serve's
+		 * cancel of a job still waiting): no node touched yet, none is. */
+		if ((rc = tp_cancel_check()) < 0)
+			return fl_run_fail_all(ru, rc);
 		for (size_t i = 0; i < ru->n; i++)
 			fl_job_step(&ru->job[i], TP_FLASH_PHASE_POWER);
 		rc = tp_flashmode_enter(ru->b, mask,
