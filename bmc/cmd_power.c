@@ -96,26 +96,13 @@ static int apply_served(struct tp_board *b, unsigned mask, enum tp_power_op op,
 {
 #ifdef CONFIG_TPKIT_REMOTE
 	struct tp_slot_power was[TP_BOARD_SLOTS], now[TP_BOARD_SLOTS];
-	char q[TP_BOARD_SLOTS][64];
+	char q[TP_BOARD_SLOTS][TP_REMOTE_QUERY_MAX];
 	const char *qs[TP_BOARD_SLOTS];
-	size_t n = 0, len = 0;
+	size_t n = tp_remote_power_queries(mask, op == TP_POWER_ON, op == TP_POWER_RESET, q);
 	int rc;
 
-	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
-		if (!(mask & TP_SLOT_BIT(s)))
-			continue;
-		if (op == TP_POWER_RESET) {
-			snprintf(q[n], sizeof(q[n]), "opt=set&type=reset&node=%u", s - 1);
-			qs[n] = q[n];
-			n++;
-			continue;
-		}
-		if (!n)
-			len = (size_t)snprintf(q[n++], sizeof(q[0]), "opt=set&type=power");
-		len += (size_t)snprintf(q[0] + len, sizeof(q[0]) - len, "&node%u=%d", s,
-					op == TP_POWER_ON);
-		qs[0] = q[0];
-	}
+	for (size_t i = 0; i < n; i++)
+		qs[i] = q[i];
 	memset(res, 0, sizeof(*res) * TP_BOARD_SLOTS);
 	tp_power_status(b, mask, was);
 	if ((rc = tp_remote_served_set(qs, n)) <= 0)

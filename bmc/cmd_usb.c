@@ -169,8 +169,8 @@ static void report_others(const struct tp_cli *c, struct tp_json *j, unsigned sl
 
 /*
  * While tpkit serve runs on this BMC it owns the lines, and the change goes
- * through it (docs/serve.md section 1), as the API's mode bits: 0 host,
- * 1 device, 2 flash, plus 4 for the BMC; without 4 the server routes to
+ * through it (docs/serve.md section 1), as the API's mode bits
+ * (tp_remote_usb_query()); without the BMC's bit the server routes to
  * the board's other port, USB-A on v2.4 and USB-C on v2.5. Node 1 to
  * v2.5's USB-A has no bits: tpkit does that itself. 1 done there, 0 not
  * (no server, or no bits), -errno with the server's reason.
@@ -180,14 +180,12 @@ static int apply_served(const struct tp_board *b, unsigned slot, enum tp_usb_mod
 {
 #ifdef CONFIG_TPKIT_REMOTE
 	enum tp_usb_route other = b->desc->usb_bus == TP_USB_MUX ? TP_ROUTE_USB_A : TP_ROUTE_USB_C;
-	unsigned bits = mode == TP_USB_HOST ? 0 : mode == TP_USB_DEVICE ? 1 : 2;
-	char q[64];
+	char q[TP_REMOTE_QUERY_MAX];
 	const char *qs[] = { q };
 
 	if (route != TP_ROUTE_BMC && route != other)
 		return 0;
-	snprintf(q, sizeof(q), "opt=set&type=usb&node=%u&mode=%u", slot - 1,
-		 bits | (route == TP_ROUTE_BMC ? 4 : 0));
+	tp_remote_usb_query(q, slot, mode, route == TP_ROUTE_BMC);
 	return tp_remote_served_set(qs, 1);
 #else
 	(void)b, (void)slot, (void)mode, (void)route;

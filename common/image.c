@@ -6,7 +6,6 @@
 #include "image_priv.h"
 #include "cancel.h"
 #include "checksum.h"
-#include "clock.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -14,14 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Throughput and throttling use the real monotonic clock, not tp_clock:
- * they measure work done, and the twin's virtual clock only models the
- * hardware's delays. */
-uint64_t tp_mono_ns(void)
-{
-	return tp_clock_real_ns();
-}
 
 void tp_image_opts_init(struct tp_image_opts *o)
 {
@@ -80,7 +71,7 @@ int tp_image_error(struct tp_image *img)
 
 bool tp_phase_prog_due(struct tp_phase_prog *p, uint64_t done, bool end)
 {
-	uint64_t now = tp_mono_ns();
+	uint64_t now = tp_clock_real_ns();
 
 	if (!p->start) {
 		p->start = p->last = now;

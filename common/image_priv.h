@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
+#include "common/clock.h"
 #include "common/decode.h"
 #include "common/err.h"
 #include "common/image.h"
@@ -83,6 +84,8 @@ void tp_image_progress(struct tp_image *img, enum tp_phase ph, uint64_t done, ui
 
 void tp_image_join_reader(struct tp_image *img);
 
-uint64_t tp_mono_ns(void);
+/* Throughput and throttling use tp_clock_real_ns() (clock.h), not
+ * tp_clock_now_ns(): they measure work done, and the twin's virtual clock
+ * only models the hardware's delays. */
 
 #endif

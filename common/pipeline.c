@@ -255,7 +255,7 @@ static int results(struct fan *f, int img_rc, uint64_t t0)
 		r->in_bytes = img->in_bytes;
 		snprintf(r->sha256, sizeof(r->sha256), "%s", img->sha_hex);
 		r->sum_checked = !w->failed && img->info.sum_expected[0];
-		r->total_ns = tp_mono_ns() - t0;
+		r->total_ns = tp_clock_real_ns() - t0;
 	}
 	return first.rc ? tp_err_restore(&first) : 0;
 }
@@ -300,7 +300,7 @@ int tp_image_write_multi(struct tp_image *img, struct tp_image_target *t, size_t
 	f->head_size = img->o.head_size;
 	f->verify = img->o.verify;
 	f->total = img->info.raw_size;
-	f->t0 = tp_mono_ns();
+	f->t0 = tp_clock_real_ns();
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	for (size_t i = 0; i < n; i++) {

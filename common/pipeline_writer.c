@@ -355,10 +355,10 @@ static void finish(struct writer *w)
 		return;
 	}
 	if (f->verify && w->ncrc) {
-		v0 = tp_mono_ns();
+		v0 = tp_clock_real_ns();
 		if (verify_body(w, vbuf->data) < 0)
 			goto out;
-		w->vbody_ns = tp_mono_ns() - v0;
+		w->vbody_ns = tp_clock_real_ns() - v0;
 	}
 	if (w->t->before_head) {
 		rc = w->t->before_head(w->t->before_head_cookie, s, f->head, f->hlen);
@@ -376,14 +376,14 @@ static void finish(struct writer *w)
 		tp_fan_writer_fail(w, rc, TP_PHASE_WRITE, 0);
 		goto out;
 	}
-	t1 = tp_mono_ns();
+	t1 = tp_clock_real_ns();
 	fan_progress(f, w, TP_PHASE_WRITE, f->raw);
 	r->write_ns = t1 - f->t0 - w->vbody_ns;
 	r->verify_ns = w->vbody_ns;
 	if (f->verify) {
 		if (verify_head(w, hpad, vbuf->data) < 0)
 			goto out;
-		r->verify_ns += tp_mono_ns() - t1;
+		r->verify_ns += tp_clock_real_ns() - t1;
 		fan_progress(f, w, TP_PHASE_VERIFY, f->raw);
 		r->verified = true;
 	}

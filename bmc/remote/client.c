@@ -8,7 +8,9 @@
 #include "common/atomic.h"
 #include "common/base64.h"
 #include "common/err.h"
+#include "common/slots.h"
 #include "bmc/served.h"
+#include "board/turingpi2/board.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -472,6 +474,31 @@ int tp_remote_set(struct tp_remote *r, const char *query)
 				json_object_to_json_string(v));
 	json_object_put(v);
 	return rc;
+}
+
+size_t tp_remote_power_queries(unsigned mask, bool on, bool reset,
+			       char q[][TP_REMOTE_QUERY_MAX])
+{
+	size_t n = 0, len = 0;
+
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		if (!(mask & TP_SLOT_BIT(s)))
+			continue;
+		if (reset) {
+			snprintf(q[n++], TP_REMOTE_QUERY_MAX, "opt=set&type=reset&node=%u", s - 1);
+			continue;
+		}
+		if (!n)
+			len = (size_t)snprintf(q[n++], TP_REMOTE_QUERY_MAX, "opt=set&type=power");
+		len += (size_t)snprintf(q[0] + len, TP_REMOTE_QUERY_MAX - len, "&node%u=%d", s, on);
+	}
+	return n;
+}
+
+void tp_remote_usb_query(char q[TP_REMOTE_QUERY_MAX], unsigned slot, unsigned mode, bool bmc)
+{
+	snprintf(q, TP_REMOTE_QUERY_MAX, "opt=set&type=usb&node=%u&mode=%u", slot - 1,
+		 mode | (bmc ? 4 : 0));
 }
 
 int tp_remote_served_set(const char *const *queries, size_t n)

@@ -88,7 +88,7 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 	unsigned mask = TP_SLOTS_ALL;
 	json_object *power = NULL, *holder = NULL;
 	struct tp_remote *r;
-	char q[128];
+	char q[TP_BOARD_SLOTS][TP_REMOTE_QUERY_MAX];
 	int rc;
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, power_help, TP_CLI_ARGS)) != TP_CLI_GO)
@@ -107,20 +107,12 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 	if ((rc = tp_remote_cli_open(c, &r)))
 		return rc;
 	rc = 0;
-	if (!strcmp(action, "on") || !strcmp(action, "off")) {
-		/* One request for every slot, as tpi sends it. */
-		size_t n = snprintf(q, sizeof(q), "opt=set&type=power");
-		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
-			if (mask & TP_SLOT_BIT(s))
-				n += snprintf(q + n, sizeof(q) - n, "&node%u=%d", s,
-					      !strcmp(action, "on"));
-		rc = tp_remote_set(r, q);
-	} else if (!strcmp(action, "reset")) {
-		for (unsigned s = 1; s <= TP_BOARD_SLOTS && rc == 0; s++)
-			if (mask & TP_SLOT_BIT(s)) {
-				snprintf(q, sizeof(q), "opt=set&type=reset&node=%u", s - 1);
-				rc = tp_remote_set(r, q);
-			}
+	if (strcmp(action, "status")) {
+		size_t n = tp_remote_power_queries(mask, !strcmp(action, "on"),
+						   !strcmp(action, "reset"), q);
+
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = tp_remote_set(r, q[i]);
 	}
 	/* Every action ends with the state as the BMC reads it afterwards. */
 	if (rc == 0)
@@ -162,6 +154,7 @@ static void usb_help(void)
 
 int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 {
+	/* In enum tp_usb_mode's order, the API's mode bits. */
 	static const char *const modes[] = { "host", "device", "flash" };
 	const char *slots = NULL, *route = "bmc";
 	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots },
@@ -170,8 +163,8 @@ int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 	json_object *res, *st, *v;
 	struct tp_remote *r;
 	unsigned mask = 0, mode = 0, slot = 0;
-	bool status;
-	char q[128];
+	bool status, bmc = false;
+	char q[TP_REMOTE_QUERY_MAX];
 	int rc;
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, usb_help, TP_CLI_ARGS)) != TP_CLI_GO)
@@ -189,18 +182,15 @@ int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 		    tp_slots_count(mask) != 1)
 			return tp_cli_usage(c, "%s needs --slot N, one slot", argv[optind]);
 		slot = (unsigned)__builtin_ffs((int)mask);
-		/* The API's mode bits (docs/serve.md section 5): 0 host, 1
-		 * device, 2 flash; 4 added routes to the BMC. */
-		if (!strcmp(route, "bmc"))
-			mode |= 4;
-		else if (strcmp(route, "external"))
+		bmc = !strcmp(route, "bmc");
+		if (!bmc && strcmp(route, "external"))
 			return tp_cli_usage(c, "--route over the API is bmc or external (the "
 					    "board's USB-A or OTG port), not \"%s\"", route);
 	}
 	if ((rc = tp_remote_cli_open(c, &r)))
 		return rc;
 	if (!status) {
-		snprintf(q, sizeof(q), "opt=set&type=usb&node=%u&mode=%u", slot - 1, mode);
+		tp_remote_usb_query(q, slot, mode, bmc);
 		rc = tp_remote_set(r, q);
 	}
 	if (rc == 0)
@@ -214,7 +204,7 @@ int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 	 * change named, as bmcd keeps it. */
 	st = json_object_array_get_idx(res, 0);
 	if (!status && c->verbosity >= 0)
-		printf("slot %u: USB %s via %s\n", slot, modes[mode & 3], route);
+		printf("slot %u: USB %s via %s\n", slot, modes[mode], route);
 	else if (status)
 		printf("NODE      MODE      ROUTE\n%-9s %-9s %s\n",
 		       json_object_object_get_ex(st, "node", &v) ? json_object_get_string(v) : "?",

@@ -64,6 +64,22 @@ int tp_remote_result(struct tp_remote *r, const char *query, const char *key,
 /* A request whose answer is the envelope's "ok". */
 int tp_remote_set(struct tp_remote *r, const char *query);
 
+/* A request's query, as long as the builders below make it. */
+#define TP_REMOTE_QUERY_MAX 64
+
+/*
+ * The power change of mask's slots as tpi sends it (serve.md section 4):
+ * one `set power` for every slot at once, or, with reset, one `reset` per
+ * slot. The queries go into q; returns how many.
+ */
+size_t tp_remote_power_queries(unsigned mask, bool on, bool reset,
+			       char q[][TP_REMOTE_QUERY_MAX]);
+
+/* slot's USB mode as the API's bits (0 host, 1 device, 2 flash, plus 4
+ * for the BMC; without it the board's other port). mode is an
+ * enum tp_usb_mode. */
+void tp_remote_usb_query(char q[TP_REMOTE_QUERY_MAX], unsigned slot, unsigned mode, bool bmc);
+
 /*
  * On the BMC itself: the queries' changes (each a `set` answered "ok", in
  * order, n of them) through the tpkit serve running here, the one owner of

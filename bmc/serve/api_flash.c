@@ -100,7 +100,7 @@ static void job_cancel(struct tp_serve_flash *f, int sig, const char *why)
 	pipe_w_close(f);
 }
 
-/* The running job with this handle, or NULL (lock held). */
+/* The job with this handle, running or ended, or NULL (lock held). */
 static struct tp_serve_flash *job_by_handle(struct tp_serve_flashes *fl, uint32_t handle)
 {
 	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
@@ -109,14 +109,33 @@ static struct tp_serve_flash *job_by_handle(struct tp_serve_flashes *fl, uint32_
 	return NULL;
 }
 
+/* The running job of the lowest slot, or NULL (lock held). */
+static struct tp_serve_flash *job_running_first(struct tp_serve_flashes *fl)
+{
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
+		if (fl->job[i].state == TP_SF_RUNNING)
+			return &fl->job[i];
+	return NULL;
+}
+
+/* Jobs running (lock held). */
+static unsigned jobs_running(const struct tp_serve_flashes *fl)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
+		n += fl->job[i].state == TP_SF_RUNNING;
+	return n;
+}
+
 unsigned tp_api_flash_running(struct tp_serve *s)
 {
-	unsigned slot = 0;
+	struct tp_serve_flash *f;
+	unsigned slot;
 
 	pthread_mutex_lock(&s->flash.lock);
-	for (unsigned i = TP_BOARD_SLOTS; i > 0; i--)
-		if (s->flash.job[i - 1].state == TP_SF_RUNNING)
-			slot = i;
+	f = job_running_first(&s->flash);
+	slot = f ? f->slot : 0;
 	pthread_mutex_unlock(&s->flash.lock);
 	return slot;
 }
@@ -247,16 +266,6 @@ static int send_raw(struct tp_req *r, const char *body)
 	return tp_http_send(r, 200, "text/plain; charset=utf-8", body, strlen(body), NULL);
 }
 
-/* Jobs running (lock held). */
-static unsigned jobs_running(const struct tp_serve_flashes *fl)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
-		n += fl->job[i].state == TP_SF_RUNNING;
-	return n;
-}
-
 /* Why slot may not start a flash now, or NULL (lock held): its own job
  * runs; or, on a board whose mux reaches one node at a time, another's;
  * or as many as --flash-jobs run (each a pipeline of its own: memory). */
@@ -271,10 +280,7 @@ static struct tp_serve_flash *flash_blocker(struct tp_serve *s, unsigned slot, b
 	if (jobs_running(fl) < (most ? most : 1))
 		return NULL;
 	*full = most > 1;
-	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
-		if (fl->job[i].state == TP_SF_RUNNING)
-			return &fl->job[i];
-	return NULL;
+	return job_running_first(fl);
 }
 
 int tp_api_flash_set(struct tp_req *r)
@@ -568,11 +574,10 @@ static int upload(struct tp_req *r, uint32_t handle)
 
 		/* bmcd's answers (serve.md §6): its one state, here the job's
 		 * or, for a handle of none, the running one's if any. */
-		for (unsigned i = 0; i < TP_BOARD_SLOTS && !f; i++)
-			if (fl->job[i].state == TP_SF_RUNNING)
-				st = TP_SF_RUNNING;
 		if (f)
 			st = f->state;
+		else if (job_running_first(fl))
+			st = TP_SF_RUNNING;
 		pthread_mutex_unlock(&fl->lock);
 		if (running)
 			return tp_env_error(r, 400, "cannot transfer bytes to worker. This is either "
@@ -636,18 +641,14 @@ static int upload(struct tp_req *r, uint32_t handle)
 static int cancel(struct tp_req *r, uint32_t handle)
 {
 	struct tp_serve_flashes *fl = &r->srv->flash;
-	struct tp_serve_flash *f, *only = NULL;
-	unsigned running = 0;
+	struct tp_serve_flash *f;
+	unsigned running;
 
 	pthread_mutex_lock(&fl->lock);
-	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
-		if (fl->job[i].state == TP_SF_RUNNING) {
-			running++;
-			only = &fl->job[i];
-		}
+	running = jobs_running(fl);
 	f = job_by_handle(fl, handle);
 	if (!f || f->state != TP_SF_RUNNING)
-		f = running == 1 ? only : NULL;
+		f = running == 1 ? job_running_first(fl) : NULL;
 	if (!f && running > 1) {
 		pthread_mutex_unlock(&fl->lock);
 		return tp_env_error(r, 400, "no running transfer has handle %" PRIu32 "; %u are "

@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "board/turingpi2/board.h"
 #include "common/cancel.h"
+#include "common/clock.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -96,10 +97,7 @@ struct tp_serve_node {
  * (node_info's power_on_time is wall time the node has been up). */
 static inline uint64_t tp_serve_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return tp_clock_real_ns() / 1000000;
 }
 
 struct tp_serve {

@@ -322,11 +322,9 @@ static int record_parse(char *text, struct tp_flashmode *fm, int *pid)
 int tp_flashmode_owner(char *what, size_t size)
 {
 	struct tp_flashmode fm;
-	char text[4096];
-	int pid;
-
-	char name[24];
+	char text[4096], name[24];
 	const char *rec;
+	int pid;
 
 	for (unsigned i = 0; (rec = record_nth(i, name, sizeof(name))); i++) {
 		memset(&fm, 0, sizeof(fm));
