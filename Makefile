@@ -169,7 +169,7 @@ bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd rockusb_sink
 
 # CM4 flashing (bmc/rpiboot/): rpiboot and the disk it brings up.
-rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot msd
+rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
 seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile bundle seed
@@ -196,9 +196,9 @@ LIB_OBJS := $(common-y:%=$(O)/common/%.o) $(board-y:%=$(O)/board/turingpi2/%.o)
 LIB_OBJS += $(rk-y:%=$(O)/bmc/rockchip/%.o)
 LIB_OBJS += $(rpi-y:%=$(O)/bmc/rpiboot/%.o)
 LIB_OBJS += $(seed-y:%=$(O)/bmc/seed/%.o)
-# Bus-port paths, shared by both USB transports.
-usb-$(CONFIG_TPKIT_RK1) += usbpath
-usb-$(CONFIG_TPKIT_CM4) += usbpath
+# Bus-port paths and the kernel's USB disks, shared by both USB transports.
+usb-$(CONFIG_TPKIT_RK1) += usbpath usbdisk
+usb-$(CONFIG_TPKIT_CM4) += usbpath usbdisk
 LIB_OBJS += $(sort $(usb-y:%=$(O)/bmc/%.o))
 # Per-slot secrets and OpenSSH key encoding: in the library so that unit
 # tests link them; seeding and commissioning use them, not only a command.

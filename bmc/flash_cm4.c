@@ -10,7 +10,7 @@
 #include "common/cancel.h"
 #include "common/log.h"
 #include "common/sink_file.h"
-#include "rpiboot/msd.h"
+#include "usbdisk.h"
 #include "rpiboot/rpiboot.h"
 #include "rpiboot/rpiboot_proto.h"
 #include "rpiboot/rpifiles.h"

@@ -244,6 +244,11 @@ const char *tp_remote_name(const struct tp_remote *r)
 	return r->name;
 }
 
+bool tp_remote_is_tpkit(const struct tp_remote *r)
+{
+	return r->tpkit;
+}
+
 const char *tp_remote_pinned(const struct tp_remote *r, const char **file)
 {
 	if (!r->pinned_now)
@@ -269,6 +274,7 @@ static int perform(struct tp_remote *r, const char *url, const char *post,
 		   curl_mime *mime, long *status)
 {
 	struct curl_slist *hdr = NULL;
+	struct curl_header *server;
 	char auth[200];
 	CURLcode cc;
 	int rc = 0;
@@ -314,6 +320,8 @@ static int perform(struct tp_remote *r, const char *url, const char *post,
 					  : -EIO,
 				  "%s: %s", r->name, curl_easy_strerror(cc));
 	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, status);
+	if (curl_easy_header(r->curl, "Server", 0, CURLH_HEADER, -1, &server) == CURLHE_OK)
+		r->tpkit = !strncmp(server->value, "tpkit/", 6);
 	if (!r->pin[0])
 		rc = pin_save(r);
 	return rc;

@@ -90,7 +90,16 @@ static int state_read(struct job *j)
 {
 	json_object *st, *v, *t;
 	const char *name = tp_remote_name(j->r);
-	int rc = tp_remote_get(j->r, "opt=get&type=flash", &st);
+	char q[64];
+	int rc;
+
+	/* tpkit serve runs several flashes: ours is named (remote.md
+	 * section 4); bmcd has one, and is sent only what tpi sends. */
+	if (tp_remote_is_tpkit(j->r))
+		snprintf(q, sizeof(q), "opt=get&type=flash&handle=%u", j->handle);
+	else
+		snprintf(q, sizeof(q), "opt=get&type=flash");
+	rc = tp_remote_get(j->r, q, &st);
 
 	if (rc < 0)
 		return rc;

@@ -35,6 +35,9 @@ int tp_remote_open_served(struct tp_remote **out);
 
 /* "host:port", for messages. */
 const char *tp_remote_name(const struct tp_remote *r);
+/* The last reply's Server header named tpkit serve (remote.md section 4),
+ * which takes parameters of its own that bmcd would not know. */
+bool tp_remote_is_tpkit(const struct tp_remote *r);
 
 /* Set when this run trusted the server's key for the first time: the
  * fingerprint ("sha256//BASE64") and the file it was written to, so the

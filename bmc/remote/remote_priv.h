@@ -32,6 +32,7 @@ struct tp_remote {
 	char *reply;
 	size_t reply_len;
 	bool reply_overflow;
+	bool tpkit;              /* a reply's Server header named tpkit serve */
 };
 
 /* Make a handle ready for r's server: its key pinned (or, before the first

@@ -5,7 +5,7 @@
  * re-enumerate and serve it files from a firmware set (rpifiles.h: a
  * directory, or bootfiles.bin in it) until it says Done.
  * What it then runs (the legacy msd firmware, mass-storage-gadget64) comes up
- * as a USB disk: see msd.h. Never prints, never exits; errors are -errno with
+ * as a USB disk: see ../usbdisk.h. Never prints, never exits; errors are -errno with
  * a message (common/err.h).
  */
 #ifndef TP_RPIBOOT_H

@@ -24,10 +24,11 @@ int tp_http_send(struct tp_req *r, int status, const char *type, const char *bod
 		 size_t len, const char *headers)
 {
 	/* HTTP/1.1 with a length: keep-alive stays possible, and tpi's
-	 * reqwest reads exactly the body. */
+	 * reqwest reads exactly the body. Server names tpkit, which bmcd's
+	 * clients ignore and tpkit --host reads (remote.md section 4). */
 	mg_printf(r->conn,
-		  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		  "Cache-Control: no-store\r\n%s\r\n",
+		  "HTTP/1.1 %d %s\r\nServer: tpkit/" TPKIT_VERSION "\r\nContent-Type: %s\r\n"
+		  "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
 		  status, mg_get_response_code_text(r->conn, status), type, len,
 		  headers ? headers : "");
 	if (len && strcmp(r->ri->request_method, "HEAD"))

@@ -5,7 +5,7 @@
  * on v2.5+ also requires the slot's hub port in the disk's sysfs path so that
  * another node's disk is never taken (§7.2, item 6).
  */
-#include "msd.h"
+#include "usbdisk.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
