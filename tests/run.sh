@@ -9,6 +9,8 @@
 # each run with BUILD, TPKIT, TWIN, MKLDR and a fresh scratch dir TMP in its
 # environment. --runner prefixes unit binaries (qemu-arm for cross builds).
 # --vm runs tests/vm/*.test instead (make check-vm: real node VMs, slow);
+# a test that does not end within TPKIT_TEST_TIMEOUT seconds (900; 2400
+# with --vm) fails, and everything it started is killed;
 # a test that exits 77 is skipped and counts for nothing. Unit binaries run
 # one per CPU. Regression tests run --jobs at a time (default:
 # $TPKIT_TEST_JOBS, else twice the number of CPUs): each has its own scratch
@@ -35,6 +37,9 @@ while [ $# -gt 1 ]; do
 	shift
 done
 build=$(cd "${1:?usage: tests/run.sh [--unit-only] [--runner CMD] BUILD_DIR}" && pwd)
+# Each test's time limit, in seconds: far above the slowest (under ASan,
+# or a node VM booting), so only a hang reaches it.
+if [ "$suite" = vm ]; then limit=${TPKIT_TEST_TIMEOUT:-2400}; else limit=${TPKIT_TEST_TIMEOUT:-900}; fi
 passed=0 failed=0 failures=()
 
 note_fail() { failed=$((failed + 1)); failures+=("$1"); }
@@ -78,16 +83,22 @@ run_one() {
 	export TPKIT_JSON_COPY=${res%/*}/$name.jsonl
 	echo "$TMP" >"$res.tmp"
 	start=$(date +%s.%N)
+	# A test that hangs (a FIFO nobody opens, a peer that never
+	# answers) fails after its time instead of holding the suite:
+	# timeout signals the test's whole process group.
 	if [ "$suite" = vm ]; then
 		# Minutes long: its lines go out as they come (a CI log that
 		# is cut short still shows how far it got).
-		(cd "$TMP" && bash "$t") 2>&1 | tee "$TMP/output.log" | sed -u "s/^/    $name: /"
+		(cd "$TMP" && timeout -k 30 "$limit" bash "$t") 2>&1 | tee "$TMP/output.log" |
+			sed -u "s/^/    $name: /"
 		rc=${PIPESTATUS[0]}
 		out=$(cat "$TMP/output.log")
 	else
-		out=$(cd "$TMP" && bash "$t" 2>&1)
+		out=$(cd "$TMP" && timeout -k 30 "$limit" bash "$t" 2>&1)
 		rc=$?
 	fi
+	[ $rc != 124 ] && [ $rc != 137 ] ||
+		out=$(printf '%s\nFAIL: %s did not end within %s s (TPKIT_TEST_TIMEOUT)' "$out" "$name" "$limit")
 	[ $rc != 0 ] || out=$(leaks "$TMP" "$TPKIT_JSON_COPY" 2>&1) || rc=1
 	if [ $rc = 77 ]; then
 		echo skip >"$res.rc"
