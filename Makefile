@@ -140,7 +140,7 @@ common-y += atomic base64 config config_keys config_check config_ha kvconf
 # Node report lines (docs/report-protocol.md), shared with the node helper.
 common-y += report
 
-board-y := desc detect gpio lines board power usb flashmode hubhold
+board-y := desc detect gpio lines board power usb flashmode hubhold gadget
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
 board-$(CONFIG_TPKIT_GPIO_SIM)   += gpio_sim
 
@@ -215,7 +215,7 @@ LIB_OBJS += $(commission-y:%=$(O)/bmc/commission/%.o)
 # library, so unit tests link its authentication and request parsing.
 serve-$(CONFIG_TPKIT_CMD_SERVE) += http routes envelope query auth tls api_power api_usb api_system api_cooling api_uart api_bmc
 ifeq ($(CONFIG_TPKIT_CMD_SERVE),y)
-serve-$(CONFIG_TPKIT_CMD_FLASH) += api_flash
+serve-$(CONFIG_TPKIT_CMD_FLASH) += api_flash api_upload api_msd
 serve-$(CONFIG_TPKIT_ARCHIVE) += api_backup
 endif
 LIB_OBJS += $(serve-y:%=$(O)/bmc/serve/%.o)
@@ -414,7 +414,8 @@ $(O)/tests/unit/%.o: tests/unit/%.c $(AUTOCONF_H)
 
 # The twin is a test program for the build machine; it is never cross-built.
 # ext2fs: node VMs read kernels out of ext4 (tests/twin/node/disk.c).
-TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0 ext2fs com_err
+# fuse3: the BMC's configfs (tests/twin/twin_configfs.c).
+TWIN_PKGS := glib-2.0 gio-unix-2.0 zlib umockdev-1.0 ext2fs com_err fuse3
 $(TWIN): $(TWIN_SRCS) $(wildcard tests/twin/*.h tests/twin/node/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"

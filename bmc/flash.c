@@ -294,7 +294,10 @@ static void run_jobs_in(struct fl_run *ru)
 		for (size_t i = 0; i < ru->n; i++)
 			fl_job_step(&ru->job[i], TP_FLASH_PHASE_POWER);
 		rc = tp_flashmode_enter(ru->b, mask,
-					ru->o->seed_only ? TP_FLASHMODE_SEED : TP_FLASHMODE_FLASH, &ru->fm);
+					ru->o->seed_only ? TP_FLASHMODE_SEED :
+					ru->o->msd       ? TP_FLASHMODE_MSD :
+							   TP_FLASHMODE_FLASH,
+					&ru->fm);
 		if (rc < 0) /* enter undoes itself */
 			return fl_run_fail_all(ru, rc);
 		ru->in_flash_mode = true;
@@ -307,6 +310,7 @@ static void run_jobs_in(struct fl_run *ru)
 		seed_all(ru);
 	else
 #endif
+	if (!ru->o->msd)
 		write_all(ru);
 	/* Close the devices before the nodes lose power under them. */
 	for (size_t i = 0; i < ru->n; i++) {
@@ -315,7 +319,10 @@ static void run_jobs_in(struct fl_run *ru)
 	}
 	if (ru->in_flash_mode) {
 		struct tp_err_ctx why;
-		int rc2 = tp_err_save(&why, tp_flashmode_leave(&ru->fm));
+		/* msd's one node, up: handed over as it is; else put back. */
+		bool keep = ru->o->msd && ru->n == 1 && ru->job[0].live;
+		int rc2 = tp_err_save(&why, keep ? tp_flashmode_handover(&ru->fm) :
+						   tp_flashmode_leave(&ru->fm));
 
 		ru->in_flash_mode = false;
 		for (size_t i = 0; i < ru->n; i++) {
@@ -400,7 +407,7 @@ static int prepare(struct fl_run *ru, struct fl_mod *mods, struct tp_flash_srcs 
 		if (!want || md->m == want)
 			ready[nready++] = md->m;
 	}
-	if (nready && ru->o->seed_only)
+	if (nready && (ru->o->seed_only || ru->o->msd))
 		return 0; /* no image */
 	if (nready) {
 		ru->srcs = srcs;

@@ -76,6 +76,10 @@ struct tp_flash_opts {
 	 * the one on the eMMC (tpkit seed). */
 	bool seed;
 	bool seed_only;
+	/* Write nothing: bring the node up to its eMMC as the BMC kernel's
+	 * own USB disk and leave it on, handed over (tpkit usb msd, the
+	 * API's node_to_msd); the result's disk names it. One slot. */
+	bool msd;
 	const char *node_helper;   /* --node-helper FILE, NULL: the installed one */
 	bool wipe_nvme;            /* seed wipe_nvme=yes (docs/commission.md §11) */
 	/* The download's progress (target 0, every image's summed) and
@@ -115,10 +119,13 @@ struct tp_flash_result {
 	char root_uuid[37];     /* the seeded root filesystem's UUID */
 	char instance_id[80];   /* cloud-init's instance-id of this seeding */
 	bool boot_blank;        /* seed only: failed with the boot block blank */
+	char disk[48];          /* msd: the eMMC's disk on the BMC, "/dev/sda" */
 };
 
 /* A USB id a module shows while tpkit can take it over: its boot ROM,
  * and for some its loader or second stage under the same id. */
+struct tp_usbdisk;
+
 struct tp_flash_usb_id {
 	uint16_t vid, pid;
 	const char *stage;         /* "boot ROM", "loader", ...: for messages */
@@ -171,6 +178,13 @@ struct tp_flash_module {
 	int (*finish)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
 		      void *state, void (*step)(void *c, enum tp_flash_phase what),
 		      void *step_cookie, struct tp_sink **sink);
+	/* For msd (tp_flash_opts.msd), in finish's place: wait for the
+	 * module's eMMC to come up as the BMC kernel's own USB disk (the
+	 * CM4's payload, the RK1's loader bound by rockusb.ko) and fill
+	 * *disk, never opening it; frees state whatever happens. */
+	int (*disk)(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		    void *state, void (*step)(void *c, enum tp_flash_phase what),
+		    void *step_cookie, struct tp_usbdisk *disk);
 	/* Steps between start and finish, for a module that waits on its
 	 * device more than once on the way (the CM4: its boot ROM's answer a
 	 * second after the second stage, then the second stage): the run

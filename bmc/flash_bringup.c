@@ -13,6 +13,7 @@
 #include "common/family.h"
 #include "common/log.h"
 #include "common/state.h"
+#include "usbdisk.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -193,7 +194,7 @@ static void bring_up_start(struct fl_run *ru, struct fl_job *j)
 		fl_job_step(j, TP_FLASH_PHASE_SEED);
 		return fl_job_fail(ru, j, rc);
 	}
-	if (j->o->seed_only)
+	if (j->o->seed_only || j->o->msd)
 		goto start;
 	j->src = tp_flash_src_for(ru->srcs, j->m);
 	if (!j->src) {
@@ -227,6 +228,22 @@ static void bring_up_mid(struct fl_run *ru, struct fl_job *j, size_t k)
 	}
 }
 
+/* msd's last step: the module's eMMC a disk of the BMC's kernel. */
+static void bring_up_disk(struct fl_run *ru, struct fl_job *j)
+{
+	struct fl_mod *md = fl_run_mod(ru, j->m);
+	struct tp_usbdisk disk;
+	int rc;
+
+	j->started = false; /* disk frees the state, whatever happens */
+	rc = j->m->disk(md->ctx, j->o, j->r, j->mstate, module_step, j, &disk);
+	j->mstate = NULL;
+	if (rc < 0)
+		return fl_job_fail(ru, j, rc);
+	j->r->capacity = disk.size;
+	snprintf(j->r->disk, sizeof(j->r->disk), "%s", disk.dev);
+}
+
 /* The last step: the module back on the bus, a sink for its eMMC. */
 static void bring_up_finish(struct fl_run *ru, struct fl_job *j)
 {
@@ -234,6 +251,8 @@ static void bring_up_finish(struct fl_run *ru, struct fl_job *j)
 	uint64_t need;
 	int rc;
 
+	if (j->o->msd)
+		return bring_up_disk(ru, j);
 	j->started = false; /* finish frees the state, whatever happens */
 	rc = j->m->finish(md->ctx, j->o, j->r, j->mstate, module_step, j, &j->sink);
 	j->mstate = NULL;

@@ -144,19 +144,19 @@ static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 		      void *step_cookie, struct tp_sink **sink)
 {
 	struct tp_sink *raw = NULL;
-	struct tp_msd_disk disk;
+	struct tp_usbdisk disk;
 	int rc;
 
 	(void)ctx, (void)o;
 	step(step_cookie, TP_FLASH_PHASE_DISK);
 	/* The disk is under the port the boot ROM was on (v2.4: the only
 	 * one), so its exact path, not the pattern, is what to look for. */
-	rc = tp_msd_wait(r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, &disk);
+	rc = tp_usbdisk_wait(&tp_usbdisk_cm4, r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, &disk);
 	tp_rpiboot_close(state); /* NULL once served */
 	if (rc == 0)
-		rc = tp_msd_check_unmounted(&disk);
+		rc = tp_usbdisk_check_unmounted(&disk);
 	if (rc == 0)
-		rc = tp_msd_open(&disk, &raw);
+		rc = tp_usbdisk_open(&disk, &raw);
 	if (rc < 0)
 		return rc;
 	snprintf(raw->desc, sizeof(raw->desc), "the CM4's eMMC (%s, %s at %s)", disk.dev,
@@ -165,6 +165,21 @@ static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 	if (rc < 0)
 		tp_sink_close(raw);
 	return rc;
+}
+
+/* The eMMC as the BMC kernel's disk, left closed: the BMC's USB gadget is
+ * to serve it, and never while the BMC has it mounted. */
+static int cm4_disk(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		    void *state, void (*step)(void *c, enum tp_flash_phase what),
+		    void *step_cookie, struct tp_usbdisk *disk)
+{
+	int rc;
+
+	(void)ctx, (void)o;
+	step(step_cookie, TP_FLASH_PHASE_DISK);
+	rc = tp_usbdisk_wait(&tp_usbdisk_cm4, r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, disk);
+	tp_rpiboot_close(state); /* NULL once served */
+	return rc < 0 ? rc : tp_usbdisk_check_unmounted(disk);
 }
 
 static void cm4_release(void *ctx)
@@ -194,6 +209,7 @@ const struct tp_flash_module tp_flash_cm4 = {
 	.ready = cm4_ready,
 	.start = cm4_start,
 	.finish = cm4_finish,
+	.disk = cm4_disk,
 	.mid = cm4_mid,
 	.nmid = sizeof(cm4_mid) / sizeof(cm4_mid[0]),
 	.release = cm4_release,

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "rockchip/ldr.h"
 #include "rockchip/rockusb.h"
+#include "usbdisk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,29 @@ static int rk1_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 	return rc;
 }
 
+/* The eMMC as the BMC kernel's disk: rockusb.ko binds the loader when it
+ * comes up, and usb-storage makes it /dev/sdX (protocols.md §6); the
+ * maskrom handle is done with, and a loader found as such is given back. */
+static int rk1_disk(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		    void *state, void (*step)(void *c, enum tp_flash_phase what),
+		    void *step_cookie, struct tp_usbdisk *disk)
+{
+	struct tp_rockusb *dev = state;
+	int rc = 0;
+
+	(void)ctx, (void)o;
+	if (tp_rockusb_mode(dev) == TP_ROCKUSB_MASKROM)
+		tp_rockusb_close(dev);
+	else
+		rc = tp_rockusb_give_back(dev);
+	if (rc < 0)
+		return rc;
+	step(step_cookie, TP_FLASH_PHASE_DISK);
+	rc = tp_usbdisk_wait(&tp_usbdisk_rk1, r->usb_path, CONFIG_TPKIT_RK1_LOADER_TIMEOUT_MS,
+			     disk);
+	return rc < 0 ? rc : tp_usbdisk_check_unmounted(disk);
+}
+
 static void rk1_release(void *ctx)
 {
 	struct rk1_ctx *c = ctx;
@@ -167,5 +191,6 @@ const struct tp_flash_module tp_flash_rk1 = {
 	.ready = rk1_ready,
 	.start = rk1_start,
 	.finish = rk1_finish,
+	.disk = rk1_disk,
 	.release = rk1_release,
 };

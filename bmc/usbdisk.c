@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Finding a CM4's eMMC as a USB disk. bmcd sleeps 3 s and takes the single
- * disk whose vendor is RPi-MSD- (hardware.md §7.1, step 7); this polls, and
- * on v2.5+ also requires the slot's hub port in the disk's sysfs path so that
- * another node's disk is never taken (§7.2, item 6).
+ * Finding a node's eMMC as a USB disk. bmcd sleeps (3 s for a CM4, 5 s for
+ * an RK1) and takes the single disk whose vendor is RPi-MSD- or Rockchip
+ * (hardware.md §7.1, step 7); this polls, and on v2.5+ also requires the
+ * slot's hub port in the disk's sysfs path so that another node's disk is
+ * never taken (§7.2, item 6).
  */
 #include "usbdisk.h"
 #include "common/clock.h"
@@ -24,9 +25,25 @@
 
 #define POLL_MS 100
 
-/* SCSI vendors of the two payloads (protocols.md §7.5; the gadget's is f_mass_storage's
- * default and UNVERIFIED). */
-static const char *const vendors[] = { "RPi-MSD-", "Linux" };
+/* SCSI vendors of the CM4's two payloads (protocols.md §7.5; the gadget's is
+ * f_mass_storage's default and UNVERIFIED) and of rockusb.ko (§6). */
+static const char *const cm4_vendors[] = { "RPi-MSD-", "Linux" };
+static const char *const rk1_vendors[] = { "Rockchip" };
+
+const struct tp_usbdisk_kind tp_usbdisk_cm4 = { "CM4 disk", cm4_vendors, 2 };
+const struct tp_usbdisk_kind tp_usbdisk_rk1 = { "RK1 loader disk", rk1_vendors, 1 };
+
+static bool vendor_is(const struct tp_usbdisk_kind *k, const char *vendor)
+{
+	for (size_t i = 0; i < k->nvendors; i++) {
+		size_t n = strlen(k->vendors[i]);
+
+		if (k->vendors[i][n - 1] == '-' ? !strncmp(vendor, k->vendors[i], n) :
+						  !strcmp(vendor, k->vendors[i]))
+			return true;
+	}
+	return false;
+}
 
 static int read_small(const char *path, char *buf, size_t size)
 {
@@ -69,7 +86,7 @@ static bool on_port(const char *link, const char *pattern)
 }
 
 /* One look at /sys/block. */
-static bool scan(const char *pattern, struct tp_msd_disk *d)
+static bool scan(const struct tp_usbdisk_kind *k, const char *pattern, struct tp_usbdisk *d)
 {
 	DIR *dir = opendir("/sys/block");
 	struct dirent *e;
@@ -93,10 +110,7 @@ static bool scan(const char *pattern, struct tp_msd_disk *d)
 		snprintf(p, sizeof(p), "/sys/block/%s/device/vendor", e->d_name);
 		if (read_small(p, vendor, sizeof(vendor)) <= 0)
 			continue;
-		for (size_t i = 0; i < sizeof(vendors) / sizeof(vendors[0]) && !found; i++)
-			found = !strcmp(vendor, vendors[i]) ||
-				(i == 0 && !strncmp(vendor, vendors[i], strlen(vendors[i])));
-		if (!found)
+		if (!vendor_is(k, vendor))
 			continue;
 		snprintf(p, sizeof(p), "/sys/block/%s/size", e->d_name);
 		found = read_small(p, size, sizeof(size)) > 0;
@@ -112,15 +126,16 @@ static bool scan(const char *pattern, struct tp_msd_disk *d)
 	return found;
 }
 
-int tp_msd_wait(const char *path, unsigned timeout_ms, struct tp_msd_disk *d)
+int tp_usbdisk_wait(const struct tp_usbdisk_kind *k, const char *path, unsigned timeout_ms,
+		    struct tp_usbdisk *d)
 {
 	uint64_t start = tp_clock_now_ns(), deadline = start + (uint64_t)timeout_ms * 1000000u;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
 	for (;;) {
-		if (scan(path, d)) {
-			TP_INFO("CM4 disk %s (%s) at %s after %llu ms", d->dev, d->vendor,
+		if (scan(k, path, d)) {
+			TP_INFO("%s %s (%s) at %s after %llu ms", k->what, d->dev, d->vendor,
 				path ? path : "(any)",
 				(unsigned long long)((tp_clock_now_ns() - start) / 1000000u));
 			return 0;
@@ -132,12 +147,13 @@ int tp_msd_wait(const char *path, unsigned timeout_ms, struct tp_msd_disk *d)
 			return rc;
 	}
 	return tp_err_set(-ETIMEDOUT,
-			  "no CM4 disk (SCSI vendor RPi-MSD- or Linux in /sys/block) appeared at "
-			  "USB path %s within %u ms",
-			  path ? path : "(any)", timeout_ms);
+			  "no %s (SCSI vendor %s%s%s in /sys/block) appeared at USB path %s within "
+			  "%u ms",
+			  k->what, k->vendors[0], k->nvendors > 1 ? " or " : "",
+			  k->nvendors > 1 ? k->vendors[1] : "", path ? path : "(any)", timeout_ms);
 }
 
-int tp_msd_check_unmounted(const struct tp_msd_disk *d)
+int tp_usbdisk_check_unmounted(const struct tp_usbdisk *d)
 {
 	char p[TP_PATH_MAX], line[1024];
 	size_t nl = strlen(d->dev);
@@ -156,14 +172,14 @@ int tp_msd_check_unmounted(const struct tp_msd_disk *d)
 			continue;
 		src++;
 		if (!strncmp(src, d->dev, nl) && (src[nl] == ' ' || isdigit((unsigned char)src[nl])))
-			rc = tp_err_set(-EBUSY, "%s (the CM4's eMMC) is mounted (%.*s); unmount it "
+			rc = tp_err_set(-EBUSY, "%s (the node's eMMC) is mounted (%.*s); unmount it "
 					"first", d->dev, (int)strcspn(src, " "), src);
 	}
 	fclose(f);
 	return rc;
 }
 
-int tp_msd_open(const struct tp_msd_disk *d, struct tp_sink **s)
+int tp_usbdisk_open(const struct tp_usbdisk *d, struct tp_sink **s)
 {
 	struct tp_sink_file_opts o = { .size = d->size, .existing = true };
 

@@ -20,6 +20,8 @@ PKGS=(
 	# tpkit serve: the HTTP(S) server and the JSON reader (docs/serve.md)
 	libcivetweb-dev libjson-c-dev
 	libglib2.0-dev umockdev libumockdev-dev
+	# the twin's configfs for the BMC's USB gadget (docs/twin.md)
+	libfuse3-dev fuse3
 	crossbuild-essential-armel crossbuild-essential-armhf
 	# the node helper, static for the RK1 and CM4 (docs/node-helper.md §7)
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross

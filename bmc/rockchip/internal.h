@@ -45,6 +45,7 @@ struct tp_rockusb {
 	char path[32]; /* "1-1.2" */
 	uint8_t bus, addr;
 	int ifnum;     /* claimed interface, -1 if none */
+	bool detached; /* its kernel driver (rockusb.ko) was detached by us */
 	uint8_t ep_in, ep_out;
 
 	/* Command engine (rockusb_cmd.c): a ring of slots, head = oldest. */

@@ -139,6 +139,7 @@ static int claim(struct tp_rockusb *d, libusb_device *dev)
 			return tp_err_set(tp_usb_errno(rc),
 					  "rockusb %s: cannot detach the kernel driver: %s",
 					  d->path, libusb_strerror(rc));
+		d->detached = rc == 0;
 	}
 	rc = libusb_claim_interface(d->h, d->ifnum);
 	if (rc < 0) {
@@ -405,6 +406,24 @@ int tp_rockusb_open_loader(const char *path, const char *loader_path, unsigned t
 out:
 	tp_rockusb_close(d);
 	tp_ldr_free(ldr);
+	return rc;
+}
+
+int tp_rockusb_give_back(struct tp_rockusb *d)
+{
+	int rc = 0;
+
+	if (d->h && d->ifnum >= 0) {
+		libusb_release_interface(d->h, d->ifnum);
+		if (d->detached && (rc = libusb_attach_kernel_driver(d->h, d->ifnum)) < 0)
+			rc = tp_err_set(tp_usb_errno(rc),
+					"rockusb %s: cannot give the loader back to the kernel's "
+					"rockusb driver: %s",
+					d->path, libusb_strerror(rc));
+		d->ifnum = -1;
+		d->detached = false;
+	}
+	tp_rockusb_close(d);
 	return rc;
 }
 

@@ -122,6 +122,11 @@ int tp_rockusb_reset(struct tp_rockusb *d, enum tp_rk_reset kind);
  * tp_rockusb_flush() first to see them), releases the device. */
 void tp_rockusb_close(struct tp_rockusb *d);
 
+/* Close a loader handing it back to the kernel's rockusb driver if its
+ * claim took it from it (protocols.md §6), so that it becomes the BMC's
+ * disk again. Closes whatever happens; 0 or -errno with a message. */
+int tp_rockusb_give_back(struct tp_rockusb *d);
+
 /*
  * A sink (common/sink.h) over a loader-mode handle: offsets and lengths in
  * 512-byte sectors, size from READ_FLASH_INFO, max_io one WRITE_LBA. The

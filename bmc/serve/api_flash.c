@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Flashing through the API (serve.md §6): the
- * handle, the upload streamed into the image pipeline, the transfer state
- * clients poll, and cancel. The job is tpkit flash's own, tp_flash_slots(),
+ * handle, the job, and the transfer state clients poll; the upload and
+ * cancel are api_upload.c's. The job is tpkit flash's own, tp_flash_slots(),
  * on a board handle of its own, so power and USB requests on other slots
  * go on while it runs; a request that needs a line the flash holds is
  * refused as busy.
@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "serve.h"
+#include "flashjob.h"
 #include "bmc/flash.h"
 #include "common/cancel.h"
 #include "common/clock.h"
@@ -44,7 +45,7 @@
 #include <unistd.h>
 
 
-static const char *state_word(enum tp_serve_flash_state st)
+const char *tp_sf_state_word(enum tp_serve_flash_state st)
 {
 	static const char *const w[] = { "Ready", "Transferring", "Done", "Error" };
 
@@ -86,11 +87,7 @@ static void pipe_w_close(struct tp_serve_flash *f)
 	pthread_cond_broadcast(job_cond(f));
 }
 
-/* Stop a running job (lock held): the pipeline sees the cancel before
- * the upload's pipe is closed, so a stream that looks whole is still
- * never flashed. why is the state's error afterwards. Only this job's
- * threads see it (its scope). */
-static void job_cancel(struct tp_serve_flash *f, int sig, const char *why)
+void tp_sf_cancel(struct tp_serve_flash *f, int sig, const char *why)
 {
 	if (f->state != TP_SF_RUNNING || f->cancelled)
 		return;
@@ -100,8 +97,7 @@ static void job_cancel(struct tp_serve_flash *f, int sig, const char *why)
 	pipe_w_close(f);
 }
 
-/* The job with this handle, running or ended, or NULL (lock held). */
-static struct tp_serve_flash *job_by_handle(struct tp_serve_flashes *fl, uint32_t handle)
+struct tp_serve_flash *tp_sf_by_handle(struct tp_serve_flashes *fl, uint32_t handle)
 {
 	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
 		if (fl->job[i].state != TP_SF_READY && fl->job[i].handle == handle)
@@ -109,8 +105,7 @@ static struct tp_serve_flash *job_by_handle(struct tp_serve_flashes *fl, uint32_
 	return NULL;
 }
 
-/* The running job of the lowest slot, or NULL (lock held). */
-static struct tp_serve_flash *job_running_first(struct tp_serve_flashes *fl)
+struct tp_serve_flash *tp_sf_running_first(struct tp_serve_flashes *fl)
 {
 	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
 		if (fl->job[i].state == TP_SF_RUNNING)
@@ -118,8 +113,7 @@ static struct tp_serve_flash *job_running_first(struct tp_serve_flashes *fl)
 	return NULL;
 }
 
-/* Jobs running (lock held). */
-static unsigned jobs_running(const struct tp_serve_flashes *fl)
+unsigned tp_sf_running(const struct tp_serve_flashes *fl)
 {
 	unsigned n = 0;
 
@@ -134,7 +128,7 @@ unsigned tp_api_flash_running(struct tp_serve *s)
 	unsigned slot;
 
 	pthread_mutex_lock(&s->flash.lock);
-	f = job_running_first(&s->flash);
+	f = tp_sf_running_first(&s->flash);
 	slot = f ? f->slot : 0;
 	pthread_mutex_unlock(&s->flash.lock);
 	return slot;
@@ -155,7 +149,7 @@ static void on_progress(void *cookie, const struct tp_progress *p)
 	pthread_mutex_unlock(job_lock(f));
 }
 
-static int flash_opts_apply(const struct tp_serve *s, struct tp_flash_opts *o)
+int tp_serve_flash_opts(const struct tp_serve *s, struct tp_flash_opts *o)
 {
 	for (unsigned k = 0; k < s->o.nflash_opt; k++) {
 		const char *nv = s->o.flash_opt[k], *eq = strchr(nv, '=');
@@ -225,7 +219,7 @@ static void *worker(void *arg)
 	o.enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS;
 	o.progress = on_progress;
 	o.progress_cookie = f;
-	rc = flash_opts_apply(s, &o);
+	rc = tp_serve_flash_opts(s, &o);
 	if (rc == 0)
 		rc = tp_board_open(&b, &s->o.board);
 	if (rc == 0) {
@@ -277,10 +271,10 @@ static struct tp_serve_flash *flash_blocker(struct tp_serve *s, unsigned slot, b
 	*full = false;
 	if (fl->job[slot - 1].state == TP_SF_RUNNING)
 		return &fl->job[slot - 1];
-	if (jobs_running(fl) < (most ? most : 1))
+	if (tp_sf_running(fl) < (most ? most : 1))
 		return NULL;
 	*full = most > 1;
-	return job_running_first(fl);
+	return tp_sf_running_first(fl);
 }
 
 int tp_api_flash_set(struct tp_req *r)
@@ -319,11 +313,14 @@ int tp_api_flash_set(struct tp_req *r)
 		if (!len || !*len || *end || errno || !size)
 			return tp_env_error(r, 411, "Invalid `length` query parameter");
 	}
+	/* A node exported as a USB disk is flashed as any other: the export
+	 * goes first (api_msd.c). */
+	tp_api_msd_drop(r->srv, slot);
 	pthread_mutex_lock(&fl->lock);
 	/* bmcd drops a running transfer for a new one (serve.md §7); here
 	 * the running one is kept and the new request refused. */
 	if ((busy = flash_blocker(r->srv, slot, &full))) {
-		unsigned bslot = busy->slot, n = jobs_running(fl);
+		unsigned bslot = busy->slot, n = tp_sf_running(fl);
 		uint32_t bh = busy->handle;
 
 		pthread_mutex_unlock(&fl->lock);
@@ -344,7 +341,7 @@ int tp_api_flash_set(struct tp_req *r)
 	do {
 		if (RAND_bytes((unsigned char *)&handle, sizeof(handle)) != 1)
 			handle = (uint32_t)tp_clock_now_ns();
-	} while (job_by_handle(fl, handle));
+	} while (tp_sf_by_handle(fl, handle));
 	f->handle = handle;
 	f->client = r->client;
 	f->seq = ++fl->seq;
@@ -369,7 +366,7 @@ int tp_api_flash_set(struct tp_req *r)
 	}
 	f->start_ns = tp_clock_now_ns();
 	f->state = TP_SF_RUNNING;
-	f->share = jobs_running(fl);
+	f->share = tp_sf_running(fl);
 	if (pthread_create(&f->worker, NULL, worker, f) != 0) {
 		f->state = TP_SF_ERROR;
 		snprintf(f->error, sizeof(f->error), "cannot start the flash job");
@@ -411,7 +408,7 @@ static struct tp_serve_flash *job_for_status(struct tp_req *r, bool *bad)
 		errno = 0;
 		v = strtoull(h, &end, 10);
 		f = end != h && !*end && !errno && v <= UINT32_MAX ?
-			    job_by_handle(fl, (uint32_t)v) : NULL;
+			    tp_sf_by_handle(fl, (uint32_t)v) : NULL;
 		*bad = !f;
 		return f;
 	}
@@ -490,201 +487,13 @@ int tp_api_flash_get(struct tp_req *r)
 	return rc;
 }
 
-/* ---- POST /api/bmc/upload/<handle> ---- */
-
-struct upload {
-	struct tp_serve_flash *f;
-	int fd;                   /* the pipe's write end, owned here */
-	bool first_done;          /* only the first field is the image */
-	uint64_t got;
-	int err;                  /* errno of a failed write */
-};
-
-static int field_found(const char *key, const char *filename, char *path, size_t pathlen,
-		       void *user)
-{
-	struct upload *u = user;
-
-	(void)key, (void)filename, (void)path, (void)pathlen;
-	if (u->first_done)
-		return MG_FORM_FIELD_STORAGE_ABORT;
-	return MG_FORM_FIELD_STORAGE_GET;
-}
-
-static int field_get(const char *key, const char *value, size_t len, void *user)
-{
-	struct upload *u = user;
-
-	(void)key;
-	/* More than the request said: nothing of it reaches the pipeline,
-	 * and upload() stops the job. */
-	if (len > u->f->size - u->got) {
-		u->err = EFBIG;
-		return MG_FORM_FIELD_HANDLE_ABORT;
-	}
-	while (len) {
-		ssize_t n = write(u->fd, value, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			u->err = n < 0 ? errno : EPIPE;
-			return MG_FORM_FIELD_HANDLE_ABORT;
-		}
-		value += n;
-		len -= (size_t)n;
-		u->got += (uint64_t)n;
-	}
-	return MG_FORM_FIELD_HANDLE_GET;
-}
-
-static int field_store(const char *path, long long size, void *user)
-{
-	(void)path, (void)size, (void)user;
-	return MG_FORM_FIELD_HANDLE_ABORT;
-}
-
-/* After an upload that went wrong: wait (bounded) for the job to end, so
- * the answer can carry its reason, as bmcd waits 5 s for its worker. */
-static void job_wait(struct tp_serve_flash *f, int seconds)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += seconds;
-	while (f->state == TP_SF_RUNNING &&
-	       pthread_cond_timedwait(job_cond(f), job_lock(f), &until) == 0)
-		;
-}
-
-static int upload(struct tp_req *r, uint32_t handle)
-{
-	struct tp_serve_flashes *fl = &r->srv->flash;
-	struct tp_serve_flash *f;
-	struct upload u = { .fd = -1 };
-	struct mg_form_data_handler h = { .field_found = field_found, .field_get = field_get,
-					  .field_store = field_store, .user_data = &u };
-	enum tp_serve_flash_state st = TP_SF_READY;
-	char msg[1200];
-
-	pthread_mutex_lock(&fl->lock);
-	f = job_by_handle(fl, handle);
-	if (!f || f->state != TP_SF_RUNNING || !f->upload || f->upload_started) {
-		bool running = f && f->state == TP_SF_RUNNING;
-
-		/* bmcd's answers (serve.md §6): its one state, here the job's
-		 * or, for a handle of none, the running one's if any. */
-		if (f)
-			st = f->state;
-		else if (job_running_first(fl))
-			st = TP_SF_RUNNING;
-		pthread_mutex_unlock(&fl->lock);
-		if (running)
-			return tp_env_error(r, 400, "cannot transfer bytes to worker. This is either "
-					    "because the transfer happens locally, or is already "
-					    "ongoing.");
-		if (st == TP_SF_RUNNING)
-			return tp_env_error(r, 400, "unauthorized request for handle");
-		return tp_env_error(r, 400, "cannot execute command in current state. current=%s, "
-				    "expected=Transferring", state_word(st));
-	}
-	u.f = f;
-	f->upload_started = true;
-	u.fd = f->pipe_w;
-	f->pipe_w = -1; /* this request owns it now */
-	pthread_cond_broadcast(&fl->cond);
-	pthread_mutex_unlock(&fl->lock);
-
-	mg_handle_form_request(r->conn, &h);
-	/* An upload that is not exactly `length` bytes stops the job before
-	 * its pipe closes: a raw image cut short (a client gone, a read
-	 * timeout) looks whole to the pipeline, and must not be flashed. */
-	pthread_mutex_lock(&fl->lock);
-	if (u.err == EFBIG || u.got < f->size) {
-		char why[200];
-
-		if (u.err == EFBIG)
-			snprintf(why, sizeof(why), "the upload is longer than its length %" PRIu64
-				 " bytes", f->size);
-		else
-			snprintf(why, sizeof(why), "the upload ended after %" PRIu64 " of %" PRIu64
-				 " bytes", u.got, f->size);
-		job_cancel(f, SIGINT, why);
-	}
-	pthread_mutex_unlock(&fl->lock);
-	close(u.fd);
-
-	pthread_mutex_lock(&fl->lock);
-	if (u.got == f->size && !u.err) {
-		pthread_mutex_unlock(&fl->lock);
-		return tp_http_send(r, 200, "text/plain", "", 0, NULL);
-	}
-	/* Short, long or refused: the pipeline has seen the end of a wrong
-	 * input, fails, and puts the node back; the answer says why. */
-	job_wait(f, 30);
-	if (u.err == EFBIG)
-		snprintf(msg, sizeof(msg), "the upload is longer than its length %" PRIu64
-			 " bytes; the flash is stopped and node %u put back", f->size, f->slot);
-	else if (u.got < f->size && !u.err)
-		snprintf(msg, sizeof(msg), "missing %" PRIu64 " bytes", f->size - u.got);
-	else
-		snprintf(msg, sizeof(msg), "%s", f->state == TP_SF_ERROR ? f->error :
-			 "transfer canceled");
-	pthread_mutex_unlock(&fl->lock);
-	return tp_env_error(r, u.err == EFBIG || (u.got < f->size && !u.err) ? 400 : 500, "%s",
-			    msg);
-}
-
-/* GET /upload/<handle>/cancel: that job. bmcd cancels whatever runs,
- * whatever the handle (serve.md §6); so does this when one job runs, but
- * with several a wrong handle cancels none. */
-static int cancel(struct tp_req *r, uint32_t handle)
-{
-	struct tp_serve_flashes *fl = &r->srv->flash;
-	struct tp_serve_flash *f;
-	unsigned running;
-
-	pthread_mutex_lock(&fl->lock);
-	running = jobs_running(fl);
-	f = job_by_handle(fl, handle);
-	if (!f || f->state != TP_SF_RUNNING)
-		f = running == 1 ? job_running_first(fl) : NULL;
-	if (!f && running > 1) {
-		pthread_mutex_unlock(&fl->lock);
-		return tp_env_error(r, 400, "no running transfer has handle %" PRIu32 "; %u are "
-				    "running, none was cancelled", handle, running);
-	}
-	if (f && !f->cancelled)
-		tp_log(TP_LOG_INFO, "slot %u: flash cancelled by a client", f->slot);
-	if (f)
-		job_cancel(f, SIGINT, "cancelled by user");
-	pthread_mutex_unlock(&fl->lock);
-	return tp_http_send(r, 200, "text/plain", "", 0, NULL);
-}
-
-int tp_api_upload(struct tp_req *r, const char *rest)
-{
-	unsigned long long h;
-	char *end;
-
-	errno = 0;
-	h = strtoull(rest, &end, 10);
-	if (end == rest || errno || h > UINT32_MAX || (*end && strcmp(end, "/cancel")))
-		return tp_env_error(r, 404, "no such upload path");
-	if (*end)
-		return cancel(r, (uint32_t)h);
-	if (strcmp(r->ri->request_method, "POST"))
-		return tp_env_error(r, 405, "the upload takes POST with multipart/form-data");
-	return upload(r, (uint32_t)h);
-}
-
 void tp_api_flash_stop(struct tp_serve *s)
 {
 	struct tp_serve_flashes *fl = &s->flash;
 
 	pthread_mutex_lock(&fl->lock);
 	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++)
-		job_cancel(&fl->job[i], SIGTERM, "cancelled: tpkit serve is stopping");
+		tp_sf_cancel(&fl->job[i], SIGTERM, "cancelled: tpkit serve is stopping");
 	pthread_mutex_unlock(&fl->lock);
 	for (unsigned i = 0; i < TP_BOARD_SLOTS; i++) {
 		if (fl->job[i].joinable)

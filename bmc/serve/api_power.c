@@ -61,6 +61,11 @@ static int apply(struct tp_req *r, unsigned mask, enum tp_power_op op)
 
 	if (!mask)
 		return 0;
+	/* A node going off or through reset takes its disk off the BMC's
+	 * USB gadget with it (api_msd.c). */
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS && op != TP_POWER_ON; s++)
+		if (mask & (1u << (s - 1)))
+			tp_api_msd_drop(r->srv, s);
 	pthread_mutex_lock(&r->srv->board_lock);
 	rc = tp_power_apply(r->srv->board, mask, op, CONFIG_TPKIT_POWER_STAGGER_MS, res);
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {

@@ -109,6 +109,8 @@ int tp_api_usb_set(struct tp_req *r)
 		return tp_env_error(r, 400, "Invalid `mode` parameter %.20s: 0-2 (host, device, "
 				    "flash), plus 4 to route to the BMC", v);
 	route = m & 4 ? TP_ROUTE_BMC : d->usb_bus == TP_USB_MUX ? TP_ROUTE_USB_A : TP_ROUTE_USB_C;
+	/* As bmcd: a USB mode change ends node_to_msd's export (api_msd.c). */
+	tp_api_msd_drop(r->srv, 0);
 	if ((rc = tp_usb_plan(d, slot, modes[m & 3], route, &p)) < 0 ||
 	    (rc = plan_apply(r, &p, slot)) < 0)
 		return tp_env_fail(r, "set USB mode", rc);

@@ -60,7 +60,11 @@ static const struct route routes[] = {
 	{ "set", "reload", tp_api_reload_set, false },
 	{ "get", "sdcard", tp_api_sdcard_get, false },
 	{ "set", "sdcard", tp_api_sdcard_set, false },
+#ifdef CONFIG_TPKIT_CMD_FLASH
+	{ "set", "node_to_msd", tp_api_node_to_msd, false },
+#else
 	{ "set", "node_to_msd", unsupported, false },
+#endif
 	{ "set", "nodeinfo", unsupported, false },
 };
 

@@ -110,6 +110,7 @@ struct tp_serve {
 	struct tp_board *board;
 	struct tp_serve_node node[TP_BOARD_SLOTS];
 	unsigned usb_node;         /* the slot the last "set usb" named (api_usb.c) */
+	unsigned msd_slot;         /* the slot whose eMMC the BMC's gadget serves, 0 (api_msd.c) */
 	struct tp_serve_flashes flash;
 	struct tp_serve_uarts *uarts; /* api_uart.c */
 	char cert_path[4096];
@@ -244,7 +245,16 @@ void tp_api_flash_init(struct tp_serve *s);
 void tp_api_flash_stop(struct tp_serve *s);
 /* The lowest slot a flash runs on, or 0. */
 unsigned tp_api_flash_running(struct tp_serve *s);
+struct tp_flash_opts;
+/* The modules' options the server was started with (--flash-opt). */
+int tp_serve_flash_opts(const struct tp_serve *s, struct tp_flash_opts *o);
+/* node_to_msd (api_msd.c): a node's eMMC as the BMC's own USB disk. */
+int tp_api_node_to_msd(struct tp_req *r);
+/* The USB disk export goes: for slot's power or USB changing, or for any
+ * slot's when slot is 0 (a USB mode change, as bmcd). */
+void tp_api_msd_drop(struct tp_serve *s, unsigned slot);
 #else
+static inline void tp_api_msd_drop(struct tp_serve *s, unsigned slot) { (void)s, (void)slot; }
 static inline void tp_api_flash_init(struct tp_serve *s) { (void)s; }
 static inline void tp_api_flash_stop(struct tp_serve *s) { (void)s; }
 static inline unsigned tp_api_flash_running(struct tp_serve *s) { (void)s; return 0; }

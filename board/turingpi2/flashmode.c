@@ -76,6 +76,7 @@ static const struct {
 	[TP_FLASHMODE_FLASH] = { "flash", "flash" },
 	[TP_FLASHMODE_SEED] = { "seed", "seeding" },
 	[TP_FLASHMODE_LOOK] = { "look", "look at the USB" },
+	[TP_FLASHMODE_MSD] = { "msd", "bring-up of the eMMC as a USB disk" },
 };
 
 /* Is this step the strap of a slot outside mask? */
@@ -543,17 +544,68 @@ int tp_flashmode_slot_off(struct tp_flashmode *fm, unsigned slot)
 	return 0;
 }
 
+/* Every strap still asserted, released; the first failure in first. */
+static void straps_release(struct tp_flashmode *fm, struct tp_err_ctx *first)
+{
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+		if (fm->strapped & TP_SLOT_BIT(s))
+			tp_err_save_first(first, tp_flashmode_release_strap(fm, s));
+}
+
+/* The end of leave and handover: lines and hub let go, the record gone
+ * unless something failed. */
+static int let_go(struct tp_flashmode *fm, struct tp_err_ctx *first)
+{
+	char name[32];
+
+	tp_lines_release(&fm->ls);
+	/* The shared hub upstream goes back when the process's last flash
+	 * mode leaves (hubhold.c). */
+	if (fm->hub)
+		tp_err_save_first(first, tp_hub_hold_leave());
+	fm->hub = false;
+	fm->held = false;
+	/* Put back: the record has done its job. Kept after a failure, so
+	 * that a later run tries again. */
+	if (!first->rc && fm->recorded && tp_state_remove(fm->record) < 0)
+		TP_WARN("%s", tp_err_msg());
+	fm->recorded = false;
+	if (first->rc)
+		return tp_err_set(first->rc, "%s: leaving flash mode: %s",
+				  slots_name(fm->mask, name, sizeof(name)), first->msg);
+	return 0;
+}
+
+int tp_flashmode_handover(struct tp_flashmode *fm)
+{
+	struct tp_err_ctx first = { 0 };
+	char name[32];
+	int rc;
+
+	if (!fm->held)
+		return 0;
+	straps_release(fm, &first);
+	fm->live = 0;
+	fm->routed = false; /* the route stays: the node's USB is the BMC's now */
+	if (fm->hub)
+		tp_err_save_first(&first, tp_hub_hold_keep());
+	if ((rc = let_go(fm, &first)) < 0)
+		return rc;
+	TP_INFO("%s: left flash mode: strap released, node on, USB routed to the BMC",
+		slots_name(fm->mask, name, sizeof(name)));
+	return 0;
+}
+
 int tp_flashmode_leave(struct tp_flashmode *fm)
 {
 	struct tp_err_ctx first = { 0 }; /* every step is tried; the first failure is told */
 	char name[32];
+	int rc;
 
 	if (!fm->held)
 		return 0;
 	/* Straps first, then power, then routing. */
-	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
-		if (fm->strapped & TP_SLOT_BIT(s))
-			tp_err_save_first(&first, tp_flashmode_release_strap(fm, s));
+	straps_release(fm, &first);
 	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
 		struct tp_power_result r;
 
@@ -576,21 +628,8 @@ int tp_flashmode_leave(struct tp_flashmode *fm)
 		tp_err_save_first(&first, tp_usb_apply_lines(&fm->ls, &p));
 		fm->routed = false;
 	}
-	tp_lines_release(&fm->ls);
-	/* The shared hub upstream goes back when the process's last flash
-	 * mode leaves (hubhold.c). */
-	if (fm->hub)
-		tp_err_save_first(&first, tp_hub_hold_leave());
-	fm->hub = false;
-	fm->held = false;
-	/* Put back: the record has done its job. Kept after a failure, so
-	 * that a later run tries again. */
-	if (!first.rc && fm->recorded && tp_state_remove(fm->record) < 0)
-		TP_WARN("%s", tp_err_msg());
-	fm->recorded = false;
-	if (first.rc)
-		return tp_err_set(first.rc, "%s: leaving flash mode: %s",
-				  slots_name(fm->mask, name, sizeof(name)), first.msg);
+	if ((rc = let_go(fm, &first)) < 0)
+		return rc;
 	TP_INFO("%s: left flash mode: strap released, node off, USB routing restored",
 		slots_name(fm->mask, name, sizeof(name)));
 	return 0;

@@ -24,6 +24,9 @@ enum tp_flashmode_job {
 	 * strap, its power left as it is on enter; leave powers it off as
 	 * for the others. */
 	TP_FLASHMODE_LOOK,
+	/* tpkit usb msd (node_to_msd): a node brought up to its eMMC as the
+	 * BMC's USB disk, then handed over (tp_flashmode_handover()). */
+	TP_FLASHMODE_MSD,
 };
 
 struct tp_flashmode {
@@ -94,6 +97,17 @@ int tp_flashmode_slot_off(struct tp_flashmode *fm, unsigned slot);
 int tp_flashmode_leave(struct tp_flashmode *fm);
 
 /*
+ * Leave flash mode handing the nodes over as they are now: straps
+ * released, the nodes on (booted into what they show the BMC's USB: a
+ * loader, a USB disk) and the USB routed to the BMC, the lines released,
+ * the record removed — the nodes are in a state they may stay in, not
+ * half-way through a flash. For tpkit usb msd (node_to_msd); the USB route
+ * is the next USB mode change's to undo. Returns 0 or the first error
+ * (then the record is kept, as for leave).
+ */
+int tp_flashmode_handover(struct tp_flashmode *fm);
+
+/*
  * The hub's upstream pin (a hub board's hub_upstream), held once per
  * process for all its flash modes (hubhold.c): flash modes entered apart
  * for different slots (tpkit serve's jobs) each join; the first claims the
@@ -104,6 +118,9 @@ int tp_flashmode_leave(struct tp_flashmode *fm);
 int tp_hub_hold_join(struct tp_board *b, int *before);
 /* Drive it (a joined caller). */
 int tp_hub_hold_set(int value);
+/* What it is driven to now becomes what the last one out puts back (a
+ * node handed over to the BMC's USB: tp_flashmode_handover()). */
+int tp_hub_hold_keep(void);
 /* Leave; the last one out restores and releases it. */
 int tp_hub_hold_leave(void);
 

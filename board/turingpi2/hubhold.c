@@ -68,6 +68,19 @@ int tp_hub_hold_set(int value)
 	return rc;
 }
 
+int tp_hub_hold_keep(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&hub.lock);
+	if (hub.users)
+		hub.before = hub.ls.l[0].value;
+	else
+		rc = tp_err_set(-EPERM, "the hub upstream is not held");
+	pthread_mutex_unlock(&hub.lock);
+	return rc;
+}
+
 int tp_hub_hold_leave(void)
 {
 	int rc = 0;

@@ -52,6 +52,10 @@ struct twin_cm4_opts {
 	bool automount;			/* --cm4-automount: sdX1 mounted on add */
 };
 
+/* --otg-gadget: the BMC's own USB gadget g1 as S11bmc-otg left it
+ * (docs/twin.md, "The BMC's USB gadget (configfs)"). */
+enum twin_otg_gadget { TWIN_OTG_BOUND, TWIN_OTG_UNBOUND, TWIN_OTG_NONE };
+
 struct twin_opts {
 	enum twin_rev rev;
 	enum twin_module module[TWIN_SLOTS + 1];	/* index 1..4 */
@@ -75,6 +79,9 @@ struct twin_opts {
 	unsigned rk_loader_ms;		/* end of 0x472 -> loader on USB */
 	unsigned rk_boot_ms;		/* nodeN-en -> eMMC boot verdict */
 	unsigned rk_max_sectors;	/* per READ/WRITE_LBA */
+	unsigned rk_scsi_ms;		/* rockusb.ko bound -> block device */
+	bool no_rockusb;		/* --no-rockusb: the BMC kernel has no
+					 * rockusb.ko, the loader stays unbound */
 	unsigned rk_cmd_latency_us;
 	unsigned usb_turnaround_us;
 	unsigned emmc_write_rate;	/* MB/s (10^6 bytes) */
@@ -106,6 +113,7 @@ struct twin_opts {
 		bool fired;
 	} sig;
 	char *die_event;		/* --die event:TEXT (twin_signal.c) */
+	enum twin_otg_gadget otg_gadget; /* --otg-gadget (twin_gadget.c) */
 };
 
 #define TWIN_NO_FAULT	UINT64_MAX
@@ -195,6 +203,7 @@ struct twin {
 	char *emmc_path[TWIN_SLOTS + 1];
 
 	struct twin_nodes *nodes;	/* --node-vm, node/node.h */
+	struct twin_cfs *cfs;		/* configfs over FUSE, twin_configfs.h */
 
 	GPid child;
 	bool child_done;
@@ -219,6 +228,8 @@ int twin_board_state_write(struct twin *t, const char *path);
 /* twin_root.c: the fake root filesystem. */
 int twin_root_build(struct twin *t);
 int twin_root_remove(struct twin *t);
+/* The DT model the root shows (also the BMC gadget's product string). */
+const char *twin_root_model(struct twin *t);
 
 /* twin_sysfs.c: regulator state files and read-only files, via inotify. */
 int twin_sysfs_reg_store(struct twin *t, struct twin_reg *r);
@@ -256,6 +267,12 @@ int twin_node_init(struct twin *t);
 int twin_node_boot(struct twin *t, unsigned slot);
 void twin_node_power_off(struct twin *t, unsigned slot);
 void twin_node_stop_all(struct twin *t);
+
+/* twin_configfs.c: the BMC's configfs, mounted at <root>/sys/kernel/config
+ * (docs/twin.md, "The BMC's USB gadget (configfs)"). Stop unmounts it, and
+ * must come before the root is removed. */
+int twin_configfs_start(struct twin *t);
+void twin_configfs_stop(struct twin *t);
 
 /* twin_timeline.c: events with their virtual time. */
 void twin_timeline_add(struct twin *t, const char *kind, const char *subject,

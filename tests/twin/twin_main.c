@@ -40,6 +40,10 @@ static const char twin_usage[] =
 	"  --rk-loader-delay MS          end of area 0x472 to loader on USB (default 400)\n"
 	"  --rk-boot-time MS             power-on to eMMC boot verdict (default 2000)\n"
 	"  --rk-max-sectors N            loader's largest READ/WRITE_LBA (default 240)\n"
+	"  --rk-scsi-delay MS            rockusb.ko bound to the loader to its /dev/sdX\n"
+	"                                (usb-storage's delay_use, default 1000)\n"
+	"  --no-rockusb                  the BMC kernel has no rockusb.ko: the loader\n"
+	"                                stays unbound (firmware before v2.1.0)\n"
 	"  --rk-cmd-latency-us US        loader time per command, CBW to CSW (default 150)\n"
 	"  --emmc-write-rate MBPS        eMMC write rate, MB/s (default 60)\n"
 	"  --usb-turnaround-us US        host turnaround on an idle bus (default 125)\n"
@@ -82,6 +86,9 @@ static const char twin_usage[] =
 	"  --signal SIG@read:LBA[#K]     ... the same for READ_LBA\n"
 	"  --die event:TEXT              the twin itself is killed (-9) at the first event containing\n"
 	"                                TEXT, its client left running without a board\n"
+	"The BMC's USB gadget (docs/twin.md, \"The BMC's USB gadget (configfs)\"):\n"
+	"  --otg-gadget bound|unbound|none  g1 as S11bmc-otg left it: bound to the UDC,\n"
+	"                                made but unbound, or absent (default bound)\n"
 	"Exit: the command's status, 90 on any violation, 2 bad usage,\n"
 	"127 command not run, 91 twin failure.\n";
 
@@ -89,12 +96,13 @@ enum {
 	OPT_REV = 256, OPT_SLOT, OPT_ON, OPT_HOLD, OPT_MODEL, OPT_NO_MODEL,
 	OPT_EEPROM, OPT_MISSING_REG, OPT_FAIL_SET, OPT_ROOT, OPT_TIMELINE,
 	OPT_STATE, OPT_HELP, OPT_EMMC_SIZE, OPT_EMMC_DIR, OPT_RK_MASKROM,
-	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_LAT, OPT_EMMC_RATE,
+	OPT_RK_LOADER, OPT_RK_BOOT, OPT_RK_MAX, OPT_RK_SCSI, OPT_NO_ROCKUSB, OPT_RK_LAT,
+	OPT_EMMC_RATE,
 	OPT_USB_TURN, OPT_RK_VANISH, OPT_RK_FAIL_LBA, OPT_RK_FAIL_READ, OPT_RK_HANG_LBA,
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
 	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK, OPT_REAL_CLOCK,
-	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU, OPT_DIE,
+	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU, OPT_DIE, OPT_OTG_GADGET,
 };
 
 static const struct option twin_long_opts[] = {
@@ -117,6 +125,8 @@ static const struct option twin_long_opts[] = {
 	{ "rk-loader-delay", required_argument, NULL, OPT_RK_LOADER },
 	{ "rk-boot-time", required_argument, NULL, OPT_RK_BOOT },
 	{ "rk-max-sectors", required_argument, NULL, OPT_RK_MAX },
+	{ "rk-scsi-delay", required_argument, NULL, OPT_RK_SCSI },
+	{ "no-rockusb", no_argument, NULL, OPT_NO_ROCKUSB },
 	{ "rk-cmd-latency-us", required_argument, NULL, OPT_RK_LAT },
 	{ "emmc-write-rate", required_argument, NULL, OPT_EMMC_RATE },
 	{ "usb-turnaround-us", required_argument, NULL, OPT_USB_TURN },
@@ -138,6 +148,7 @@ static const struct option twin_long_opts[] = {
 	{ "cm4-automount", no_argument, NULL, OPT_CM4_AUTOMOUNT },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "die", required_argument, NULL, OPT_DIE },
+	{ "otg-gadget", required_argument, NULL, OPT_OTG_GADGET },
 	{ "cm4-read-rate", required_argument, NULL, OPT_CM4_READ_RATE },
 	{ "peer-clock", no_argument, NULL, OPT_PEER_CLOCK },
 	{ "real-clock", no_argument, NULL, OPT_REAL_CLOCK },
@@ -343,6 +354,11 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return twin_opts_uint(arg, 0, 600000, &o->rk_boot_ms);
 	case OPT_RK_MAX:
 		return twin_opts_uint(arg, 1, 65535, &o->rk_max_sectors);
+	case OPT_RK_SCSI:
+		return twin_opts_uint(arg, 0, 600000, &o->rk_scsi_ms);
+	case OPT_NO_ROCKUSB:
+		o->no_rockusb = true;
+		return 0;
 	case OPT_RK_LAT:
 		return twin_opts_uint(arg, 0, 1000000, &o->rk_cmd_latency_us);
 	case OPT_EMMC_RATE:
@@ -409,6 +425,16 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_CM4_READ_RATE:
 		return twin_opts_uint(arg, 1, 100000, &o->cm4.read_rate);
+	case OPT_OTG_GADGET:
+		if (!strcmp(arg, "bound"))
+			o->otg_gadget = TWIN_OTG_BOUND;
+		else if (!strcmp(arg, "unbound"))
+			o->otg_gadget = TWIN_OTG_UNBOUND;
+		else if (!strcmp(arg, "none"))
+			o->otg_gadget = TWIN_OTG_NONE;
+		else
+			return -EINVAL;
+		return 0;
 	case OPT_PEER_CLOCK:
 		o->peer_clock = true;
 		return 0;
@@ -431,6 +457,7 @@ static int twin_opts_parse(struct twin_opts *o, int argc, char **argv)
 	o->rk_loader_ms = 400;
 	o->rk_boot_ms = 2000;
 	o->rk_max_sectors = 240;
+	o->rk_scsi_ms = 1000;	/* usb-storage's delay_use */
 	o->rk_cmd_latency_us = 150;
 	o->emmc_write_rate = 60;
 	o->usb_turnaround_us = 125;
@@ -609,8 +636,10 @@ static int twin_run(struct twin *t)
 	rc = twin_board_init(t);
 	if (rc)
 		return TWIN_EXIT_USAGE;	/* a --hold or --fail-set line */
-	if (twin_root_build(t) || twin_sysfs_watch(t) || twin_gpio_start(t) ||
-	    twin_usb_start(t) || twin_node_init(t))
+	/* configfs before USB: its mount runs fusermount3 while the twin
+	 * has one thread and no testbed (twin_configfs.c). */
+	if (twin_root_build(t) || twin_configfs_start(t) || twin_sysfs_watch(t) ||
+	    twin_gpio_start(t) || twin_usb_start(t) || twin_node_init(t))
 		return TWIN_EXIT_INTERNAL;
 	twin_sched_real_start(t);
 	if (twin_child_spawn(t))
@@ -662,6 +691,7 @@ int main(int argc, char **argv)
 	twin_sysfs_stop(&t);
 	twin_usb_stop(&t);
 	twin_sched_free(&t);
+	twin_configfs_stop(&t);	/* unmounted before the root goes */
 	if (twin_root_remove(&t))
 		fprintf(stderr, "tp-twin: could not remove %s\n", t.root);
 	g_free(t.root);

@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: MIT
 /*
- * The CM4's eMMC as the BMC's kernel shows it once the rpiboot payload
- * runs (protocols.md §7.5, §8): a USB mass-storage device bound to
- * usb-storage, then (after usb-storage's scan delay) a SCSI disk with its
- * /sys/block/sdX entry and a /dev/sdX node, the slot's eMMC file.
+ * A node's eMMC as the BMC's kernel shows it through a usb-storage driver:
+ * the CM4's once the rpiboot payload runs (protocols.md §7.5, §8: a USB
+ * mass-storage device bound to usb-storage), an RK1's while its loader is
+ * on the bus (§6: rockusb.ko, a usb-storage "unusual device" driver, binds
+ * it). After usb-storage's scan delay (delay_use) a SCSI disk appears with
+ * its /sys/block/sdX entry and a /dev/sdX node, the slot's eMMC file. A
+ * program that detaches the driver (USBDEVFS_DISCONNECT, twin_usbfs.c)
+ * takes the disk away, or keeps it from appearing; USBDEVFS_CONNECT binds
+ * the driver again and the delay starts over.
  *
  * The client reads and writes /dev/sdX with plain file I/O; the command's
  * preloaded counter (preload/twin_iocount.c) adds up the bytes per slot.
  * Before answering any request (a GPIO-socket line, a usbdevfs ioctl) the
- * twin charges what moved since the last look: each disk at its own read
- * and write rates, and all of it, as usb-storage's commands of at most 240
- * sectors with their CBW and CSW packets, on the one USB bus every node
- * shares, the RK1s' transfers included (twin_usbtime.c). docs/twin.md,
- * "Timing model of the disk", lists the limits.
+ * twin charges what moved since the last look: each disk at its own rates
+ * (and, for an RK1's loader, its own time per command), and all of it, as
+ * usb-storage's commands of at most 240 sectors with their CBW and CSW
+ * packets, on the one USB bus every node shares, the RK1s' transfers
+ * included (twin_usbtime.c). docs/twin.md, "Timing model of the disk",
+ * lists the limits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,7 +35,8 @@
 struct twin_msd {
 	struct twin *t;
 	unsigned slot;
-	struct twin_usb_dev *dev;	/* the USB function, NULL when off the bus */
+	struct twin_usb_dev *dev;	/* the USB device the driver binds; NULL
+					 * when off the bus */
 	bool block;			/* the disk is in sysfs and /dev */
 	char name[8];			/* "sda" */
 	unsigned letter, host;
@@ -37,6 +44,16 @@ struct twin_msd {
 	char *devnode;			/* <testbed>/dev/sdX */
 	uint64_t io_seen[2];		/* the counter's read, written bytes last looked at */
 	uint64_t read, written, charged_ns, carry;	/* this disk's figures */
+};
+
+/* What the disk is and how fast, by what the slot holds. */
+struct msd_kind {
+	char inquiry[3][17];		/* vendor, model, rev as sysfs shows them */
+	unsigned scsi_level;		/* sysfs scsi_level */
+	unsigned delay_ms;		/* usb-storage's delay_use */
+	uint64_t write_rate;		/* bytes/s */
+	uint64_t read_rate;		/* bytes/s; 0: no limit of its own */
+	uint64_t cmd_ns;		/* the device's own time per command */
 };
 
 static void msd_control(struct twin_usb_dev *d, struct twin_xfer *x);
@@ -73,36 +90,61 @@ static const char *const msd_inquiry[2][3] = {
 	{ "Linux   ", "File-Stor Gadget", "0612" },
 };
 
-/* The node runs the gadget: its second stage says (twin_bcm2711.c). */
-static bool msd_gadget(struct twin *t, unsigned slot)
-{
-	return twin_bcm2711_gadget(t, slot);
-}
-
-/* The disk's write rate: legacy msd writes at about 3.5-4.8 MB/s on real
- * hardware (protocols.md §9.3), the twin's default 10 is kinder; the gadget
- * is "much faster" (§7.5), 35. */
-static uint64_t msd_rate(struct twin *t, unsigned slot)
-{
-	unsigned mbps = t->opt.cm4.write_rate ? t->opt.cm4.write_rate :
-			msd_gadget(t, slot) ? 35 : 10;
-
-	return (uint64_t)mbps * 1000000;
-}
-
-/* Its read rate: legacy msd reads at 10-11 MB/s (§9.3); the gadget's is
- * UNVERIFIED, taken as its write rate. */
-static uint64_t msd_read_rate(struct twin *t, unsigned slot)
-{
-	unsigned mbps = t->opt.cm4.read_rate ? t->opt.cm4.read_rate :
-			msd_gadget(t, slot) ? 35 : 11;
-
-	return (uint64_t)mbps * 1000000;
-}
-
 /* usb-storage's commands: at most max_sectors, 240 for a high-speed device
  * (protocols.md §9.2), each a CBW packet, the data, a CSW packet (§8.2). */
 #define MSD_CMD_BYTES	(240u * 512u)
+
+static bool msd_rk1(const struct twin_msd *m)
+{
+	return m->t->opt.module[m->slot] == TWIN_MOD_RK1;
+}
+
+/* The CM4 runs the gadget: its second stage says (twin_bcm2711.c). */
+static bool msd_gadget(const struct twin_msd *m)
+{
+	return !msd_rk1(m) && twin_bcm2711_gadget(m->t, m->slot);
+}
+
+/*
+ * The CM4's payload answers INQUIRY itself; its write rate: legacy msd
+ * writes at about 3.5-4.8 MB/s on real hardware (protocols.md §9.3), the
+ * twin's default 10 is kinder, and reads at 10-11 MB/s; the gadget is
+ * "much faster" (§7.5), 35 both ways (its read rate is UNVERIFIED).
+ *
+ * An RK1's disk is rockusb.ko's (§6): its INQUIRY is answered by the
+ * driver, "Rockchip" / "Rockusb device" padded with spaces, the revision
+ * the loader's bcdDevice in four digits, and version 0 (so scsi_level 0),
+ * as usb-storage's fill_inquiry_response() makes it. Every READ(10) and
+ * WRITE(10) is a READ_LBA or WRITE_LBA of the loader, so each command
+ * costs the loader's own time (--rk-cmd-latency-us) and writes go at the
+ * eMMC's rate (--emmc-write-rate); reads have no rate of their own, as
+ * the loader's READ_LBA has none in the twin (docs/twin.md).
+ */
+static void msd_kind(const struct twin_msd *m, struct msd_kind *k)
+{
+	struct twin *t = m->t;
+
+	memset(k, 0, sizeof(*k));
+	if (msd_rk1(m)) {
+		unsigned bcd = m->dev ? m->dev->desc.bcd_device : 0;
+
+		snprintf(k->inquiry[0], sizeof(k->inquiry[0]), "%-8.8s", "Rockchip");
+		snprintf(k->inquiry[1], sizeof(k->inquiry[1]), "%-16.16s", "Rockusb device");
+		snprintf(k->inquiry[2], sizeof(k->inquiry[2]), "%04x", bcd);
+		k->delay_ms = t->opt.rk_scsi_ms;
+		k->write_rate = t->usb->time.emmc_rate;
+		k->cmd_ns = t->usb->time.cmd_latency_ns;
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		g_strlcpy(k->inquiry[i], msd_inquiry[msd_gadget(m)][i], sizeof(k->inquiry[i]));
+	k->scsi_level = 7;
+	k->delay_ms = t->opt.cm4.scsi_ms;
+	k->write_rate = (uint64_t)(t->opt.cm4.write_rate ? t->opt.cm4.write_rate :
+				   msd_gadget(m) ? 35 : 10) * 1000000;
+	k->read_rate = (uint64_t)(t->opt.cm4.read_rate ? t->opt.cm4.read_rate :
+				  msd_gadget(m) ? 35 : 11) * 1000000;
+}
 
 /* usb-storage owns the interface: a client talks to /dev/sdX. */
 static void msd_control(struct twin_usb_dev *d, struct twin_xfer *x)
@@ -115,12 +157,14 @@ static void msd_control(struct twin_usb_dev *d, struct twin_xfer *x)
 	x->status = -EPIPE;
 }
 
+/* Reached only once usb-storage was detached (with it bound, usbfs
+ * answers EBUSY): the payload's Bulk-Only Transport is not modelled. */
 static void msd_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 {
 	char what[16];
 
 	snprintf(what, sizeof(what), "node%u", d->slot);
-	twin_timeline_violation(d->t, what, "%s: bulk transfer on a disk usb-storage owns: use /dev/sdX: STALL",
+	twin_timeline_violation(d->t, what, "%s: bulk transfer to the CM4's disk: its Bulk-Only Transport is not modelled, use /dev/sdX: STALL",
 				d->ops->kind);
 	x->status = -EPIPE;
 }
@@ -137,17 +181,21 @@ struct twin_msd *twin_msd_new(struct twin *t, unsigned slot)
 static char *msd_record(struct twin_msd *m, int level)
 {
 	struct twin *t = m->t;
-	const char *const *inq = msd_inquiry[msd_gadget(t, m->slot)];
+	const struct twin_usb_desc *s = &m->dev->desc;
 	const char *p = m->paths[level] + 4;	/* without "/sys" */
 	unsigned minor = m->letter * 16;
+	struct msd_kind k;
 
+	msd_kind(m, &k);
 	switch (level) {
 	case 0:
 		return g_strdup_printf("P: %s\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n"
-			"E: DRIVER=usb-storage\nE: INTERFACE=8/6/80\n"
+			"E: DRIVER=%s\nE: INTERFACE=%u/%u/%u\n"
 			"A: bInterfaceNumber=00\\n\nA: bAlternateSetting= 0\\n\n"
-			"A: bNumEndpoints=02\\n\nA: bInterfaceClass=08\\n\n"
-			"A: bInterfaceSubClass=06\\n\nA: bInterfaceProtocol=50\\n\n", p);
+			"A: bNumEndpoints=02\\n\nA: bInterfaceClass=%02x\\n\n"
+			"A: bInterfaceSubClass=%02x\\n\nA: bInterfaceProtocol=%02x\\n\n",
+			p, m->dev->kdriver, s->if_class, s->if_sub, s->if_proto,
+			s->if_class, s->if_sub, s->if_proto);
 	case 1:
 		return g_strdup_printf("P: %s\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_host\n", p);
 	case 2:
@@ -155,8 +203,8 @@ static char *msd_record(struct twin_msd *m, int level)
 	case 3:
 		return g_strdup_printf("P: %s\nE: SUBSYSTEM=scsi\nE: DEVTYPE=scsi_device\n"
 			"E: DRIVER=sd\nA: vendor=%s\\n\nA: model=%s\\n\nA: rev=%s\\n\n"
-			"A: type=0\\n\nA: state=running\\n\nA: scsi_level=7\\n\n",
-			p, inq[0], inq[1], inq[2]);
+			"A: type=0\\n\nA: state=running\\n\nA: scsi_level=%u\\n\n",
+			p, k.inquiry[0], k.inquiry[1], k.inquiry[2], k.scsi_level);
 	default:
 		return g_strdup_printf("P: %s\nE: SUBSYSTEM=block\nE: DEVTYPE=disk\n"
 			"E: DEVNAME=/dev/%s\nE: MAJOR=8\nE: MINOR=%u\n"
@@ -226,17 +274,18 @@ static void msd_block_add(struct twin *t, void *obj, uint64_t arg)
 	struct twin_usb *u = t->usb;
 	char *root = umockdev_testbed_get_root_dir(u->testbed);
 	char note[96], subject[16];
+	struct msd_kind k;
 	GError *err = NULL;
 
 	(void)arg;
-	if (!m->dev || m->dev->gone || m->block)
+	if (!m->dev || m->dev->gone || !m->dev->driver || m->block)
 		goto out;
-	if (t->opt.cm4.faults & TWIN_CM4_NO_DISK) {
+	snprintf(subject, sizeof(subject), "node%u", m->slot);
+	if (!msd_rk1(m) && (t->opt.cm4.faults & TWIN_CM4_NO_DISK)) {
 		/* usb-storage bound the interface, but no disk came of it
 		 * (a payload that never answers INQUIRY, say). */
 		snprintf(note, sizeof(note), "--cm4-fault no-disk: usb-storage at %s made no disk",
 			 m->dev->sysname);
-		snprintf(subject, sizeof(subject), "node%u", m->slot);
 		twin_timeline_add(t, "block", subject, "none", "fail", note);
 		goto out;
 	}
@@ -276,18 +325,44 @@ static void msd_block_add(struct twin *t, void *obj, uint64_t arg)
 		m->io_seen[0] = u->io[m->slot][0];
 		m->io_seen[1] = u->io[m->slot][1];
 	}
+	msd_kind(m, &k);
 	snprintf(note, sizeof(note), "%s, %s, %" PRIu64 " sectors",
-		 msd_inquiry[msd_gadget(t, m->slot)][0], m->dev->sysname, twin_emmc_sectors(t, m->slot));
-	snprintf(subject, sizeof(subject), "node%u", m->slot);
+		 k.inquiry[0], m->dev->sysname, twin_emmc_sectors(t, m->slot));
 	twin_timeline_add(t, "block", subject, "none", m->name, note);
-	if (t->opt.cm4.automount)
+	if (!msd_rk1(m) && t->opt.cm4.automount)
 		msd_automount(m);
 out:
 	g_free(root);
 }
 
+/* The driver binds the interface (at enumeration, or USBDEVFS_CONNECT):
+ * the disk follows after usb-storage's delay_use. */
+void twin_msd_bind(struct twin_msd *m)
+{
+	struct twin *t = m->t;
+	struct msd_kind k;
+
+	if (!m->dev || m->dev->gone || m->dev->driver)
+		return;
+	m->dev->driver = m->dev->kdriver;
+	msd_kind(m, &k);
+	twin_sched_cancel(t, m);
+	twin_sched_add(t, t->board.now_ns + (uint64_t)k.delay_ms * TWIN_NS_PER_MS,
+		       msd_block_add, m, 0);
+}
+
+/* DRIVER matches D's interface and binds it as D enumerates
+ * (twin_usbdrv.c); the disk it makes is M's. */
+void twin_msd_attach(struct twin_msd *m, struct twin_usb_dev *d, const char *driver)
+{
+	m->dev = d;
+	d->kdriver = driver;
+	d->disk = m;
+	twin_msd_bind(m);
+}
+
 /* The payload is running and the link is the BMC's: the USB function
- * enumerates; the disk follows after usb-storage's delay_use. */
+ * enumerates, and usb-storage binds it (twin_usbdrv.c). */
 void twin_msd_plug(struct twin_msd *m)
 {
 	struct twin *t = m->t;
@@ -295,27 +370,35 @@ void twin_msd_plug(struct twin_msd *m)
 
 	if (!nd->link_bmc || nd->dev)
 		return;
-	m->dev = twin_usb_dev_new(t, m->slot, msd_gadget(t, m->slot) ? &msd_gadget_ops : &msd_ops,
-				  msd_gadget(t, m->slot) ? &msd_gadget_desc : &msd_desc, m);
-	m->dev->driver = "usb-storage";
-	twin_sched_add(t, t->board.now_ns + (uint64_t)t->opt.cm4.scsi_ms * TWIN_NS_PER_MS,
-		       msd_block_add, m, 0);
+	twin_usb_dev_new(t, m->slot, msd_gadget(m) ? &msd_gadget_ops : &msd_ops,
+			 msd_gadget(m) ? &msd_gadget_desc : &msd_desc, m);
 }
 
 static void msd_figures(struct twin_msd *m, char *note, size_t len)
 {
-	snprintf(note, len, "%" PRIu64 " B written, %" PRIu64 " B read, %" PRIu64 ".%06" PRIu64
-		 " s at %" PRIu64 "/%" PRIu64 " MB/s",
-		 m->written, m->read, m->charged_ns / 1000000000,
-		 m->charged_ns % 1000000000 / 1000, msd_rate(m->t, m->slot) / 1000000,
-		 msd_read_rate(m->t, m->slot) / 1000000);
+	struct msd_kind k;
+	int n;
+
+	msd_kind(m, &k);
+	n = snprintf(note, len, "%" PRIu64 " B written, %" PRIu64 " B read, %" PRIu64 ".%06" PRIu64 " s",
+		     m->written, m->read, m->charged_ns / 1000000000,
+		     m->charged_ns % 1000000000 / 1000);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (msd_rk1(m))
+		snprintf(note + n, len - (size_t)n, " (eMMC %" PRIu64 " MB/s, %" PRIu64 " us per command)",
+			 k.write_rate / 1000000, k.cmd_ns / 1000);
+	else
+		snprintf(note + n, len - (size_t)n, " at %" PRIu64 "/%" PRIu64 " MB/s",
+			 k.write_rate / 1000000, k.read_rate / 1000000);
 }
 
-static void msd_block_report(struct twin_msd *m, const char *to)
+static void msd_block_report(struct twin_msd *m, const char *to, const char *why)
 {
-	char subject[16], note[128];
+	char subject[16], fig[128], note[192];
 
-	msd_figures(m, note, sizeof(note));
+	msd_figures(m, fig, sizeof(fig));
+	snprintf(note, sizeof(note), "%s%s%s", why ? why : "", why ? ": " : "", fig);
 	snprintf(subject, sizeof(subject), "node%u", m->slot);
 	twin_timeline_add(m->t, "block", subject, m->name, to, note);
 	fprintf(stderr, "tp-twin: block node%u %s (%s): %s\n", m->slot, m->name,
@@ -338,19 +421,20 @@ static void msd_sys_block_unlink(struct twin_msd *m)
 	g_free(root);
 }
 
-/* Off the bus: the disk goes first (remove uevents child first, as the
- * kernel sends them), then the USB device (twin_usb_dev_delete). */
-void twin_msd_unplug(struct twin_msd *m)
+/*
+ * The driver lets go of the interface: a pending scan is cancelled, a disk
+ * that appeared goes (remove uevents child first, as the kernel sends
+ * them; the interface entry goes with it, the twin keeps none of its own).
+ * WHY, if any, heads the block event's note.
+ */
+void twin_msd_unbind(struct twin_msd *m, const char *why)
 {
-	struct twin *t;
+	struct twin *t = m->t;
 
-	if (!m)
-		return;
-	t = m->t;
 	twin_sched_cancel(t, m);
 	if (m->block) {
-		/* writes until now were charged before this request ran */
-		msd_block_report(m, "none");
+		/* I/O until now was charged before this request ran */
+		msd_block_report(m, "none", why);
 		if (m->devnode)
 			(void)unlink(m->devnode);
 		for (int i = 4; i >= 0; i--) {
@@ -366,19 +450,59 @@ void twin_msd_unplug(struct twin_msd *m)
 	for (int i = 0; i < 5; i++)
 		g_clear_pointer(&m->paths[i], g_free);
 	g_clear_pointer(&m->devnode, g_free);
-	if (m->dev)
-		twin_usb_dev_delete(t, m->dev);
-	m->dev = NULL;
 	m->read = m->written = m->charged_ns = m->carry = 0;
+	if (m->dev)
+		m->dev->driver = NULL;
+}
+
+/* The USB device leaves the bus (twin_usb_dev_delete): the disk goes
+ * first, as usb_disconnect() unbinds the interface's driver first. */
+void twin_msd_gone(struct twin_msd *m)
+{
+	twin_msd_unbind(m, NULL);
+	if (m->dev)
+		m->dev->disk = NULL;
+	m->dev = NULL;
+}
+
+/* Off the bus: the disk, then the USB device. */
+void twin_msd_unplug(struct twin_msd *m)
+{
+	if (!m)
+		return;
+	twin_sched_cancel(m->t, m);
+	if (m->dev)
+		twin_usb_dev_delete(m->t, m->dev);	/* twin_msd_gone() */
 }
 
 /* The packets N bytes take as usb-storage commands: the data in 512-byte
  * packets, and a CBW and a CSW packet per command. */
+static uint64_t msd_cmds(uint64_t n)
+{
+	return (n + MSD_CMD_BYTES - 1) / MSD_CMD_BYTES;
+}
+
 static uint64_t msd_packets(uint64_t n)
 {
-	uint64_t cmds = (n + MSD_CMD_BYTES - 1) / MSD_CMD_BYTES;
+	return (n + TWIN_USB_BULK_PACKET - 1) / TWIN_USB_BULK_PACKET + 2 * msd_cmds(n);
+}
 
-	return (n + TWIN_USB_BULK_PACKET - 1) / TWIN_USB_BULK_PACKET + 2 * cmds;
+/* The time a disk needs of its own for R bytes read and W written: at its
+ * rates (integer ns, the remainder, in units of the write rate, carried to
+ * the next look) and its time per command. */
+static uint64_t msd_own_ns(struct twin_msd *m, const struct msd_kind *k,
+			   uint64_t r, uint64_t w)
+{
+	unsigned __int128 q = (unsigned __int128)w * 1000000000 + m->carry;
+	uint64_t ns = 0;
+
+	if (k->read_rate)
+		q += (unsigned __int128)r * 1000000000 * k->write_rate / k->read_rate;
+	if (k->write_rate) {
+		ns = (uint64_t)(q / k->write_rate);
+		m->carry = (uint64_t)(q % k->write_rate);
+	}
+	return ns + (msd_cmds(r) + msd_cmds(w)) * k->cmd_ns;
 }
 
 /*
@@ -398,8 +522,8 @@ void twin_msd_tick(struct twin *t)
 		return;
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
 		struct twin_msd *m = t->usb->node[n].msd;
-		uint64_t r, w, ns, rate = msd_rate(t, n), read_rate = msd_read_rate(t, n);
-		unsigned __int128 q;
+		struct msd_kind k;
+		uint64_t r, w, ns;
 
 		if (!m || !m->block)
 			continue;
@@ -412,12 +536,8 @@ void twin_msd_tick(struct twin *t)
 		m->read += r;
 		m->written += w;
 		busy[n] = true;
-		/* integer ns, the remainder (in bytes x 10^9 / rate units of
-		 * the write rate) carried to the next look */
-		q = (unsigned __int128)w * 1000000000 +
-		    (unsigned __int128)r * 1000000000 * rate / read_rate + m->carry;
-		ns = (uint64_t)(q / rate);
-		m->carry = (uint64_t)(q % rate);
+		msd_kind(m, &k);
+		ns = msd_own_ns(m, &k, r, w);
 		if (ns > own)
 			own = ns;
 		packets += msd_packets(r) + msd_packets(w);
@@ -440,7 +560,7 @@ void twin_msd_finish(struct twin_msd *m)
 {
 	if (m && m->block) {
 		twin_msd_tick(m->t);
-		msd_block_report(m, "end");
+		msd_block_report(m, "end", NULL);
 	}
 }
 

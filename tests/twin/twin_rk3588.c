@@ -8,6 +8,10 @@
  *
  * Where protocols.md marks the device's reaction UNVERIFIED (a bad area
  * CRC, §4.3), the twin's choice is documented in docs/twin.md.
+ *
+ * The BMC's kernel binds rockusb.ko to the loader as it enumerates (§6,
+ * twin_usbdrv.c), and makes the eMMC a disk (twin_msd.c) unless a program
+ * detaches the driver; nd->msd is that disk.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -106,6 +110,7 @@ static struct rk_node *rk_node(struct twin *t, unsigned slot)
 		rk->slot = slot;
 		rk->stream = g_byte_array_new();
 		nd->module = rk;
+		nd->msd = twin_msd_new(t, slot);
 	}
 	return nd->module;
 }
@@ -677,6 +682,8 @@ void twin_rk3588_free(struct twin *t, unsigned slot)
 	if (!rk)
 		return;
 	twin_sched_cancel(t, rk);
+	twin_msd_free(t->usb->node[slot].msd);
+	t->usb->node[slot].msd = NULL;
 	g_byte_array_free(rk->stream, TRUE);
 	g_free(rk);
 	t->usb->node[slot].module = NULL;

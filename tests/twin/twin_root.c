@@ -40,7 +40,7 @@ static const struct { const char *key; unsigned kb; } twin_meminfo[] = {
 	{ "CmaTotal:", 8192 },		{ "CmaFree:", 7828 },
 };
 
-static const char *twin_root_model(struct twin *t)
+const char *twin_root_model(struct twin *t)
 {
 	static const char *const models[] = {
 		"Turing Pi 2 (v2.4)", "Turing Pi 2 (v2.5)",

@@ -7,7 +7,7 @@
  * topology (hardware.md §6.1), sysfs attributes as libusb's linux_usbfs
  * backend reads them, add/remove uevents, the board hookup, the
  * command's environment. What a device says is its type's business
- * (twin_rk3588.c now; a CM4 later), through struct twin_usb_ops.
+ * (twin_rk3588.c, twin_bcm2711.c, twin_msd.c), through struct twin_usb_ops.
  *
  * umockdev calls handle-ioctl in its worker thread; every call is handed
  * to the twin's GLib main loop, so the board, the clock and the devices
@@ -202,6 +202,7 @@ struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
 			 desc->pid, d->sysname, d->devnum);
 		twin_timeline_add(t, "usbdev", subject, "none", ops->kind, note);
 		t->usb->node[slot].dev = d;
+		twin_usbdrv_probe(t, d);
 	}
 	return d;
 }
@@ -218,8 +219,9 @@ static void twin_usb_session_report(struct twin_usb_dev *d, char *note,
 		d->ops->kind, d->sysname, d->devnum, fig);
 }
 
-/* The device leaves the bus: remove uevent, then the sysfs entry, as the
- * kernel does (toolchain.md §7.2a); URBs in flight end with ESHUTDOWN. */
+/* The device leaves the bus: its driver's disk first, then the remove
+ * uevent and the sysfs entry, as the kernel does (toolchain.md §7.2a);
+ * URBs in flight end with ESHUTDOWN. */
 void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d)
 {
 	char note[160], subject[16];
@@ -228,6 +230,8 @@ void twin_usb_dev_delete(struct twin *t, struct twin_usb_dev *d)
 		return;
 	d->gone = true;
 	twin_sched_cancel(t, d);
+	if (d->disk)
+		twin_msd_gone(d->disk);
 	twin_usbfs_shutdown(d);
 	if (d->attached) {
 		umockdev_testbed_uevent(t->usb->testbed, d->syspath, "remove");
@@ -373,7 +377,8 @@ int twin_usb_start(struct twin *t)
 /*
  * The I/O counter the command gets preloaded (libtp-twin-io.so, beside
  * tp-twin): a shared file of per-slot byte counts, and which files are the
- * CM4s' eMMCs. Returns the library's path, or NULL after saying why.
+ * nodes' eMMCs (a CM4's payload and an RK1's loader both make one a disk,
+ * twin_msd.c). Returns the library's path, or NULL after saying why.
  */
 static char *twin_usb_io_setup(struct twin *t, char ***env)
 {
@@ -402,7 +407,7 @@ static char *twin_usb_io_setup(struct twin *t, char ***env)
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++) {
 		struct stat st;
 
-		if (t->opt.module[n] == TWIN_MOD_CM4 && !fstat(t->emmc_fd[n], &st))
+		if (t->opt.module[n] != TWIN_MOD_EMPTY && !fstat(t->emmc_fd[n], &st))
 			g_string_append_printf(disks, "%s%u:%llu:%llu", disks->len ? " " : "", n,
 					       (unsigned long long)st.st_dev,
 					       (unsigned long long)st.st_ino);
@@ -509,6 +514,8 @@ void twin_usb_finish(struct twin *t)
 	for (unsigned n = 1; n <= TWIN_SLOTS; n++)
 		if (t->opt.module[n] == TWIN_MOD_CM4)
 			twin_bcm2711_finish(t, n);
+		else if (u->node[n].msd)
+			twin_msd_finish(u->node[n].msd);	/* an RK1's loader disk */
 	for (guint i = 0; i < u->devs->len; i++) {
 		struct twin_usb_dev *d = g_ptr_array_index(u->devs, i);
 

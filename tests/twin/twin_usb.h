@@ -2,8 +2,10 @@
 /*
  * tp-twin's simulated USB: the device layer shared by twin_usb.c (testbed,
  * devices, usbdevfs ioctls), twin_usbtime.c (USB 2.0 high-speed timing),
- * twin_rk3588.c (RK3588 maskrom and loader) and twin_emmc.c (eMMC backing
- * files, boot check). docs/twin.md, "Simulated USB devices".
+ * twin_rk3588.c (RK3588 maskrom and loader), twin_bcm2711.c (BCM2711 boot
+ * ROM and second stage), twin_msd.c (a node's eMMC as the BMC's SCSI disk)
+ * and twin_emmc.c (eMMC backing files, boot check). docs/twin.md,
+ * "Simulated USB devices".
  *
  * A device type plugs in with a struct twin_usb_ops and a struct
  * twin_usb_desc: the layer does enumeration, standard requests, URB
@@ -106,7 +108,13 @@ struct twin_usb_dev {
 	bool unresponsive;		/* the device NAKs everything (a fault): a
 					 * host waiting on it is not a deadlock, its
 					 * timeouts are its business */
-	const char *driver;		/* kernel driver bound (usb-storage), or NULL */
+	/* The kernel driver that matches the interface and binds it at
+	 * enumeration (usb-storage, rockusb), or NULL; the one bound now
+	 * (NULL once a program detached it: USBDEVFS_DISCONNECT); the disk
+	 * it makes (twin_msd.c). */
+	const char *kdriver;
+	const char *driver;
+	struct twin_msd *disk;
 	bool halted[32];		/* [ep & 0x0f | (in ? 16 : 0)] */
 	GQueue pending;			/* struct twin_urb, submission order */
 	GQueue done;			/* completed, completion order */
@@ -117,13 +125,15 @@ struct twin_usb_dev {
 	unsigned urbs;
 };
 
-/* A module's hooks on board changes (RK1 now, CM4 later). */
+/* A module's hooks on board changes (RK1, CM4). */
 struct twin_usb_node {
 	bool powered;
 	bool link_bmc;			/* link = bmc/device */
 	struct twin_usb_dev *dev;	/* the function on the node's USB, if any */
 	void *module;			/* the module's own per-slot state */
-	struct twin_msd *msd;		/* CM4: its mass-storage device (twin_msd.c) */
+	struct twin_msd *msd;		/* its eMMC as the BMC's disk: a CM4's
+					 * payload, an RK1's loader through
+					 * rockusb.ko (twin_msd.c) */
 };
 
 struct twin_usb {
@@ -169,6 +179,12 @@ int twin_usbfs_on_ioctl(void *handler, void *client, void *dev);
 void twin_usbfs_shutdown(struct twin_usb_dev *d);
 void twin_usbfs_free(struct twin_usb_dev *d);
 
+/* twin_usbdrv.c: the kernel's drivers for the nodes' interfaces (CLIENT
+ * and ARG: umockdev's UMockdevIoctlClient and UMockdevIoctlData). */
+void twin_usbdrv_probe(struct twin *t, struct twin_usb_dev *d);
+void twin_usbdrv_getdriver(struct twin_usb_dev *d, void *client, void *arg);
+void twin_usbdrv_ioctl(struct twin_usb_dev *d, void *client, void *arg);
+
 /* twin_usbtime.c */
 void twin_usbtime_init(struct twin *t);
 void twin_usbtime_schedule(struct twin *t, struct twin_usb_dev *d,
@@ -207,11 +223,17 @@ void twin_bcm2711_finish(struct twin *t, unsigned slot);
 bool twin_bcm2711_gadget(struct twin *t, unsigned slot);
 void twin_bcm2711_free(struct twin *t, unsigned slot);
 
-/* twin_msd.c: the CM4's eMMC as a USB disk, and its timing. */
+/* twin_msd.c: a node's eMMC as the BMC's SCSI disk through a usb-storage
+ * driver (the CM4's payload: usb-storage; an RK1's loader: rockusb.ko),
+ * and its timing. */
 struct twin_msd;
 struct twin_msd *twin_msd_new(struct twin *t, unsigned slot);
 void twin_msd_plug(struct twin_msd *m);
 void twin_msd_unplug(struct twin_msd *m);
+void twin_msd_attach(struct twin_msd *m, struct twin_usb_dev *d, const char *driver);
+void twin_msd_bind(struct twin_msd *m);
+void twin_msd_unbind(struct twin_msd *m, const char *why);
+void twin_msd_gone(struct twin_msd *m);
 void twin_msd_finish(struct twin_msd *m);
 void twin_msd_free(struct twin_msd *m);
 void twin_msd_tick(struct twin *t);

@@ -318,6 +318,14 @@ static void twin_usb_submit(struct twin_usb_dev *d, UMockdevIoctlClient *c,
 			twin_urb_free(r);
 			return;
 		}
+		if (d->driver) {
+			/* usbfs claims the endpoint's interface for the
+			 * caller (devio.c checkintf), which fails while a
+			 * kernel driver has it. */
+			umockdev_ioctl_client_complete(c, -1, EBUSY);
+			twin_urb_free(r);
+			return;
+		}
 	} else {
 		twin_usb_violation(d, "got a URB of type %u (only control and bulk are modelled)",
 				   u->type);
@@ -476,10 +484,14 @@ static void twin_usb_ioctl(struct twin_usb_dev *d, UMockdevIoctlClient *c)
 		break;
 	case USBDEVFS_CLAIMINTERFACE:
 	case USBDEVFS_RELEASEINTERFACE:
-		if (d->driver && req == USBDEVFS_CLAIMINTERFACE)
-			umockdev_ioctl_client_complete(c, -1, EBUSY);	/* usb-storage has it */
-		else if ((v = twin_usb_int_arg(c, arg, &h, sizeof(int))))
-			umockdev_ioctl_client_complete(c, *v ? -1 : 0, *v ? ENOENT : 0);
+		if (!(v = twin_usb_int_arg(c, arg, &h, sizeof(int))))
+			break;
+		if (*v)
+			umockdev_ioctl_client_complete(c, -1, ENOENT);	/* no such interface */
+		else if (d->driver && req == USBDEVFS_CLAIMINTERFACE)
+			umockdev_ioctl_client_complete(c, -1, EBUSY);	/* a kernel driver has it */
+		else
+			umockdev_ioctl_client_complete(c, 0, 0);
 		break;
 	case USBDEVFS_SETINTERFACE:
 		if ((v = twin_usb_int_arg(c, arg, &h, sizeof(struct usbdevfs_setinterface))))
@@ -507,18 +519,10 @@ static void twin_usb_ioctl(struct twin_usb_dev *d, UMockdevIoctlClient *c)
 		umockdev_ioctl_client_complete(c, 0, 0);
 		break;
 	case USBDEVFS_GETDRIVER:
-		if (d->driver && (v = twin_usb_int_arg(c, arg, &h,
-				sizeof(struct usbdevfs_getdriver)))) {
-			g_strlcpy(((struct usbdevfs_getdriver *)v)->driver, d->driver,
-				  sizeof(((struct usbdevfs_getdriver *)v)->driver));
-			umockdev_ioctl_client_complete(c, 0, 0);
-			break;
-		} else if (d->driver) {
-			break;
-		}
-		/* fall through */
+		twin_usbdrv_getdriver(d, c, arg);
+		break;
 	case USBDEVFS_IOCTL:
-		umockdev_ioctl_client_complete(c, -1, ENODATA);	/* no driver bound */
+		twin_usbdrv_ioctl(d, c, arg);
 		break;
 	case USBDEVFS_CONNECTINFO:
 		if ((v = twin_usb_int_arg(c, arg, &h, sizeof(struct usbdevfs_connectinfo)))) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libtp-twin-io.so: what the CM4's disks move, for tp-twin's timing model
+ * libtp-twin-io.so: what the nodes' disks move, for tp-twin's timing model
  * (docs/twin.md, "Timing model of the disk"). tp-twin preloads it into the
  * command, before umockdev's preload. A simulated /dev/sdX is a link to the
  * slot's eMMC file, read and written with plain file I/O the twin cannot
@@ -11,7 +11,8 @@
  *
  * Environment (set by tp-twin): TP_TWIN_IO=FILE (the counters: per slot
  * 1..4, bytes read and bytes written, uint64) and TP_TWIN_DISKS="N:DEV:INO
- * ..." (each CM4 slot's eMMC file).
+ * ..." (each CM4 or RK1 slot's eMMC file: a CM4's payload and an RK1's
+ * loader, through rockusb.ko, both make it a /dev/sdX).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -171,6 +172,34 @@ int close(int fd)
 	if (fd >= 0 && fd < IO_FDS)
 		io_fd_slot[fd] = 0;
 	return real(fd);
+}
+
+/* A copy of a descriptor is the same disk: coreutils dd opens of=FILE and
+ * dup2()s it onto its standard output, as a shell does with a redirection
+ * (F_DUPFD through fcntl is not followed). */
+static int io_dup(int old, int fd)
+{
+	if (fd >= 0 && fd < IO_FDS)
+		io_fd_slot[fd] = old >= 0 && old < IO_FDS ? io_fd_slot[old] : 0;
+	return fd;
+}
+
+int dup(int old)
+{
+	REAL(int, "dup", int);
+	return io_dup(old, real(old));
+}
+
+int dup2(int old, int fd)
+{
+	REAL(int, "dup2", int, int);
+	return io_dup(old, real(old, fd));
+}
+
+int dup3(int old, int fd, int flags)
+{
+	REAL(int, "dup3", int, int, int);
+	return io_dup(old, real(old, fd, flags));
 }
 
 ssize_t read(int fd, void *buf, size_t len)

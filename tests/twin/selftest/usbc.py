@@ -8,7 +8,12 @@ through the umockdev preload. One step per argument:
   timeout:MS          libusb timeout of the transfers that follow (5000)
   now                 print "now NS"
   list                print "dev BUS-PORTS VID:PID bcdUSB=XXXX addr=N" per device
-  open                open the 2207:350b device (the first one)
+  open[:keep]         open the 2207:350b device (the first one), detach the
+                      kernel driver if one is bound (the BMC's rockusb.ko
+                      binds a loader, docs/twin.md; not with keep), claim
+                      interface 0
+  detach, attach      libusb_detach/attach_kernel_driver on interface 0
+  release             release interface 0
   ctrl:IDX:HEX        vendor OUT 0x40/0x0C, wIndex IDX, data HEX; prints rc
   area:IDX:LEN[:bad]  send LEN pattern bytes as area IDX, framed per protocols.md §4.2
   out:HEX|zeroN       bulk OUT to 0x02 (HEX, or N zero bytes); "out rc=R n=N"
@@ -33,6 +38,10 @@ lib.libusb_get_device_descriptor.argtypes = [C.c_void_p, C.c_char_p]
 lib.libusb_open.argtypes = [C.c_void_p, C.POINTER(C.c_void_p)]
 lib.libusb_free_device_list.argtypes = [C.c_void_p, C.c_int]
 lib.libusb_claim_interface.argtypes = [C.c_void_p, C.c_int]
+lib.libusb_kernel_driver_active.argtypes = [C.c_void_p, C.c_int]
+lib.libusb_detach_kernel_driver.argtypes = [C.c_void_p, C.c_int]
+lib.libusb_attach_kernel_driver.argtypes = [C.c_void_p, C.c_int]
+lib.libusb_release_interface.argtypes = [C.c_void_p, C.c_int]
 lib.libusb_close.argtypes = [C.c_void_p]
 lib.libusb_bulk_transfer.argtypes = [C.c_void_p, C.c_ubyte, C.c_char_p, C.c_int,
                                      C.POINTER(C.c_int), C.c_uint]
@@ -105,8 +114,15 @@ def main():
                           (path, vid, pid, bcd, lib.libusb_get_device_address(d)))
                 elif (vid, pid) == (0x2207, 0x350B) and not h:
                     print("open rc=%d" % lib.libusb_open(d, C.byref(h)))
+                    if a[1:] != ["keep"] and lib.libusb_kernel_driver_active(h, 0) == 1:
+                        print("detach rc=%d" % lib.libusb_detach_kernel_driver(h, 0))
                     print("claim rc=%d" % lib.libusb_claim_interface(h, 0))
             lib.libusb_free_device_list(lst, 1)
+        elif a[0] in ("detach", "attach", "release"):
+            fn = {"detach": lib.libusb_detach_kernel_driver,
+                  "attach": lib.libusb_attach_kernel_driver,
+                  "release": lib.libusb_release_interface}[a[0]]
+            print("%s rc=%d" % (a[0], fn(h, 0)))
         elif a[0] == "ctrl":
             data = bytes.fromhex(a[2])
             rc = lib.libusb_control_transfer(h, 0x40, 0x0C, 0, int(a[1], 0), data,

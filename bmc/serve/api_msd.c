@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/*
+ * node_to_msd (serve.md §5): a node's eMMC served to a computer on the
+ * BMC_USB_OTG port as a USB disk, as bmcd's `tpi advanced msd`. The node
+ * goes through flash mode as for a flash — the same claims, record and
+ * recovery — up to its eMMC as the BMC kernel's own disk (a CM4's rpiboot
+ * payload, an RK1's loader bound by rockusb.ko), is handed over powered
+ * (tp_flashmode_handover()), and the disk becomes LUN 0 of the BMC's USB
+ * gadget (board/turingpi2/gadget.h). Unlike bmcd, whose export failing is
+ * only logged, a failure is the answer; and the export goes again when
+ * the node's power or the USB mode changes under it, rather than leaving
+ * a LUN on a disk that is gone.
+ */
+#include "serve.h"
+#include "bmc/flash.h"
+#include "board/turingpi2/gadget.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/slots.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+void tp_api_msd_drop(struct tp_serve *s, unsigned slot)
+{
+	char disk[64];
+	int rc;
+
+	pthread_mutex_lock(&s->board_lock);
+	/* A USB mode change drops whatever LUN there is, even one a server
+	 * before this one made (bmcd's configure_usb does the same); a
+	 * slot's power only the one it knows it made. */
+	if (slot ? slot == s->msd_slot : tp_gadget_msd_query(disk, sizeof(disk)) != 0) {
+		rc = tp_gadget_msd_withdraw();
+		if (rc < 0)
+			tp_log(TP_LOG_ERR, "BMC USB gadget: %s", tp_err_msg());
+		else if (s->msd_slot)
+			tp_log(TP_LOG_INFO, "slot %u: its eMMC is no longer on the BMC's USB gadget",
+			       s->msd_slot);
+		if (rc == 0)
+			s->msd_slot = 0;
+	}
+	pthread_mutex_unlock(&s->board_lock);
+}
+
+/* Flash mode up to the disk, the node handed over: 0 and res filled, or
+ * -errno with a message (the node put back off, as after a failed flash). */
+static int bring_up(struct tp_serve *s, unsigned slot, struct tp_flash_result *res)
+{
+	struct tp_flash_result all[TP_BOARD_SLOTS];
+	struct tp_flash_opts o = { 0 };
+	struct tp_board *b = NULL;
+	size_t n;
+	int rc;
+
+	tp_image_opts_init(&o.io);
+	o.msd = true;
+	o.enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS;
+	if ((rc = tp_serve_flash_opts(s, &o)) < 0 || (rc = tp_board_open(&b, &s->o.board)) < 0)
+		return rc;
+	/* Its claims wait for a status read holding a line a moment on
+	 * the server's own handle (board.h), as a flash job's. */
+	b->claim_lock = &s->board_lock;
+	n = tp_flash_slots(b, TP_SLOT_BIT(slot), &o, all);
+	tp_board_close(b);
+	if (n != 1)
+		return tp_err_set(-EIO, "slot %u: no result", slot);
+	*res = all[0];
+	if (res->rc < 0) {
+		tp_err_set(res->rc, "%s", res->msg);
+		if (!res->restored)
+			tp_log(TP_LOG_ERR, "slot %u: the export failed and the node could not be "
+			       "put back: %s", slot, res->msg);
+		return res->rc;
+	}
+	return 0;
+}
+
+int tp_api_node_to_msd(struct tp_req *r)
+{
+	struct tp_serve *s = r->srv;
+	struct tp_flash_result res;
+	char what[48];
+	unsigned slot;
+	int rc;
+
+	if (tp_query_node(&r->q, &slot) < 0)
+		return tp_env_error(r, 400, "%s", tp_err_msg());
+	snprintf(what, sizeof(what), "export node %u's eMMC", slot);
+	/* The gadget has one LUN: whichever node had it loses it first. */
+	tp_api_msd_drop(s, 0);
+	if ((rc = bring_up(s, slot, &res)) < 0)
+		return tp_env_fail(r, what, rc);
+	rc = tp_gadget_msd_export(res.disk);
+	if (rc < 0) {
+		/* The node is up and harmless, its disk the BMC's: say so,
+		 * rather than power-cycle what the user may want to look at. */
+		tp_err_prefix(rc, "the node is on and its eMMC is %s on the BMC, but ", res.disk);
+		tp_log(TP_LOG_ERR, "slot %u: %s", slot, tp_err_msg());
+		return tp_env_fail(r, what, rc);
+	}
+	pthread_mutex_lock(&s->board_lock);
+	s->msd_slot = slot;
+	pthread_mutex_unlock(&s->board_lock);
+	tp_log(TP_LOG_INFO, "slot %u: eMMC (%s, %s, %" PRIu64 " bytes) is the BMC's USB disk",
+	       slot, res.module, res.disk, res.capacity);
+	return tp_env_ok(r);
+}
