@@ -11,6 +11,9 @@
 #include "common/cancel.h"
 #include "common/checksum.h"
 #include "common/slots.h"
+#ifdef CONFIG_TPKIT_REMOTE
+#include "remote/remote.h"
+#endif
 #ifdef CONFIG_TPKIT_SEED
 #include "seed/seed.h"
 #endif
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void help(void)
 {
@@ -360,6 +364,29 @@ static int exit_code(const struct tp_flash_result *res, size_t n)
 	return mixed ? TP_EXIT_FAIL : first;
 }
 
+#ifdef CONFIG_TPKIT_REMOTE
+/* Can a running tpkit serve flash this for us (serve.md §6)? One slot of
+ * the board, a file or URL image, its SHA-256 at most among the image
+ * options; no seeding, no module option (the server has its own), no
+ * --json (its lines would be another's). */
+static bool api_fits(const struct tp_cli *c, const struct tp_flash_opts *o,
+		     const struct tp_cli_image *ci, unsigned mask, const char *board)
+{
+	struct tp_image_opts def;
+
+	tp_image_opts_init(&def);
+	return !o->seed_only && !o->seed && !o->nmopt && !o->module && !o->force && !c->json &&
+	       !strcmp(board, "turingpi2") && tp_slots_count(mask) == 1 &&
+	       o->enum_timeout_ms == CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS &&
+	       strcmp(o->image, "-") && !ci->catalogue && !ci->cache_dir &&
+	       ci->io.require_sha256 == def.require_sha256 && ci->io.verify == def.verify &&
+	       ci->io.force_raw == def.force_raw && ci->io.retries == def.retries &&
+	       ci->io.xz_memlimit == def.xz_memlimit && ci->io.xz_threads == def.xz_threads &&
+	       (access(o->image, F_OK) == 0 || !strncmp(o->image, "http://", 7) ||
+		!strncmp(o->image, "https://", 8));
+}
+#endif
+
 static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 {
 	static struct mopts mo;
@@ -465,6 +492,19 @@ static int run(struct tp_cli *c, int argc, char **argv, bool seed_only)
 	rc = tp_cli_ready(c);
 	if (rc)
 		return rc;
+#ifdef CONFIG_TPKIT_REMOTE
+	/* A running tpkit serve owns the board: what the API can carry goes
+	 * through it; the rest runs here, the server holding no line while
+	 * it flashes nothing (and a busy line stops this run, as ever). */
+	if (api_fits(c, &o, &ci, mask, board)) {
+		rc = tp_remote_flash_served(c, (unsigned)__builtin_ffs((int)mask), o.image,
+					    o.io.sha256, &code);
+		if (rc < 0)
+			return tp_cli_fail(c, rc);
+		if (rc > 0)
+			return code;
+	}
+#endif
 	tp_progress_ui_init(&u.prog, c->json ? TP_PROGRESS_JSON :
 				     c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
 	o.progress = tp_progress_ui_cb;

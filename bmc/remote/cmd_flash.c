@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <poll.h>
 #include <stdio.h>
@@ -306,4 +307,46 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 	if (c->verbosity >= 0)
 		printf("slot %u: flashed and read back by %s\n", j.slot, c->host);
 	return TP_EXIT_OK;
+}
+
+int tp_remote_flash_served(const struct tp_cli *c, unsigned slot, const char *image,
+			   const char *sha, int *code)
+{
+	struct job j = { .phase = TP_PHASE_WRITE, .slot = slot };
+	bool url = !strncmp(image, "http://", 7) || !strncmp(image, "https://", 8);
+	char path[PATH_MAX], hex[65], from[4096];
+	int rc = tp_remote_open_served(&j.r);
+
+	if (rc <= 0)
+		return rc < 0 ? tp_err_prefix(rc, "tpkit serve on this BMC: ") : 0;
+	/* The server's working directory is not ours. */
+	if (!url && !realpath(image, path))
+		rc = tp_err_set(-errno, "cannot open %s: %s", image, strerror(errno));
+	/* What the local flash would check, the server is told to. */
+	if (rc >= 0 && !sha && (rc = tp_checksum_discover(image, hex, from, sizeof(from))) == 0)
+		sha = hex;
+	if (rc == -ENOENT && !sha)
+		rc = 0;
+	if (rc < 0) {
+		tp_remote_close(j.r);
+		return rc;
+	}
+	if (c->verbosity > 0)
+		fprintf(stderr, "tpkit flash: tpkit serve runs on this BMC: it flashes slot %u\n",
+			slot);
+	tp_progress_ui_init(&j.ui, c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
+	rc = flash_remote_source(&j, url ? image : path, !url, sha);
+	tp_progress_ui_end(&j.ui);
+	tp_remote_close(j.r);
+	if (rc == -ECANCELED) {
+		fprintf(stderr, "tpkit flash: %s\n", tp_err_msg());
+		*code = 128 + tp_cancel_signal();
+	} else if (rc < 0) {
+		*code = tp_cli_fail(c, rc);
+	} else {
+		if (c->verbosity >= 0)
+			printf("slot %u: flashed and read back by tpkit serve\n", slot);
+		*code = TP_EXIT_OK;
+	}
+	return 1;
 }

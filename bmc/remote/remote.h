@@ -129,6 +129,17 @@ int tp_remote_cmd_info(struct tp_cli *c, int argc, char **argv);
 int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv);
 int tp_remote_cmd_console(struct tp_cli *c, int argc, char **argv);
 
+/*
+ * tpkit flash on the BMC while tpkit serve runs there: one slot's image, a
+ * file on the BMC (sent as `local`, its absolute path) or a URL, flashed
+ * by the server, this command following it as tpkit --host does; sha is
+ * the user's, else the one published beside the image. 0 when no server
+ * runs (the caller flashes itself), 1 when it ran, its exit code in
+ * *code; -errno if the server could not be asked.
+ */
+int tp_remote_flash_served(const struct tp_cli *c, unsigned slot, const char *image,
+			   const char *sha, int *code);
+
 /* For the commands: tp_cli_ready(), then tp_remote_open(c->host). 0, or the
  * exit code with the error reported. */
 int tp_remote_cli_open(const struct tp_cli *c, struct tp_remote **r);
