@@ -140,7 +140,7 @@ common-y += atomic base64 config config_keys config_check config_ha kvconf
 # Node report lines (docs/report-protocol.md), shared with the node helper.
 common-y += report
 
-board-y := desc detect gpio lines board power usb flashmode hubhold gadget
+board-y := desc detect gpio lines board power usb flashmode flashrec hubhold gadget
 board-$(CONFIG_TPKIT_GPIO_GPIOD) += gpio_gpiod
 board-$(CONFIG_TPKIT_GPIO_SIM)   += gpio_sim
 
