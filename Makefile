@@ -153,6 +153,10 @@ bmc-$(CONFIG_TPKIT_CMD_WRITE) += cmd_write cli_image progress
 flash-$(CONFIG_TPKIT_RK1) += flash_rk1
 flash-$(CONFIG_TPKIT_CM4) += flash_cm4
 bmc-$(CONFIG_TPKIT_CMD_FLASH) += cmd_flash flash flash_bringup flash_table flash_probe flash_image $(flash-y)
+# tpkit usb msd: a flash mode that ends with the node handed over.
+ifeq ($(CONFIG_TPKIT_CMD_USB),y)
+bmc-$(CONFIG_TPKIT_CMD_FLASH) += usb_msd
+endif
 bmc-$(CONFIG_TPKIT_CMD_IMAGES) += cmd_images
 bmc-$(CONFIG_TPKIT_CMD_CONFIG) += cmd_config
 bmc-$(CONFIG_TPKIT_CMD_CONSOLE) += cmd_console

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
-/* tpkit usb host|device|flash --slot N [--route bmc|usb-a|usb-c] ; tpkit usb status */
+/* tpkit usb host|device|flash|msd --slot N [--route bmc|usb-a|usb-c] ; tpkit usb status */
 #include "cli.h"
+#include "board/turingpi2/gadget.h"
 #include "board/turingpi2/usb.h"
+#include "common/log.h"
 #include "common/err.h"
 #include "common/slots.h"
 #ifdef CONFIG_TPKIT_REMOTE
 #include "remote/remote.h"
+#endif
+#ifdef CONFIG_TPKIT_CMD_FLASH
+#include "usb_msd.h"
 #endif
 
 #include <stdio.h>
@@ -14,11 +19,22 @@
 static void help(void)
 {
 	printf("Usage: tpkit usb host|device|flash --slot N [--route ROUTE] [OPTIONS]\n"
+#ifdef CONFIG_TPKIT_CMD_FLASH
+	       "       tpkit usb msd --slot N [--flash-opt NAME=VALUE]... [OPTIONS]\n"
+#endif
 	       "       tpkit usb status [--slot LIST] [OPTIONS]\n\n"
 	       "Route a node's USB port, as the stock firmware's USB modes do:\n"
 	       "  host     the node is USB host (v2.4 only)\n"
 	       "  device   the node is a USB device\n"
 	       "  flash    device, with the node's USB-boot strap (nodeN-rpiboot) asserted\n"
+#ifdef CONFIG_TPKIT_CMD_FLASH
+	       "  msd      the node's eMMC as a USB disk of a computer on the BMC's own USB\n"
+	       "           port (tpi advanced msd): the node brought up as for a flash (an\n"
+	       "           RK1's loader, a CM4's rpiboot), left on, its disk LUN 0 of the\n"
+	       "           BMC's USB gadget; the next USB mode change ends it. Through\n"
+	       "           tpkit serve when it runs. --flash-opt gives a module's option\n"
+	       "           (loader=FILE, rpiboot-dir=DIR, as tpkit flash's --loader ...)\n"
+#endif
 	       "Other modes release every strap. On a v2.5 board the BMC and the\n"
 	       "4XNODE_USB_OTG port take all four nodes at once (a USB hub): what else\n"
 	       "changes is printed after the slot asked for. A change that would release\n"
@@ -216,8 +232,12 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 						 "would release it; finish with slot %u first "
 						 "(tpkit usb device --slot %u), or pass --force",
 						 held, tp_usb_mode_name(mode), slot, held, held));
-	if ((rc = apply_served(b, slot, mode, route)) == 0)
+	if ((rc = apply_served(b, slot, mode, route)) == 0) {
+		/* As bmcd: a USB mode change ends usb msd's export. */
+		if (tp_gadget_msd_withdraw() < 0)
+			TP_WARN("%s", tp_err_msg());
 		rc = tp_usb_apply(b, &plan);
+	}
 	if (rc < 0)
 		return tp_cli_fail(c, rc);
 	known = known && tp_usb_status(b, &now) == 0 && now.known;
@@ -240,13 +260,37 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 	return TP_EXIT_OK;
 }
 
+#ifdef CONFIG_TPKIT_CMD_FLASH
+#define ACTIONS "host, device, flash, msd or status"
+#else
+#define ACTIONS "host, device, flash or status"
+#endif
+
+/* --flash-opt NAME=VALUE, for msd. */
+struct fopts {
+	const char *v[8];
+	size_t n;
+};
+
+static int add_fopt(const struct tp_cli *c, void *dst, const char *arg)
+{
+	struct fopts *f = dst;
+
+	if (!strchr(arg, '=') || f->n == sizeof(f->v) / sizeof(f->v[0]))
+		return tp_cli_usage(c, "--flash-opt takes NAME=VALUE (at most 8), not \"%s\"", arg);
+	f->v[f->n++] = arg;
+	return 0;
+}
+
 int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 {
 	const char *slots = NULL, *routestr = "bmc";
-	bool force = false;
+	bool force = false, msd = false;
+	struct fopts fo = { .n = 0 };
 	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots },
 					   { "route", 'r', TP_CLI_STR, &routestr },
 					   { "force", 0, TP_CLI_FLAG, &force },
+					   { "flash-opt", 0, TP_CLI_FN, &fo, add_fopt },
 					   { 0 } };
 	enum tp_usb_mode mode = TP_USB_DEVICE;
 	enum tp_usb_route route;
@@ -258,18 +302,26 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, TP_CLI_ARGS)) != TP_CLI_GO)
 		return rc;
 	if (optind != argc - 1)
-		return tp_cli_usage(c, "give one action: host, device, flash or status");
+		return tp_cli_usage(c, "give one action: " ACTIONS);
 	status = !strcmp(argv[optind], "status");
+#ifdef CONFIG_TPKIT_CMD_FLASH
+	msd = !strcmp(argv[optind], "msd");
+#endif
 	if (status && force)
 		return tp_cli_usage(c, "--force goes with host, device or flash");
+	if (fo.n && !msd)
+		return tp_cli_usage(c, "--flash-opt goes with msd");
+	if (msd && (force || strcmp(routestr, "bmc")))
+		return tp_cli_usage(c, "msd takes --slot N and --flash-opt (no --force or --route: "
+				    "the disk is on the BMC's own port)");
 	if (status) {
 		mask = TP_SLOTS_ALL;
 		if (slots && tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
 			return tp_cli_usage(c, "%s", tp_err_msg());
 	} else {
-		if (tp_usb_mode_parse(argv[optind], &mode) < 0)
-			return tp_cli_usage(c, "unknown action \"%s\"; use host, device, flash or "
-					    "status", argv[optind]);
+		if (!msd && tp_usb_mode_parse(argv[optind], &mode) < 0)
+			return tp_cli_usage(c, "unknown action \"%s\"; use " ACTIONS,
+					    argv[optind]);
 		if (!slots)
 			return tp_cli_usage(c, "%s needs --slot N", argv[optind]);
 		if (tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0)
@@ -287,7 +339,12 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 		tp_board_close(b);
 		return rc;
 	}
-	rc = status ? do_status(c, b, mask) : do_set(c, b, slot, mode, route, force);
+#ifdef CONFIG_TPKIT_CMD_FLASH
+	if (msd)
+		rc = tp_usb_msd_run(c, b, slot, fo.v, fo.n);
+	else
+#endif
+		rc = status ? do_status(c, b, mask) : do_set(c, b, slot, mode, route, force);
 	tp_board_close(b);
 	return rc;
 }

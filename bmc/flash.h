@@ -35,6 +35,8 @@ enum tp_flash_phase {
 
 /* The phase's name in --json and in messages: "prepare", "write", ... */
 const char *tp_flash_phase_name(enum tp_flash_phase p);
+/* What a person reads as the phase starts, NULL if it is not shown. */
+const char *tp_flash_phase_text(enum tp_flash_phase p);
 
 /* An option of one module kind (--loader, --cm4-firmware, ...). */
 struct tp_flash_mopt {
@@ -228,6 +230,10 @@ const struct tp_flash_module *tp_flash_module_for(enum tp_family f);
  * 0, or -EINVAL with a message. A later value replaces an earlier one. */
 int tp_flash_opt_set(struct tp_flash_opts *o, const struct tp_flash_module *m,
 		     const struct tp_flash_mopt *opt, const char *val);
+
+/* "NAME=VALUE" (--flash-opt of tpkit serve and tpkit usb msd): the
+ * option NAME of whichever module has it. 0, or -EINVAL with a message. */
+int tp_flash_opt_parse(struct tp_flash_opts *o, const char *nv);
 
 /* The value given for module option opt, NULL if none (its default). */
 const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mopt *opt);

@@ -25,6 +25,17 @@ static const char *const phase_names[] = {
 #undef PHASE
 };
 
+static const char *const phase_texts[] = {
+#define PHASE(id, name, text, cause) [TP_FLASH_PHASE_##id] = text,
+#include "flash_phases.def"
+#undef PHASE
+};
+
+const char *tp_flash_phase_text(enum tp_flash_phase p)
+{
+	return phase_texts[p];
+}
+
 const char *tp_flash_phase_name(enum tp_flash_phase p)
 {
 	return (unsigned)p < sizeof(phase_names) / sizeof(phase_names[0]) ? phase_names[p] : "?";
@@ -95,6 +106,27 @@ int tp_flash_opt_set(struct tp_flash_opts *o, const struct tp_flash_module *m,
 	o->mopt[i] = (struct tp_flash_mopt_val){ .opt = opt, .val = val };
 	o->nmopt += i == o->nmopt;
 	return 0;
+}
+
+int tp_flash_opt_parse(struct tp_flash_opts *o, const char *nv)
+{
+	const char *eq = strchr(nv, '=');
+	size_t n = eq ? (size_t)(eq - nv) : 0;
+	bool found = false;
+
+	for (size_t i = 0; i < TP_FLASH_MODULES && eq; i++) {
+		const struct tp_flash_module *m = tp_flash_modules[i];
+
+		for (size_t j = 0; j < m->nopts; j++)
+			if (strlen(m->opts[j].name) == n && !strncmp(m->opts[j].name, nv, n)) {
+				int rc = tp_flash_opt_set(o, m, &m->opts[j], eq + 1);
+
+				if (rc < 0)
+					return rc;
+				found = true;
+			}
+	}
+	return found ? 0 : tp_err_set(-EINVAL, "--flash-opt %s: no module has that option", nv);
 }
 
 const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mopt *opt)

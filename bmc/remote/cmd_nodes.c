@@ -141,15 +141,40 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 static void usb_help(void)
 {
 	printf("Usage: tpkit --host HOST usb host|device|flash --slot N [--route bmc|external]\n"
+	       "       tpkit --host HOST usb msd --slot N\n"
 	       "       tpkit --host HOST usb status\n\n"
 	       "Route a node's USB on another BMC, through its API (tpkit serve or bmcd).\n"
-	       "flash is device mode with the node's USB-boot strap asserted.\n\n"
+	       "flash is device mode with the node's USB-boot strap asserted. msd makes the\n"
+	       "node's eMMC a USB disk on that BMC's own USB port (tpi advanced msd).\n\n"
 	       "  --slot N           the node (1-4)\n"
 	       "  --route ROUTE      bmc (default): the BMC's own USB host; external: the\n"
 	       "                     board's port for it (USB-A on v2.4, 4XNODE_USB_OTG on\n"
 	       "                     v2.5), as the API names them\n" TP_CLI_COMMON_HELP
 	       "\nExit codes: 0 ok, 1 failed, 2 usage, 3 the board cannot do that,\n"
 	       "4 the BMC is busy.\n");
+}
+
+/* usb msd: node_to_msd (serve.md §5), one node's eMMC on the BMC's port. */
+static int usb_msd(struct tp_cli *c, const char *slots)
+{
+	struct tp_remote *r;
+	unsigned mask = 0, slot;
+	char q[64];
+	int rc;
+
+	if (!slots || tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0 || tp_slots_count(mask) != 1)
+		return tp_cli_usage(c, "msd needs --slot N, one slot");
+	slot = (unsigned)__builtin_ffs((int)mask);
+	if ((rc = tp_remote_cli_open(c, &r)))
+		return rc;
+	snprintf(q, sizeof(q), "opt=set&type=node_to_msd&node=%u", slot - 1);
+	rc = tp_remote_set(r, q);
+	tp_remote_cli_close(r);
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	if (c->verbosity >= 0)
+		printf("slot %u: eMMC on %s's USB port\n", slot, c->host);
+	return TP_EXIT_OK;
 }
 
 int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
@@ -170,14 +195,16 @@ int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 	if ((rc = tp_cli_parse(c, argc, argv, opts, usb_help, TP_CLI_ARGS)) != TP_CLI_GO)
 		return rc;
 	if (optind != argc - 1)
-		return tp_cli_usage(c, "give one action: host, device, flash or status");
+		return tp_cli_usage(c, "give one action: host, device, flash, msd or status");
+	if (!strcmp(argv[optind], "msd"))
+		return usb_msd(c, slots);
 	status = !strcmp(argv[optind], "status");
 	if (!status) {
 		while (mode < 3 && strcmp(argv[optind], modes[mode]))
 			mode++;
 		if (mode == 3)
-			return tp_cli_usage(c, "unknown action \"%s\"; use host, device, flash or "
-					    "status", argv[optind]);
+			return tp_cli_usage(c, "unknown action \"%s\"; use host, device, flash, msd "
+					    "or status", argv[optind]);
 		if (!slots || tp_slots_parse(slots, TP_BOARD_SLOTS, &mask) < 0 ||
 		    tp_slots_count(mask) != 1)
 			return tp_cli_usage(c, "%s needs --slot N, one slot", argv[optind]);

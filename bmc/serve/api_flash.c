@@ -152,24 +152,10 @@ static void on_progress(void *cookie, const struct tp_progress *p)
 int tp_serve_flash_opts(const struct tp_serve *s, struct tp_flash_opts *o)
 {
 	for (unsigned k = 0; k < s->o.nflash_opt; k++) {
-		const char *nv = s->o.flash_opt[k], *eq = strchr(nv, '=');
-		size_t n = eq ? (size_t)(eq - nv) : 0;
-		bool found = false;
+		int rc = tp_flash_opt_parse(o, s->o.flash_opt[k]);
 
-		for (size_t i = 0; i < TP_FLASH_MODULES && eq; i++) {
-			const struct tp_flash_module *m = tp_flash_modules[i];
-
-			for (size_t j = 0; j < m->nopts; j++)
-				if (strlen(m->opts[j].name) == n && !strncmp(m->opts[j].name, nv, n)) {
-					int rc = tp_flash_opt_set(o, m, &m->opts[j], eq + 1);
-
-					if (rc < 0)
-						return rc;
-					found = true;
-				}
-		}
-		if (!found)
-			return tp_err_set(-EINVAL, "--flash-opt %s: no module has that option", nv);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }

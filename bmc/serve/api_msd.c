@@ -20,7 +20,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 void tp_api_msd_drop(struct tp_serve *s, unsigned slot)
 {
@@ -77,10 +79,30 @@ static int bring_up(struct tp_serve *s, unsigned slot, struct tp_flash_result *r
 	return 0;
 }
 
+/* The bring-up runs on a thread of its own, as a flash job does: a
+ * worker thread of the HTTP server has a stack too small for a flash
+ * run (seen under ASan), and the request waits for it anyway. */
+struct bring {
+	struct tp_serve *s;
+	unsigned slot;
+	struct tp_flash_result res;
+	struct tp_err_ctx err;
+};
+
+static void *bring_main(void *arg)
+{
+	struct bring *j = arg;
+
+	tp_err_save(&j->err, bring_up(j->s, j->slot, &j->res));
+	return NULL;
+}
+
 int tp_api_node_to_msd(struct tp_req *r)
 {
 	struct tp_serve *s = r->srv;
 	struct tp_flash_result res;
+	struct bring j = { .slot = 0 };
+	pthread_t th;
 	char what[48];
 	unsigned slot;
 	int rc;
@@ -90,8 +112,15 @@ int tp_api_node_to_msd(struct tp_req *r)
 	snprintf(what, sizeof(what), "export node %u's eMMC", slot);
 	/* The gadget has one LUN: whichever node had it loses it first. */
 	tp_api_msd_drop(s, 0);
-	if ((rc = bring_up(s, slot, &res)) < 0)
+	j.s = s;
+	j.slot = slot;
+	if ((rc = pthread_create(&th, NULL, bring_main, &j)) != 0)
+		return tp_env_fail(r, what, tp_err_set(-rc, "cannot start a thread: %s",
+						       strerror(rc)));
+	pthread_join(th, NULL);
+	if ((rc = tp_err_restore(&j.err)) < 0)
 		return tp_env_fail(r, what, rc);
+	res = j.res;
 	rc = tp_gadget_msd_export(res.disk);
 	if (rc < 0) {
 		/* The node is up and harmless, its disk the BMC's: say so,
