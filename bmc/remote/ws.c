@@ -32,6 +32,7 @@ struct tp_remote_ws {
 	 * truth about what is left to read. */
 	unsigned char in[FRAME_MAX + 14];
 	size_t in_len;
+	bool up;   /* upgraded, and neither side has closed it yet */
 };
 
 /* Wait for the socket (events POLLIN or POLLOUT); 0, or -errno. */
@@ -182,6 +183,7 @@ int tp_remote_ws_open(struct tp_remote *r, const char *path, struct tp_remote_ws
 	}
 	if ((rc = ws_upgrade(w, r, path)) < 0)
 		goto fail;
+	w->up = true;
 	*out = w;
 	return 0;
 fail:
@@ -205,8 +207,10 @@ static int ws_fill(struct tp_remote_ws *w)
 
 		if (cc == CURLE_AGAIN)
 			return 0;
-		if (cc != CURLE_OK || n == 0)
+		if (cc != CURLE_OK || n == 0) {
+			w->up = false;
 			return tp_err_set(-EPIPE, "%s closed the console", w->name);
+		}
 		w->in_len += n;
 	}
 	return 0;
@@ -239,6 +243,7 @@ ssize_t tp_remote_ws_read(struct tp_remote_ws *w, void *buf, size_t size)
 		return 0;
 	case TP_WS_CLOSE:
 		ws_frame_send(w, TP_WS_CLOSE, buf, f.len >= 2 ? 2 : 0);
+		w->up = false;
 		return tp_err_set(-EPIPE, "%s closed the console", w->name);
 	default:
 		return tp_err_set(-EPROTO, "%s sent a websocket frame of unknown kind %d", w->name,
@@ -253,8 +258,20 @@ int tp_remote_ws_write(struct tp_remote_ws *w, const void *buf, size_t len)
 
 void tp_remote_ws_close(struct tp_remote_ws *w)
 {
+	/* 1000, a normal closure (RFC 6455 section 7.4.1): the server is
+	 * told, rather than finding the connection gone. Its answer is not
+	 * waited for. */
+	static const unsigned char normal[2] = { 0x03, 0xe8 };
+
 	if (!w)
 		return;
+	if (w->up) {
+		struct tp_err_ctx keep; /* the caller's message stays current */
+
+		tp_err_save(&keep, 0);
+		ws_frame_send(w, TP_WS_CLOSE, normal, sizeof(normal));
+		tp_err_restore(&keep);
+	}
 	curl_easy_cleanup(w->curl);
 	free(w);
 }

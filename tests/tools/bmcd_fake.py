@@ -4,32 +4,38 @@
 
 It answers as bmcd does to a client that is not on the BMC itself (no
 loopback bypass): logins, Bearer tokens, the envelope and bmcd's error texts
-(docs/serve.md follows the same API), power, reset, usb, other, about and
-the flash flow with its raw transfer state. It keeps no board: power and USB
-are bmcd's records.
+(docs/serve.md follows the same API), power, reset, usb, other, about,
+the flash flow with its raw transfer state, and the serial websocket
+(/api/bmc/serial/ws?node=N, RFC 6455): on connect it sends the node's
+"console" a line and a ping, and its UART echoes what the client writes,
+as a terminal does. It keeps no board: power and USB are bmcd's records.
 
 It is a double, not a peer, and it checks what it receives: every request
 goes to the log (--log), one line each, and anything bmcd would not take
 the way the client meant it (a POST where bmcd wants a GET, a 1-based node,
 a parameter bmcd does not read, mode 3 or 7, an upload whose length or
-SHA-256 differs from the request's) is also logged as "VIOLATION ...", which
-the test fails on.
+SHA-256 differs from the request's, a websocket handshake that is not
+RFC 6455's, an unmasked client frame, a ping left unanswered) is also
+logged as "VIOLATION ...", which the test fails on.
 
     bmcd_fake.py --cert PEM --user NAME --password PW --log FILE
 
 prints "port N" on stdout once it listens on 127.0.0.1:N.
 """
 import argparse
+import base64
 import hashlib
 import http.server
 import json
 import secrets
 import ssl
+import struct
 import sys
 import threading
 import urllib.parse
 
 REALM = 'realm="Access to Baseboard Management Controller"'
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 KNOWN = {  # type -> the parameters bmcd reads for it, besides opt and type
     "power": {"node1", "node2", "node3", "node4"},
     "reset": {"node"},
@@ -155,6 +161,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(404, "")
         if not self.authorised():
             return
+        if url.path == "/api/bmc/serial/ws":
+            return self.serial_ws(urllib.parse.parse_qs(url.query))
         if url.path.startswith("/api/bmc/upload/") and url.path.endswith("/cancel"):
             f.state = {"Error": "transfer canceled"}
             return self.send(200, "", "text/plain")
@@ -173,6 +181,84 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.violation("%s %s with %s, which bmcd does not read" % (opt, typ, sorted(extra)))
         with f.lock:
             getattr(self, "api_" + typ)(opt, {k: v[0] for k, v in q.items()})
+
+    # ---- the serial websocket (bmcd-api.md section 4.8) ----
+
+    def ws_send(self, opcode, payload):
+        n = len(payload)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([n])
+        elif n < 65536:
+            head += bytes([126]) + struct.pack(">H", n)
+        else:
+            head += bytes([127]) + struct.pack(">Q", n)
+        self.wfile.write(head + payload)
+        self.wfile.flush()
+
+    def ws_read(self):
+        """One frame from the client: (opcode, payload), None at EOF."""
+        b = self.rfile.read(2)
+        if len(b) < 2:
+            return None
+        opcode, masked, n = b[0] & 0x0F, b[1] & 0x80, b[1] & 0x7F
+        if not b[0] & 0x80:
+            self.fake.violation("ws: a fragmented frame (tpkit sends whole ones)")
+        if n == 126:
+            n = struct.unpack(">H", self.rfile.read(2))[0]
+        elif n == 127:
+            n = struct.unpack(">Q", self.rfile.read(8))[0]
+        if not masked:
+            self.fake.violation("ws: a client frame without a mask (RFC 6455 section 5.1)")
+        key = self.rfile.read(4) if masked else b"\0\0\0\0"
+        data = self.rfile.read(n)
+        return opcode, bytes(c ^ key[i % 4] for i, c in enumerate(data))
+
+    def serial_ws(self, q):
+        f = self.fake
+        if not self.authorised():
+            return
+        h = self.headers
+        key = h.get("Sec-WebSocket-Key", "")
+        if (h.get("Upgrade", "").lower() != "websocket" or
+                "upgrade" not in h.get("Connection", "").lower() or
+                h.get("Sec-WebSocket-Version") != "13" or len(base64.b64decode(key)) != 16):
+            f.violation("ws: not an RFC 6455 handshake: %s" % dict(h))
+            return self.send(400, "")
+        node = q.get("node", [""])[0]
+        if node not in ("0", "1", "2", "3"):
+            f.violation("ws: node %r (0-based, 0-3)" % node)
+            return self.send(400, "")
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        f.note("ws node %s" % node)
+        self.ws_send(2, b"fake uart of node %s\r\n" % node.encode())
+        self.ws_send(9, b"fake")
+        ponged = False
+        while True:
+            fr = self.ws_read()
+            if fr is None:
+                f.note("ws end")
+                break
+            op, data = fr
+            if op in (1, 2):
+                f.note("ws write %d bytes" % len(data))
+                self.ws_send(2, data)  # the UART's echo
+            elif op == 10:
+                ponged = ponged or data == b"fake"
+            elif op == 9:
+                self.ws_send(10, data)
+            elif op == 8:
+                f.note("ws close")
+                self.ws_send(8, data[:2])
+                break
+        if not ponged:
+            f.violation("ws: the ping was never answered (bmcd closes such a socket)")
+        self.close_connection = True
 
     def node(self, q):
         if "node" not in q:
