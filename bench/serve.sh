@@ -21,11 +21,15 @@
 #
 # Targets: no failed request; the loaded flash within 1.10x of the idle
 # one (wall time); peak RSS <= 48 MiB; no descriptor left open. The exit
-# status is 1 if a target is missed.
+# status is 1 if a target is missed. WALL=report prints the wall ratio
+# without holding the run to it: .ci/run's short run on a busy machine,
+# where a timing is noise but a failed request, the memory and a leaked
+# descriptor are not.
 set -euo pipefail
 BUILD=$(realpath "${1:-build}")
 SIZE_MIB=${SIZE_MIB:-128} THREADS=${THREADS:-50} INTERVAL_MS=${INTERVAL_MS:-500}
 RATIO_TARGET=1.10 RSS_TARGET_MIB=48
+[ "${WALL:-}" != report ] || RATIO_TARGET=inf
 . "$(dirname "$0")/serve_bench_lib.sh"
 img=$(bench_image raw1 "$SIZE_MIB" 3)
 export IMG=$img.xz RAW=$img THREADS INTERVAL_MS
@@ -104,7 +108,8 @@ sim = r["loaded"][1] / r["idle"][1]
 ok = r["fail"] == 0 and wall <= ratio_t and r["rss"] <= rss_t and r["fd1"] <= r["fd0"]
 print(f"serve under load: {r['req']} requests, {r['fail']} failed, slowest {r['worst']} ms, "
       f"{r['reconn']} kept connections closed while idle and opened again")
-print(f"flash loaded/idle: wall {wall:.3f}x (target <= {ratio_t}), simulated {sim:.3f}x")
+judged = f"target <= {ratio_t}" if ratio_t != float("inf") else "not judged: WALL=report"
+print(f"flash loaded/idle: wall {wall:.3f}x ({judged}), simulated {sim:.3f}x")
 extra = r["cpu"][1] - r["cpu"][0]
 print(f"tpkit serve's CPU: {r['cpu'][0]:.2f} s idle, {r['cpu'][1]:.2f} s loaded: "
       f"{extra:.2f} s for the requests, {extra / max(r['req'], 1) * 1e6:.0f} us each")

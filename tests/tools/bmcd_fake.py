@@ -182,7 +182,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with f.lock:
             getattr(self, "api_" + typ)(opt, {k: v[0] for k, v in q.items()})
 
-    # ---- the serial websocket (bmcd-api.md section 4.8) ----
+    # ---- the serial websocket (docs/serve.md §5, bmcd's own) ----
 
     def ws_send(self, opcode, payload):
         n = len(payload)
