@@ -247,6 +247,12 @@ int twin_gpio_peers(struct twin *t, int *pids, int max);
 
 /* twin_signal.c: --signal SIG@WHEN. */
 int twin_signal_parse(struct twin_opts *o, const char *arg);
+
+/* twin_opts.c: the usage text; the options parsed into o (0, 1 for
+ * --help, -EINVAL after printing why); what parsing allocated, freed. */
+extern const char twin_usage[];
+int twin_opts_parse(struct twin_opts *o, int argc, char **argv);
+void twin_opts_free(struct twin_opts *o);
 void twin_signal_event(struct twin *t, const char *line);
 void twin_signal_cmd(struct twin *t, unsigned slot, uint8_t op, uint64_t lba, uint32_t count);
 
