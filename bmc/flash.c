@@ -24,6 +24,7 @@
  * once and the others go on; the summary says what happened to each.
  */
 #include "flash_run.h"
+#include "board/turingpi2/gadget.h"
 #include "common/cancel.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -498,6 +499,23 @@ size_t tp_flash_slots(struct tp_board *b, unsigned mask, const struct tp_flash_o
 	}
 	release(&ru);
 	return n;
+}
+
+int tp_flash_msd(struct tp_board *b, unsigned slot, struct tp_flash_opts *o,
+		 struct tp_flash_result *res)
+{
+	struct tp_flash_result all[TP_BOARD_SLOTS];
+	int rc;
+
+	o->msd = true;
+	if (tp_flash_slots(b, TP_SLOT_BIT(slot), o, all) != 1)
+		return res->rc = tp_err_set(-EIO, "slot %u: no result", slot);
+	*res = all[0];
+	if (res->rc < 0)
+		return tp_err_set(res->rc, "%s", res->msg);
+	rc = tp_gadget_msd_export(res->disk);
+	return rc < 0 ? tp_err_prefix(rc, "the node is on and its eMMC is %s on the BMC, but ",
+				      res->disk) : 0;
 }
 
 int tp_flash_usb(const char *usb_path, const struct tp_flash_opts *o, struct tp_flash_result *r)

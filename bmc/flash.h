@@ -242,6 +242,16 @@ const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mo
  * Then they must be ready, whatever the slots hold. */
 bool tp_flash_files_named(const struct tp_flash_opts *o, const struct tp_flash_module *m);
 
+/*
+ * tpkit usb msd and the API's node_to_msd: slot brought up to its eMMC as
+ * the BMC kernel's own disk (o->msd set here) and handed over, then that
+ * disk made LUN 0 of the BMC's USB gadget. res is the slot's result. 0, or
+ * -errno with a message: res->rc < 0 when the bring-up failed (the node put
+ * back off, as after a failed flash), else the export failed, the node on.
+ */
+int tp_flash_msd(struct tp_board *b, unsigned slot, struct tp_flash_opts *o,
+		 struct tp_flash_result *res);
+
 /* How many slots one tp_flash_slots() call on board b flashes at the same
  * time: every slot behind a hub (v2.5+), one through the v2.4 mux
  * (hardware.md §6). */

@@ -85,9 +85,8 @@ static int served(unsigned slot)
 int tp_usb_msd_run(struct tp_cli *c, struct tp_board *b, unsigned slot,
 		   const char *const *fopts, size_t nfopts)
 {
-	struct tp_flash_opts o = { .msd = true,
-				   .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
-	struct tp_flash_result res[TP_BOARD_SLOTS];
+	struct tp_flash_opts o = { .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
+	struct tp_flash_result res = { .rc = 0 };
 	int rc;
 
 	tp_image_opts_init(&o.io);
@@ -105,12 +104,7 @@ int tp_usb_msd_run(struct tp_cli *c, struct tp_board *b, unsigned slot,
 	/* One LUN: whatever it served goes first. */
 	if ((rc = tp_gadget_msd_withdraw()) < 0)
 		return tp_cli_fail(c, rc);
-	if (tp_flash_slots(b, TP_SLOT_BIT(slot), &o, res) != 1)
-		return tp_cli_fail(c, tp_err_set(-EIO, "slot %u: no result", slot));
-	if (res[0].rc < 0)
-		return tp_cli_fail(c, tp_err_set(res[0].rc, "%s", res[0].msg));
-	if ((rc = tp_gadget_msd_export(res[0].disk)) < 0)
-		return tp_cli_fail(c, tp_err_prefix(rc, "slot %u: the node is on and its eMMC is "
-						    "%s on the BMC, but ", slot, res[0].disk));
-	return done(c, b, slot, &res[0]);
+	if ((rc = tp_flash_msd(b, slot, &o, &res)) < 0)
+		return tp_cli_fail(c, res.rc < 0 ? rc : tp_err_prefix(rc, "slot %u: ", slot));
+	return done(c, b, slot, &res);
 }

@@ -46,40 +46,31 @@ void tp_api_msd_drop(struct tp_serve *s, unsigned slot)
 	pthread_mutex_unlock(&s->board_lock);
 }
 
-/* Flash mode up to the disk, the node handed over: 0 and res filled, or
- * -errno with a message (the node put back off, as after a failed flash). */
+/* tp_flash_msd() on a board handle of the job's own: 0 and res filled, or
+ * -errno with a message. */
 static int bring_up(struct tp_serve *s, unsigned slot, struct tp_flash_result *res)
 {
-	struct tp_flash_result all[TP_BOARD_SLOTS];
-	struct tp_flash_opts o = { 0 };
+	struct tp_flash_opts o = { .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
 	struct tp_board *b = NULL;
-	size_t n;
 	int rc;
 
 	tp_image_opts_init(&o.io);
-	o.msd = true;
-	o.enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS;
 	if ((rc = tp_serve_flash_opts(s, &o)) < 0 || (rc = tp_board_open(&b, &s->o.board)) < 0)
 		return rc;
 	/* Its claims wait for a status read holding a line a moment on
 	 * the server's own handle (board.h), as a flash job's. */
 	b->claim_lock = &s->board_lock;
-	n = tp_flash_slots(b, TP_SLOT_BIT(slot), &o, all);
+	rc = tp_flash_msd(b, slot, &o, res);
 	tp_board_close(b);
-	if (n != 1)
-		return tp_err_set(-EIO, "slot %u: no result", slot);
-	*res = all[0];
-	if (res->rc < 0) {
-		tp_err_set(res->rc, "%s", res->msg);
-		if (!res->restored)
-			tp_log(TP_LOG_ERR, "slot %u: the export failed and the node could not be "
-			       "put back: %s", slot, res->msg);
-		return res->rc;
-	}
-	return 0;
+	if (rc < 0 && res->rc < 0 && !res->restored)
+		tp_log(TP_LOG_ERR, "slot %u: the export failed and the node could not be put back: "
+		       "%s", slot, res->msg);
+	else if (rc < 0 && res->rc == 0)
+		tp_log(TP_LOG_ERR, "slot %u: %s", slot, tp_err_msg());
+	return rc;
 }
 
-/* The bring-up runs on a thread of its own, as a flash job does: a
+/* The bring-up and export run on a thread of their own, as a flash job does: a
  * worker thread of the HTTP server has a stack too small for a flash
  * run (seen under ASan), and the request waits for it anyway. */
 struct bring {
@@ -100,8 +91,7 @@ static void *bring_main(void *arg)
 int tp_api_node_to_msd(struct tp_req *r)
 {
 	struct tp_serve *s = r->srv;
-	struct tp_flash_result res;
-	struct bring j = { .slot = 0 };
+	struct bring j = { .res.rc = 0 };
 	pthread_t th;
 	char what[48];
 	unsigned slot;
@@ -120,19 +110,10 @@ int tp_api_node_to_msd(struct tp_req *r)
 	pthread_join(th, NULL);
 	if ((rc = tp_err_restore(&j.err)) < 0)
 		return tp_env_fail(r, what, rc);
-	res = j.res;
-	rc = tp_gadget_msd_export(res.disk);
-	if (rc < 0) {
-		/* The node is up and harmless, its disk the BMC's: say so,
-		 * rather than power-cycle what the user may want to look at. */
-		tp_err_prefix(rc, "the node is on and its eMMC is %s on the BMC, but ", res.disk);
-		tp_log(TP_LOG_ERR, "slot %u: %s", slot, tp_err_msg());
-		return tp_env_fail(r, what, rc);
-	}
 	pthread_mutex_lock(&s->board_lock);
 	s->msd_slot = slot;
 	pthread_mutex_unlock(&s->board_lock);
 	tp_log(TP_LOG_INFO, "slot %u: eMMC (%s, %s, %" PRIu64 " bytes) is the BMC's USB disk",
-	       slot, res.module, res.disk, res.capacity);
+	       slot, j.res.module, j.res.disk, j.res.capacity);
 	return tp_env_ok(r);
 }
