@@ -109,6 +109,7 @@ struct twin_opts {
 		bool on_write;		/* write:LBA#NTH or read:LBA#NTH */
 		uint8_t op;		/* rockusb WRITE_LBA or READ_LBA */
 		uint64_t lba;
+		unsigned slot;		/* --signal-slot: count only its commands, 0: all */
 		unsigned nth, seen;
 		bool fired;
 	} sig;

@@ -79,6 +79,7 @@ const char twin_usage[] =
 	"  --signal SIG@event:TEXT       send SIG (INT TERM HUP KILL PIPE) at the first event containing TEXT\n"
 	"  --signal SIG@write:LBA[#K]    ... when the K-th WRITE_LBA covering LBA arrives (default K 1)\n"
 	"  --signal SIG@read:LBA[#K]     ... the same for READ_LBA\n"
+	"  --signal-slot N               count write:/read: commands of slot N only (default: all)\n"
 	"  --die event:TEXT              the twin itself is killed (-9) at the first event containing\n"
 	"                                TEXT, its client left running without a board\n"
 	"The BMC's USB gadget (docs/twin.md, \"The BMC's USB gadget (configfs)\"):\n"
@@ -97,7 +98,7 @@ enum {
 	OPT_RK_CORRUPT, OPT_RK_FAULT_SLOT, OPT_CM4_PAYLOAD, OPT_CM4_ROM, OPT_CM4_SERIAL, OPT_CM4_S2,
 	OPT_CM4_MSD, OPT_CM4_SCSI, OPT_CM4_RATE, OPT_CM4_BOOT, OPT_CM4_FAULT,
 	OPT_CM4_AUTOMOUNT, OPT_SIGNAL, OPT_CM4_READ_RATE, OPT_PEER_CLOCK, OPT_REAL_CLOCK,
-	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU, OPT_DIE, OPT_OTG_GADGET,
+	OPT_NODE_VM, OPT_NVME_DIR, OPT_QEMU, OPT_DIE, OPT_OTG_GADGET, OPT_SIGNAL_SLOT,
 };
 
 static const struct option twin_long_opts[] = {
@@ -142,6 +143,7 @@ static const struct option twin_long_opts[] = {
 	{ "cm4-fault", required_argument, NULL, OPT_CM4_FAULT },
 	{ "cm4-automount", no_argument, NULL, OPT_CM4_AUTOMOUNT },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
+	{ "signal-slot", required_argument, NULL, OPT_SIGNAL_SLOT },
 	{ "die", required_argument, NULL, OPT_DIE },
 	{ "otg-gadget", required_argument, NULL, OPT_OTG_GADGET },
 	{ "cm4-read-rate", required_argument, NULL, OPT_CM4_READ_RATE },
@@ -412,6 +414,8 @@ static int twin_opts_one(struct twin_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_SIGNAL:
 		return twin_signal_parse(o, arg);
+	case OPT_SIGNAL_SLOT:
+		return twin_opts_uint(arg, 1, 4, &o->sig.slot);
 	case OPT_DIE:
 		if (strncmp(arg, "event:", 6) || !arg[6])
 			return -EINVAL;

@@ -5,7 +5,8 @@
  * interrupt a program at a chosen instant without sleeping: when a timeline
  * event containing a text is recorded (event:TEXT), or when the K-th
  * WRITE_LBA (READ_LBA) whose range covers an LBA arrives at an RK1's loader
- * (write:LBA#K, read:LBA#K), before its data phase.
+ * (write:LBA#K, read:LBA#K), before its data phase; with --signal-slot N,
+ * only slot N's commands are counted.
  *
  * The client is every process connected to the GPIO socket (the program
  * under test, not a shell around it). SIGKILL is waited for: the twin goes
@@ -161,7 +162,7 @@ void twin_signal_cmd(struct twin *t, unsigned slot, uint8_t op, uint64_t lba, ui
 	char why[96];
 
 	if (!t->opt.sig.on_write || t->opt.sig.fired || op != t->opt.sig.op ||
-	    t->opt.sig.lba < lba || t->opt.sig.lba - lba >= count || ++t->opt.sig.seen < t->opt.sig.nth)
+	    (t->opt.sig.slot && t->opt.sig.slot != slot) || t->opt.sig.lba < lba || t->opt.sig.lba - lba >= count || ++t->opt.sig.seen < t->opt.sig.nth)
 		return;
 	snprintf(why, sizeof(why), "node%u %s %" PRIu64 " +%u, #%u covering LBA %" PRIu64,
 		 slot, op == RK_WRITE_LBA ? "WRITE_LBA" : "READ_LBA", lba, count, t->opt.sig.seen, t->opt.sig.lba);
