@@ -176,7 +176,8 @@ rk-$(CONFIG_TPKIT_RK1) += ldr crc16 maskrom rockusb_proto rockusb rockusb_cmd ro
 rpi-$(CONFIG_TPKIT_CM4) += rpiboot_proto rpifiles rpiboot
 
 # Seeding (bmc/seed/): first-boot files through libext2fs.
-seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs text cloudinit node_files hostfile bundle seed
+seed-$(CONFIG_TPKIT_SEED) += io_sink seedfs seedfs_write text cloudinit node_files hostfile bundle \
+	seed seed_root seed_apply
 
 pkgs-y := liblzma libcrypto zlib
 pkgs-$(CONFIG_TPKIT_ARCHIVE) += libarchive

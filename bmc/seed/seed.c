@@ -9,11 +9,10 @@
 #include "cloudinit.h"
 #include "hostfile.h"
 #include "node_files.h"
-#include "seedfs.h"
+#include "seed_plan.h"
 #include "bmc/secrets.h"
 #include "common/config.h"
 #include "common/err.h"
-#include "common/parttable.h"
 #include "common/path.h"
 
 #include <errno.h>
@@ -24,32 +23,6 @@
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
-
-/* K_STREAM: a host file too large to hold (the k3s bundle), copied in
- * chunks at apply time and checked by its SHA-256 (docs/seeding.md §9). */
-enum kind { K_DIR, K_FILE, K_LINK, K_STREAM };
-
-struct item {
-	enum kind kind;
-	char path[96];
-	char *data;    /* file content, link target or K_STREAM's host path (malloc'ed) */
-	size_t len;
-	mode_t mode;
-	bool secret;   /* wiped when the plan is freed */
-	char sha256[65];  /* K_STREAM: what the file must hash to */
-	uint64_t size;    /* K_STREAM: its size when verified */
-};
-
-#define MAX_ITEMS 48
-
-struct tp_seed_plan {
-	unsigned slot;
-	char instance_id[TP_CI_INSTANCE_ID_MAX];
-	unsigned helper_machine; /* the node helper's ELF e_machine: the node's arch */
-	char note[512];          /* why no k3s bundle went in ("" if one did or none was due) */
-	unsigned n;
-	struct item it[MAX_ITEMS];
-};
 
 /* What the plan is made from: the configuration's values for this slot. */
 struct facts {
@@ -66,24 +39,24 @@ struct facts {
 	char argocd_revision[TP_CONFIG_VALUE_MAX];
 };
 
-static int add(struct tp_seed_plan *p, enum kind k, const char *path, char *data, size_t len,
-	       mode_t mode, bool secret)
+static int add(struct tp_seed_plan *p, enum tp_seed_kind k, const char *path, char *data,
+	       size_t len, mode_t mode, bool secret)
 {
-	struct item *it;
+	struct tp_seed_item *it;
 
-	if (p->n == MAX_ITEMS) {
+	if (p->n == TP_SEED_MAX_ITEMS) {
 		free(data);
-		return tp_err_set(-E2BIG, "seeding plan: more than %d entries", MAX_ITEMS);
+		return tp_err_set(-E2BIG, "seeding plan: more than %d entries", TP_SEED_MAX_ITEMS);
 	}
 	it = &p->it[p->n++];
-	*it = (struct item){ .kind = k, .data = data, .len = len, .mode = mode, .secret = secret };
+	*it = (struct tp_seed_item){ .kind = k, .data = data, .len = len, .mode = mode, .secret = secret };
 	snprintf(it->path, sizeof(it->path), "%s", path);
 	return 0;
 }
 
 static int add_dir(struct tp_seed_plan *p, const char *path, mode_t mode)
 {
-	return add(p, K_DIR, path, NULL, 0, mode, false);
+	return add(p, TP_SEED_DIR, path, NULL, 0, mode, false);
 }
 
 /* A copy of a constant text as a file. */
@@ -94,7 +67,7 @@ static int add_text(struct tp_seed_plan *p, const char *path, const char *text, 
 
 	if (!d)
 		return tp_err_set(-ENOMEM, "out of memory");
-	return add(p, K_FILE, path, d, strlen(d), mode, secret);
+	return add(p, TP_SEED_FILE, path, d, strlen(d), mode, secret);
 }
 
 /* "192.168.1.51/24" -> "192.168.1.51"; "dhcp" -> "". */
@@ -183,7 +156,7 @@ static int add_host_keys(struct tp_seed_plan *p, struct tp_secrets *s, const cha
 		tp_sshkey_free_text(priv);
 		if (!d)
 			return tp_err_set(-ENOMEM, "out of memory");
-		if ((rc = add(p, K_FILE, path, d, strlen(d), 0600, true)) < 0)
+		if ((rc = add(p, TP_SEED_FILE, path, d, strlen(d), 0600, true)) < 0)
 			return rc;
 		strcat(path, ".pub");
 		strcat(pub, "\n");
@@ -210,13 +183,13 @@ static int add_bundle(struct tp_seed_plan *p, const struct tp_seed_bundle *b)
 		if (!(d = strdup(f->src)))
 			return tp_err_set(-ENOMEM, "out of memory");
 		snprintf(path, sizeof(path), TP_SEED_BUNDLE_DIR "/%s", f->name);
-		if ((rc = add(p, K_STREAM, path, d, strlen(d), f->mode, false)) < 0)
+		if ((rc = add(p, TP_SEED_STREAM, path, d, strlen(d), f->mode, false)) < 0)
 			return rc;
 		snprintf(p->it[p->n - 1].sha256, sizeof(p->it[0].sha256), "%s", f->sha256);
 		p->it[p->n - 1].size = f->size;
 	}
 	if ((rc = tp_seed_bundle_sums(b, &d, &l)) < 0 ||
-	    (rc = add(p, K_FILE, TP_SEED_BUNDLE_DIR "/SHA256SUMS", d, l, 0644, false)) < 0)
+	    (rc = add(p, TP_SEED_FILE, TP_SEED_BUNDLE_DIR "/SHA256SUMS", d, l, 0644, false)) < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s\n", b->version);
 	return add_text(p, TP_SEED_BUNDLE_DIR "/VERSION", path, 0644, false);
@@ -314,11 +287,11 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 		size_t l;
 
 		TP_TRY(tp_ci_meta_data(&ci, &d, &l));
-		TP_TRY(add(p, K_FILE, "/var/lib/cloud/seed/nocloud/meta-data", d, l, 0600, false));
+		TP_TRY(add(p, TP_SEED_FILE, "/var/lib/cloud/seed/nocloud/meta-data", d, l, 0600, false));
 		TP_TRY(tp_ci_user_data(&ci, &d, &l));
-		TP_TRY(add(p, K_FILE, "/var/lib/cloud/seed/nocloud/user-data", d, l, 0600, false));
+		TP_TRY(add(p, TP_SEED_FILE, "/var/lib/cloud/seed/nocloud/user-data", d, l, 0600, false));
 		TP_TRY(tp_ci_network_config(&ci, &d, &l));
-		TP_TRY(add(p, K_FILE, "/var/lib/cloud/seed/nocloud/network-config", d, l, 0600,
+		TP_TRY(add(p, TP_SEED_FILE, "/var/lib/cloud/seed/nocloud/network-config", d, l, 0600,
 			   false));
 	}
 	TP_TRY(add_dir(p, "/etc/cloud/cloud.cfg.d", 0755));
@@ -333,12 +306,12 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 		TP_TRY(add_text(p, "/etc/hostname", line, 0644, false));
 		TP_TRY(add_dir(p, "/etc/tpkit", 0755));
 		TP_TRY(tp_node_conf(&nf, &d, &l));
-		TP_TRY(add(p, K_FILE, "/etc/tpkit/node.conf", d, l, 0600, true));
+		TP_TRY(add(p, TP_SEED_FILE, "/etc/tpkit/node.conf", d, l, 0600, true));
 		/* A slot that is no k3s node gets no k3s files. */
 		if (strcmp(f->role[n], "none")) {
 			TP_TRY(add_dir(p, "/etc/rancher/k3s", 0755));
 			TP_TRY(tp_node_k3s_config(&nf, &d, &l));
-			TP_TRY(add(p, K_FILE, "/etc/rancher/k3s/config.yaml", d, l, 0600, true));
+			TP_TRY(add(p, TP_SEED_FILE, "/etc/rancher/k3s/config.yaml", d, l, 0600, true));
 			TP_TRY(add_dir(p, "/etc/rancher/node", 0700));
 			snprintf(line, sizeof(line), "%s\n", password);
 			rc = add_text(p, "/etc/rancher/node/password", line, 0600, true);
@@ -348,7 +321,7 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 		TP_TRY(add_dir(p, "/usr/local/sbin", 0755));
 		d = helper;
 		helper = NULL;
-		TP_TRY(add(p, K_FILE, "/usr/local/sbin/tpkit-node", d, helper_len, 0755, false));
+		TP_TRY(add(p, TP_SEED_FILE, "/usr/local/sbin/tpkit-node", d, helper_len, 0755, false));
 	}
 	if (with_bundle)
 		TP_TRY(add_bundle(p, bundle));
@@ -359,7 +332,7 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 
 		if (!t)
 			TP_FAIL(-ENOMEM, "out of memory");
-		TP_TRY(add(p, K_LINK, "/etc/systemd/system/multi-user.target.wants/"
+		TP_TRY(add(p, TP_SEED_LINK, "/etc/systemd/system/multi-user.target.wants/"
 			   TP_NODE_UNIT_NAME, t, strlen(t), 0777, false));
 	}
 	TP_TRY(add_dir(p, "/etc/systemd/system/sysinit.target.wants", 0755));
@@ -370,7 +343,7 @@ int tp_seed_plan_make(const struct tp_seed_req *req, struct tp_seed_plan **out)
 
 		if (!t)
 			TP_FAIL(-ENOMEM, "out of memory");
-		TP_TRY(add(p, K_LINK, "/etc/systemd/system/sysinit.target.wants/"
+		TP_TRY(add(p, TP_SEED_LINK, "/etc/systemd/system/sysinit.target.wants/"
 			   TP_NODE_GUARD_UNIT_NAME, t, strlen(t), 0777, false));
 	}
 	*out = p;
@@ -409,342 +382,4 @@ void tp_seed_plan_free(struct tp_seed_plan *p)
 		free(p->it[i].data);
 	}
 	free(p);
-}
-
-/* ---- applying: the root partition, the writes, the read-back ---------- */
-
-/* Add context to the message a callee left, and leave. */
-#define TP_FAIL_PREFIX(err, ...)                                                             \
-	do {                                                                                 \
-		rc = tp_err_prefix((err), __VA_ARGS__);                                      \
-		goto out;                                                                    \
-	} while (0)
-
-/* The root by what the table says, and why that one, for messages. */
-static const struct tp_part *by_table(const struct tp_parttable *pt, char *why, size_t size)
-{
-	static const char *const names[] = { "cloudimg-rootfs", "writable" };
-	const struct tp_part *best = NULL;
-
-	for (unsigned i = 0; pt->kind == TP_PT_GPT && i < 2; i++) {
-		const struct tp_part *r = tp_parttable_find(pt, TP_PT_USE_OTHER, names[i]);
-
-		if (r) {
-			snprintf(why, size, "named %s", names[i]);
-			return r;
-		}
-	}
-	/* CM4 (MBR): p2, type 0x83, is "writable"; p1 is the FAT boot. */
-	for (unsigned i = 0; pt->kind == TP_PT_MBR && i < pt->n; i++)
-		if (pt->p[i].index == 2 && pt->p[i].use == TP_PT_USE_LINUX) {
-			snprintf(why, size, "partition 2, type 0x83");
-			return &pt->p[i];
-		}
-	for (unsigned i = 0; i < pt->n; i++)
-		if (pt->p[i].use == TP_PT_USE_LINUX && (!best || pt->p[i].sectors > best->sectors))
-			best = &pt->p[i];
-	if (best) {
-		snprintf(why, size, "the largest Linux partition");
-		return best;
-	}
-	/* The RK1 images mark their root with the ESP type (U-Boot's "bootable"),
-	 * so a GPT root without its name can still be partition 2. */
-	for (unsigned i = 0; pt->kind == TP_PT_GPT && i < pt->n; i++)
-		if (pt->p[i].index == 2) {
-			snprintf(why, size, "partition 2: no partition is named cloudimg-rootfs or "
-				 "writable, none has a Linux type");
-			return &pt->p[i];
-		}
-	return NULL;
-}
-
-/* "MBR: p1 FAT 256 MiB" / "GPT: p1 \"CIDATA\" FAT 4 MiB, ..." for messages. */
-static void describe(const struct tp_parttable *pt, char *buf, size_t size)
-{
-	size_t o;
-
-	o = (size_t)snprintf(buf, size, "%s with %u partition%s",
-			     pt->kind == TP_PT_GPT ? "GPT" : pt->kind == TP_PT_MBR ? "MBR" : "none",
-			     pt->n, pt->n == 1 ? "" : "s");
-	for (unsigned i = 0; i < pt->n && o < size; i++) {
-		const struct tp_part *q = &pt->p[i];
-
-		o += (size_t)snprintf(buf + o, size - o, "%s p%u%s%s%s %s %llu MiB",
-				      i ? "," : ":", q->index, q->name[0] ? " \"" : "", q->name,
-				      q->name[0] ? "\"" : "",
-				      q->use == TP_PT_USE_FAT ? "FAT" :
-				      q->use == TP_PT_USE_LINUX ? "Linux" : "other",
-				      (unsigned long long)(q->sectors * TP_PT_SECTOR >> 20));
-	}
-}
-
-/* The sink as the seeding sees it: every write counted (res->bytes_written
- * is what went to the device, partial units included). */
-struct counted {
-	struct tp_sink sink;
-	struct tp_sink *inner;
-	uint64_t written;
-};
-
-static int c_pwrite(struct tp_sink *s, const void *buf, size_t len, uint64_t off)
-{
-	struct counted *c = s->priv;
-	int rc = tp_sink_pwrite(c->inner, buf, len, off);
-
-	if (rc == 0)
-		c->written += len;
-	return rc;
-}
-
-static int c_pread(struct tp_sink *s, void *buf, size_t len, uint64_t off)
-{
-	return tp_sink_pread(((struct counted *)s->priv)->inner, buf, len, off);
-}
-
-static int c_flush(struct tp_sink *s)
-{
-	return tp_sink_flush(((struct counted *)s->priv)->inner);
-}
-
-static void c_close(struct tp_sink *s)
-{
-	(void)s; /* the caller's sink stays open */
-}
-
-static const struct tp_sink_ops counted_ops = {
-	.name = "seed", .pwrite = c_pwrite, .pread = c_pread, .flush = c_flush, .close = c_close,
-};
-
-/* A K_STREAM item: the host file copied in chunks, hashed on the way; a
- * file that no longer hashes to what the catalogue pins is refused (the
- * copy in the root is then wrong, and the seeding fails). */
-static int write_stream(struct tp_seedfs *f, const struct item *it)
-{
-	struct tp_seed_stream s;
-	char hex[65];
-	uint64_t size;
-	int rc = tp_seed_stream_open(&s, it->data);
-
-	if (rc < 0)
-		return rc;
-	rc = tp_seedfs_write_from(f, it->path, it->size, tp_seed_stream_fill, &s, it->mode, 0, 0);
-	tp_seed_stream_close(&s, hex, &size);
-	/* The cache names a file after its catalogue entry (common/cache.h). */
-	if (rc == 0 && strcmp(hex, it->sha256))
-		rc = tp_err_set(-EBADMSG, "%s changed since the cache verified it: it hashes to "
-				"%s (%llu bytes), the catalogue pins %s; check it with tpkit images "
-				"verify %s", it->data, hex, (unsigned long long)size, it->sha256,
-				strrchr(it->data, '/') ? strrchr(it->data, '/') + 1 : it->data);
-	return rc;
-}
-
-static int write_all(const struct tp_seed_plan *p, struct tp_seedfs *f, unsigned *files)
-{
-	for (unsigned i = 0; i < p->n; i++) {
-		const struct item *it = &p->it[i];
-		int rc = it->kind == K_DIR ? tp_seedfs_mkdir(f, it->path, it->mode, 0, 0) :
-			 it->kind == K_STREAM ? write_stream(f, it) :
-			 it->kind == K_FILE ? tp_seedfs_write(f, it->path, it->data, it->len,
-							      it->mode, 0, 0) :
-			 tp_seedfs_symlink(f, it->path, it->data);
-
-		if (rc < 0)
-			return rc;
-		*files += it->kind != K_DIR;
-	}
-	return 0;
-}
-
-/* A K_STREAM item read back in chunks: its hash is the pinned one. */
-static bool stream_same(struct tp_seedfs *f, const struct item *it, int *rc)
-{
-	struct tp_seedfs_stat st;
-	struct tp_seed_hash h;
-	char hex[65];
-
-	if ((*rc = tp_seed_hash_init(&h)) < 0)
-		return false;
-	*rc = tp_seedfs_read_each(f, it->path, &st, tp_seed_hash_each, &h);
-	tp_seed_hash_end(&h, hex);
-	return *rc == 0 && (st.mode & S_IFMT) == S_IFREG && (st.mode & 07777) == it->mode &&
-	       st.uid == 0 && st.gid == 0 && !strcmp(hex, it->sha256);
-}
-
-/* A fresh read-only open: every file and link as planned, owned by root. */
-static int read_back(const struct tp_seed_plan *p, struct tp_seedfs *f, const char *where)
-{
-	for (unsigned i = 0; i < p->n; i++) {
-		const struct item *it = &p->it[i];
-
-		if (it->kind == K_STREAM) {
-			int rc;
-
-			if (!stream_same(f, it, &rc)) {
-				if (rc < 0)
-					return rc;
-				return tp_err_set(-EIO, "%s: reading back %s: it is not what was "
-						  "written (type, mode 0%o, owner or SHA-256 differ)",
-						  where, it->path, (unsigned)it->mode);
-			}
-			continue;
-		}
-		struct tp_seedfs_stat st;
-		unsigned type = it->kind == K_DIR ? S_IFDIR : it->kind == K_FILE ? S_IFREG : S_IFLNK;
-		char *data = NULL;
-		size_t len = 0;
-		bool same;
-		int rc = tp_seedfs_read(f, it->path, &st, it->kind == K_DIR ? NULL : &data, &len);
-
-		if (rc < 0)
-			return rc;
-		same = (st.mode & S_IFMT) == type && st.uid == 0 && st.gid == 0 &&
-		       (it->kind != K_FILE || (st.mode & 07777) == it->mode) &&
-		       (it->kind == K_DIR || (len == it->len && !memcmp(data, it->data, len)));
-		if (data) {
-			if (it->secret)
-				OPENSSL_cleanse(data, len);
-			free(data);
-		}
-		if (!same)
-			return tp_err_set(-EIO, "%s: reading back %s: it is not what was written "
-					  "(type, mode 0%o, owner or content differ)", where, it->path,
-					  (unsigned)it->mode);
-	}
-	return 0;
-}
-
-/* The superblock of the partition at base: whether it is ext2/3/4 (magic
- * 0xEF53 at byte 1024 + 56) and its volume label (16 bytes at 1024 + 120). */
-static int read_super(struct tp_sink *s, uint64_t base, bool *ext4, char label[17])
-{
-	size_t align = s->align ? s->align : 512, span;
-	uint64_t start = (base + 1024) - (base + 1024) % align;
-	unsigned char *buf;
-	int rc;
-
-	span = (size_t)(((base + 2048 - start) + align - 1) / align * align);
-	if (posix_memalign((void **)&buf, align > 4096 ? align : 4096, span))
-		return tp_err_set(-ENOMEM, "out of memory");
-	rc = tp_sink_flush(s);
-	if (rc == 0)
-		rc = tp_sink_pread(s, buf, span, start);
-	if (rc == 0) {
-		const unsigned char *sb = buf + (base + 1024 - start);
-
-		*ext4 = sb[56] == 0x53 && sb[57] == 0xEF;
-		memcpy(label, sb + 120, 16);
-		label[16] = '\0';
-	}
-	free(buf);
-	return rc;
-}
-
-/*
- * The root: first an ext4 file system labelled as the images label their
- * roots (what their fstab and kernel command lines name), then by the
- * table (by_table). *out NULL if neither finds one.
- */
-static int pick_root(const struct tp_parttable *pt, struct tp_sink *s, size_t head_len,
-		     const struct tp_part **out, char *why, size_t size)
-{
-	for (unsigned i = 0; i < pt->n; i++) {
-		uint64_t base = pt->p[i].first_lba * TP_PT_SECTOR;
-		char label[17];
-		bool ext4 = false;
-		int rc;
-
-		if (base < head_len || pt->p[i].sectors < 4)
-			continue; /* not written yet: the head comes last */
-		if ((rc = read_super(s, base, &ext4, label)) < 0)
-			return rc;
-		if (ext4 && (!strcmp(label, "cloudimg-rootfs") || !strcmp(label, "writable"))) {
-			snprintf(why, size, "ext4 labelled %s", label);
-			*out = &pt->p[i];
-			return 0;
-		}
-	}
-	*out = by_table(pt, why, size);
-	return 0;
-}
-
-int tp_seed_find_root(struct tp_sink *s, const void *head, size_t head_len, uint64_t *base,
-		      uint64_t *size, char *where, size_t where_size)
-{
-	struct tp_parttable *pt = calloc(1, sizeof(*pt));
-	const struct tp_part *root;
-	char why[160], table[512], label[17];
-	bool ext4 = false;
-	int rc;
-
-	if (!pt)
-		TP_FAIL(-ENOMEM, "out of memory");
-	TP_TRY(tp_parttable_parse(head, head_len, pt));
-	describe(pt, table, sizeof(table));
-	if (pt->kind == TP_PT_NONE)
-		TP_FAIL(-EINVAL, "no ext4 root partition in the image's partition table: the "
-			"image has no partition table (no MBR signature in its first sector)");
-	TP_TRY(pick_root(pt, s, head_len, &root, why, sizeof(why)));
-	if (!root)
-		TP_FAIL(-ENOENT, "no ext4 root partition in the image's partition table: %s; "
-			"seeding looks for an ext4 file system labelled cloudimg-rootfs or "
-			"writable, a GPT partition of that name, an MBR partition 2 of type "
-			"0x83, or else the largest Linux partition",
-			table);
-	*base = root->first_lba * TP_PT_SECTOR;
-	*size = root->sectors * TP_PT_SECTOR;
-	snprintf(where, where_size, "p%u (%s) of the image's %s", root->index, why,
-		 pt->kind == TP_PT_GPT ? "GPT" : "MBR");
-	/* The pipeline writes the head last: a root inside it would be
-	 * overwritten after seeding. No image tpkit knows does that. */
-	if (*base < head_len)
-		TP_FAIL(-EINVAL, "%s starts at byte %llu, inside the image's first %zu bytes, "
-			"which are written after seeding", where, (unsigned long long)*base,
-			head_len);
-	TP_TRY(read_super(s, *base, &ext4, label));
-	if (!ext4)
-		TP_FAIL(-ENOENT, "no ext4 root partition in the image's partition table: %s "
-			"holds no ext4 file system (%s)", where, table);
-	rc = 0;
-out:
-	free(pt);
-	return rc;
-}
-
-int tp_seed_apply(const struct tp_seed_plan *p, struct tp_sink *s, const void *head,
-		  size_t head_len, struct tp_seed_result *res)
-{
-	struct counted c = { .inner = s };
-	struct tp_seedfs *f = NULL;
-	char where[256];
-	uint64_t base, size;
-	int rc;
-
-	memset(res, 0, sizeof(*res));
-	rc = tp_seed_find_root(s, head, head_len, &base, &size, where, sizeof(where));
-	if (rc < 0)
-		goto out;
-	c.sink = *s;
-	c.sink.ops = &counted_ops;
-	c.sink.priv = &c;
-	if ((rc = tp_seedfs_open(&c.sink, base, size, &f)) < 0)
-		TP_FAIL_PREFIX(rc, "%s: ", where);
-	rc = write_all(p, f, &res->files);
-	tp_seedfs_uuid(f, res->root_uuid);
-	if (rc < 0) {
-		tp_seedfs_close(f);
-		TP_FAIL_PREFIX(rc, "%s: ", where);
-	}
-	if ((rc = tp_seedfs_close(f)) < 0)
-		TP_FAIL_PREFIX(rc, "%s: ", where);
-	res->bytes_written = c.written;
-	if ((rc = tp_seedfs_open_ro(&c.sink, base, size, &f)) < 0)
-		TP_FAIL_PREFIX(rc, "%s: reading back: ", where);
-	rc = read_back(p, f, where);
-	tp_seedfs_close(f);
-	if (rc < 0)
-		goto out;
-	snprintf(res->instance_id, sizeof(res->instance_id), "%s", p->instance_id);
-	rc = 0;
-out:
-	return rc;
 }

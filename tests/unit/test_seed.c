@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Seeding end to end (bmc/seed/seed.c): a plan made from a configuration
- * tree and a state directory, applied through a file sink to disk images
- * partitioned by sfdisk like the RK1 (GPT, the root typed as an ESP and
- * named cloudimg-rootfs) and CM4 (MBR, p2 type 0x83) images, with roots
- * made by mke2fs -d from an Ubuntu-shaped tree. e2fsprogs' e2fsck and
+ * Seeding end to end (bmc/seed/seed.c, seed_root.c, seed_apply.c): a plan
+ * made from a configuration tree and a state directory, applied through a
+ * file sink to disk images partitioned by sfdisk like the RK1 (GPT, the
+ * root typed as an ESP and named cloudimg-rootfs) and CM4 (MBR, p2 type
+ * 0x83) images, with roots made by mke2fs -d from an Ubuntu-shaped tree. e2fsprogs' e2fsck and
  * debugfs check the result; PyYAML (cloud-init's own parser) reads the YAML.
  */
 #include <setjmp.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Writing files into an unmounted ext4 (bmc/seed/seedfs.c), checked by
+ * Writing files into an unmounted ext4 (bmc/seed/seedfs_write.c), checked by
  * e2fsprogs' own tools: e2fsck finds the file system clean, debugfs reads
  * back every file, mode, owner and symlink. The file system is made by
  * mke2fs -d from a tree shaped like an Ubuntu root (/lib a link to usr/lib,
