@@ -527,6 +527,8 @@ int tp_remote_served_set(const char *const *queries, size_t n)
 
 struct upload {
 	int fd;
+	uint64_t read;  /* the image's bytes handed to curl: its own count has
+			 * the multipart framing in it */
 	int (*progress)(void *cookie, uint64_t sent);
 	void *cookie;
 	int err;
@@ -544,6 +546,7 @@ static size_t upload_read(char *buf, size_t size, size_t n, void *cookie)
 		u->err = -errno;
 		return CURL_READFUNC_ABORT;
 	}
+	u->read += (uint64_t)got;
 	return (size_t)got;
 }
 
@@ -552,8 +555,8 @@ static int upload_progress(void *cookie, curl_off_t dltotal, curl_off_t dlnow,
 {
 	struct upload *u = cookie;
 
-	(void)dltotal, (void)dlnow, (void)ultotal;
-	return u->progress ? u->progress(u->cookie, (uint64_t)ulnow) : 0;
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return u->progress ? u->progress(u->cookie, u->read) : 0;
 }
 
 int tp_remote_upload(struct tp_remote *r, unsigned handle, const char *name, int fd,

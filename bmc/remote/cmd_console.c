@@ -109,6 +109,9 @@ int tp_remote_cmd_console(struct tp_cli *c, int argc, char **argv)
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
+	if (c->json)
+		return tp_cli_usage(c, "--json is not available for a console with --host: it "
+				    "passes the node's bytes through as they come; leave it out");
 	if ((rc = tp_remote_cli_open(c, &r)))
 		return rc;
 	/* A plain request first: it logs in when the BMC asks, so that the

@@ -13,6 +13,7 @@
 #include "common/checksum.h"
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/slots.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct job {
 	uint64_t t0;        /* monotonic ns at the start of the phase */
 	enum tp_phase phase;
 	uint64_t last;      /* bytes_written last seen, to see the read-back start */
+	uint64_t start_ns;  /* monotonic ns when the command began, for --json's ms */
 };
 
 static void help(void)
@@ -263,6 +265,27 @@ static int flash_remote_source(struct job *j, const char *file, bool local, cons
 	return follow(j);
 }
 
+/* --json: the verdict (docs/json.md, "result: remote flash"); a failure
+ * other than a cancel is tp_cli_fail()'s line. */
+static void json_flash(const struct tp_cli *c, const struct job *j, const char *source,
+		       const char *image, int code)
+{
+	struct tp_json jl;
+
+	tp_remote_json_result(c, &jl, j->r, code == TP_EXIT_OK);
+	if (code != TP_EXIT_OK)
+		tp_json_int(&jl, "exit", code);
+	tp_json_int(&jl, "slot", j->slot);
+	tp_json_str(&jl, "result", code == TP_EXIT_OK ? "ok" : "cancelled");
+	tp_json_str(&jl, "source", source);
+	tp_json_str(&jl, "image", image);
+	tp_json_uint_opt(&jl, "handle", j->handle, j->handle != 0);
+	tp_json_uint(&jl, "ms", (tp_clock_now_ns() - j->start_ns) / 1000000u);
+	if (code != TP_EXIT_OK)
+		tp_json_str(&jl, "error", tp_err_msg());
+	tp_json_obj_end(&jl);
+}
+
 int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 {
 	const char *slots = NULL, *image = NULL, *bmc_file = NULL, *sha = NULL;
@@ -271,9 +294,10 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 					   { "bmc-file", 0, TP_CLI_STR, &bmc_file },
 					   { "sha256", 0, TP_CLI_STR, &sha },
 					   { 0 } };
-	struct job j = { .phase = TP_PHASE_WRITE };
+	struct job j = { .phase = TP_PHASE_WRITE, .start_ns = tp_clock_now_ns() };
+	const char *source;
 	unsigned mask = 0;
-	int rc;
+	int rc, code;
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
 		return rc;
@@ -289,24 +313,32 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 		tp_remote_cli_close(j.r);
 		return tp_cli_fail(c, rc);
 	}
-	tp_progress_ui_init(&j.ui, c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
+	tp_progress_ui_init(&j.ui, c->json ? TP_PROGRESS_JSON
+				   : c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
+	source = bmc_file ? "bmc-file"
+		 : !strncmp(image, "http://", 7) || !strncmp(image, "https://", 8) ? "url"
+		 : "upload";
 	if (bmc_file)
 		rc = flash_remote_source(&j, bmc_file, true, sha);
-	else if (!strncmp(image, "http://", 7) || !strncmp(image, "https://", 8))
+	else if (!strcmp(source, "url"))
 		rc = flash_remote_source(&j, image, false, sha);
 	else
 		rc = flash_upload(&j, c, image, sha);
 	tp_progress_ui_end(&j.ui);
-	tp_remote_cli_close(j.r);
 	if (rc == -ECANCELED) {
 		fprintf(stderr, "tpkit flash: %s\n", tp_err_msg());
-		return 128 + tp_cancel_signal();
+		code = 128 + tp_cancel_signal();
+	} else if (rc < 0) {
+		code = tp_cli_fail(c, rc);
+	} else {
+		code = TP_EXIT_OK;
+		if (!c->json && c->verbosity >= 0)
+			printf("slot %u: flashed and read back by %s\n", j.slot, c->host);
 	}
-	if (rc < 0)
-		return tp_cli_fail(c, rc);
-	if (c->verbosity >= 0)
-		printf("slot %u: flashed and read back by %s\n", j.slot, c->host);
-	return TP_EXIT_OK;
+	if (c->json && (rc == 0 || rc == -ECANCELED))
+		json_flash(c, &j, source, bmc_file ? bmc_file : image, code);
+	tp_remote_cli_close(j.r);
+	return code;
 }
 
 int tp_remote_flash_served(const struct tp_cli *c, unsigned slot, const char *image,

@@ -3,10 +3,12 @@
  * tpkit --host HOST power|usb|info: the node commands over the API
  * (docs/remote.md). The requests are tpi's (docs/serve.md section 5), so a
  * stock bmcd answers them as tpkit serve does; the output is the local
- * commands' shape, with what the API cannot tell left out.
+ * commands' shape, with what the API cannot tell left out; under --json,
+ * a result line of the remote kinds docs/json.md describes.
  */
 #include "remote.h"
 #include "common/err.h"
+#include "common/json.h"
 #include "common/slots.h"
 
 #include <errno.h>
@@ -18,8 +20,6 @@ int tp_remote_cli_open(const struct tp_cli *c, struct tp_remote **r)
 {
 	int rc;
 
-	if (c->json)
-		return tp_cli_usage(c, "--json is not available with --host yet: leave it out");
 	if (c->board_rev || c->gpio)
 		return tp_cli_usage(c, "--board-rev and --gpio are about this BMC's lines: the "
 				    "BMC at --host knows its own");
@@ -40,6 +40,13 @@ void tp_remote_cli_close(struct tp_remote *r)
 	tp_remote_close(r);
 }
 
+void tp_remote_json_result(const struct tp_cli *c, struct tp_json *j,
+			   const struct tp_remote *r, bool ok)
+{
+	tp_cli_json_result(c, j, NULL, ok);
+	tp_json_str(j, "host", tp_remote_name(r));
+}
+
 /* "on", "off" or "unknown" from a power value ("1", "0"; tpkit serve
  * says "Unknown" for a slot whose lines disagree). */
 static const char *power_word(json_object *power, unsigned slot)
@@ -52,6 +59,21 @@ static const char *power_word(json_object *power, unsigned slot)
 	if (!json_object_object_get_ex(power, key, &v) || !(s = json_object_get_string(v)))
 		return "unknown";
 	return !strcmp(s, "1") ? "on" : !strcmp(s, "0") ? "off" : "unknown";
+}
+
+/* "slots", each with the power the BMC reads back. */
+static void json_slots(struct tp_json *j, json_object *power, unsigned mask)
+{
+	tp_json_arr_begin(j, "slots");
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		if (!(mask & TP_SLOT_BIT(s)))
+			continue;
+		tp_json_obj_begin(j, NULL);
+		tp_json_int(j, "slot", s);
+		tp_json_str(j, "power", power_word(power, s));
+		tp_json_obj_end(j);
+	}
+	tp_json_arr_end(j);
 }
 
 /* response[0].result[0] of `get power`: {"node1":"0",...}. */
@@ -70,6 +92,35 @@ static int power_read(struct tp_remote *r, json_object **power, json_object **ho
 	}
 	*holder = res;
 	return 0;
+}
+
+/* What tpkit power prints: a table for status, else a line per slot. */
+static void text_power(const char *action, json_object *power, unsigned mask, int verbosity)
+{
+	bool status = !strcmp(action, "status");
+
+	if (status)
+		printf("SLOT  POWER\n");
+	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
+		if (!(mask & TP_SLOT_BIT(s)))
+			continue;
+		if (status)
+			printf("%-5u %s\n", s, power_word(power, s));
+		else if (verbosity >= 0)
+			printf("slot %u: %s%s\n", s, !strcmp(action, "reset") ? "reset, now " : "",
+			       power_word(power, s));
+	}
+}
+
+static void json_power(const struct tp_cli *c, const struct tp_remote *r, const char *action,
+		       json_object *power, unsigned mask)
+{
+	struct tp_json j;
+
+	tp_remote_json_result(c, &j, r, true);
+	tp_json_str(&j, "action", action);
+	json_slots(&j, power, mask);
+	tp_json_obj_end(&j);
 }
 
 static void power_help(void)
@@ -122,17 +173,10 @@ int tp_remote_cmd_power(struct tp_cli *c, int argc, char **argv)
 		tp_remote_cli_close(r);
 		return rc;
 	}
-	if (!strcmp(action, "status"))
-		printf("SLOT  POWER\n");
-	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++) {
-		if (!(mask & TP_SLOT_BIT(s)))
-			continue;
-		if (!strcmp(action, "status"))
-			printf("%-5u %s\n", s, power_word(power, s));
-		else if (c->verbosity >= 0)
-			printf("slot %u: %s%s\n", s, !strcmp(action, "reset") ? "reset, now " : "",
-			       power_word(power, s));
-	}
+	if (c->json)
+		json_power(c, r, action, power, mask);
+	else
+		text_power(action, power, mask, c->verbosity);
 	json_object_put(holder);
 	tp_remote_cli_close(r);
 	return TP_EXIT_OK;
@@ -169,12 +213,46 @@ static int usb_msd(struct tp_cli *c, const char *slots)
 		return rc;
 	snprintf(q, sizeof(q), "opt=set&type=node_to_msd&node=%u", slot - 1);
 	rc = tp_remote_set(r, q);
-	tp_remote_cli_close(r);
-	if (rc < 0)
+	if (rc < 0) {
+		tp_remote_cli_close(r);
 		return tp_cli_fail(c, rc);
-	if (c->verbosity >= 0)
+	}
+	if (c->json) {
+		struct tp_json j;
+
+		tp_remote_json_result(c, &j, r, true);
+		tp_json_str(&j, "action", "msd");
+		tp_json_int(&j, "slot", slot);
+		tp_json_obj_end(&j);
+	} else if (c->verbosity >= 0) {
 		printf("slot %u: eMMC on %s's USB port\n", slot, c->host);
+	}
+	tp_remote_cli_close(r);
 	return TP_EXIT_OK;
+}
+
+/* --json for usb host|device|flash|status: what was asked, and for status
+ * what the BMC reports, in its own words ("reported"). */
+static void json_usb(const struct tp_cli *c, const struct tp_remote *r, const char *action,
+		     unsigned slot, const char *route, json_object *st)
+{
+	static const char *const keys[] = { "node", "mode", "route" };
+	struct tp_json j;
+	json_object *v;
+
+	tp_remote_json_result(c, &j, r, true);
+	tp_json_str(&j, "action", action);
+	if (strcmp(action, "status")) {
+		tp_json_int(&j, "slot", slot);
+		tp_json_str(&j, "route", route);
+	} else {
+		tp_json_obj_begin(&j, "reported");
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			tp_json_str(&j, keys[k], json_object_object_get_ex(st, keys[k], &v)
+						 ? json_object_get_string(v) : NULL);
+		tp_json_obj_end(&j);
+	}
+	tp_json_obj_end(&j);
 }
 
 int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
@@ -230,7 +308,9 @@ int tp_remote_cmd_usb(struct tp_cli *c, int argc, char **argv)
 	/* [{"node":"Node 1","mode":"Device","route":"BMC"}]: the node the last
 	 * change named, as bmcd keeps it. */
 	st = json_object_array_get_idx(res, 0);
-	if (!status && c->verbosity >= 0)
+	if (c->json)
+		json_usb(c, r, status ? "status" : modes[mode], slot, route, st);
+	else if (!status && c->verbosity >= 0)
 		printf("slot %u: USB %s via %s\n", slot, modes[mode], route);
 	else if (status)
 		printf("NODE      MODE      ROUTE\n%-9s %-9s %s\n",
@@ -269,16 +349,32 @@ int tp_remote_cmd_info(struct tp_cli *c, int argc, char **argv)
 		tp_remote_cli_close(r);
 		return rc;
 	}
-	printf("host: %s\n", tp_remote_name(r));
 	/* [{"api":"1.1","version":"2.0.5",...}]: every value a string. */
-	if ((first = json_object_array_get_idx(other, 0)) &&
-	    json_object_is_type(first, json_type_object)) {
-		json_object_object_foreach(first, key, val)
-			printf("%s: %s\n", key, json_object_get_string(val));
+	first = json_object_array_get_idx(other, 0);
+	if (first && !json_object_is_type(first, json_type_object))
+		first = NULL;
+	if (c->json) {
+		struct tp_json j;
+
+		tp_remote_json_result(c, &j, r, true);
+		tp_json_obj_begin(&j, "bmc");
+		if (first) {
+			json_object_object_foreach(first, key, val)
+				tp_json_str(&j, key, json_object_get_string(val));
+		}
+		tp_json_obj_end(&j);
+		json_slots(&j, power, TP_SLOTS_ALL);
+		tp_json_obj_end(&j);
+	} else {
+		printf("host: %s\n", tp_remote_name(r));
+		if (first) {
+			json_object_object_foreach(first, key, val)
+				printf("%s: %s\n", key, json_object_get_string(val));
+		}
+		printf("\nSLOT  POWER\n");
+		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
+			printf("%-5u %s\n", s, power_word(power, s));
 	}
-	printf("\nSLOT  POWER\n");
-	for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
-		printf("%-5u %s\n", s, power_word(power, s));
 	json_object_put(other);
 	json_object_put(holder);
 	tp_remote_cli_close(r);

@@ -95,8 +95,9 @@ int tp_remote_served_set(const char *const *queries, size_t n);
 /*
  * POST /api/bmc/upload/HANDLE: size bytes read from fd as the first field
  * of a multipart/form-data body named name, streamed (never held whole).
- * progress(cookie, sent) after each piece sent; a non-zero return stops
- * the upload (-ECANCELED).
+ * progress(cookie, sent) as it goes, sent counting the image's bytes (not
+ * the multipart framing: sent ends at size); a non-zero return stops the
+ * upload (-ECANCELED).
  */
 int tp_remote_upload(struct tp_remote *r, unsigned handle, const char *name, int fd,
 		     uint64_t size, int (*progress)(void *cookie, uint64_t sent), void *cookie);
@@ -147,5 +148,13 @@ int tp_remote_cli_open(const struct tp_cli *c, struct tp_remote **r);
 /* tp_remote_close(), after telling on stderr of a key trusted for the first
  * time in this run. */
 void tp_remote_cli_close(struct tp_remote *r);
+
+struct tp_json;
+
+/* --json: a result line's first fields over the API, the local commands'
+ * (tp_cli_json_result, without a board) and the BMC spoken to ("host",
+ * HOST:PORT; docs/json.md). The caller adds its own and closes it. */
+void tp_remote_json_result(const struct tp_cli *c, struct tp_json *j,
+			   const struct tp_remote *r, bool ok);
 
 #endif
