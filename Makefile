@@ -165,7 +165,7 @@ bmc-$(CONFIG_TPKIT_CMD_COMMISSION) += cmd_commission cmd_status status_watch cmd
 bmc-$(CONFIG_TPKIT_CMD_SERVE) += cmd_serve served
 # tpkit --host (bmc/remote/, docs/remote.md): the API's client and the
 # commands it runs.
-bmc-$(CONFIG_TPKIT_REMOTE) += served remote/client remote/ws remote/cmd_nodes remote/cmd_flash remote/cmd_console
+bmc-$(CONFIG_TPKIT_REMOTE) += served remote/client remote/trust remote/ws remote/cmd_nodes remote/cmd_flash remote/cmd_console
 # The seeding step, for flash --seed, seed and write --seed.
 bmc-$(CONFIG_TPKIT_SEED) += flash_seed
 
