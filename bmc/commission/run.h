@@ -14,13 +14,6 @@
 #include "monitor.h"
 #include "plan.h"
 
-/* The commissioning lock (docs/commission.md §7): taken for the whole run
- * in the state directory, released when the process ends however it
- * ends. 0 and *fd; -EBUSY with "another tpkit commission is running (pid
- * N)"; -errno. */
-int tp_commission_lock(int *fd);
-void tp_commission_unlock(int fd);
-
 struct tp_crun_opts {
 	/* Module options (--loader, ...) and the node helper; the runner
 	 * sets image, seed, progress and step per slot. */

@@ -4,17 +4,23 @@
  * (docs/commission.md §2, §3). Every transition is in one of two tables:
  * states.def (timeouts, retries, the normal next state) and reports[]
  * below (what a verified report does); the functions only look them up.
+ * And the lock that keeps a second run off the records (§7).
  */
 #include "state.h"
+#include "common/atomic.h"
 #include "common/err.h"
+#include "common/path.h"
 #include "common/state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 static const struct tp_cstate_row rows[TP_CS_COUNT] = {
 #define STATE(id, nm, to, re, nx, tx) [TP_CS_##id] = { nm, to, re, TP_CS_##nx, tx },
@@ -363,4 +369,47 @@ int tp_cslot_save(const struct tp_cslot *s)
 		return tp_err_set(n, "slot %u: commissioning record too long", s->slot);
 	tp_cslot_record_name(s->slot, name, sizeof(name));
 	return tp_state_save(name, text);
+}
+
+int tp_commission_lock(int *fd)
+{
+	char dir[TP_PATH_MAX], path[TP_PATH_MAX + 32], pid[32];
+	int rc = tp_state_dir(dir, sizeof(dir)), f, n;
+
+	if (rc < 0)
+		return tp_err_set(rc, "the state directory's path is too long");
+	if ((rc = tp_dir_make(dir, 0700, 0)) < 0)
+		return tp_err_prefix(rc, "cannot make the state directory: ");
+	snprintf(path, sizeof(path), "%s/commission.lock", dir);
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0)
+		return tp_err_set(-errno, "cannot open %s: %s", path, strerror(errno));
+	/* flock: the kernel drops it when the process ends, however it ends,
+	 * so a killed run never leaves a stale lock behind. */
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		n = (int)pread(f, pid, sizeof(pid) - 1, 0);
+		close(f);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (e == EWOULDBLOCK)
+			return tp_err_set(-EBUSY, "another tpkit commission is running (pid %s); "
+					  "tpkit status shows its progress", pid[0] ? pid : "?");
+		return tp_err_set(-e, "cannot lock %s: %s", path, strerror(e));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)n, 0) != n) {
+		rc = tp_err_set(-errno, "cannot write %s: %s", path, strerror(errno));
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return 0;
+}
+
+void tp_commission_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }

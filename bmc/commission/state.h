@@ -118,4 +118,11 @@ int tp_cslot_load(struct tp_cslot *s, unsigned slot);
 /* Save the record durably (atomic replace, fsync). 0 or -errno. */
 int tp_cslot_save(const struct tp_cslot *s);
 
+/* The commissioning lock (docs/commission.md §7): taken for the whole run
+ * in the state directory, released when the process ends however it
+ * ends. 0 and *fd; -EBUSY with "another tpkit commission is running (pid
+ * N)"; -errno. */
+int tp_commission_lock(int *fd);
+void tp_commission_unlock(int fd);
+
 #endif
