@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The simulated CM4 (BCM2711): its boot ROM's choice at power-on, the
- * rpiboot stage 1 (the ROM takes the second stage, protocols.md §7.3) and
- * the second stage's file server requests (§7.4) for the files of the
- * chosen mass-storage payload (§7.5), byte for byte as protocols.md gives
- * them. Then the mass-storage device (twin_msd.c) takes over.
+ * The simulated CM4 (BCM2711) on USB: the rpiboot stage 1 (the ROM takes
+ * the second stage, protocols.md §7.3) and the second stage's file server
+ * requests (§7.4) for the files of the chosen mass-storage payload (§7.5),
+ * byte for byte as protocols.md gives them. Then the mass-storage device
+ * (twin_msd.c) takes over. When which of them is on the bus (power, the
+ * boot ROM's choice, re-enumeration) is twin_bcm2711_boot.c's: this file
+ * answers transfers and never schedules.
  *
  * The device is never shaped to fit a client: whatever the protocol does
  * not allow fails loudly (a twin violation) the way the device would.
@@ -23,10 +25,7 @@
 
 #include "twin_usb.h"
 
-#define BCM_MSG_LEN	24u	/* boot_message_t, §7.3 */
 #define BCM_REQ_LEN	260u	/* file server request, §7.4 */
-#define BCM_EP_DATA	0x01u	/* ep_write's data: bulk OUT 1 (§7.2) */
-#define BCM_ACK_NS	(10 * TWIN_NS_PER_MS)	/* stage 2 stays for the Done ack */
 
 /*
  * What each second stage asks for, in order (docs/twin.md, "CM4 firmware
@@ -39,15 +38,15 @@
  * same way; how many a CM4 reads is the archive's count, UNVERIFIED).
  */
 enum { BCM_NEEDED = 0, BCM_OPTIONAL = 1u << 0, BCM_RAMDISK = 1u << 1 };
-struct bcm_file {
+struct twin_bcm_file {
 	const char *name;
 	unsigned flags;
 };
-static const struct bcm_file bcm_msd_files[] = {
+static const struct twin_bcm_file bcm_msd_files[] = {
 	{ "config.txt", BCM_OPTIONAL }, { "pieeprom.sig", BCM_OPTIONAL },
 	{ "start4.elf", BCM_NEEDED }, { "fixup4.dat", BCM_OPTIONAL }, { NULL, 0 },
 };
-static const struct bcm_file bcm_gadget_files[] = {
+static const struct twin_bcm_file bcm_gadget_files[] = {
 	{ "mcb.bin", BCM_NEEDED },
 	{ "memsys00.bin", BCM_NEEDED }, { "memsys01.bin", BCM_NEEDED },
 	{ "memsys02.bin", BCM_NEEDED }, { "memsys03.bin", BCM_NEEDED },
@@ -62,82 +61,21 @@ static const struct bcm_file bcm_gadget_files[] = {
 #define BCM_SS_MSD_LEN		105984u
 #define BCM_SS_GADGET_LEN	73120u
 
-enum bcm_state { BCM_OFF, BCM_WAIT_ROM, BCM_ROM, BCM_WAIT_S2, BCM_S2,
-		 BCM_WAIT_MSD, BCM_MSD, BCM_BOOTING, BCM_OS, BCM_HALT };
-/* Where the exchange stands: what the device waits for next. */
-enum bcm_phase {
-	PH_MSG_CTRL, PH_MSG_DATA, PH_SS_CTRL, PH_SS_DATA, PH_RET, PH_ROM_END,
-	PH_REQ, PH_SIZE, PH_READ_CTRL, PH_READ_DATA, PH_DONE,
-};
-
-struct bcm_node {
-	unsigned slot;
-	enum bcm_state state;
-	enum bcm_phase ph;
-	uint8_t msg[BCM_MSG_LEN];
-	uint32_t ss_len;		/* from the boot message */
-	uint32_t want, got;		/* the ep_write in progress */
-	enum twin_cm4_payload payload;	/* what the second stage runs */
-	const struct bcm_file *files;	/* what it asks for */
-	size_t file;			/* index into files */
-	bool size_known;		/* GetFileSize answered for file */
-	uint32_t size;
-	GByteArray *content;		/* a file the twin checks */
-	bool rom_armed, done_armed;
-	char serial[24];
-	struct twin_usb_desc rom_desc, s2_desc;
-};
-
 static void bcm_control(struct twin_usb_dev *d, struct twin_xfer *x);
 static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x);
-static void bcm_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t end);
 static void bcm_reset(struct twin_usb_dev *d);
 
 static const struct twin_usb_ops bcm_rom_ops = {
 	.kind = "bootrom", .control = bcm_control, .bulk = bcm_bulk,
-	.done = bcm_done, .reset = bcm_reset,
+	.done = twin_bcm2711_done, .reset = bcm_reset,
 };
 static const struct twin_usb_ops bcm_s2_ops = {
 	.kind = "stage2", .control = bcm_control, .bulk = bcm_bulk,
-	.done = bcm_done, .reset = bcm_reset,
+	.done = twin_bcm2711_done, .reset = bcm_reset,
 };
 
-static struct bcm_node *bcm_node(struct twin *t, unsigned slot)
-{
-	struct twin_usb_node *nd = &t->usb->node[slot];
-	struct bcm_node *b = nd->module;
-
-	if (b)
-		return b;
-	b = g_new0(struct bcm_node, 1);
-	b->slot = slot;
-	b->content = g_byte_array_new();
-	snprintf(b->serial, sizeof(b->serial), "c0ffee0%u", slot);
-	/* §7.1, §8.4: 0a5c:2711, one vendor interface with two bulk
-	 * endpoints, 0x01 and 0x02, 512 bytes each: wTotalLength 32, as a
-	 * CM4's kernel log shows it (usbboot issue #226; docs/twin.md). Both
-	 * addresses are OUT; the struct's two bulk slots hold them in the
-	 * hardware's order. ep_write's data goes to 0x01. The ROM's
-	 * iSerialNumber is 0 or 3 (§7.3), the second stage's any other
-	 * index (here 4; the twin's choice, §7 does not say). */
-	b->rom_desc = (struct twin_usb_desc){
-		.vid = 0x0a5c, .pid = 0x2711, .bcd_usb = 0x0200, .bcd_device = 0x0000,
-		.strings = { "Broadcom", "BCM2711 Boot", NULL },
-		.if_class = 0xff, .if_sub = 0xff, .if_proto = 0xff,
-		.ep_in = BCM_EP_DATA, .ep_out = 0x02,
-	};
-	if (t->opt.cm4.rom_serial == 3)
-		b->rom_desc.strings[2] = b->serial;
-	b->s2_desc = b->rom_desc;
-	b->s2_desc.strings[2] = b->serial;
-	b->s2_desc.str_index[2] = 4;
-	nd->module = b;
-	nd->msd = twin_msd_new(t, slot);
-	return b;
-}
-
-static void bcm_event(struct twin *t, unsigned slot, const char *from,
-		      const char *to, const char *note)
+void twin_bcm2711_event(struct twin *t, unsigned slot, const char *from,
+			const char *to, const char *note)
 {
 	char subject[16];
 
@@ -163,15 +101,15 @@ static void bcm_violation(struct twin_usb_dev *d, const char *fmt, ...)
 
 /* The firmware stops (a missing file, a file it cannot use): it stays on
  * the bus and answers nothing more; no eMMC appears. */
-static void bcm_stop(struct twin_usb_dev *d, struct bcm_node *b,
+static void bcm_stop(struct twin_usb_dev *d, struct twin_bcm_node *b,
 		     const char *file, const char *why)
 {
-	bcm_event(d->t, b->slot, file, "fail", why);
-	b->state = BCM_HALT;
+	twin_bcm2711_event(d->t, b->slot, file, "fail", why);
+	b->state = TWIN_BCM_HALT;
 	d->unresponsive = true;
 }
 
-static const char *bcm_phase_name(enum bcm_phase ph)
+static const char *bcm_phase_name(enum twin_bcm_phase ph)
 {
 	static const char *const names[] = {
 		"the boot message's ep_write", "the boot message's 24 bytes",
@@ -194,19 +132,19 @@ static enum twin_cm4_payload bcm_payload_of(struct twin *t, uint32_t len)
 
 /* The next request the second stage makes (§7.4): GetFileSize then
  * ReadFile per file, then Done (command 2, empty name). */
-static void bcm_request(struct bcm_node *b, uint8_t *req)
+static void bcm_request(struct twin_bcm_node *b, uint8_t *req)
 {
 	int32_t cmd;
 
 	memset(req, 0, BCM_REQ_LEN);
 	if (!b->files[b->file].name) {
 		cmd = 2;			/* Done */
-		b->ph = PH_DONE;
+		b->ph = TWIN_BCM_PH_DONE;
 		b->done_armed = true;
 	} else {
 		cmd = b->size_known ? 1 : 0;	/* ReadFile : GetFileSize */
 		g_strlcpy((char *)req + 4, b->files[b->file].name, 256);
-		b->ph = b->size_known ? PH_READ_CTRL : PH_SIZE;
+		b->ph = b->size_known ? TWIN_BCM_PH_READ_CTRL : TWIN_BCM_PH_SIZE;
 	}
 	req[0] = (uint8_t)cmd;			/* signed 32-bit, little-endian */
 }
@@ -215,21 +153,21 @@ static void bcm_request(struct bcm_node *b, uint8_t *req)
  * device sends what it has, as much as wLength takes (a shorter answer
  * ends with a short packet); wValue/wIndex, which usbboot sets to the same
  * length, are not looked at: a read has no length to announce. */
-static void bcm_read(struct twin_usb_dev *d, struct bcm_node *b,
+static void bcm_read(struct twin_usb_dev *d, struct twin_bcm_node *b,
 		     struct twin_xfer *x)
 {
 	uint8_t req[BCM_REQ_LEN];
 
-	if (!x->len && (b->ph == PH_RET || b->ph == PH_REQ))
+	if (!x->len && (b->ph == TWIN_BCM_PH_RET || b->ph == TWIN_BCM_PH_REQ))
 		return;				/* no data stage: nothing taken */
-	if (b->ph == PH_RET) {
+	if (b->ph == TWIN_BCM_PH_RET) {
 		x->actual = MIN(x->len, 4u);
 		memset(x->buf, 0, x->actual);	/* return code 0 = success (§7.3) */
-		b->ph = PH_ROM_END;
+		b->ph = TWIN_BCM_PH_ROM_END;
 		b->rom_armed = true;
 		return;
 	}
-	if (b->ph == PH_REQ) {
+	if (b->ph == TWIN_BCM_PH_REQ) {
 		bcm_request(b, req);
 		x->actual = MIN(x->len, (size_t)BCM_REQ_LEN);
 		memcpy(x->buf, req, x->actual);
@@ -241,7 +179,7 @@ static void bcm_read(struct twin_usb_dev *d, struct bcm_node *b,
 }
 
 /* Check the file just received where the twin can (§7.5). */
-static void bcm_file_end(struct twin_usb_dev *d, struct bcm_node *b)
+static void bcm_file_end(struct twin_usb_dev *d, struct twin_bcm_node *b)
 {
 	char note[64];
 	const char *name = b->files[b->file].name;
@@ -263,28 +201,28 @@ static void bcm_file_end(struct twin_usb_dev *d, struct bcm_node *b)
 		}
 	}
 	snprintf(note, sizeof(note), "%" PRIu32 " bytes", b->size);
-	bcm_event(d->t, b->slot, name, "ok", note);
+	twin_bcm2711_event(d->t, b->slot, name, "ok", note);
 	g_byte_array_set_size(b->content, 0);
 	b->file++;
 	b->size_known = false;
-	b->ph = PH_REQ;
+	b->ph = TWIN_BCM_PH_REQ;
 }
 
 /* ep_write's control transfer (§7.2): the length rides in the setup. */
-static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
+static void bcm_write(struct twin_usb_dev *d, struct twin_bcm_node *b,
 		      struct twin_xfer *x, uint32_t len)
 {
 	const char *name = b->files && b->files[b->file].name ? b->files[b->file].name : "";
 
 	switch (b->ph) {
-	case PH_MSG_CTRL:
-		if (len != BCM_MSG_LEN)
+	case TWIN_BCM_PH_MSG_CTRL:
+		if (len != TWIN_BCM_MSG_LEN)
 			break;
 		b->want = len;
 		b->got = 0;
-		b->ph = PH_MSG_DATA;
+		b->ph = TWIN_BCM_PH_MSG_DATA;
 		return;
-	case PH_SS_CTRL:
+	case TWIN_BCM_PH_SS_CTRL:
 		if (len != b->ss_len) {
 			bcm_violation(d, "the second stage's ep_write announces %" PRIu32 " bytes, the boot message said %" PRIu32 " (§7.3): STALL",
 				      len, b->ss_len);
@@ -293,9 +231,9 @@ static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 		}
 		b->want = len;
 		b->got = 0;
-		b->ph = PH_SS_DATA;
+		b->ph = TWIN_BCM_PH_SS_DATA;
 		return;
-	case PH_SIZE:
+	case TWIN_BCM_PH_SIZE:
 		/* §7.4: found = the size in wValue/wIndex; not found =
 		 * ep_write(NULL, 0), size 0. A file the firmware can do
 		 * without is skipped (no ReadFile follows, as on hardware);
@@ -303,9 +241,10 @@ static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 		 * the device's normal life, not a violation. */
 		if (len == 0) {
 			if (b->files[b->file].flags & BCM_OPTIONAL) {
-				bcm_event(d->t, b->slot, name, "absent", "not found: optional");
+				twin_bcm2711_event(d->t, b->slot, name, "absent",
+						   "not found: optional");
 				b->file++;
-				b->ph = PH_REQ;
+				b->ph = TWIN_BCM_PH_REQ;
 				return;
 			}
 			bcm_stop(d, b, name, "not found: needed, the firmware stops");
@@ -319,9 +258,9 @@ static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 		}
 		b->size = len;
 		b->size_known = true;
-		b->ph = PH_REQ;
+		b->ph = TWIN_BCM_PH_REQ;
 		return;
-	case PH_READ_CTRL:
+	case TWIN_BCM_PH_READ_CTRL:
 		if (len != b->size) {
 			bcm_violation(d, "ReadFile(%s): ep_write of %" PRIu32 " bytes, GetFileSize said %" PRIu32 " (§7.4): STALL",
 				      name, len, b->size);
@@ -330,9 +269,9 @@ static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 		}
 		b->want = len;
 		b->got = 0;
-		b->ph = PH_READ_DATA;
+		b->ph = TWIN_BCM_PH_READ_DATA;
 		return;
-	case PH_DONE:
+	case TWIN_BCM_PH_DONE:
 		if (len == 0)
 			return;		/* the ack of an empty name (§7.4 step 2) */
 		break;
@@ -346,11 +285,11 @@ static void bcm_write(struct twin_usb_dev *d, struct bcm_node *b,
 
 static void bcm_control(struct twin_usb_dev *d, struct twin_xfer *x)
 {
-	struct bcm_node *b = d->priv;
+	struct twin_bcm_node *b = d->priv;
 	const uint8_t *s = x->setup;
 	uint32_t len = (uint32_t)(s[2] | s[3] << 8) | (uint32_t)(s[4] | s[5] << 8) << 16;
 
-	if (b->state == BCM_HALT) {
+	if (b->state == TWIN_BCM_HALT) {
 		x->status = -EAGAIN;	/* stopped: NAK */
 		return;
 	}
@@ -374,13 +313,13 @@ static void bcm_control(struct twin_usb_dev *d, struct twin_xfer *x)
  * send 16 KiB at a time), never more than the ep_write announced. */
 static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 {
-	struct bcm_node *b = d->priv;
+	struct twin_bcm_node *b = d->priv;
 
-	if (b->state == BCM_HALT) {
+	if (b->state == TWIN_BCM_HALT) {
 		x->status = -EAGAIN;
 		return;
 	}
-	if (x->ep != BCM_EP_DATA) {
+	if (x->ep != TWIN_BCM_EP_DATA) {
 		bcm_violation(d, "%zu bytes on bulk endpoint 0x%02x; ep_write's data goes to bulk OUT 1 (§7.2), what the ROM does with 0x%02x is not known: STALL",
 			      x->len, x->ep, x->ep);
 		x->status = -EPIPE;
@@ -388,7 +327,7 @@ static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 	}
 	if (!x->len)
 		return;				/* a zero-length packet: nothing */
-	if (b->ph != PH_MSG_DATA && b->ph != PH_SS_DATA && b->ph != PH_READ_DATA) {
+	if (b->ph != TWIN_BCM_PH_MSG_DATA && b->ph != TWIN_BCM_PH_SS_DATA && b->ph != TWIN_BCM_PH_READ_DATA) {
 		bcm_violation(d, "%zu bytes on bulk OUT with no ep_write announcing them; it waits for %s (§7.2): STALL",
 			      x->len, bcm_phase_name(b->ph));
 		x->status = -EPIPE;
@@ -400,250 +339,72 @@ static void bcm_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 		x->status = -EPIPE;
 		return;
 	}
-	if (b->ph == PH_MSG_DATA)
+	if (b->ph == TWIN_BCM_PH_MSG_DATA)
 		memcpy(b->msg + b->got, x->buf, x->len);
-	else if (b->ph == PH_READ_DATA && (b->files[b->file].flags & BCM_RAMDISK))
+	else if (b->ph == TWIN_BCM_PH_READ_DATA && (b->files[b->file].flags & BCM_RAMDISK))
 		g_byte_array_append(b->content, x->buf, (guint)x->len);
 	b->got += (uint32_t)x->len;
 	x->actual = x->len;
 	if (b->got < b->want)
 		return;
-	if (b->ph == PH_MSG_DATA) {
+	if (b->ph == TWIN_BCM_PH_MSG_DATA) {
 		int32_t l = (int32_t)(b->msg[0] | b->msg[1] << 8 | b->msg[2] << 16 |
 				      (uint32_t)b->msg[3] << 24);
 		bool sig = false;
 
-		for (unsigned i = 4; i < BCM_MSG_LEN; i++)
+		for (unsigned i = 4; i < TWIN_BCM_MSG_LEN; i++)
 			sig |= b->msg[i] != 0;
 		if (l <= 0 || sig) {
 			bcm_violation(d, l <= 0 ? "boot message length %" PRId32 " (the second stage's size, §7.3)" :
 				      "boot message length %" PRId32 " with a non-zero signature (zeros on BCM2711, §7.3)", l);
-			b->ph = PH_MSG_CTRL;
+			b->ph = TWIN_BCM_PH_MSG_CTRL;
 			x->status = -EPIPE;
 			return;
 		}
 		b->ss_len = (uint32_t)l;
-		b->ph = PH_SS_CTRL;
-	} else if (b->ph == PH_SS_DATA) {
+		b->ph = TWIN_BCM_PH_SS_CTRL;
+	} else if (b->ph == TWIN_BCM_PH_SS_DATA) {
 		char note[48];
 
 		b->payload = bcm_payload_of(d->t, b->ss_len);
 		b->files = b->payload == TWIN_CM4_GADGET ? bcm_gadget_files : bcm_msd_files;
 		snprintf(note, sizeof(note), "%" PRIu32 " bytes", b->ss_len);
-		bcm_event(d->t, b->slot, "bootcode4.bin", "ok", note);
-		b->ph = PH_RET;
+		twin_bcm2711_event(d->t, b->slot, "bootcode4.bin", "ok", note);
+		b->ph = TWIN_BCM_PH_RET;
 	} else {
 		bcm_file_end(d, b);
 	}
 }
 
-/* ---- power, links, re-enumeration ---------------------------------------- */
+/* ---- on the bus ---------------------------------------------------------- */
 
-enum { BCM_EV_ROM, BCM_EV_S2, BCM_EV_UNPLUG, BCM_EV_MSD, BCM_EV_BOOT, BCM_EV_NO_LOADER };
-
-static void bcm_plug(struct twin *t, struct bcm_node *b)
+/* The function B->state says comes onto the bus at the start of its
+ * exchange (the disk through twin_msd.c; the others if the node's USB
+ * reaches the BMC); when is twin_bcm2711_boot.c's to say. */
+void twin_bcm2711_plug(struct twin *t, struct twin_bcm_node *b)
 {
 	struct twin_usb_node *nd = &t->usb->node[b->slot];
 
-	b->ph = b->state == BCM_ROM ? PH_MSG_CTRL : PH_REQ;
-	if (b->state == BCM_ROM)
+	b->ph = b->state == TWIN_BCM_ROM ? TWIN_BCM_PH_MSG_CTRL : TWIN_BCM_PH_REQ;
+	if (b->state == TWIN_BCM_ROM)
 		b->files = NULL;	/* the ROM has run no second stage yet */
 	b->file = 0;
 	b->size_known = false;
 	b->rom_armed = b->done_armed = false;
 	g_byte_array_set_size(b->content, 0);
-	if (b->state == BCM_MSD)
+	if (b->state == TWIN_BCM_MSD)
 		twin_msd_plug(nd->msd);
 	else if (nd->link_bmc && !nd->dev)
-		twin_usb_dev_new(t, b->slot, b->state == BCM_ROM ? &bcm_rom_ops : &bcm_s2_ops,
-				 b->state == BCM_ROM ? &b->rom_desc : &b->s2_desc, b);
-}
-
-static void bcm_unplug(struct twin *t, struct bcm_node *b)
-{
-	struct twin_usb_node *nd = &t->usb->node[b->slot];
-
-	twin_msd_unplug(nd->msd);
-	twin_usb_dev_delete(t, nd->dev);
-}
-
-static unsigned bcm_msd_ms(struct twin *t, const struct bcm_node *b)
-{
-	/* §7.5: msd "loads quickly", the gadget "takes a few seconds longer". */
-	if (t->opt.cm4.msd_ms)
-		return t->opt.cm4.msd_ms;
-	return b->payload == TWIN_CM4_GADGET ? 5000 : 1000;
-}
-
-static void bcm_event_run(struct twin *t, void *obj, uint64_t arg)
-{
-	struct bcm_node *b = obj;
-
-	switch (arg) {
-	case BCM_EV_ROM:
-		b->state = BCM_ROM;
-		bcm_plug(t, b);
-		break;
-	case BCM_EV_UNPLUG:
-		bcm_unplug(t, b);
-		break;
-	case BCM_EV_S2:
-		if (t->opt.cm4.faults & TWIN_CM4_NO_STAGE2) {
-			/* The second stage crashed before its USB came up:
-			 * nothing more on the bus until power off. */
-			bcm_event(t, b->slot, "stage2", "fail",
-				  "--cm4-fault no-stage2: it never enumerates");
-			b->state = BCM_HALT;
-			break;
-		}
-		b->state = BCM_S2;
-		bcm_plug(t, b);
-		break;
-	case BCM_EV_MSD:
-		if (t->opt.cm4.faults & TWIN_CM4_NO_MSD) {
-			/* The payload never brings its USB function up. */
-			bcm_event(t, b->slot, b->payload == TWIN_CM4_GADGET ? "gadget" : "msd",
-				  "fail", "--cm4-fault no-msd: no mass-storage device");
-			b->state = BCM_HALT;
-			break;
-		}
-		b->state = BCM_MSD;
-		bcm_plug(t, b);
-		break;
-	case BCM_EV_BOOT:
-		b->state = twin_emmc_boot(t, b->slot) ? BCM_HALT : BCM_OS;
-		break;
-	case BCM_EV_NO_LOADER: {
-		/* The ROM found no loader in the EEPROM: USB device boot, as
-		 * with the strap, and not a byte on the UART. */
-		char subject[16];
-
-		snprintf(subject, sizeof(subject), "slot%u", b->slot);
-		twin_timeline_add(t, "boot", subject, "rom", "usb",
-				  "--cm4-fault no-eeprom: no boot loader in the SPI EEPROM");
-		b->state = BCM_ROM;
-		bcm_plug(t, b);
-		break;
-	}
-	}
-}
-
-static void bcm_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t end)
-{
-	struct twin *t = d->t;
-	struct bcm_node *b = d->priv;
-
-	(void)x;
-	if (b->rom_armed) {
-		/* §7.3: the ROM runs the second stage, which re-enumerates
-		 * with another iSerialNumber (a new address). */
-		b->rom_armed = false;
-		b->state = BCM_WAIT_S2;
-		twin_sched_add(t, end, bcm_event_run, b, BCM_EV_UNPLUG);
-		twin_sched_add(t, end + (uint64_t)t->opt.cm4.stage2_ms * TWIN_NS_PER_MS,
-			       bcm_event_run, b, BCM_EV_S2);
-	}
-	if (b->done_armed) {
-		/* Done: the payload starts; the second stage leaves the bus
-		 * once the host had time to ack the empty name (§7.4). */
-		b->done_armed = false;
-		b->state = BCM_WAIT_MSD;
-		bcm_event(t, b->slot, "done", "ok",
-			  b->payload == TWIN_CM4_GADGET ? "gadget" : "msd");
-		twin_sched_add(t, end + BCM_ACK_NS, bcm_event_run, b, BCM_EV_UNPLUG);
-		twin_sched_add(t, end + (uint64_t)bcm_msd_ms(t, b) * TWIN_NS_PER_MS,
-			       bcm_event_run, b, BCM_EV_MSD);
-	}
+		twin_usb_dev_new(t, b->slot, b->state == TWIN_BCM_ROM ? &bcm_rom_ops : &bcm_s2_ops,
+				 b->state == TWIN_BCM_ROM ? &b->rom_desc : &b->s2_desc, b);
 }
 
 /* A bus reset: the ROM forgets a half-received ep_write; the second stage
  * goes back to its first request (the twin's choice). */
 static void bcm_reset(struct twin_usb_dev *d)
 {
-	struct bcm_node *b = d->priv;
+	struct twin_bcm_node *b = d->priv;
 
-	if (b->state == BCM_ROM || b->state == BCM_S2)
-		bcm_plug(d->t, b);
-}
-
-/*
- * Slot power. At power-on the ROM looks at the strap once (hardware.md
- * §6.4, §7.1): asserted, the boot ROM enumerates --cm4-rom-delay later;
- * not, the module boots from its eMMC and gives its verdict
- * --cm4-boot-time later, unless --cm4-fault no-eeprom left the ROM no
- * loader to run: then it enumerates as with the strap. INITIAL: powered
- * at the start (--on), running.
- */
-void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial)
-{
-	struct bcm_node *b = bcm_node(t, slot);
-	bool strap = t->board.rpiboot[slot]->value;
-
-	twin_sched_cancel(t, b);
-	if (!on) {
-		twin_node_power_off(t, slot);
-		bcm_unplug(t, b);
-		b->state = BCM_OFF;
-		return;
-	}
-	if (initial) {
-		b->state = BCM_OS;
-		return;
-	}
-	if (!strap && (t->opt.cm4.faults & TWIN_CM4_NO_EEPROM)) {
-		/* commissioning.md §5.2: no loader in the EEPROM sends the
-		 * ROM to USB device boot, strap or not. */
-		b->state = BCM_WAIT_ROM;
-		twin_sched_add(t, t->board.now_ns + (uint64_t)t->opt.cm4.rom_ms * TWIN_NS_PER_MS,
-			       bcm_event_run, b, BCM_EV_NO_LOADER);
-		return;
-	}
-	b->state = strap ? BCM_WAIT_ROM : BCM_BOOTING;
-	twin_sched_add(t, t->board.now_ns + (uint64_t)(strap ? t->opt.cm4.rom_ms :
-			t->opt.cm4.boot_ms) * TWIN_NS_PER_MS,
-		       bcm_event_run, b, strap ? BCM_EV_ROM : BCM_EV_BOOT);
-}
-
-/* The node's USB reaches the BMC, or stops reaching it (hardware.md §6):
- * the function in use enumerates again when the link comes back. */
-void twin_bcm2711_link(struct twin *t, unsigned slot, bool up)
-{
-	struct bcm_node *b = bcm_node(t, slot);
-
-	if (!up)
-		bcm_unplug(t, b);
-	else if (b->state == BCM_ROM || b->state == BCM_S2 || b->state == BCM_MSD)
-		bcm_plug(t, b);
-}
-
-/* The firmware the node's second stage runs (twin_msd.c: the disk's
- * identity and rate follow it). */
-bool twin_bcm2711_gadget(struct twin *t, unsigned slot)
-{
-	struct bcm_node *b = t->usb->node[slot].module;
-
-	return b && b->payload == TWIN_CM4_GADGET;
-}
-
-void twin_bcm2711_finish(struct twin *t, unsigned slot)
-{
-	struct twin_usb_node *nd = &t->usb->node[slot];
-
-	if (nd->msd)
-		twin_msd_finish(nd->msd);
-}
-
-void twin_bcm2711_free(struct twin *t, unsigned slot)
-{
-	struct twin_usb_node *nd = &t->usb->node[slot];
-	struct bcm_node *b = nd->module;
-
-	if (!b)
-		return;
-	twin_sched_cancel(t, b);
-	twin_msd_free(nd->msd);
-	nd->msd = NULL;
-	g_byte_array_free(b->content, TRUE);
-	g_free(b);
-	nd->module = NULL;
+	if (b->state == TWIN_BCM_ROM || b->state == TWIN_BCM_S2)
+		twin_bcm2711_plug(d->t, b);
 }

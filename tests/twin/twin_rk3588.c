@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The simulated RK1 (RK3588): its boot ROM's choice at power-on, the
- * maskrom's vendor-control download (protocols.md §4) and the downloaded
+ * The simulated RK1 (RK3588) on USB: its two functions, the maskrom with
+ * its vendor-control download (protocols.md §4) and the downloaded
  * loader's rockusb command protocol (§5), byte for byte as protocols.md
  * gives them. It is never shaped to fit a client: whatever the protocol
  * does not allow fails the way the device would and is a twin violation.
+ * When a function is on the bus (power, boot ROM, re-enumeration) is
+ * twin_rk3588_boot.c's: this file answers transfers and never schedules.
  *
  * Where protocols.md marks the device's reaction UNVERIFIED (a bad area
  * CRC, §4.3), the twin's choice is documented in docs/twin.md.
@@ -25,32 +27,6 @@
 #define RK_CSW_LEN	13u	/* §5.2 */
 #define RK_SECTOR	512u
 
-enum rk_state { RK_OFF, RK_WAIT_ROM, RK_ROM, RK_PLUG, RK_LOADER, RK_BOOTING,
-		RK_OS, RK_HALT };
-enum rk_stage { RK_CBW, RK_DATA_IN, RK_DATA_OUT, RK_CSW };
-
-struct rk_node {
-	unsigned slot;
-	enum rk_state state;
-	/* maskrom download (§4) */
-	unsigned area;			/* 0x471/0x472 being received, 0 none */
-	GByteArray *stream;
-	unsigned areas_471;
-	bool plug_armed;		/* 0x472 accepted: re-enumerate */
-	/* loader (§5) */
-	enum rk_stage stage;
-	uint32_t tag, dlen, done;
-	uint8_t op, sub;
-	uint64_t lba;
-	uint32_t count;
-	bool fail;			/* the CSW reports failure */
-	uint8_t reply[16];
-	bool cbw_timed;			/* next done() is the CBW's */
-	uint64_t cbw_end;
-	bool reset_armed;
-	uint8_t reset_kind;
-	struct twin_rkfault fault;	/* twin_rkfault.c */
-};
 
 /* §5.3: command block length, data direction (0 none, 1 IN, 2 OUT) and
  * data length (-1: count x 512) of the opcodes the loader implements. */
@@ -74,16 +50,15 @@ static const uint8_t rk_capability[8] = { 0x15, 0x17 };
 
 static void rk_control(struct twin_usb_dev *d, struct twin_xfer *x);
 static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x);
-static void rk_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t end);
 static void rk_reset(struct twin_usb_dev *d);
 
 static const struct twin_usb_ops rk_maskrom_ops = {
 	.kind = "maskrom", .control = rk_control, .bulk = rk_bulk,
-	.done = rk_done, .reset = rk_reset,
+	.done = twin_rk3588_done, .reset = rk_reset,
 };
 static const struct twin_usb_ops rk_loader_ops = {
 	.kind = "loader", .control = rk_control, .bulk = rk_bulk,
-	.done = rk_done, .reset = rk_reset,
+	.done = twin_rk3588_done, .reset = rk_reset,
 };
 
 /* §2: same IDs in both modes; bcdUSB bit 0 and strings tell them apart.
@@ -99,21 +74,6 @@ static const struct twin_usb_desc rk_loader_desc = {
 	.ep_in = 0x81, .ep_out = 0x02,
 	.strings = { "Rockchip", "USB-MSC", NULL },
 };
-
-static struct rk_node *rk_node(struct twin *t, unsigned slot)
-{
-	struct twin_usb_node *nd = &t->usb->node[slot];
-
-	if (!nd->module) {
-		struct rk_node *rk = g_new0(struct rk_node, 1);
-
-		rk->slot = slot;
-		rk->stream = g_byte_array_new();
-		nd->module = rk;
-		nd->msd = twin_msd_new(t, slot);
-	}
-	return nd->module;
-}
 
 static void rk_violation(struct twin_usb_dev *d, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -162,7 +122,7 @@ static uint16_t rk_crc16(const uint8_t *p, size_t n)
  * padded with a 0x00 that the CRC covers), or data + CRC filling 4096
  * bytes followed by a single 0x00 (L mod 4096 = 4094).
  */
-static void rk_area_end(struct twin_usb_dev *d, struct rk_node *rk,
+static void rk_area_end(struct twin_usb_dev *d, struct twin_rk_node *rk,
 			struct twin_xfer *x)
 {
 	const uint8_t *s = rk->stream->data;
@@ -192,7 +152,7 @@ static void rk_area_end(struct twin_usb_dev *d, struct rk_node *rk,
 	if (rk->area == 0x471)
 		rk->areas_471++;	/* the ROM runs it (DDR init) */
 	else
-		rk->plug_armed = true;	/* the usbplug starts: rk_done */
+		rk->plug_armed = true;	/* the usbplug starts: twin_rk3588_done */
 	rk->area = 0;
 	g_byte_array_set_size(rk->stream, 0);
 	return;
@@ -202,7 +162,7 @@ stall:
 	g_byte_array_set_size(rk->stream, 0);
 }
 
-static void rk_maskrom_control(struct twin_usb_dev *d, struct rk_node *rk,
+static void rk_maskrom_control(struct twin_usb_dev *d, struct twin_rk_node *rk,
 			       struct twin_xfer *x)
 {
 	const uint8_t *s = x->setup;
@@ -239,7 +199,7 @@ static void rk_maskrom_control(struct twin_usb_dev *d, struct rk_node *rk,
 
 static void rk_control(struct twin_usb_dev *d, struct twin_xfer *x)
 {
-	struct rk_node *rk = d->priv;
+	struct twin_rk_node *rk = d->priv;
 
 	if (d->ops == &rk_maskrom_ops) {
 		rk_maskrom_control(d, rk, x);
@@ -260,7 +220,7 @@ static uint32_t rk_le32(const uint8_t *p)
 /* Check the command block; on a violation the command fails (CSW status
  * 1) after the data phase the CBW announced, which keeps the host in step
  * (the Bulk-Only "thirteen cases" way). */
-static void rk_cbw_check(struct twin_usb_dev *d, struct rk_node *rk,
+static void rk_cbw_check(struct twin_usb_dev *d, struct twin_rk_node *rk,
 			 const uint8_t *c)
 {
 	struct twin *t = d->t;
@@ -315,7 +275,7 @@ static void rk_cbw_check(struct twin_usb_dev *d, struct rk_node *rk,
 	}
 }
 
-static void rk_cbw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer *x)
+static void rk_cbw(struct twin_usb_dev *d, struct twin_rk_node *rk, struct twin_xfer *x)
 {
 	const uint8_t *c = x->buf;
 	struct twin *t = d->t;
@@ -361,7 +321,7 @@ static void rk_cbw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer 
 		rk->reset_armed = true;
 		rk->reset_kind = rk->sub;
 	}
-	rk->stage = !rk->dlen ? RK_CSW : (c[12] & 0x80) ? RK_DATA_IN : RK_DATA_OUT;
+	rk->stage = !rk->dlen ? TWIN_RK_CSW : (c[12] & 0x80) ? TWIN_RK_DATA_IN : TWIN_RK_DATA_OUT;
 	rk->cbw_timed = true;
 	x->actual = x->len;
 }
@@ -372,7 +332,7 @@ static void rk_cbw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer 
  * data phase (the rest is what follows: twin_usbfs.c), but not end it in
  * the middle of a packet.
  */
-static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer *x)
+static void rk_data_out(struct twin_usb_dev *d, struct twin_rk_node *rk, struct twin_xfer *x)
 {
 	struct twin *t = d->t;
 	uint32_t left = rk->dlen - rk->done;
@@ -398,7 +358,7 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
 			 x->buf, take / RK_SECTOR))
 		rk->fail = true;
 	if (take < len) {
-		x->status = -ESHUTDOWN;	/* gone mid-transfer (rk_done) */
+		x->status = -ESHUTDOWN;	/* gone mid-transfer (twin_rk3588_done) */
 		return;
 	}
 	x->actual = len;
@@ -407,7 +367,7 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
 	if (rk->op == 0x15 && rate)
 		x->min_end = rk->cbw_end + (uint64_t)rk->done * 1000000000 / rate;
 	if (rk->done == rk->dlen)
-		rk->stage = RK_CSW;
+		rk->stage = TWIN_RK_CSW;
 }
 
 /*
@@ -415,7 +375,7 @@ static void rk_data_out(struct twin_usb_dev *d, struct rk_node *rk, struct twin_
  * asked for more, the transfer ends there with a short packet, or, if the
  * data filled whole packets, goes on with the CSW (twin_usbfs.c).
  */
-static void rk_data_in(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer *x)
+static void rk_data_in(struct twin_usb_dev *d, struct twin_rk_node *rk, struct twin_xfer *x)
 {
 	uint32_t left = rk->dlen - rk->done;
 	size_t n = x->len < left ? x->len : left;
@@ -439,10 +399,10 @@ static void rk_data_in(struct twin_usb_dev *d, struct rk_node *rk, struct twin_x
 	rk->done += (uint32_t)n;
 	x->actual = n;
 	if (rk->done == rk->dlen)
-		rk->stage = RK_CSW;
+		rk->stage = TWIN_RK_CSW;
 }
 
-static void rk_csw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer *x)
+static void rk_csw(struct twin_usb_dev *d, struct twin_rk_node *rk, struct twin_xfer *x)
 {
 	uint8_t *p = x->buf;
 	uint32_t residue = rk->fail ? rk->dlen : 0;
@@ -461,12 +421,12 @@ static void rk_csw(struct twin_usb_dev *d, struct rk_node *rk, struct twin_xfer 
 	x->actual = RK_CSW_LEN;
 	/* The device's own time per command (docs/twin.md, timing model). */
 	x->not_before = d->last_end + d->t->usb->time.cmd_latency_ns;
-	rk->stage = RK_CBW;
+	rk->stage = TWIN_RK_CBW;
 }
 
 static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 {
-	struct rk_node *rk = d->priv;
+	struct twin_rk_node *rk = d->priv;
 	bool in = x->ep & 0x80;
 
 	if (d->ops == &rk_maskrom_ops) {
@@ -477,15 +437,15 @@ static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 	}
 	if (d->unresponsive)
 		x->status = -EAGAIN;	/* hung or going: NAK (twin_rkfault.c) */
-	else if (!in && rk->stage == RK_CBW)
+	else if (!in && rk->stage == TWIN_RK_CBW)
 		rk_cbw(d, rk, x);
-	else if (!in && rk->stage == RK_DATA_OUT)
+	else if (!in && rk->stage == TWIN_RK_DATA_OUT)
 		rk_data_out(d, rk, x);
-	else if (in && rk->stage == RK_DATA_IN)
+	else if (in && rk->stage == TWIN_RK_DATA_IN)
 		rk_data_in(d, rk, x);
-	else if (in && rk->stage == RK_CSW)
+	else if (in && rk->stage == TWIN_RK_CSW)
 		rk_csw(d, rk, x);
-	else if (in && rk->stage == RK_CBW) {
+	else if (in && rk->stage == TWIN_RK_CBW) {
 		/* Nothing to send: the device NAKs, as any USB device with
 		 * no data queued; a host draining stale data (rkdeveloptool
 		 * after a mismatched CSW, §5.2) times out. Not a deadlock. */
@@ -496,195 +456,32 @@ static void rk_bulk(struct twin_usb_dev *d, struct twin_xfer *x)
 	}
 }
 
-/* ---- power, links, re-enumeration ---------------------------------------- */
+/* ---- on the bus ---------------------------------------------------------- */
 
-static void rk_appear(struct twin *t, void *obj, uint64_t arg);
-
-static void rk_plug(struct twin *t, struct rk_node *rk, bool loader)
+/* The maskrom, or with LOADER the loader, comes onto the bus at the start
+ * of its protocol (if the node's USB reaches the BMC); when is
+ * twin_rk3588_boot.c's to say. */
+void twin_rk3588_plug(struct twin *t, struct twin_rk_node *rk, bool loader)
 {
 	struct twin_usb_node *nd = &t->usb->node[rk->slot];
 
-	rk->state = loader ? RK_LOADER : RK_ROM;
+	rk->state = loader ? TWIN_RK_LOADER : TWIN_RK_ROM;
 	rk->area = 0;
 	rk->areas_471 = 0;
-	rk->stage = RK_CBW;
+	rk->stage = TWIN_RK_CBW;
 	g_byte_array_set_size(rk->stream, 0);
 	if (nd->link_bmc && !nd->dev)
 		twin_usb_dev_new(t, rk->slot, loader ? &rk_loader_ops : &rk_maskrom_ops,
 				 loader ? &rk_loader_desc : &rk_maskrom_desc, rk);
 }
 
-static void rk_unplug(struct twin *t, struct rk_node *rk)
-{
-	twin_usb_dev_delete(t, t->usb->node[rk->slot].dev);
-}
-
-/*
- * Without the strap the ROM tries its boot media (commissioning.md §5.1).
- * The twin's RK1 has no SPI flash with a loader (docs/twin.md, "Simulated
- * RK1"), so what decides is the eMMC's ID block (protocols.md §3.4): with
- * one, the loader on the eMMC starts (U-Boot, and its verdict); without,
- * the ROM falls back to USB, as the maskrom, and says nothing on the UART.
- */
-static void rk_rom_boot(struct twin *t, struct rk_node *rk)
-{
-	char subject[16];
-
-	if (twin_emmc_idblock(t, rk->slot)) {
-		rk->state = twin_emmc_boot(t, rk->slot) ? RK_HALT : RK_OS;
-		return;
-	}
-	snprintf(subject, sizeof(subject), "slot%u", rk->slot);
-	twin_timeline_add(t, "boot", subject, "rom", "maskrom", "no ID block at sector 64 of the eMMC");
-	rk_plug(t, rk, false);
-}
-
-/* Events on the virtual clock; ARG says which. */
-enum { RK_EV_ROM, RK_EV_BOOT, RK_EV_UNPLUG, RK_EV_LOADER, RK_EV_RESET,
-       RK_EV_VANISH };
-
-static void rk_appear(struct twin *t, void *obj, uint64_t arg)
-{
-	struct rk_node *rk = obj;
-
-	switch (arg) {
-	case RK_EV_ROM:
-		rk_plug(t, rk, false);
-		break;
-	case RK_EV_LOADER:
-		rk_plug(t, rk, true);
-		break;
-	case RK_EV_UNPLUG:
-		rk_unplug(t, rk);
-		rk->state = RK_PLUG;
-		break;
-	case RK_EV_BOOT:
-		rk_rom_boot(t, rk);
-		break;
-	case RK_EV_VANISH:	/* --rk-vanish-after: off the bus until power-off */
-		rk_unplug(t, rk);
-		rk->state = RK_HALT;
-		break;
-	case RK_EV_RESET:
-		twin_node_power_off(t, rk->slot);
-		rk_unplug(t, rk);
-		rk->state = RK_HALT;
-		if (rk->reset_kind == 0 || rk->reset_kind == 3) {
-			/* The ROM decides again: strap now, or a forced maskrom. */
-			bool rom = rk->reset_kind == 3 || t->board.rpiboot[rk->slot]->value;
-
-			rk->state = rom ? RK_WAIT_ROM : RK_BOOTING;
-			twin_sched_add(t, t->board.now_ns + (uint64_t)(rom ? t->opt.rk_maskrom_ms :
-					t->opt.rk_boot_ms) * TWIN_NS_PER_MS,
-				       rk_appear, rk, rom ? RK_EV_ROM : RK_EV_BOOT);
-		}
-		break;
-	}
-}
-
-static void rk_done(struct twin_usb_dev *d, const struct twin_xfer *x, uint64_t end)
-{
-	struct twin *t = d->t;
-	struct rk_node *rk = d->priv;
-
-	if (rk->cbw_timed) {
-		rk->cbw_timed = false;
-		rk->cbw_end = end;
-	}
-	if (rk->plug_armed && x->control) {
-		/* §4.3: the usbplug starts, the device drops off the bus and
-		 * comes back as the loader (--rk-loader-delay later). */
-		rk->plug_armed = false;
-		twin_sched_add(t, end, rk_appear, rk, RK_EV_UNPLUG);
-		twin_sched_add(t, end + (uint64_t)t->opt.rk_loader_ms * TWIN_NS_PER_MS,
-			       rk_appear, rk, RK_EV_LOADER);
-	}
-	if (rk->fault.vanish_armed) {
-		rk->fault.vanish_armed = false;
-		twin_sched_add(t, end, rk_appear, rk, RK_EV_VANISH);
-	}
-	if (rk->reset_armed && rk->stage == RK_CBW && (x->ep & 0x80)) {
-		rk->reset_armed = false;
-		twin_sched_add(t, end, rk_appear, rk, RK_EV_RESET);
-	}
-}
-
 /* A bus reset: the ROM forgets a half-received area, the loader its
  * command (the host's BOT reset recovery). */
 static void rk_reset(struct twin_usb_dev *d)
 {
-	struct rk_node *rk = d->priv;
+	struct twin_rk_node *rk = d->priv;
 
 	rk->area = 0;
 	g_byte_array_set_size(rk->stream, 0);
-	rk->stage = RK_CBW;
-}
-
-/*
- * Slot power. At power-on the boot ROM looks at the strap once
- * (hardware.md §6.4, §7.2 step 5: releasing it later changes nothing):
- * asserted, the maskrom enumerates --rk-maskrom-delay later; not, the
- * module boots from its eMMC and gives its verdict --rk-boot-time later.
- * INITIAL: powered when the twin started (--on), already running.
- */
-void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial)
-{
-	struct rk_node *rk = rk_node(t, slot);
-	bool strap = t->board.rpiboot[slot]->value;
-
-	twin_sched_cancel(t, rk);
-	if (!on) {
-		twin_node_power_off(t, slot);
-		rk_unplug(t, rk);
-		rk->state = RK_OFF;
-		rk->area = 0;
-		rk->reset_armed = rk->plug_armed = rk->fault.vanish_armed = false;
-		return;
-	}
-	if (initial) {
-		rk->state = RK_OS;
-		return;
-	}
-	rk->state = strap ? RK_WAIT_ROM : RK_BOOTING;
-	twin_sched_add(t, t->board.now_ns + (uint64_t)(strap ? t->opt.rk_maskrom_ms :
-			t->opt.rk_boot_ms) * TWIN_NS_PER_MS,
-		       rk_appear, rk, strap ? RK_EV_ROM : RK_EV_BOOT);
-}
-
-/* The running system restarted the SoC (a node VM's guest reboot): the
- * ROM decides again, as at power-on, without the power-on's delays. */
-void twin_rk3588_reboot(struct twin *t, unsigned slot)
-{
-	struct rk_node *rk = rk_node(t, slot);
-
-	twin_sched_cancel(t, rk);
-	if (t->board.rpiboot[slot]->value)
-		rk_plug(t, rk, false);
-	else
-		rk_rom_boot(t, rk);
-}
-
-/* The node's USB reaches the BMC, or stops reaching it (hardware.md §6). */
-void twin_rk3588_link(struct twin *t, unsigned slot, bool up)
-{
-	struct rk_node *rk = rk_node(t, slot);
-
-	if (!up)
-		rk_unplug(t, rk);
-	else if (rk->state == RK_ROM || rk->state == RK_LOADER)
-		rk_plug(t, rk, rk->state == RK_LOADER);
-}
-
-void twin_rk3588_free(struct twin *t, unsigned slot)
-{
-	struct rk_node *rk = t->usb->node[slot].module;
-
-	if (!rk)
-		return;
-	twin_sched_cancel(t, rk);
-	twin_msd_free(t->usb->node[slot].msd);
-	t->usb->node[slot].msd = NULL;
-	g_byte_array_free(rk->stream, TRUE);
-	g_free(rk);
-	t->usb->node[slot].module = NULL;
+	rk->stage = TWIN_RK_CBW;
 }

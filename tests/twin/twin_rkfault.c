@@ -91,8 +91,8 @@ bool twin_rkfault_cmd(struct twin_usb_dev *d, uint8_t op, uint64_t lba,
  * them reach the device. Fewer than LEN (whole sectors) when --rk-vanish-after is reached
  * inside it: the device takes those, then drops off the bus; the transfer
  * ends with ESHUTDOWN (the caller) and the disconnect happens at its end
- * (f->vanish_armed, twin_rk3588.c). Exactly LEN when the limit falls on its
- * last byte: it completes, and the device goes before the CSW.
+ * (f->vanish_armed, twin_rk3588_boot.c). Exactly LEN when the limit falls on
+ * its last byte: it completes, and the device goes before the CSW.
  */
 size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
 			uint64_t lba, uint32_t count, uint32_t done, size_t len)

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tp-twin's simulated USB: the device layer shared by twin_usb.c (testbed,
- * devices, usbdevfs ioctls), twin_usbtime.c (USB 2.0 high-speed timing),
- * twin_rk3588.c (RK3588 maskrom and loader), twin_bcm2711.c (BCM2711 boot
- * ROM and second stage), twin_msd.c (a node's eMMC as the BMC's SCSI disk)
- * and twin_emmc.c (eMMC backing files, boot check). docs/twin.md,
- * "Simulated USB devices".
+ * devices, usbdevfs ioctls), twin_usbenv.c (the preload, the command's and
+ * the tools' environments), twin_usbtime.c (USB 2.0 high-speed timing),
+ * twin_rk3588.c (RK3588 maskrom and loader) with twin_rk3588_boot.c (the
+ * RK1's power and boot), twin_bcm2711.c (BCM2711 boot ROM and second
+ * stage) with twin_bcm2711_boot.c (the CM4's power and boot), twin_msd.c
+ * (a node's eMMC as the BMC's SCSI disk) and twin_emmc.c (eMMC backing
+ * files, boot check). docs/twin.md, "Simulated USB devices".
  *
  * A device type plugs in with a struct twin_usb_ops and a struct
  * twin_usb_desc: the layer does enumeration, standard requests, URB
@@ -156,12 +158,7 @@ struct twin_usb {
 };
 
 /* twin_usb.c */
-int twin_usb_preload_ensure(int argc, char **argv);
 int twin_usb_start(struct twin *t);
-char **twin_usb_child_env(struct twin *t, char **env);
-char **twin_usb_tool_env(void);
-int twin_devnull(void);
-char *twin_read_all(int fd);
 void twin_usb_board_changed(struct twin *t);
 struct twin_usb_dev *twin_usb_dev_new(struct twin *t, unsigned slot,
 				      const struct twin_usb_ops *ops,
@@ -173,6 +170,13 @@ void twin_usb_finish(struct twin *t);
 void twin_usb_peer_seen(struct twin *t);
 void twin_usb_stop(struct twin *t);
 size_t twin_usb_desc_build(const struct twin_usb_desc *s, uint8_t *out);
+
+/* twin_usbenv.c */
+int twin_usb_preload_ensure(int argc, char **argv);
+char **twin_usb_child_env(struct twin *t, char **env);
+char **twin_usb_tool_env(void);
+int twin_devnull(void);
+char *twin_read_all(int fd);
 
 /* twin_usbfs.c */
 int twin_usbfs_on_ioctl(void *handler, void *client, void *dev);
@@ -197,12 +201,6 @@ void twin_usbtime_account(struct twin_usb_dev *d, uint8_t ep, size_t bytes,
 void twin_usbtime_report(struct twin *t, struct twin_usb_dev *d,
 			 char *note, size_t len);
 
-/* twin_rk3588.c */
-void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial);
-void twin_rk3588_link(struct twin *t, unsigned slot, bool up);
-void twin_rk3588_reboot(struct twin *t, unsigned slot);
-void twin_rk3588_free(struct twin *t, unsigned slot);
-
 /* twin_rkfault.c: the faults of docs/twin.md "Faults", per RK1 node. */
 struct twin_rkfault {
 	uint64_t written;		/* WRITE_LBA bytes taken since the start */
@@ -216,12 +214,103 @@ size_t twin_rkfault_out(struct twin_usb_dev *d, struct twin_rkfault *f,
 void twin_rkfault_in(struct twin_usb_dev *d, uint64_t lba, uint32_t count,
 		     uint64_t first, uint8_t *buf, size_t sectors);
 
-/* twin_bcm2711.c: the CM4's boot ROM and rpiboot second stage. */
+/* An RK1 (RK3588) per slot (nd->module): what its USB functions say
+ * (twin_rk3588.c) and when which one is on the bus (twin_rk3588_boot.c). */
+enum twin_rk_state { TWIN_RK_OFF, TWIN_RK_WAIT_ROM, TWIN_RK_ROM, TWIN_RK_PLUG,
+		     TWIN_RK_LOADER, TWIN_RK_BOOTING, TWIN_RK_OS, TWIN_RK_HALT };
+enum twin_rk_stage { TWIN_RK_CBW, TWIN_RK_DATA_IN, TWIN_RK_DATA_OUT,
+		     TWIN_RK_CSW };
+
+struct twin_rk_node {
+	unsigned slot;
+	enum twin_rk_state state;
+	/* maskrom download (§4) */
+	unsigned area;			/* 0x471/0x472 being received, 0 none */
+	GByteArray *stream;
+	unsigned areas_471;
+	bool plug_armed;		/* 0x472 accepted: re-enumerate */
+	/* loader (§5) */
+	enum twin_rk_stage stage;
+	uint32_t tag, dlen, done;
+	uint8_t op, sub;
+	uint64_t lba;
+	uint32_t count;
+	bool fail;			/* the CSW reports failure */
+	uint8_t reply[16];
+	bool cbw_timed;			/* next done() is the CBW's */
+	uint64_t cbw_end;
+	bool reset_armed;
+	uint8_t reset_kind;
+	struct twin_rkfault fault;	/* twin_rkfault.c */
+};
+
+/* twin_rk3588.c: the maskrom and the loader on USB. */
+void twin_rk3588_plug(struct twin *t, struct twin_rk_node *rk, bool loader);
+
+/* twin_rk3588_boot.c: the RK1's power, boot ROM and re-enumeration. */
+void twin_rk3588_power(struct twin *t, unsigned slot, bool on, bool initial);
+void twin_rk3588_link(struct twin *t, unsigned slot, bool up);
+void twin_rk3588_reboot(struct twin *t, unsigned slot);
+void twin_rk3588_free(struct twin *t, unsigned slot);
+/* struct twin_usb_ops' done for both functions: what a transfer armed
+ * (the usbplug, DEVICE_RESET, a fault) happens on the clock. */
+void twin_rk3588_done(struct twin_usb_dev *d, const struct twin_xfer *x,
+		      uint64_t end);
+
+/* A CM4 (BCM2711) per slot (nd->module): what its boot ROM and second
+ * stage say on USB, rpiboot (twin_bcm2711.c), and when which of them, or
+ * the payload's disk, is on the bus (twin_bcm2711_boot.c). */
+#define TWIN_BCM_MSG_LEN	24u	/* boot_message_t, §7.3 */
+#define TWIN_BCM_EP_DATA	0x01u	/* ep_write's data: bulk OUT 1 (§7.2) */
+
+enum twin_bcm_state {
+	TWIN_BCM_OFF, TWIN_BCM_WAIT_ROM, TWIN_BCM_ROM, TWIN_BCM_WAIT_S2,
+	TWIN_BCM_S2, TWIN_BCM_WAIT_MSD, TWIN_BCM_MSD, TWIN_BCM_BOOTING,
+	TWIN_BCM_OS, TWIN_BCM_HALT,
+};
+/* Where the exchange stands: what the device waits for next. */
+enum twin_bcm_phase {
+	TWIN_BCM_PH_MSG_CTRL, TWIN_BCM_PH_MSG_DATA, TWIN_BCM_PH_SS_CTRL,
+	TWIN_BCM_PH_SS_DATA, TWIN_BCM_PH_RET, TWIN_BCM_PH_ROM_END,
+	TWIN_BCM_PH_REQ, TWIN_BCM_PH_SIZE, TWIN_BCM_PH_READ_CTRL,
+	TWIN_BCM_PH_READ_DATA, TWIN_BCM_PH_DONE,
+};
+
+struct twin_bcm_file;			/* twin_bcm2711.c's file tables */
+
+struct twin_bcm_node {
+	unsigned slot;
+	enum twin_bcm_state state;
+	enum twin_bcm_phase ph;
+	uint8_t msg[TWIN_BCM_MSG_LEN];
+	uint32_t ss_len;		/* from the boot message */
+	uint32_t want, got;		/* the ep_write in progress */
+	enum twin_cm4_payload payload;	/* what the second stage runs */
+	const struct twin_bcm_file *files;	/* what it asks for */
+	size_t file;			/* index into files */
+	bool size_known;		/* GetFileSize answered for file */
+	uint32_t size;
+	GByteArray *content;		/* a file the twin checks */
+	bool rom_armed, done_armed;
+	char serial[24];
+	struct twin_usb_desc rom_desc, s2_desc;
+};
+
+/* twin_bcm2711.c: the CM4's boot ROM and rpiboot second stage on USB. */
+void twin_bcm2711_plug(struct twin *t, struct twin_bcm_node *b);
+void twin_bcm2711_event(struct twin *t, unsigned slot, const char *from,
+			const char *to, const char *note);
+
+/* twin_bcm2711_boot.c: the CM4's power, boot ROM and re-enumeration. */
 void twin_bcm2711_power(struct twin *t, unsigned slot, bool on, bool initial);
 void twin_bcm2711_link(struct twin *t, unsigned slot, bool up);
 void twin_bcm2711_finish(struct twin *t, unsigned slot);
 bool twin_bcm2711_gadget(struct twin *t, unsigned slot);
 void twin_bcm2711_free(struct twin *t, unsigned slot);
+/* struct twin_usb_ops' done for the ROM and the second stage: what a
+ * transfer armed (the second stage, the payload) happens on the clock. */
+void twin_bcm2711_done(struct twin_usb_dev *d, const struct twin_xfer *x,
+		       uint64_t end);
 
 /* twin_msd.c: a node's eMMC as the BMC's SCSI disk through a usb-storage
  * driver (the CM4's payload: usb-storage; an RK1's loader: rockusb.ko),

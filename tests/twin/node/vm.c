@@ -209,7 +209,7 @@ static gboolean twin_node_exited(gint fd, GIOCondition cond, gpointer data)
 	reboot = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
 		 strstr(nd->tail, "reboot: Restarting system");
 	twin_node_forget(r->t, r->slot, status, reboot ? "guest reboot" : "qemu ended");
-	/* An RK1's ROM looks at its eMMC first (twin_rk3588.c); a CM4's
+	/* An RK1's ROM looks at its eMMC first (twin_rk3588_boot.c); a CM4's
 	 * EEPROM boot loader goes straight to its scan. */
 	if (reboot && r->t->opt.module[r->slot] == TWIN_MOD_RK1)
 		twin_rk3588_reboot(r->t, r->slot);
