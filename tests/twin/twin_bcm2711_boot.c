@@ -5,9 +5,9 @@
  * the events on the virtual clock that take one USB function off the bus
  * and bring the next: boot ROM, second stage, then the payload's
  * mass-storage device (twin_msd.c), with the --cm4-fault failures on the
- * way. Apart from twin_bcm2711.c, which speaks rpiboot: that file only
- * answers transfers and arms a flag, this one decides when, so the
- * protocol code never meets the clock.
+ * way, as protocols.md §7 describes them. Apart from twin_bcm2711.c, which
+ * speaks rpiboot: that file only answers transfers and arms a flag, this
+ * one decides when, so the protocol code never meets the clock.
  */
 #include <stdio.h>
 
