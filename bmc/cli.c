@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "flash.h"
 #include "board/turingpi2/flashmode.h"
 #include "common/cancel.h"
 #include "common/err.h"
@@ -325,6 +326,13 @@ int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...)
 	tp_cli_json_failure(c, msg, EINVAL, TP_EXIT_USAGE);
 	return TP_EXIT_USAGE;
 }
+
+#ifdef CONFIG_TPKIT_CMD_FLASH
+int tp_cli_flash_opt(const struct tp_cli *c, void *dst, const char *arg)
+{
+	return tp_flash_opt_parse(dst, arg) < 0 ? tp_cli_usage(c, "%s", tp_err_msg()) : 0;
+}
+#endif
 
 int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b)
 {

@@ -154,6 +154,11 @@ int tp_cli_size(const char *s, uint64_t *out);
  * also the failed result line, so a script reading stdout learns why. */
 int tp_cli_usage(const struct tp_cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A TP_CLI_FN for --flash-opt NAME=VALUE (tpkit serve, tpkit usb msd):
+ * parsed at once (tp_flash_opt_parse()) into the struct tp_flash_opts at
+ * dst, so a wrong one is a usage error before anything runs. */
+int tp_cli_flash_opt(const struct tp_cli *c, void *dst, const char *arg);
+
 /* After option parsing, for commands that work on the board: tp_cli_ready(),
  * then open the board. 0, or the exit code with the error reported. */
 int tp_cli_board_open(const struct tp_cli *c, struct tp_board **b);

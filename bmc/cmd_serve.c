@@ -37,8 +37,11 @@ static void help(void)
 	       "                       (default 10, as bmcd)\n"
 	       "  --flash-jobs N       flashes at once on a v2.5 board, 1-4 (default %d; each\n"
 	       "                       takes about 15 MiB)\n"
+#ifdef CONFIG_TPKIT_CMD_FLASH
 	       "  --flash-opt NAME=VALUE  a module option for flashes, as tpkit flash takes\n"
-	       "                       it (loader=FILE, rpiboot-dir=DIR); repeatable\n"
+	       "                       it (loader=FILE, rpiboot-dir=DIR), checked at the\n"
+	       "                       start; repeatable\n"
+#endif
 	       "  -v, --verbose        log each change and refusal on stderr (twice: debug)\n"
 	       "  --board-rev REV, --gpio SPEC, -q, -h  as for every command\n\n"
 	       "The key, passwords and tokens are never logged.\n"
@@ -55,16 +58,6 @@ static int set_threads(const struct tp_cli *c, void *dst, const char *arg)
 	if (!tp_cli_uint(arg, 2, 256, &v))
 		return tp_cli_usage(c, "--threads takes 2-256, not \"%s\"", arg);
 	*(unsigned *)dst = (unsigned)v;
-	return 0;
-}
-
-static int add_flash_opt(const struct tp_cli *c, void *dst, const char *arg)
-{
-	struct tp_serve_opts *o = dst;
-
-	if (!strchr(arg, '=') || o->nflash_opt == sizeof(o->flash_opt) / sizeof(o->flash_opt[0]))
-		return tp_cli_usage(c, "--flash-opt takes NAME=VALUE (at most 8), not \"%s\"", arg);
-	o->flash_opt[o->nflash_opt++] = arg;
 	return 0;
 }
 
@@ -174,7 +167,9 @@ int cmd_serve_main(struct tp_cli *c, int argc, char **argv)
 		{ "auth-loopback", 0, TP_CLI_FLAG, &auth_loopback },
 		{ "threads", 0, TP_CLI_FN, &s.o.threads, set_threads },
 		{ "ban-ms", 0, TP_CLI_FN, &s.o.auth.ban_base_ms, set_ban },
-		{ "flash-opt", 0, TP_CLI_FN, &s.o, add_flash_opt },
+#ifdef CONFIG_TPKIT_CMD_FLASH
+		{ "flash-opt", 0, TP_CLI_FN, &s.o.flash, tp_cli_flash_opt },
+#endif
 		{ "upload-wait", 0, TP_CLI_FN, &s.o.upload_wait_s, set_upload_wait },
 		{ "flash-jobs", 0, TP_CLI_FN, &s.o.flash_jobs, set_flash_jobs },
 		{ 0 }

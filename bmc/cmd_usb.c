@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tpkit usb host|device|flash|msd --slot N [--route bmc|usb-a|usb-c] ; tpkit usb status */
 #include "cli.h"
+#include "flash.h"
 #include "board/turingpi2/gadget.h"
 #include "board/turingpi2/usb.h"
 #include "common/log.h"
@@ -266,31 +267,17 @@ static int do_set(struct tp_cli *c, struct tp_board *b, unsigned slot, enum tp_u
 #define ACTIONS "host, device, flash or status"
 #endif
 
-/* --flash-opt NAME=VALUE, for msd. */
-struct fopts {
-	const char *v[8];
-	size_t n;
-};
-
-static int add_fopt(const struct tp_cli *c, void *dst, const char *arg)
-{
-	struct fopts *f = dst;
-
-	if (!strchr(arg, '=') || f->n == sizeof(f->v) / sizeof(f->v[0]))
-		return tp_cli_usage(c, "--flash-opt takes NAME=VALUE (at most 8), not \"%s\"", arg);
-	f->v[f->n++] = arg;
-	return 0;
-}
-
 int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 {
 	const char *slots = NULL, *routestr = "bmc";
 	bool force = false, msd = false;
-	struct fopts fo = { .n = 0 };
+	struct tp_flash_opts fo = { .nmopt = 0 }; /* msd's --flash-opt */
 	const struct tp_cli_opt opts[] = { { "slot", 's', TP_CLI_STR, &slots },
 					   { "route", 'r', TP_CLI_STR, &routestr },
 					   { "force", 0, TP_CLI_FLAG, &force },
-					   { "flash-opt", 0, TP_CLI_FN, &fo, add_fopt },
+#ifdef CONFIG_TPKIT_CMD_FLASH
+					   { "flash-opt", 0, TP_CLI_FN, &fo, tp_cli_flash_opt },
+#endif
 					   { 0 } };
 	enum tp_usb_mode mode = TP_USB_DEVICE;
 	enum tp_usb_route route;
@@ -309,7 +296,7 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 #endif
 	if (status && force)
 		return tp_cli_usage(c, "--force goes with host, device or flash");
-	if (fo.n && !msd)
+	if (fo.nmopt && !msd)
 		return tp_cli_usage(c, "--flash-opt goes with msd");
 	if (msd && (force || strcmp(routestr, "bmc")))
 		return tp_cli_usage(c, "msd takes --slot N and --flash-opt (no --force or --route: "
@@ -341,7 +328,7 @@ int cmd_usb_main(struct tp_cli *c, int argc, char **argv)
 	}
 #ifdef CONFIG_TPKIT_CMD_FLASH
 	if (msd)
-		rc = tp_usb_msd_run(c, b, slot, fo.v, fo.n);
+		rc = tp_usb_msd_run(c, b, slot, &fo);
 	else
 #endif
 		rc = status ? do_status(c, b, mask) : do_set(c, b, slot, mode, route, force);

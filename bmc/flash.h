@@ -235,6 +235,10 @@ int tp_flash_opt_set(struct tp_flash_opts *o, const struct tp_flash_module *m,
  * option NAME of whichever module has it. 0, or -EINVAL with a message. */
 int tp_flash_opt_parse(struct tp_flash_opts *o, const char *nv);
 
+/* The module options of from (--flash-opt, parsed once when the command
+ * started) into o, in place of o's. */
+void tp_flash_mopts_copy(struct tp_flash_opts *o, const struct tp_flash_opts *from);
+
 /* The value given for module option opt, NULL if none (its default). */
 const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mopt *opt);
 

@@ -33,7 +33,7 @@ static const char *const phase_texts[] = {
 
 const char *tp_flash_phase_text(enum tp_flash_phase p)
 {
-	return phase_texts[p];
+	return (unsigned)p < sizeof(phase_texts) / sizeof(phase_texts[0]) ? phase_texts[p] : NULL;
 }
 
 const char *tp_flash_phase_name(enum tp_flash_phase p)
@@ -127,6 +127,12 @@ int tp_flash_opt_parse(struct tp_flash_opts *o, const char *nv)
 			}
 	}
 	return found ? 0 : tp_err_set(-EINVAL, "--flash-opt %s: no module has that option", nv);
+}
+
+void tp_flash_mopts_copy(struct tp_flash_opts *o, const struct tp_flash_opts *from)
+{
+	memcpy(o->mopt, from->mopt, sizeof(o->mopt));
+	o->nmopt = from->nmopt;
 }
 
 const char *tp_flash_opt(const struct tp_flash_opts *o, const struct tp_flash_mopt *opt)

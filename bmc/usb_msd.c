@@ -83,19 +83,17 @@ static int served(unsigned slot)
 }
 
 int tp_usb_msd_run(struct tp_cli *c, struct tp_board *b, unsigned slot,
-		   const char *const *fopts, size_t nfopts)
+		   const struct tp_flash_opts *mopts)
 {
 	struct tp_flash_opts o = { .enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS };
 	struct tp_flash_result res = { .rc = 0 };
 	int rc;
 
 	tp_image_opts_init(&o.io);
-	for (size_t i = 0; i < nfopts; i++)
-		if (tp_flash_opt_parse(&o, fopts[i]) < 0)
-			return tp_cli_usage(c, "%s", tp_err_msg());
+	tp_flash_mopts_copy(&o, mopts);
 	/* The server's export takes its own --flash-opt: with ours, it is
 	 * done here (the claims keep the two apart). */
-	if (!nfopts && (rc = served(slot)) != 0)
+	if (!o.nmopt && (rc = served(slot)) != 0)
 		return rc < 0 ? tp_cli_fail(c, rc) : done(c, b, slot, NULL);
 	o.step = on_step;
 	o.step_cookie = c;

@@ -6,14 +6,14 @@
 #ifndef TP_USB_MSD_H
 #define TP_USB_MSD_H
 
-#include <stddef.h>
-
 struct tp_cli;
 struct tp_board;
+struct tp_flash_opts;
 
-/* The command's run on an open board; fopts are --flash-opt NAME=VALUE.
- * Returns the exit code, the error reported. */
+/* The command's run on an open board; mopts holds the module options of
+ * --flash-opt (tp_cli_flash_opt()). Returns the exit code, the error
+ * reported. */
 int tp_usb_msd_run(struct tp_cli *c, struct tp_board *b, unsigned slot,
-		   const char *const *fopts, size_t nfopts);
+		   const struct tp_flash_opts *mopts);
 
 #endif

@@ -149,17 +149,6 @@ static void on_progress(void *cookie, const struct tp_progress *p)
 	pthread_mutex_unlock(job_lock(f));
 }
 
-int tp_serve_flash_opts(const struct tp_serve *s, struct tp_flash_opts *o)
-{
-	for (unsigned k = 0; k < s->o.nflash_opt; k++) {
-		int rc = tp_flash_opt_parse(o, s->o.flash_opt[k]);
-
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 static void *worker(void *arg)
 {
 	struct tp_serve_flash *f = arg;
@@ -205,9 +194,8 @@ static void *worker(void *arg)
 	o.enum_timeout_ms = CONFIG_TPKIT_FLASH_ENUM_TIMEOUT_MS;
 	o.progress = on_progress;
 	o.progress_cookie = f;
-	rc = tp_serve_flash_opts(s, &o);
-	if (rc == 0)
-		rc = tp_board_open(&b, &s->o.board);
+	tp_flash_mopts_copy(&o, &s->o.flash);
+	rc = tp_board_open(&b, &s->o.board);
 	if (rc == 0) {
 		/* Its claim waits for a status read holding a line a moment
 		 * on the server's own handle (board.h). */

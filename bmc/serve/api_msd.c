@@ -55,7 +55,8 @@ static int bring_up(struct tp_serve *s, unsigned slot, struct tp_flash_result *r
 	int rc;
 
 	tp_image_opts_init(&o.io);
-	if ((rc = tp_serve_flash_opts(s, &o)) < 0 || (rc = tp_board_open(&b, &s->o.board)) < 0)
+	tp_flash_mopts_copy(&o, &s->o.flash);
+	if ((rc = tp_board_open(&b, &s->o.board)) < 0)
 		return rc;
 	/* Its claims wait for a status read holding a line a moment on
 	 * the server's own handle (board.h), as a flash job's. */

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "bmc/flash.h"
 #include "board/turingpi2/board.h"
 #include "common/cancel.h"
 #include "common/clock.h"
@@ -42,9 +43,9 @@ struct tp_serve_opts {
 	unsigned flash_jobs;      /* flashes at once on a hub board (1-4) */
 	struct tp_auth_opts auth;
 	struct tp_board_opts board; /* how each flash job opens the board */
-	/* Module options for flash jobs, "NAME=VALUE" (loader=FILE, ...). */
-	const char *flash_opt[8];
-	unsigned nflash_opt;
+	/* Only its module options (--flash-opt loader=FILE, ...): every
+	 * flash job and node_to_msd takes them (tp_flash_mopts_copy()). */
+	struct tp_flash_opts flash;
 };
 
 /* A flash job (api_flash.c), with bmcd's transfer state (serve.md §6):
@@ -245,9 +246,6 @@ void tp_api_flash_init(struct tp_serve *s);
 void tp_api_flash_stop(struct tp_serve *s);
 /* The lowest slot a flash runs on, or 0. */
 unsigned tp_api_flash_running(struct tp_serve *s);
-struct tp_flash_opts;
-/* The modules' options the server was started with (--flash-opt). */
-int tp_serve_flash_opts(const struct tp_serve *s, struct tp_flash_opts *o);
 /* node_to_msd (api_msd.c): a node's eMMC as the BMC's own USB disk. */
 int tp_api_node_to_msd(struct tp_req *r);
 /* The USB disk export goes: for slot's power or USB changing, or for any
