@@ -139,22 +139,32 @@ static int cm4_serve(void *ctx, const struct tp_flash_opts *o, struct tp_flash_r
 static int (*const cm4_mid[])(void *, const struct tp_flash_opts *, struct tp_flash_result *,
 			      void **) = { cm4_rom_answer, cm4_serve };
 
-static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		      void *state, void (*step)(void *c, enum tp_flash_phase what),
-		      void *step_cookie, struct tp_sink **sink)
+/* The eMMC as the BMC kernel's disk, not opened: a flash opens it (below),
+ * msd leaves it to the BMC's USB gadget; neither while the BMC has it
+ * mounted. */
+static int cm4_disk(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		    void *state, void (*step)(void *c, enum tp_flash_phase what),
+		    void *step_cookie, struct tp_usbdisk *disk)
 {
-	struct tp_sink *raw = NULL;
-	struct tp_usbdisk disk;
 	int rc;
 
 	(void)ctx, (void)o;
 	step(step_cookie, TP_FLASH_PHASE_DISK);
 	/* The disk is under the port the boot ROM was on (v2.4: the only
 	 * one), so its exact path, not the pattern, is what to look for. */
-	rc = tp_usbdisk_wait(&tp_usbdisk_cm4, r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, &disk);
+	rc = tp_usbdisk_wait(&tp_usbdisk_cm4, r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, disk);
 	tp_rpiboot_close(state); /* NULL once served */
-	if (rc == 0)
-		rc = tp_usbdisk_check_unmounted(&disk);
+	return rc < 0 ? rc : tp_usbdisk_check_unmounted(disk);
+}
+
+static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
+		      void *state, void (*step)(void *c, enum tp_flash_phase what),
+		      void *step_cookie, struct tp_sink **sink)
+{
+	struct tp_sink *raw = NULL;
+	struct tp_usbdisk disk;
+	int rc = cm4_disk(ctx, o, r, state, step, step_cookie, &disk);
+
 	if (rc == 0)
 		rc = tp_usbdisk_open(&disk, &raw);
 	if (rc < 0)
@@ -165,21 +175,6 @@ static int cm4_finish(void *ctx, const struct tp_flash_opts *o, struct tp_flash_
 	if (rc < 0)
 		tp_sink_close(raw);
 	return rc;
-}
-
-/* The eMMC as the BMC kernel's disk, left closed: the BMC's USB gadget is
- * to serve it, and never while the BMC has it mounted. */
-static int cm4_disk(void *ctx, const struct tp_flash_opts *o, struct tp_flash_result *r,
-		    void *state, void (*step)(void *c, enum tp_flash_phase what),
-		    void *step_cookie, struct tp_usbdisk *disk)
-{
-	int rc;
-
-	(void)ctx, (void)o;
-	step(step_cookie, TP_FLASH_PHASE_DISK);
-	rc = tp_usbdisk_wait(&tp_usbdisk_cm4, r->usb_path, CONFIG_TPKIT_CM4_DISK_TIMEOUT_MS, disk);
-	tp_rpiboot_close(state); /* NULL once served */
-	return rc < 0 ? rc : tp_usbdisk_check_unmounted(disk);
 }
 
 static void cm4_release(void *ctx)
