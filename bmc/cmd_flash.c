@@ -11,6 +11,7 @@
 #include "common/cancel.h"
 #include "common/checksum.h"
 #include "common/slots.h"
+#include "common/source.h"
 #ifdef CONFIG_TPKIT_REMOTE
 #include "remote/remote.h"
 #endif
@@ -382,8 +383,7 @@ static bool api_fits(const struct tp_cli *c, const struct tp_flash_opts *o,
 	       ci->io.require_sha256 == def.require_sha256 && ci->io.verify == def.verify &&
 	       ci->io.force_raw == def.force_raw && ci->io.retries == def.retries &&
 	       ci->io.xz_memlimit == def.xz_memlimit && ci->io.xz_threads == def.xz_threads &&
-	       (access(o->image, F_OK) == 0 || !strncmp(o->image, "http://", 7) ||
-		!strncmp(o->image, "https://", 8));
+	       (access(o->image, F_OK) == 0 || tp_source_is_url(o->image));
 }
 #endif
 

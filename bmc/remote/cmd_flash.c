@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/slots.h"
+#include "common/source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -265,6 +266,22 @@ static int flash_remote_source(struct job *j, const char *file, bool local, cons
 	return follow(j);
 }
 
+/* The exit code for rc, said: a cancel (the BMC was asked to stop) is
+ * 128 + the signal, a failure tp_cli_fail()'s, a success "flashed and
+ * read back by BY" unless --json or -q. */
+static int verdict(const struct tp_cli *c, int rc, unsigned slot, const char *by)
+{
+	if (rc == -ECANCELED) {
+		fprintf(stderr, "tpkit flash: %s\n", tp_err_msg());
+		return 128 + tp_cancel_signal();
+	}
+	if (rc < 0)
+		return tp_cli_fail(c, rc);
+	if (!c->json && c->verbosity >= 0)
+		printf("slot %u: flashed and read back by %s\n", slot, by);
+	return TP_EXIT_OK;
+}
+
 /* --json: the verdict (docs/json.md, "result: remote flash"); a failure
  * other than a cancel is tp_cli_fail()'s line. */
 static void json_flash(const struct tp_cli *c, const struct job *j, const char *source,
@@ -315,9 +332,7 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 	}
 	tp_progress_ui_init(&j.ui, c->json ? TP_PROGRESS_JSON
 				   : c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
-	source = bmc_file ? "bmc-file"
-		 : !strncmp(image, "http://", 7) || !strncmp(image, "https://", 8) ? "url"
-		 : "upload";
+	source = bmc_file ? "bmc-file" : tp_source_is_url(image) ? "url" : "upload";
 	if (bmc_file)
 		rc = flash_remote_source(&j, bmc_file, true, sha);
 	else if (!strcmp(source, "url"))
@@ -325,16 +340,7 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 	else
 		rc = flash_upload(&j, c, image, sha);
 	tp_progress_ui_end(&j.ui);
-	if (rc == -ECANCELED) {
-		fprintf(stderr, "tpkit flash: %s\n", tp_err_msg());
-		code = 128 + tp_cancel_signal();
-	} else if (rc < 0) {
-		code = tp_cli_fail(c, rc);
-	} else {
-		code = TP_EXIT_OK;
-		if (!c->json && c->verbosity >= 0)
-			printf("slot %u: flashed and read back by %s\n", j.slot, c->host);
-	}
+	code = verdict(c, rc, j.slot, c->host);
 	if (c->json && (rc == 0 || rc == -ECANCELED))
 		json_flash(c, &j, source, bmc_file ? bmc_file : image, code);
 	tp_remote_cli_close(j.r);
@@ -345,7 +351,7 @@ int tp_remote_flash_served(const struct tp_cli *c, unsigned slot, const char *im
 			   const char *sha, int *code)
 {
 	struct job j = { .phase = TP_PHASE_WRITE, .slot = slot };
-	bool url = !strncmp(image, "http://", 7) || !strncmp(image, "https://", 8);
+	bool url = tp_source_is_url(image);
 	char path[PATH_MAX], hex[65], from[4096];
 	int rc = tp_remote_open_served(&j.r);
 
@@ -370,15 +376,6 @@ int tp_remote_flash_served(const struct tp_cli *c, unsigned slot, const char *im
 	rc = flash_remote_source(&j, url ? image : path, !url, sha);
 	tp_progress_ui_end(&j.ui);
 	tp_remote_close(j.r);
-	if (rc == -ECANCELED) {
-		fprintf(stderr, "tpkit flash: %s\n", tp_err_msg());
-		*code = 128 + tp_cancel_signal();
-	} else if (rc < 0) {
-		*code = tp_cli_fail(c, rc);
-	} else {
-		if (c->verbosity >= 0)
-			printf("slot %u: flashed and read back by tpkit serve\n", slot);
-		*code = TP_EXIT_OK;
-	}
+	*code = verdict(c, rc, slot, "tpkit serve");
 	return 1;
 }
