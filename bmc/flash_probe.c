@@ -28,13 +28,13 @@ struct probe {
 static int probe_look(void *cookie, int *open_err)
 {
 	struct probe *pr = cookie;
-	libusb_context *ctx;
+	libusb_context *ctx = NULL;
 	libusb_device **list;
 	size_t found = 0;
 	ssize_t n;
 
 	(void)open_err;
-	if (libusb_init(&ctx) < 0)
+	if (tp_usb_ctx_renew(&ctx, "probe") < 0)
 		return 1;
 	n = libusb_get_device_list(ctx, &list);
 	for (ssize_t i = 0; i < n; i++) {
@@ -58,7 +58,7 @@ static int probe_look(void *cookie, int *open_err)
 	}
 	if (n >= 0)
 		libusb_free_device_list(list, 1);
-	libusb_exit(ctx);
+	tp_usb_ctx_free(&ctx);
 	for (size_t k = 0; k < pr->n; k++)
 		found += pr->which[k] != NULL;
 	return found == pr->n ? 0 : 1;

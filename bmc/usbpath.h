@@ -35,6 +35,10 @@ int tp_usb_errno(int libusb_err);
  */
 int tp_usb_ctx_renew(libusb_context **ctx, const char *who);
 
+/* End *ctx, if any, and set it NULL: every context made by
+ * tp_usb_ctx_renew() ends here, which keeps the count of live ones. */
+void tp_usb_ctx_free(libusb_context **ctx);
+
 /*
  * One look of a poll: 0 when the device was found (and opened, if the
  * caller opens it), 1 to look again, < 0 to stop with that error. A look

@@ -109,7 +109,12 @@ run_one() {
 		printf 'test  %-40s ok    %5.2fs\n' "$name" "$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')"
 		rm -rf "$TMP"
 	else
-		printf '%s\n' "$out" | tail -25 >"$res.tail"
+		# Its last lines, and every FAIL line before them (a test that
+		# dumps a timeline after its FAIL would otherwise hide it).
+		{
+			printf '%s\n' "$out" | head -n -25 | grep -E '^ *(FAIL|fail)' | tail -5
+			printf '%s\n' "$out" | tail -25
+		} >"$res.tail"
 		echo fail >"$res.rc"
 		printf 'test  %-40s FAILED (scratch kept in %s)\n' "$name" "$TMP"
 	fi

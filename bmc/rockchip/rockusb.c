@@ -260,8 +260,7 @@ int tp_rockusb_wait_device(const char *path, unsigned timeout_ms, struct tp_rock
 			   "no RK3588 (2207:350b) appeared %s%s within %u ms: is a module in "
 			   "the slot, and does it enter maskrom with its boot strap?",
 			   path ? "at USB path " : "on USB", path ? path : "", timeout_ms);
-	if (d->ctx)
-		libusb_exit(d->ctx);
+	tp_usb_ctx_free(&d->ctx);
 	free(d);
 	return rc;
 }
@@ -297,7 +296,7 @@ int tp_rockusb_open(const char *path, struct tp_rockusb **out)
 	*out = d;
 	return 0;
 fail:
-	libusb_exit(d->ctx);
+	tp_usb_ctx_free(&d->ctx);
 	free(d);
 	return rc;
 }
@@ -432,6 +431,6 @@ void tp_rockusb_close(struct tp_rockusb *d)
 	if (!d)
 		return;
 	detach(d);
-	libusb_exit(d->ctx);
+	tp_usb_ctx_free(&d->ctx);
 	free(d);
 }

@@ -449,7 +449,6 @@ void tp_rpiboot_close(struct tp_rpiboot *d)
 	if (!d)
 		return;
 	detach(d);
-	if (d->ctx)
-		libusb_exit(d->ctx);
+	tp_usb_ctx_free(&d->ctx);
 	free(d);
 }

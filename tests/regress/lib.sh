@@ -18,8 +18,10 @@ twin() {
 
 expect_rc() {
 	[ "$rc" -eq "$1" ] || {
-		echo "--- stdout"; cat out; echo "--- stderr"; cat err; echo "--- timeline"
-		cat timeline 2>/dev/null
+		# The timeline first: the command's own words (its FAIL) end the
+		# output, where the suite's tail of a failed test shows them.
+		echo "--- timeline"; cat timeline 2>/dev/null
+		echo "--- stdout"; cat out; echo "--- stderr"; cat err
 		fail "exit status $rc, expected $1"
 	}
 }
