@@ -61,11 +61,11 @@ static atomic_int live_ctx;
 
 /*
  * libusb 1.0.26 leaks a device that leaves the bus while another context is
- * inside libusb_init() (docs/toolchain.md §7.5): about 1 KiB each time, in a
- * race that needs a second USB job in the process. Under LeakSanitizer the
- * allocations of such an init are not reported, so that the sanitizer runs
- * stay a verdict on tpkit's own memory; a process with one context at a
- * time is checked whole.
+ * inside libusb_init() (docs/toolchain.md §7.5), in a race that needs a
+ * second USB job in the process. Under LeakSanitizer the allocations of
+ * such an init are not reported, so that the sanitizer runs stay a verdict
+ * on tpkit's own memory; a process with one context at a time is checked
+ * whole.
  */
 static int init_beside_others(libusb_context **ctx)
 {

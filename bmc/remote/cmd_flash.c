@@ -314,6 +314,7 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 	struct job j = { .phase = TP_PHASE_WRITE, .start_ns = tp_clock_now_ns() };
 	const char *source;
 	unsigned mask = 0;
+	bool url;
 	int rc, code;
 
 	if ((rc = tp_cli_parse(c, argc, argv, opts, help, 0)) != TP_CLI_GO)
@@ -332,10 +333,11 @@ int tp_remote_cmd_flash(struct tp_cli *c, int argc, char **argv)
 	}
 	tp_progress_ui_init(&j.ui, c->json ? TP_PROGRESS_JSON
 				   : c->verbosity < 0 ? TP_PROGRESS_NONE : TP_PROGRESS_BAR);
-	source = bmc_file ? "bmc-file" : tp_source_is_url(image) ? "url" : "upload";
+	url = !bmc_file && tp_source_is_url(image);
+	source = bmc_file ? "bmc-file" : url ? "url" : "upload";
 	if (bmc_file)
 		rc = flash_remote_source(&j, bmc_file, true, sha);
-	else if (!strcmp(source, "url"))
+	else if (url)
 		rc = flash_remote_source(&j, image, false, sha);
 	else
 		rc = flash_upload(&j, c, image, sha);

@@ -371,9 +371,8 @@ int tp_remote_cmd_info(struct tp_cli *c, int argc, char **argv)
 			json_object_object_foreach(first, key, val)
 				printf("%s: %s\n", key, json_object_get_string(val));
 		}
-		printf("\nSLOT  POWER\n");
-		for (unsigned s = 1; s <= TP_BOARD_SLOTS; s++)
-			printf("%-5u %s\n", s, power_word(power, s));
+		printf("\n");
+		text_power("status", power, TP_SLOTS_ALL, c->verbosity);
 	}
 	json_object_put(other);
 	json_object_put(holder);
